@@ -1,0 +1,132 @@
+// Package diag holds the diagnosis domain: the cause labels, evidence, step results and the
+// report every part produces or consumes, and (in engine.go) the procedure that fills them in.
+// Subpackages talk to one technology each (edge, nsx, peer, ike) or hold the rules (classify);
+// none of them imports Slack.
+package diag
+
+import "time"
+
+// Cause is one label of the classifier's vocabulary (DESIGN.md, "Cause labels").
+type Cause string
+
+// The whole vocabulary. A report names exactly one of these.
+const (
+	CausePeerUnreachable         Cause = "peer_unreachable"
+	CauseIKEProposalMismatch     Cause = "ike_proposal_mismatch"
+	CauseAuthFailed              Cause = "auth_failed"
+	CauseIPsecProposalMismatch   Cause = "ipsec_proposal_mismatch"
+	CauseTrafficSelectorMismatch Cause = "traffic_selector_mismatch"
+	CauseInvalidID               Cause = "invalid_id"
+	CauseNoTrustedCA             Cause = "no_trusted_ca"
+	CauseDPDPeerDead             Cause = "dpd_peer_dead"
+	CauseMTUFragmentation        Cause = "mtu_fragmentation"
+	CauseESPBlocked              Cause = "esp_blocked"
+	CausePFSMismatch             Cause = "pfs_mismatch"
+	CauseHealthy                 Cause = "healthy"
+	CauseUnknown                 Cause = "unknown"
+)
+
+// Causes lists every label in the order DESIGN.md gives them.
+var Causes = []Cause{
+	CausePeerUnreachable, CauseIKEProposalMismatch, CauseAuthFailed, CauseIPsecProposalMismatch,
+	CauseTrafficSelectorMismatch, CauseInvalidID, CauseNoTrustedCA, CauseDPDPeerDead,
+	CauseMTUFragmentation, CauseESPBlocked, CausePFSMismatch, CauseHealthy, CauseUnknown,
+}
+
+// Valid reports whether c is one of the labels.
+func (c Cause) Valid() bool {
+	for _, k := range Causes {
+		if c == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Evidence sources, as they appear in the "source" field of an evidence item.
+const (
+	SourceLog    = "log"    // a log line: Ref is PATH:LINE
+	SourcePcap   = "pcap"   // a captured frame: Ref is PATH#FRAME
+	SourceAPI    = "api"    // an NSX API field: Ref is PATH:element path
+	SourceShow   = "show"   // an Edge show command output: Ref is PATH:LINE
+	SourcePrereq = "prereq" // a prerequisite check (MTU ping, firewall rule, route)
+	SourceConfig = "config" // a configuration comparison of both sides
+)
+
+// Evidence is one fact that supports a finding, pointing at where it can be read again.
+type Evidence struct {
+	Source string    `json:"source"`
+	Ref    string    `json:"ref"`
+	Text   string    `json:"text"`
+	Time   time.Time `json:"time,omitzero"`
+	Site   string    `json:"site,omitempty"` // "edge" or "peer" when it matters which side said it
+}
+
+// Finding is a cause that other evidence supported but that lost to the verdict ("also seen").
+type Finding struct {
+	Cause      Cause      `json:"cause"`
+	Confidence float64    `json:"confidence"`
+	Evidence   []Evidence `json:"evidence"`
+}
+
+// Scanned counts what the classifier read.
+type Scanned struct {
+	LogLines     int64 `json:"log_lines"`
+	MatchedLines int64 `json:"matched_lines"`
+	Packets      int64 `json:"packets"`
+	IKEMessages  int64 `json:"ike_messages"`
+}
+
+// Verdict is the classifier's answer: the `bot analyze --json` document.
+type Verdict struct {
+	Cause       Cause      `json:"cause"`
+	IKEVersion  int        `json:"ike_version"`
+	Confidence  float64    `json:"confidence"`
+	Summary     string     `json:"summary"`
+	Evidence    []Evidence `json:"evidence"`
+	AlsoSeen    []Finding  `json:"also_seen"`
+	Remediation []string   `json:"remediation"`
+	Missing     []string   `json:"missing,omitempty"` // what could not be collected or read
+	Scanned     Scanned    `json:"scanned"`
+}
+
+// Step statuses.
+const (
+	StepOK      = "ok"
+	StepFailed  = "failed"
+	StepSkipped = "skipped"
+)
+
+// StepResult is what one step of the procedure produced.
+type StepResult struct {
+	Name      string        `json:"name"`
+	Title     string        `json:"title"`
+	Status    string        `json:"status"`
+	Summary   string        `json:"summary"`
+	Error     string        `json:"error,omitempty"`
+	Duration  time.Duration `json:"-"`
+	DurationS float64       `json:"duration_s"`
+	Evidence  []Evidence    `json:"evidence,omitempty"`
+	Artifacts []Artifact    `json:"artifacts,omitempty"`
+}
+
+// Artifact is a file a step wrote into the incident's directory.
+type Artifact struct {
+	Name   string `json:"name"` // relative to the report's directory
+	Kind   string `json:"kind"` // pcap, log, show, api, report
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// Report is a whole diagnosis: the verdict (embedded, so report.json carries the
+// `analyze --json` shape at its top level) plus the steps and the artifacts.
+type Report struct {
+	Verdict
+	Edge      string       `json:"edge"`
+	Peer      string       `json:"peer,omitempty"`
+	Incident  string       `json:"incident,omitempty"`
+	Started   time.Time    `json:"started"`
+	Finished  time.Time    `json:"finished"`
+	Steps     []StepResult `json:"steps"`
+	Artifacts []Artifact   `json:"artifacts"`
+}
