@@ -1,0 +1,43 @@
+package diag
+
+import "time"
+
+// Request asks for one diagnosis.
+type Request struct {
+	Edge           string        // an edge name from the inventory
+	Peer           string        // the IPsec site's peer name; empty: all that are down, else the first
+	CaptureSeconds int           // capture window; 0: the default (60 s)
+	Incident       string        // the incident ID this run belongs to ("INC-7"); empty: none
+	OutDir         string        // where artifacts are written; empty: the store's artifacts dir
+	Requester      string        // who asked (a Slack user ID or "cli")
+	Deadline       time.Duration // overall; 0: the default
+}
+
+// Event kinds a run reports to its listeners.
+const (
+	EventStarted      = "run_started"
+	EventStepStarted  = "step_started"
+	EventStepFinished = "step_finished"
+	EventStepFailed   = "step_failed"
+	EventFinished     = "run_finished"
+)
+
+// Event is one progress report of a run. Listeners must not block: they are called in order
+// from the run's goroutine.
+type Event struct {
+	Kind     string      `json:"kind"`
+	Edge     string      `json:"edge"`
+	Incident string      `json:"incident,omitempty"`
+	Step     string      `json:"step,omitempty"`  // the step's name
+	Title    string      `json:"title,omitempty"` // the step's human title
+	Index    int         `json:"index,omitempty"` // 1-based position of the step in the plan
+	Total    int         `json:"total,omitempty"` // number of steps in the plan
+	Summary  string      `json:"summary,omitempty"`
+	Err      string      `json:"error,omitempty"`
+	Time     time.Time   `json:"time"`
+	Result   *StepResult `json:"-"` // set on step_finished / step_failed
+	Report   *Report     `json:"-"` // set on run_finished
+}
+
+// Listener receives a run's events.
+type Listener func(Event)
