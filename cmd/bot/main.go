@@ -1,0 +1,127 @@
+// Command bot diagnoses unstable IPsec VPN tunnels on NSX-v Edges, from Slack or the terminal.
+//
+// Each subcommand lives in its own file (demo.go, diagnose.go, ...) as a function with the
+// signature of command.run; this file holds the table and the exit-status rules:
+// 0 done (whatever cause was found), 1 failed, 2 usage.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// command is one subcommand: its name, a one-line synopsis and what it runs.
+type command struct {
+	name     string
+	synopsis string
+	run      func(ctx context.Context, env *env, args []string) error
+}
+
+// env is what a subcommand may use of the process: its streams and environment.
+type env struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+// commands is the whole command line of DESIGN.md, in the order help lists it.
+// It is filled in init because help refers back to it.
+var commands []command
+
+func init() {
+	commands = []command{
+		{"demo", "demo [--scenario NAME] [--out DIR] [--list] [--capture-seconds N]   run the procedure against the lab on loopback", runDemo},
+		{"diagnose", "diagnose EDGE [--peer NAME] --config FILE [--json] [--out DIR] [--capture-seconds N]   run the procedure against an edge", runDiagnose},
+		{"analyze", "analyze [--pcap F]... [--log F]... [--stats F] [--show F]... [--since T] [--until T] [--json] | --print-patterns   classify evidence already collected", runAnalyze},
+		{"pcap", "pcap decode FILE --json | pcap summary FILE [--json]   read IKE and ESP from a capture", runPcap},
+		{"lab", "lab [--scenario NAME] [--listen ADDR] [--write-config FILE]   run the simulated NSX world until interrupted", runLab},
+		{"serve", "serve --config FILE   run the bot: Slack, cron, store, /healthz, /metrics", runServe},
+		{"incidents", "incidents list|show ID --config FILE   read incident state", runIncidents},
+		{"version", "version   version and build information", runVersion},
+		{"help", "help [COMMAND]   this text", runHelp},
+	}
+}
+
+// usageError marks a mistake in how the command was called: exit status 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// errNotYet is returned by subcommands whose part of the product has not landed.
+func errNotYet(name string) error {
+	return usagef("%s is not available in this build yet", name)
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// run dispatches args to a subcommand and maps its error to an exit status.
+func run(ctx context.Context, e *env, args []string) int {
+	if len(args) == 0 {
+		printUsage(e.stderr)
+		return 2
+	}
+	name := args[0]
+	if name == "-h" || name == "--help" {
+		name = "help"
+	}
+	cmd, ok := lookup(name)
+	if !ok {
+		fmt.Fprintf(e.stderr, "bot: unknown command %q (run 'bot help')\n", name)
+		return 2
+	}
+	err := cmd.run(ctx, e, args[1:])
+	var ue usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(e.stderr, "bot %s: %s\n", name, ue.msg)
+		return 2
+	default:
+		fmt.Fprintf(e.stderr, "bot %s: %v\n", name, err)
+		return 1
+	}
+}
+
+func lookup(name string) (command, bool) {
+	for _, c := range commands {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintln(w, "usage: bot COMMAND [ARGS]")
+	fmt.Fprintln(w)
+	for _, c := range commands {
+		fmt.Fprintf(w, "  bot %s\n", c.synopsis)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Exit status: 0 done (whatever cause was found), 1 failed, 2 usage.")
+}
+
+func runHelp(_ context.Context, e *env, args []string) error {
+	if len(args) == 0 {
+		printUsage(e.stdout)
+		return nil
+	}
+	c, ok := lookup(args[0])
+	if !ok {
+		return usagef("unknown command %q", args[0])
+	}
+	fmt.Fprintf(e.stdout, "usage: bot %s\n", c.synopsis)
+	return nil
+}
