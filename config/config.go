@@ -2,23 +2,36 @@
 // their line), validated, and with secrets only through *_env or *_file references.
 package config
 
+import (
+	"path/filepath"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
 // Config is the whole file. See configs/bot.example.yaml for every key with a comment.
 type Config struct {
-	Store    Store     `yaml:"store"`
-	Slack    Slack     `yaml:"slack"`
-	Access   Access    `yaml:"access"`
-	Schedule Schedule  `yaml:"schedule"`
-	Managers []Manager `yaml:"managers"`
-	Edges    []Edge    `yaml:"edges"`
+	Store    Store     `yaml:"store,omitempty"`
+	Slack    Slack     `yaml:"slack,omitempty"`
+	Access   Access    `yaml:"access,omitempty"`
+	Schedule Schedule  `yaml:"schedule,omitempty"`
+	Managers []Manager `yaml:"managers,omitempty"`
+	Edges    []Edge    `yaml:"edges,omitempty"`
 	Lab      *Lab      `yaml:"lab,omitempty"`
 
 	// Dir is the directory of the file it was loaded from; relative paths resolve against it.
 	Dir string `yaml:"-"`
+	// LookupEnv reads *_env secrets; nil means os.LookupEnv. Tests and callers with their own
+	// environment set it.
+	LookupEnv func(key string) (string, bool) `yaml:"-"`
+
+	name string     // the file name errors are reported against
+	root *yaml.Node // the parsed document, kept so validation errors carry line numbers
 }
 
 // Store is where incidents, health samples and the audit log live.
 type Store struct {
-	Path string `yaml:"path"`
+	Path string `yaml:"path,omitempty"`
 	// Artifacts is the directory incidents' files go to (default: "artifacts" beside the store).
 	Artifacts string `yaml:"artifacts,omitempty"`
 	// HealthRetention is how long health samples are kept (Go duration, default 720h).
@@ -27,18 +40,18 @@ type Store struct {
 
 // Slack is the chat surface.
 type Slack struct {
-	Mode                  string   `yaml:"mode"`   // http | socket
-	Listen                string   `yaml:"listen"` // host:port for /slack/*, /healthz, /metrics
-	APIURL                string   `yaml:"api_url"`
-	BotTokenEnv           string   `yaml:"bot_token_env"`
-	BotTokenFile          string   `yaml:"bot_token_file"`
-	AppTokenEnv           string   `yaml:"app_token_env"` // socket mode
-	AppTokenFile          string   `yaml:"app_token_file"`
-	SigningSecretEnv      string   `yaml:"signing_secret_env"`
-	SigningSecretFile     string   `yaml:"signing_secret_file"`
-	HealthChannel         string   `yaml:"health_channel"`
-	IncidentChannelPrefix string   `yaml:"incident_channel_prefix"`
-	Oncall                []string `yaml:"oncall"`
+	Mode                  string   `yaml:"mode,omitempty"`   // http | socket
+	Listen                string   `yaml:"listen,omitempty"` // host:port for /slack/*, /healthz, /metrics
+	APIURL                string   `yaml:"api_url,omitempty"`
+	BotTokenEnv           string   `yaml:"bot_token_env,omitempty"`
+	BotTokenFile          string   `yaml:"bot_token_file,omitempty"`
+	AppTokenEnv           string   `yaml:"app_token_env,omitempty"` // socket mode
+	AppTokenFile          string   `yaml:"app_token_file,omitempty"`
+	SigningSecretEnv      string   `yaml:"signing_secret_env,omitempty"`
+	SigningSecretFile     string   `yaml:"signing_secret_file,omitempty"`
+	HealthChannel         string   `yaml:"health_channel,omitempty"`
+	IncidentChannelPrefix string   `yaml:"incident_channel_prefix,omitempty"`
+	Oncall                []string `yaml:"oncall,omitempty"`
 }
 
 // A secret is named by a pair of keys, NAME_env (an environment variable) or NAME_file (a file,
@@ -47,56 +60,56 @@ type Slack struct {
 
 // Access lists who may do what: "*" or user, user group or channel IDs. Absent means deny.
 type Access struct {
-	Diagnose []string `yaml:"diagnose"`
-	Capture  []string `yaml:"capture"`
-	Escalate []string `yaml:"escalate"`
-	Resolve  []string `yaml:"resolve"`
+	Diagnose []string `yaml:"diagnose,omitempty"`
+	Capture  []string `yaml:"capture,omitempty"`
+	Escalate []string `yaml:"escalate,omitempty"`
+	Resolve  []string `yaml:"resolve,omitempty"`
 }
 
 // Schedule holds the cron specs of the periodic jobs.
 type Schedule struct {
-	HealthSweep string `yaml:"health_sweep"`
-	HealthPost  string `yaml:"health_post"`
+	HealthSweep string `yaml:"health_sweep,omitempty"`
+	HealthPost  string `yaml:"health_post,omitempty"`
 }
 
 // Manager is one NSX Manager.
 type Manager struct {
-	Name         string `yaml:"name"`
-	URL          string `yaml:"url"`
-	User         string `yaml:"user"`
-	PasswordEnv  string `yaml:"password_env"`
-	PasswordFile string `yaml:"password_file"`
-	CAFile       string `yaml:"ca_file"`
+	Name         string `yaml:"name,omitempty"`
+	URL          string `yaml:"url,omitempty"`
+	User         string `yaml:"user,omitempty"`
+	PasswordEnv  string `yaml:"password_env,omitempty"`
+	PasswordFile string `yaml:"password_file,omitempty"`
+	CAFile       string `yaml:"ca_file,omitempty"`
 	Timeout      string `yaml:"timeout,omitempty"` // per request, Go duration, default 30s
 }
 
 // Edge is one NSX Edge Services Gateway.
 type Edge struct {
-	Name     string `yaml:"name"`
-	Manager  string `yaml:"manager"`
-	EdgeID   string `yaml:"edge_id"`
-	SSH      *SSH   `yaml:"ssh"`
-	Uplink   string `yaml:"uplink"`
-	Internal string `yaml:"internal"`
-	Peers    []Peer `yaml:"peers"`
+	Name     string `yaml:"name,omitempty"`
+	Manager  string `yaml:"manager,omitempty"`
+	EdgeID   string `yaml:"edge_id,omitempty"`
+	SSH      *SSH   `yaml:"ssh,omitempty"`
+	Uplink   string `yaml:"uplink,omitempty"`
+	Internal string `yaml:"internal,omitempty"`
+	Peers    []Peer `yaml:"peers,omitempty"`
 	// The enable-mode password; default: the login password.
-	EnablePasswordEnv  string `yaml:"enable_password_env"`
-	EnablePasswordFile string `yaml:"enable_password_file"`
+	EnablePasswordEnv  string `yaml:"enable_password_env,omitempty"`
+	EnablePasswordFile string `yaml:"enable_password_file,omitempty"`
 	// Capture holds the capture settings and command templates for Edge builds whose CLI differs.
-	Capture Capture `yaml:"capture"`
+	Capture Capture `yaml:"capture,omitempty"`
 	// LogTimezone is the time zone of the Edge's log lines (IANA name, default UTC).
-	LogTimezone string `yaml:"log_timezone"`
+	LogTimezone string `yaml:"log_timezone,omitempty"`
 }
 
 // SSH is how to reach a host over SSH.
 type SSH struct {
-	Address               string `yaml:"address"`
-	User                  string `yaml:"user"`
-	PasswordEnv           string `yaml:"password_env"`
-	PasswordFile          string `yaml:"password_file"`
-	KeyFile               string `yaml:"key_file"`
-	KnownHosts            string `yaml:"known_hosts"`
-	InsecureIgnoreHostKey bool   `yaml:"insecure_ignore_host_key"`
+	Address               string `yaml:"address,omitempty"`
+	User                  string `yaml:"user,omitempty"`
+	PasswordEnv           string `yaml:"password_env,omitempty"`
+	PasswordFile          string `yaml:"password_file,omitempty"`
+	KeyFile               string `yaml:"key_file,omitempty"`
+	KnownHosts            string `yaml:"known_hosts,omitempty"`
+	InsecureIgnoreHostKey bool   `yaml:"insecure_ignore_host_key,omitempty"`
 	Timeout               string `yaml:"timeout,omitempty"`         // connect, Go duration, default 10s
 	CommandTimeout        string `yaml:"command_timeout,omitempty"` // per command, default 30s
 }
@@ -104,48 +117,153 @@ type SSH struct {
 // Capture configures packet captures on the Edge and how their files come back.
 type Capture struct {
 	// SCPListen is where the bot's receive-only SCP endpoint listens (e.g. 0.0.0.0:2222).
-	SCPListen string `yaml:"scp_listen"`
+	SCPListen string `yaml:"scp_listen,omitempty"`
 	// SCPAddress is the host the Edge is told to `debug copy scp` to; it connects to port 22
 	// there, so a DNAT from 22 to SCPListen (or CAP_NET_BIND_SERVICE) is needed.
-	SCPAddress string `yaml:"scp_address"`
-	MaxBytes   int64  `yaml:"max_bytes"`   // size cap of one capture file (default 64 MiB)
-	MaxSeconds int    `yaml:"max_seconds"` // time cap (default 300)
+	SCPAddress string `yaml:"scp_address,omitempty"`
+	MaxBytes   int64  `yaml:"max_bytes,omitempty"`   // size cap of one capture file (default 64 MiB)
+	MaxSeconds int    `yaml:"max_seconds,omitempty"` // time cap (default 300)
 	// Templates override the Edge CLI commands, keyed by name (start, stop, files, copy, remove, display).
-	Templates map[string]string `yaml:"templates"`
+	Templates map[string]string `yaml:"templates,omitempty"`
 }
 
 // Peer is the third-party gateway at the far end of an IPsec site.
 type Peer struct {
-	Name    string `yaml:"name"`
-	Address string `yaml:"address"` // the peer's IKE endpoint IP
-	Kind    string `yaml:"kind"`    // strongswan | syslog | declared
-	SSH     *SSH   `yaml:"ssh"`
+	Name    string `yaml:"name,omitempty"`
+	Address string `yaml:"address,omitempty"` // the peer's IKE endpoint IP
+	Kind    string `yaml:"kind,omitempty"`    // strongswan | syslog | declared
+	SSH     *SSH   `yaml:"ssh,omitempty"`
 	// Log is a path on this machine where the peer's log is collected (kind syslog).
-	Log         string `yaml:"log"`
-	LogTimezone string `yaml:"log_timezone"`
+	Log         string `yaml:"log,omitempty"`
+	LogTimezone string `yaml:"log_timezone,omitempty"`
 	// Declared is the peer's IPsec settings when they cannot be read from it (SonicWall, WatchGuard...).
-	Declared *PeerSettings `yaml:"declared"`
+	Declared *PeerSettings `yaml:"declared,omitempty"`
 }
 
 // PeerSettings are one side's IPsec settings, for the interoperability check.
 type PeerSettings struct {
-	IKEVersion   string   `yaml:"ike_version"` // ikev1 | ikev2
-	Encryption   string   `yaml:"encryption"`  // aes256, aes128, aes-gcm ...
-	Digest       string   `yaml:"digest"`      // sha1, sha256 ...
-	DHGroup      string   `yaml:"dh_group"`    // dh14 ...
-	PFS          bool     `yaml:"pfs"`
-	PFSGroup     string   `yaml:"pfs_group"`
-	IKELifetime  int      `yaml:"ike_lifetime"` // seconds
-	ESPLifetime  int      `yaml:"esp_lifetime"` // seconds
-	LocalID      string   `yaml:"local_id"`
-	PeerID       string   `yaml:"peer_id"`
-	LocalSubnets []string `yaml:"local_subnets"`
-	PeerSubnets  []string `yaml:"peer_subnets"`
-	AuthMode     string   `yaml:"auth_mode"` // psk | x.509
+	IKEVersion   string   `yaml:"ike_version,omitempty"` // ikev1 | ikev2
+	Encryption   string   `yaml:"encryption,omitempty"`  // aes256, aes128, aes-gcm ...
+	Digest       string   `yaml:"digest,omitempty"`      // sha1, sha256 ...
+	DHGroup      string   `yaml:"dh_group,omitempty"`    // dh14 ...
+	PFS          bool     `yaml:"pfs,omitempty"`
+	PFSGroup     string   `yaml:"pfs_group,omitempty"`
+	IKELifetime  int      `yaml:"ike_lifetime,omitempty"` // seconds
+	ESPLifetime  int      `yaml:"esp_lifetime,omitempty"` // seconds
+	LocalID      string   `yaml:"local_id,omitempty"`
+	PeerID       string   `yaml:"peer_id,omitempty"`
+	LocalSubnets []string `yaml:"local_subnets,omitempty"`
+	PeerSubnets  []string `yaml:"peer_subnets,omitempty"`
+	AuthMode     string   `yaml:"auth_mode,omitempty"` // psk | x.509
 }
 
 // Lab marks a configuration written by `bot lab`; the engine then knows the peer's log
 // and capture point are simulated.
 type Lab struct {
-	Scenario string `yaml:"scenario"`
+	Scenario string `yaml:"scenario,omitempty"`
+}
+
+// Defaults for the optional durations and limits.
+const (
+	DefaultSSHTimeout      = 10 * time.Second
+	DefaultCommandTimeout  = 30 * time.Second
+	DefaultManagerTimeout  = 30 * time.Second
+	DefaultHealthRetention = 720 * time.Hour
+	DefaultCaptureBytes    = 64 << 20
+	DefaultCaptureSeconds  = 300
+)
+
+// Path resolves p against the configuration's directory; absolute and empty paths are returned as is.
+func (c *Config) Path(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.Dir, p)
+}
+
+// Edge returns the edge with the given name.
+func (c *Config) Edge(name string) (*Edge, bool) {
+	for i := range c.Edges {
+		if c.Edges[i].Name == name {
+			return &c.Edges[i], true
+		}
+	}
+	return nil, false
+}
+
+// Manager returns the NSX Manager with the given name.
+func (c *Config) Manager(name string) (*Manager, bool) {
+	for i := range c.Managers {
+		if c.Managers[i].Name == name {
+			return &c.Managers[i], true
+		}
+	}
+	return nil, false
+}
+
+// EdgeNames lists the edges in file order.
+func (c *Config) EdgeNames() []string {
+	names := make([]string, len(c.Edges))
+	for i, e := range c.Edges {
+		names[i] = e.Name
+	}
+	return names
+}
+
+// Peer returns the edge's peer with the given name.
+func (e *Edge) Peer(name string) (*Peer, bool) {
+	for i := range e.Peers {
+		if e.Peers[i].Name == name {
+			return &e.Peers[i], true
+		}
+	}
+	return nil, false
+}
+
+// Retention is how long health samples are kept.
+func (s *Store) Retention() time.Duration {
+	return durationOr(s.HealthRetention, DefaultHealthRetention)
+}
+
+// RequestTimeout bounds one NSX API request.
+func (m *Manager) RequestTimeout() time.Duration { return durationOr(m.Timeout, DefaultManagerTimeout) }
+
+// DialTimeout bounds connecting and the SSH handshake. A nil SSH gives the default.
+func (s *SSH) DialTimeout() time.Duration {
+	if s == nil {
+		return DefaultSSHTimeout
+	}
+	return durationOr(s.Timeout, DefaultSSHTimeout)
+}
+
+// CmdTimeout bounds one CLI command. A nil SSH gives the default.
+func (s *SSH) CmdTimeout() time.Duration {
+	if s == nil {
+		return DefaultCommandTimeout
+	}
+	return durationOr(s.CommandTimeout, DefaultCommandTimeout)
+}
+
+// ByteLimit is the size cap of one capture file.
+func (c *Capture) ByteLimit() int64 {
+	if c.MaxBytes > 0 {
+		return c.MaxBytes
+	}
+	return DefaultCaptureBytes
+}
+
+// TimeLimit is the longest a capture may run.
+func (c *Capture) TimeLimit() time.Duration {
+	if c.MaxSeconds > 0 {
+		return time.Duration(c.MaxSeconds) * time.Second
+	}
+	return DefaultCaptureSeconds * time.Second
+}
+
+// durationOr parses s, falling back to def when s is empty or invalid (Validate reports invalid ones).
+func durationOr(s string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		return d
+	}
+	return def
 }

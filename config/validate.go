@@ -1,0 +1,419 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	"go.yaml.in/yaml/v3"
+)
+
+// Needs says which parts of the configuration a command requires; Validate checks that they
+// are present. Whatever is present is checked for form whatever the needs.
+type Needs uint
+
+const (
+	// NeedStore requires store.path.
+	NeedStore Needs = 1 << iota
+	// NeedSlack requires the Slack surface of slack.mode: in http mode slack.listen, the bot
+	// token and the signing secret; in socket mode the bot token and the app token.
+	NeedSlack
+	// NeedAccess requires an access section with at least one list.
+	NeedAccess
+	// NeedInventory requires managers and edges, each edge with its manager, edge_id and ssh.
+	NeedInventory
+
+	// NeedServe is what `bot serve` requires.
+	NeedServe = NeedStore | NeedSlack | NeedAccess | NeedInventory
+	// NeedDiagnose is what `bot diagnose` requires.
+	NeedDiagnose = NeedInventory
+	// NeedIncidents is what `bot incidents` requires.
+	NeedIncidents = NeedStore
+)
+
+// Peer kinds: how the far end's logs and settings are obtained.
+const (
+	PeerStrongSwan = "strongswan"
+	PeerSyslog     = "syslog"
+	PeerDeclared   = "declared"
+)
+
+// Slack modes.
+const (
+	SlackHTTP   = "http"
+	SlackSocket = "socket"
+)
+
+// CaptureTemplateNames are the Edge CLI commands capture.templates may override.
+var CaptureTemplateNames = []string{"start", "stop", "files", "copy", "remove", "display"}
+
+// Validate checks the configuration: the form of everything present and the presence of what
+// need requires. The error names the first problem, with its line when the config came from a file.
+func (c *Config) Validate(need Needs) error {
+	v := validator{c: c}
+	v.store(need)
+	v.slack(need)
+	v.access(need)
+	v.schedule()
+	v.managers(need)
+	v.edges(need)
+	return v.err
+}
+
+// validator keeps the first error; later checks are skipped once one is found.
+type validator struct {
+	c   *Config
+	err error
+}
+
+// failf records a problem at path (keys as strings, list indexes as ints).
+func (v *validator) failf(path []any, format string, args ...any) {
+	if v.err != nil {
+		return
+	}
+	v.err = &Error{File: v.c.name, Line: v.c.line(path), Path: pathString(path), Msg: fmt.Sprintf(format, args...)}
+}
+
+// keyPath builds a path of keys (strings) and list indexes (ints).
+func keyPath(elems ...any) []any { return elems }
+
+func (v *validator) store(need Needs) {
+	s := v.c.Store
+	if need&NeedStore != 0 && s.Path == "" {
+		v.failf(keyPath("store", "path"), "is required")
+	}
+	v.duration(keyPath("store", "health_retention"), s.HealthRetention)
+}
+
+func (v *validator) slack(need Needs) {
+	s := v.c.Slack
+	switch s.Mode {
+	case "", SlackHTTP, SlackSocket:
+	default:
+		v.failf(keyPath("slack", "mode"), "must be %q or %q, not %q", SlackHTTP, SlackSocket, s.Mode)
+	}
+	if s.Listen != "" {
+		v.hostPort(keyPath("slack", "listen"), s.Listen)
+	}
+	if s.APIURL != "" {
+		v.httpURL(keyPath("slack", "api_url"), s.APIURL)
+	}
+	v.secretRef(keyPath("slack"), "bot_token", s.BotTokenEnv, s.BotTokenFile, need&NeedSlack != 0)
+	socket := s.Mode == SlackSocket
+	v.secretRef(keyPath("slack"), "app_token", s.AppTokenEnv, s.AppTokenFile, need&NeedSlack != 0 && socket)
+	v.secretRef(keyPath("slack"), "signing_secret", s.SigningSecretEnv, s.SigningSecretFile, need&NeedSlack != 0 && !socket)
+	if need&NeedSlack != 0 && !socket && s.Listen == "" {
+		v.failf(keyPath("slack", "listen"), "is required in http mode")
+	}
+	if s.HealthChannel != "" && !slackID(s.HealthChannel, "CGD") {
+		v.failf(keyPath("slack", "health_channel"), "%q is not a Slack channel ID (C..., G... or D...)", s.HealthChannel)
+	}
+	for i, id := range s.Oncall {
+		if !slackID(id, "USWG") {
+			v.failf(keyPath("slack", "oncall", i), "%q is not a Slack user or user group ID (U..., W..., S...)", id)
+		}
+	}
+}
+
+func (v *validator) access(need Needs) {
+	a := v.c.Access
+	lists := []struct {
+		key string
+		ids []string
+	}{{"diagnose", a.Diagnose}, {"capture", a.Capture}, {"escalate", a.Escalate}, {"resolve", a.Resolve}}
+	empty := true
+	for _, l := range lists {
+		for i, id := range l.ids {
+			empty = false
+			if id != "*" && !slackID(id, "UWSCGD") {
+				v.failf(keyPath("access", l.key, i), `%q is neither "*" nor a Slack user, user group or channel ID`, id)
+			}
+		}
+	}
+	if need&NeedAccess != 0 && empty {
+		v.failf(keyPath("access"), "is required: list who may diagnose, capture, escalate and resolve")
+	}
+}
+
+func (v *validator) schedule() {
+	for _, s := range []struct{ key, spec string }{
+		{"health_sweep", v.c.Schedule.HealthSweep},
+		{"health_post", v.c.Schedule.HealthPost},
+	} {
+		if s.spec == "" {
+			continue
+		}
+		if _, err := cron.ParseStandard(s.spec); err != nil {
+			v.failf(keyPath("schedule", s.key), "bad cron spec %q: %v", s.spec, err)
+		}
+	}
+}
+
+func (v *validator) managers(need Needs) {
+	if need&NeedInventory != 0 && len(v.c.Managers) == 0 {
+		v.failf(keyPath("managers"), "is required: at least one NSX Manager")
+	}
+	seen := map[string]bool{}
+	for i, m := range v.c.Managers {
+		switch {
+		case m.Name == "":
+			v.failf(keyPath("managers", i, "name"), "is required")
+		case seen[m.Name]:
+			v.failf(keyPath("managers", i, "name"), "duplicate manager name %q", m.Name)
+		}
+		seen[m.Name] = true
+		if m.URL == "" {
+			v.failf(keyPath("managers", i, "url"), "is required")
+		} else {
+			v.httpURL(keyPath("managers", i, "url"), m.URL)
+		}
+		if need&NeedInventory != 0 && m.User == "" {
+			v.failf(keyPath("managers", i, "user"), "is required")
+		}
+		v.secretRef(keyPath("managers", i), "password", m.PasswordEnv, m.PasswordFile, need&NeedInventory != 0)
+		v.duration(keyPath("managers", i, "timeout"), m.Timeout)
+	}
+}
+
+func (v *validator) edges(need Needs) {
+	if need&NeedInventory != 0 && len(v.c.Edges) == 0 {
+		v.failf(keyPath("edges"), "is required: at least one edge")
+	}
+	seen := map[string]bool{}
+	for i := range v.c.Edges {
+		e := &v.c.Edges[i]
+		switch {
+		case e.Name == "":
+			v.failf(keyPath("edges", i, "name"), "is required")
+		case seen[e.Name]:
+			v.failf(keyPath("edges", i, "name"), "duplicate edge name %q", e.Name)
+		}
+		seen[e.Name] = true
+		if e.Manager != "" {
+			if _, ok := v.c.Manager(e.Manager); !ok {
+				v.failf(keyPath("edges", i, "manager"), "no manager named %q in managers", e.Manager)
+			}
+		} else if need&NeedInventory != 0 {
+			v.failf(keyPath("edges", i, "manager"), "is required")
+		}
+		if need&NeedInventory != 0 && e.EdgeID == "" {
+			v.failf(keyPath("edges", i, "edge_id"), "is required (the NSX edge ID, e.g. edge-1)")
+		}
+		if e.SSH == nil && need&NeedInventory != 0 {
+			v.failf(keyPath("edges", i, "ssh"), "is required")
+		}
+		v.ssh(keyPath("edges", i, "ssh"), e.SSH, need&NeedInventory != 0)
+		v.secretRef(keyPath("edges", i), "enable_password", e.EnablePasswordEnv, e.EnablePasswordFile, false)
+		v.timezone(keyPath("edges", i, "log_timezone"), e.LogTimezone)
+		v.capture(keyPath("edges", i, "capture"), &e.Capture)
+		v.peers(i, e)
+	}
+}
+
+func (v *validator) peers(edge int, e *Edge) {
+	seen := map[string]bool{}
+	for j, pr := range e.Peers {
+		at := func(key string) []any { return keyPath("edges", edge, "peers", j, key) }
+		switch {
+		case pr.Name == "":
+			v.failf(at("name"), "is required")
+		case seen[pr.Name]:
+			v.failf(at("name"), "duplicate peer name %q in edge %q", pr.Name, e.Name)
+		}
+		seen[pr.Name] = true
+		if _, err := netip.ParseAddr(pr.Address); err != nil {
+			v.failf(at("address"), "%q is not an IP address", pr.Address)
+		}
+		switch pr.Kind {
+		case PeerStrongSwan:
+			if pr.SSH == nil {
+				v.failf(at("ssh"), "is required for kind %s", pr.Kind)
+			}
+		case PeerSyslog:
+			if pr.Log == "" {
+				v.failf(at("log"), "is required for kind %s", pr.Kind)
+			}
+		case PeerDeclared:
+			if pr.Declared == nil {
+				v.failf(at("declared"), "is required for kind %s", pr.Kind)
+			}
+		default:
+			v.failf(at("kind"), "must be one of %s, %s, %s, not %q", PeerStrongSwan, PeerSyslog, PeerDeclared, pr.Kind)
+		}
+		v.ssh(at("ssh"), pr.SSH, true)
+		v.timezone(at("log_timezone"), pr.LogTimezone)
+	}
+}
+
+// ssh checks an SSH block; strict adds what a connection needs (credentials, host-key policy).
+func (v *validator) ssh(path []any, s *SSH, strict bool) {
+	if s == nil {
+		return
+	}
+	at := func(key string) []any { return append(append([]any{}, path...), key) }
+	if s.Address == "" {
+		if strict {
+			v.failf(at("address"), "is required")
+		}
+	} else {
+		v.hostPort(at("address"), s.Address)
+	}
+	if strict && s.User == "" {
+		v.failf(at("user"), "is required")
+	}
+	v.secretRef(path, "password", s.PasswordEnv, s.PasswordFile, false)
+	if strict && s.PasswordEnv == "" && s.PasswordFile == "" && s.KeyFile == "" {
+		v.failf(path, "needs password_env, password_file or key_file")
+	}
+	if strict && s.KnownHosts == "" && !s.InsecureIgnoreHostKey {
+		v.failf(at("known_hosts"), "is required (or insecure_ignore_host_key: true, which skips host-key checks)")
+	}
+	v.duration(at("timeout"), s.Timeout)
+	v.duration(at("command_timeout"), s.CommandTimeout)
+}
+
+func (v *validator) capture(path []any, c *Capture) {
+	at := func(key string) []any { return append(append([]any{}, path...), key) }
+	if c.SCPListen != "" {
+		v.hostPort(at("scp_listen"), c.SCPListen)
+	}
+	if c.MaxBytes < 0 {
+		v.failf(at("max_bytes"), "must not be negative")
+	}
+	if c.MaxSeconds < 0 {
+		v.failf(at("max_seconds"), "must not be negative")
+	}
+	for name := range c.Templates {
+		known := false
+		for _, n := range CaptureTemplateNames {
+			known = known || n == name
+		}
+		if !known {
+			v.failf(append(at("templates"), name), "unknown template %q (known: %s)", name, strings.Join(CaptureTemplateNames, ", "))
+		}
+	}
+}
+
+// secretRef checks a NAME_env / NAME_file pair: at most one of them, and one when required.
+func (v *validator) secretRef(path []any, name, env, file string, required bool) {
+	at := func(suffix string) []any { return append(append([]any{}, path...), name+suffix) }
+	switch {
+	case env != "" && file != "":
+		v.failf(at("_file"), "give %s_env or %s_file, not both", name, name)
+	case required && env == "" && file == "":
+		v.failf(at("_env"), "is required (or %s_file)", name)
+	}
+}
+
+func (v *validator) duration(path []any, s string) {
+	if s == "" {
+		return
+	}
+	if d, err := time.ParseDuration(s); err != nil || d <= 0 {
+		v.failf(path, "%q is not a positive duration (e.g. 30s, 5m, 720h)", s)
+	}
+}
+
+func (v *validator) hostPort(path []any, s string) {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		v.failf(path, "%q is not host:port", s)
+		return
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		v.failf(path, "%q has a bad port", s)
+	}
+	_ = host // an empty host means every interface, which is fine for listeners
+}
+
+func (v *validator) httpURL(path []any, s string) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.failf(path, "%q is not an http(s) URL", s)
+	}
+}
+
+func (v *validator) timezone(path []any, tz string) {
+	if tz == "" {
+		return
+	}
+	if _, err := time.LoadLocation(tz); err != nil {
+		v.failf(path, "unknown time zone %q", tz)
+	}
+}
+
+// slackID reports whether id looks like a Slack ID starting with one of the letters in kinds.
+func slackID(id, kinds string) bool {
+	if len(id) < 3 || !strings.ContainsRune(kinds, rune(id[0])) {
+		return false
+	}
+	for _, r := range id[1:] {
+		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// pathString renders a path as edges[0].ssh.address.
+func pathString(path []any) string {
+	var b strings.Builder
+	for _, e := range path {
+		switch e := e.(type) {
+		case int:
+			fmt.Fprintf(&b, "[%d]", e)
+		case string:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(e)
+		}
+	}
+	return b.String()
+}
+
+// line finds the line of path in the parsed document, or of the deepest part of it that
+// exists (a missing key is reported at its parent). It is 0 for a Config built in code.
+func (c *Config) line(path []any) int {
+	n := c.root
+	if n == nil {
+		return 0
+	}
+	line := n.Line
+	for _, e := range path {
+		next, keyLine := child(n, e)
+		if next == nil {
+			break
+		}
+		n, line = next, keyLine
+	}
+	return line
+}
+
+// child returns the node under key (string) or index (int) and the line to report it at.
+func child(n *yaml.Node, e any) (*yaml.Node, int) {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	switch e := e.(type) {
+	case string:
+		if n.Kind != yaml.MappingNode {
+			return nil, 0
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == e {
+				return n.Content[i+1], n.Content[i].Line
+			}
+		}
+	case int:
+		if n.Kind == yaml.SequenceNode && e < len(n.Content) {
+			return n.Content[e], n.Content[e].Line
+		}
+	}
+	return nil, 0
+}
