@@ -1,0 +1,117 @@
+package interop
+
+import (
+	"slices"
+	"testing"
+
+	"ipsecbot/config"
+)
+
+func TestParseProposal(t *testing.T) {
+	tests := map[string][3][]string{
+		"aes256-sha256-modp2048":                                    {{"aes256"}, {"sha256"}, {"dh14"}},
+		"aes128-sha1-modp1024":                                      {{"aes128"}, {"sha1"}, {"dh2"}},
+		"AES_CBC-256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048": {{"aes256"}, {"sha256"}, {"dh14"}},
+		"AES_CBC-256/HMAC_SHA2_256_128":                             {{"aes256"}, {"sha256"}, nil},
+		"aes128gcm16-prfsha256-ecp256":                              {{"aes128gcm16"}, nil, {"dh19"}},
+		"3des-md5-modp1536":                                         {{"3des"}, {"md5"}, {"dh5"}},
+	}
+	for in, want := range tests {
+		enc, dig, dh := ParseProposal(in)
+		if !slices.Equal(enc, want[0]) || !slices.Equal(dig, want[1]) || !slices.Equal(dh, want[2]) {
+			t.Errorf("ParseProposal(%q) = %v %v %v, want %v", in, enc, dig, dh, want)
+		}
+	}
+}
+
+func TestNorm(t *testing.T) {
+	for in, want := range map[string]string{"AES": "aes128", "aes256": "aes256", "Triple DES": "3des", "aes-gcm": "aes128gcm16"} {
+		if got := NormEncryption(in); got != want {
+			t.Errorf("NormEncryption(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[string]string{"sha-256": "sha256", "SHA1": "sha1", "HMAC_SHA1_96": "sha1", "sha2_384": "sha384"} {
+		if got := NormDigest(in); got != want {
+			t.Errorf("NormDigest(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[string]string{"DH14": "dh14", "modp3072": "dh15", "14": "dh14", "MODP_1024": "dh2", "group5": "dh5"} {
+		if got := NormDH(in); got != want {
+			t.Errorf("NormDH(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// The settings of the shared fixtures' gateways (config/*/swanctl.conf), written as an
+// operator would declare them: edgeA stands for the Edge, peerB for the third party.
+func edgeA() *Settings {
+	return FromDeclared(&config.PeerSettings{IKEVersion: "ikev2", Encryption: "aes256", Digest: "sha256", DHGroup: "dh14",
+		PFS: true, PFSGroup: "dh14", IKELifetime: 28800, ESPLifetime: 3600, LocalID: "192.0.2.1", PeerID: "192.0.2.2",
+		LocalSubnets: []string{"10.1.1.0/24"}, PeerSubnets: []string{"10.2.2.0/24"}, AuthMode: "psk"})
+}
+
+func peerB() *Settings {
+	return FromDeclared(&config.PeerSettings{IKEVersion: "IKEv2", Encryption: "AES_CBC-256", Digest: "sha-256", DHGroup: "modp2048",
+		PFS: true, PFSGroup: "modp2048", IKELifetime: 28800, ESPLifetime: 3600, LocalID: "192.0.2.2", PeerID: "192.0.2.1",
+		LocalSubnets: []string{"10.2.2.0/24"}, PeerSubnets: []string{"10.1.1.0/24"}, AuthMode: "pre-shared key"})
+}
+
+func TestCompare_Matching(t *testing.T) {
+	if ms := Compare(edgeA(), peerB()); len(ms) != 0 {
+		t.Fatalf("mismatches on matching settings: %+v", ms)
+	}
+}
+
+// Each fixture's injected fault as a change of peerB's settings, and the field it must show up as.
+func TestCompare_Faults(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(*Settings)
+		field  string
+		sev    string
+	}{
+		{"ike_proposal_mismatch", func(s *Settings) { s.Encryption, s.Digest, s.DHGroup = []string{"aes128"}, []string{"sha1"}, []string{"dh2"} }, "encryption", Breaking},
+		{"esp_proposal_mismatch", func(s *Settings) { s.ESPEncrypt = []string{"aes128"} }, "esp_encryption", Breaking},
+		{"pfs_mismatch", func(s *Settings) { s.PFSGroup = []string{"dh15"} }, "pfs_group", Breaking},
+		{"pfs_off", func(s *Settings) { off := false; s.PFS = &off }, "pfs", Breaking},
+		{"id_mismatch", func(s *Settings) { s.PeerID = "peerb.example.net"; s.LocalID = "edgea" }, "local_id", Breaking},
+		{"traffic_selector_mismatch", func(s *Settings) { s.LocalSubnets = []string{"10.2.3.0/24"} }, "peer_subnets", Breaking},
+		{"lifetime_mismatch", func(s *Settings) { s.ESPLifetime = 20 }, "esp_lifetime", Minor},
+		{"version", func(s *Settings) { s.IKEVersion = "ikev1" }, "ike_version", Breaking},
+		{"auth_mode", func(s *Settings) { s.AuthMode = "x.509" }, "auth_mode", Breaking},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := peerB()
+			tt.change(p)
+			ms := Compare(edgeA(), p)
+			i := slices.IndexFunc(ms, func(m Mismatch) bool { return m.Field == tt.field })
+			if i < 0 {
+				t.Fatalf("no %s mismatch in %+v", tt.field, ms)
+			}
+			if ms[i].Severity != tt.sev || ms[i].Text == "" {
+				t.Errorf("mismatch = %+v", ms[i])
+			}
+			if ev := Evidence(ms); len(ev) != len(ms) || ev[0].Source != "config" {
+				t.Errorf("evidence = %+v", ev)
+			}
+		})
+	}
+}
+
+func TestCompare_UnknownIsNotAMismatch(t *testing.T) {
+	if ms := Compare(edgeA(), &Settings{Source: "nothing known"}); len(ms) != 0 {
+		t.Fatalf("mismatches against unknown settings: %+v", ms)
+	}
+	if ms := Compare(nil, peerB()); ms != nil {
+		t.Fatalf("mismatches against nil: %+v", ms)
+	}
+}
+
+func TestMerge(t *testing.T) {
+	s := &Settings{Source: "swanctl --list-conns", LocalID: "a"}
+	s.Merge(peerB())
+	if s.LocalID != "a" || s.IKEVersion != "ikev2" || s.Source != "swanctl --list-conns + config (declared)" {
+		t.Errorf("merged = %+v", s)
+	}
+}
