@@ -9,8 +9,8 @@ import (
 
 func TestParseProposal(t *testing.T) {
 	tests := map[string][3][]string{
-		"aes256-sha256-modp2048":                                    {{"aes256"}, {"sha256"}, {"dh14"}},
-		"aes128-sha1-modp1024":                                      {{"aes128"}, {"sha1"}, {"dh2"}},
+		"aes256-sha256-modp2048": {{"aes256"}, {"sha256"}, {"dh14"}},
+		"aes128-sha1-modp1024":   {{"aes128"}, {"sha1"}, {"dh2"}},
 		"AES_CBC-256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048": {{"aes256"}, {"sha256"}, {"dh14"}},
 		"AES_CBC-256/HMAC_SHA2_256_128":                             {{"aes256"}, {"sha256"}, nil},
 		"aes128gcm16-prfsha256-ecp256":                              {{"aes128gcm16"}, nil, {"dh19"}},
@@ -70,7 +70,9 @@ func TestCompare_Faults(t *testing.T) {
 		field  string
 		sev    string
 	}{
-		{"ike_proposal_mismatch", func(s *Settings) { s.Encryption, s.Digest, s.DHGroup = []string{"aes128"}, []string{"sha1"}, []string{"dh2"} }, "encryption", Breaking},
+		{"ike_proposal_mismatch", func(s *Settings) {
+			s.Encryption, s.Digest, s.DHGroup = []string{"aes128"}, []string{"sha1"}, []string{"dh2"}
+		}, "encryption", Breaking},
 		{"esp_proposal_mismatch", func(s *Settings) { s.ESPEncrypt = []string{"aes128"} }, "esp_encryption", Breaking},
 		{"pfs_mismatch", func(s *Settings) { s.PFSGroup = []string{"dh15"} }, "pfs_group", Breaking},
 		{"pfs_off", func(s *Settings) { off := false; s.PFS = &off }, "pfs", Breaking},
