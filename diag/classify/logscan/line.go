@@ -1,0 +1,243 @@
+package logscan
+
+import (
+	"strings"
+	"time"
+)
+
+// Line is what ParseLine reads from the front of a log line.
+type Line struct {
+	Time    time.Time // zero when the line carries no time ParseLine knows
+	Host    string    // syslog host, when present
+	Program string    // "charon", "pluto", "iked", ...; "charon" for charon's own file log
+	Msg     string    // the text after the header
+	Conn    string    // charon <conn|N> / pluto "conn": the connection name, when present
+	SA      string    // charon's IKE SA unique number, pluto's state "#N", when present
+}
+
+// TimeContext says how to read times that carry no year or no zone.
+type TimeContext struct {
+	Loc  *time.Location // the source's zone for times without one; nil: UTC
+	Year int            // the year for year-less times; 0: taken from Ref
+	Ref  time.Time      // the file's modification time: year-less times later than Ref+1 day fall in the year before
+}
+
+// ParseLine reads the timestamp, host, program and message of a log line in any of the forms
+// the product meets:
+//
+//	2026-11-27T04:18:39.102 15[IKE] <s2s|1> msg          charon file log (no zone)
+//	2026-03-04T10:55:16.330Z host prog[pid]: msg         ISO syslog, RFC 5424 (<pri>1 ...)
+//	Jun  8 00:59:20 host charon: 07[IKE] <conn|1> msg     BSD syslog (no year, no zone)
+//	Jun  8 00:59:20 host pluto[123]: "conn" #4: msg       pluto via syslog
+//	1<TAB>11/15/2017 10:34:02.176<TAB>Info<TAB>VPN IKE<TAB>msg   SonicWall log export
+//
+// ok is false when no timestamp was found; Msg is then the whole line.
+func ParseLine(line string, tc TimeContext) (l Line, ok bool) {
+	loc := tc.Loc
+	if loc == nil {
+		loc = time.UTC
+	}
+	s := strings.TrimRight(line, "\r\n")
+	if strings.HasPrefix(s, "<") { // syslog priority, maybe RFC 5424's version "1 "
+		if i := strings.IndexByte(s, '>'); i > 0 && i <= 4 && allDigits(s[1:i]) {
+			s = s[i+1:]
+			if strings.HasPrefix(s, "1 ") {
+				s = s[2:]
+			}
+		}
+	}
+	var rest string
+	switch {
+	case len(s) >= 10 && isISODate(s):
+		l.Time, rest, ok = parseISO(s, loc)
+	case len(s) >= 15 && isMonth(s[:3]) && s[3] == ' ':
+		l.Time, rest, ok = parseBSD(s, loc, tc)
+	default:
+		l.Time, rest, ok = parseSonicWall(s, loc)
+		if ok {
+			l.Program = "sonicwall"
+			l.Msg = rest
+			return l, true
+		}
+	}
+	if !ok {
+		l.Msg = s
+		return l, false
+	}
+	rest = strings.TrimLeft(rest, " ")
+	if isCharonThread(rest) {
+		l.Program = "charon"
+	} else {
+		l.Host, rest = cutWord(rest)
+		prog, after, found := strings.Cut(rest, ": ")
+		if found && !strings.ContainsAny(prog, " ") {
+			if i := strings.IndexByte(prog, '['); i > 0 {
+				prog = prog[:i]
+			}
+			l.Program, rest = prog, after
+		}
+	}
+	l.Msg = rest
+	l.Conn, l.SA = connOf(rest)
+	return l, true
+}
+
+// connOf reads charon's "NN[GRP] <conn|N> " or pluto's "\"conn\" #N: " prefix.
+func connOf(msg string) (conn, sa string) {
+	if isCharonThread(msg) {
+		_, msg, _ = strings.Cut(msg, "] ")
+		if strings.HasPrefix(msg, "<") {
+			if tag, _, ok := strings.Cut(msg[1:], ">"); ok {
+				if c, n, ok := strings.Cut(tag, "|"); ok {
+					return c, n
+				}
+				return "", tag
+			}
+		}
+		return "", ""
+	}
+	if strings.HasPrefix(msg, "\"") {
+		if c, after, ok := strings.Cut(msg[1:], "\""); ok {
+			after = strings.TrimLeft(after, " ")
+			if strings.HasPrefix(after, "#") {
+				n, _, _ := strings.Cut(after, ":")
+				return c, n
+			}
+			return c, ""
+		}
+	}
+	return "", ""
+}
+
+// isCharonThread reports whether s starts with charon's "NN[GRP] ".
+func isCharonThread(s string) bool {
+	i := 0
+	for i < len(s) && i < 3 && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i == 0 || i >= len(s) || s[i] != '[' {
+		return false
+	}
+	j := strings.IndexByte(s[i:], ']')
+	return j > 1 && j <= 5
+}
+
+func isISODate(s string) bool {
+	return allDigits(s[0:4]) && s[4] == '-' && allDigits(s[5:7]) && s[7] == '-' && allDigits(s[8:10])
+}
+
+// parseISO reads "2006-01-02T15:04:05[.frac][Z|±hh:mm]" (or a space instead of T).
+func parseISO(s string, loc *time.Location) (time.Time, string, bool) {
+	if len(s) < 19 || (s[10] != 'T' && s[10] != ' ') {
+		return time.Time{}, s, false
+	}
+	end := 19
+	for end < len(s) && (s[end] == '.' || s[end] == ',' || (s[end] >= '0' && s[end] <= '9')) {
+		end++
+	}
+	zoneEnd := end
+	if zoneEnd < len(s) && s[zoneEnd] == 'Z' {
+		zoneEnd++
+	} else if zoneEnd+6 <= len(s) && (s[zoneEnd] == '+' || s[zoneEnd] == '-') && s[zoneEnd+3] == ':' {
+		zoneEnd += 6
+	}
+	stamp := strings.Replace(s[:zoneEnd], ",", ".", 1)
+	stamp = stamp[:10] + "T" + stamp[11:]
+	var t time.Time
+	var err error
+	if zoneEnd > end {
+		t, err = time.Parse(time.RFC3339Nano, stamp)
+	} else {
+		t, err = time.ParseInLocation("2006-01-02T15:04:05.999999999", stamp, loc)
+	}
+	if err != nil {
+		return time.Time{}, s, false
+	}
+	return t, s[zoneEnd:], true
+}
+
+// parseBSD reads "Jan _2 15:04:05[.frac]" and, if present, a year after it ("Jan _2 2006 15:04:05"
+// is not a syslog form and is not read).
+func parseBSD(s string, loc *time.Location, tc TimeContext) (time.Time, string, bool) {
+	end := 15
+	for end < len(s) && (s[end] == '.' || (s[end] >= '0' && s[end] <= '9')) {
+		end++
+	}
+	t, err := time.ParseInLocation("Jan _2 15:04:05.999999999", s[:end], loc)
+	if err != nil {
+		return time.Time{}, s, false
+	}
+	year := tc.Year
+	ref := tc.Ref
+	if year == 0 {
+		if ref.IsZero() {
+			ref = time.Now()
+		}
+		year = ref.In(loc).Year()
+	}
+	t = time.Date(year, t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), loc)
+	if tc.Year == 0 && t.After(ref.Add(24*time.Hour)) {
+		t = t.AddDate(-1, 0, 0) // December lines in a file written in January
+	}
+	rest := s[end:]
+	if strings.HasPrefix(rest, ":") { // pluto's own log: "Jun  8 00:59:20.123456: ..."
+		rest = rest[1:]
+	}
+	return t, rest, true
+}
+
+// parseSonicWall reads "ID<TAB>MM/DD/YYYY HH:MM:SS[.mmm]<TAB>priority<TAB>category<TAB>message".
+func parseSonicWall(s string, loc *time.Location) (time.Time, string, bool) {
+	f := strings.SplitN(s, "\t", 5)
+	if len(f) < 5 || !allDigits(f[0]) {
+		return time.Time{}, s, false
+	}
+	t, err := time.ParseInLocation("01/02/2006 15:04:05.999999999", f[1], loc)
+	if err != nil {
+		return time.Time{}, s, false
+	}
+	return t, f[4], true
+}
+
+var months = "JanFebMarAprMayJunJulAugSepOctNovDec"
+
+func isMonth(s string) bool {
+	for i := 0; i+3 <= len(months); i += 3 {
+		if months[i:i+3] == s {
+			return true
+		}
+	}
+	return false
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func cutWord(s string) (word, rest string) {
+	w, r, _ := strings.Cut(s, " ")
+	return w, strings.TrimLeft(r, " ")
+}
+
+// VersionOf guesses the IKE version a line speaks of from its wording: 1, 2, or 0.
+func VersionOf(text string) int {
+	for _, v1 := range []string{"IKEv1", "_V1", "Main Mode", "Aggressive Mode", "QUICK_MODE", "Quick Mode", "STATE_MAIN", "STATE_QUICK", "ISAKMP SA", "phase-1", "Phase 1", "error notify", "request message ID"} {
+		if strings.Contains(text, v1) {
+			return 1
+		}
+	}
+	for _, v2 := range []string{"IKEv2", "IKE_SA_INIT", "IKE_AUTH", "CREATE_CHILD_SA", "STATE_PARENT", "with message ID", "notify error", "Child SA", "IKE SA"} {
+		if strings.Contains(text, v2) {
+			return 2
+		}
+	}
+	return 0
+}

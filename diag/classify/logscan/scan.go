@@ -1,0 +1,321 @@
+package logscan
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+// Hit is one matched line.
+type Hit struct {
+	Name    string // the PATH of the reference: the file as given, or bundle.tgz!member/path
+	Line    int64  // 1-based
+	Pattern int    // index into Table(): the first pattern that matches the line
+	Event   Event
+	Text    string // the line, printable, cut at MaxHitText bytes
+}
+
+// Ref is the hit's evidence reference, PATH:LINE.
+func (h Hit) Ref() string { return fmt.Sprintf("%s:%d", h.Name, h.Line) }
+
+// Stats counts what one scan read.
+type Stats struct {
+	Bytes        int64 `json:"bytes"`
+	Lines        int64 `json:"lines"`
+	MatchedLines int64 `json:"matched_lines"` // the number `grep -c -E -f patterns` gives
+	KeptHits     int64 `json:"kept_hits"`
+	DroppedHits  int64 `json:"dropped_hits"` // matched, but over the per-pattern cap or refused by Keep
+	LongLines    int64 `json:"long_lines"`   // lines longer than ChunkSize, matched on their first ChunkSize bytes
+}
+
+func (s *Stats) add(o Stats) {
+	s.Bytes += o.Bytes
+	s.Lines += o.Lines
+	s.MatchedLines += o.MatchedLines
+	s.KeptHits += o.KeptHits
+	s.DroppedHits += o.DroppedHits
+	s.LongLines += o.LongLines
+}
+
+// Options tune a scan. The zero value is ready to use.
+type Options struct {
+	Workers           int             // parallel matchers; 0: GOMAXPROCS (at most 4)
+	ChunkSize         int             // bytes per chunk, also the longest line matched whole; 0: 1 MiB
+	MaxHitsPerPattern int             // hits kept per pattern (later ones are counted only); 0: 512
+	Keep              func(*Hit) bool // optional: decides which hits are kept (e.g. the time window)
+	MaxBytes          int64           // decompressed bytes allowed per file by ScanFile; 0: 8 GiB
+}
+
+// MaxHitText is the longest line text a Hit keeps.
+const MaxHitText = 1024
+
+const (
+	defaultChunk   = 1 << 20
+	defaultPerPat  = 512
+	defaultMaxByte = 8 << 30
+)
+
+var filter = func() *prefilter {
+	keys := make([][]byte, len(table))
+	for i := range table {
+		keys[i] = table[i].key
+	}
+	return newPrefilter(keys)
+}()
+
+// chunk is a run of whole lines (the last may be unterminated when the file ends there or the
+// line was too long).
+type chunk struct {
+	seq          int
+	data         []byte
+	buf          []byte // returned to the pool after scanning
+	unterminated bool
+	longLine     bool
+}
+
+type chunkHit struct {
+	line    int64 // 0-based within the chunk
+	pattern int
+	text    string
+}
+
+type chunkResult struct {
+	seq      int
+	lines    int64
+	bytes    int64
+	longLine bool
+	hits     []chunkHit
+}
+
+// ScanLog streams r once, matching every line against all patterns, and returns the hits in
+// line order. name is the PATH used in references. Memory stays bounded: a few chunks in flight
+// plus at most MaxHitsPerPattern hits per pattern. If r fails part way, the hits and counts of
+// what was read are returned with the error.
+func ScanLog(ctx context.Context, r io.Reader, name string, opts Options) ([]Hit, Stats, error) {
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = min(runtime.GOMAXPROCS(0), 4)
+	}
+	size := opts.ChunkSize
+	if size <= 0 {
+		size = defaultChunk
+	}
+	perPat := opts.MaxHitsPerPattern
+	if perPat <= 0 {
+		perPat = defaultPerPat
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	free := make(chan []byte, workers+2)
+	for range workers + 2 {
+		free <- make([]byte, size)
+	}
+	work := make(chan chunk, workers)
+	results := make(chan chunkResult, workers)
+	readErr := make(chan error, 1)
+
+	go func() { readErr <- readChunks(ctx, r, free, work) }()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for c := range work {
+				res := scanChunk(c)
+				free <- c.buf
+				select {
+				case results <- res:
+				case <-ctx.Done():
+					return
+				}
+			}
+		})
+	}
+	go func() { wg.Wait(); close(results) }()
+
+	var (
+		st      Stats
+		hits    []Hit
+		kept    = make([]int, len(table))
+		pending = map[int]chunkResult{}
+		nextSeq int
+	)
+	for res := range results {
+		pending[res.seq] = res
+		for {
+			r, ok := pending[nextSeq]
+			if !ok {
+				break
+			}
+			delete(pending, nextSeq)
+			nextSeq++
+			for _, ch := range r.hits {
+				st.MatchedLines++
+				h := Hit{Name: name, Line: st.Lines + ch.line + 1, Pattern: ch.pattern, Event: table[ch.pattern].Event, Text: ch.text}
+				if kept[ch.pattern] >= perPat || (opts.Keep != nil && !opts.Keep(&h)) {
+					st.DroppedHits++
+					continue
+				}
+				kept[ch.pattern]++
+				st.KeptHits++
+				hits = append(hits, h)
+			}
+			st.Lines += r.lines
+			st.Bytes += r.bytes
+			if r.longLine {
+				st.LongLines++
+			}
+		}
+	}
+	err := <-readErr
+	if err == nil {
+		err = ctx.Err()
+	}
+	return hits, st, err
+}
+
+// readChunks cuts r into chunks that end at a line boundary and sends them in order.
+func readChunks(ctx context.Context, r io.Reader, free chan []byte, work chan<- chunk) (err error) {
+	defer close(work)
+	send := func(c chunk) bool {
+		select {
+		case work <- c:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	get := func() ([]byte, bool) {
+		select {
+		case b := <-free:
+			return b, true
+		case <-ctx.Done():
+			return nil, false
+		}
+	}
+	seq := 0
+	cur, ok := get()
+	if !ok {
+		return ctx.Err()
+	}
+	filled := 0
+	skipping := false // discarding the rest of an over-long line
+	for {
+		n, rerr := io.ReadFull(r, cur[filled:])
+		filled += n
+		if skipping {
+			i := bytes.IndexByte(cur[:filled], '\n')
+			if i < 0 && rerr == nil {
+				filled = 0
+				continue
+			}
+			if i >= 0 {
+				filled = copy(cur, cur[i+1:filled])
+				skipping = false
+			} else {
+				filled = 0
+			}
+		}
+		final := rerr != nil
+		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+			rerr = nil
+		}
+		if final {
+			if filled > 0 {
+				send(chunk{seq: seq, data: cur[:filled], buf: cur, unterminated: cur[filled-1] != '\n'})
+			}
+			return rerr
+		}
+		data := cur[:filled]
+		nl := bytes.LastIndexByte(data, '\n')
+		if nl < 0 {
+			// One line fills the whole chunk: match its first ChunkSize bytes, drop the rest.
+			if !send(chunk{seq: seq, data: data, buf: cur, unterminated: true, longLine: true}) {
+				return ctx.Err()
+			}
+			seq++
+			if cur, ok = get(); !ok {
+				return ctx.Err()
+			}
+			filled, skipping = 0, true
+			continue
+		}
+		next, ok := get()
+		if !ok {
+			return ctx.Err()
+		}
+		filled = copy(next, data[nl+1:])
+		if !send(chunk{seq: seq, data: data[:nl+1], buf: cur}) {
+			return ctx.Err()
+		}
+		seq++
+		cur = next
+	}
+}
+
+// scanChunk finds the matching lines of one chunk.
+func scanChunk(c chunk) chunkResult {
+	data := c.data
+	res := chunkResult{seq: c.seq, bytes: int64(len(data)), longLine: c.longLine}
+	var lines int64
+	counted := 0
+	for pos := 0; pos < len(data); {
+		at := filter.next(data, pos)
+		if at < 0 {
+			break
+		}
+		start := bytes.LastIndexByte(data[pos:at], '\n') + 1 + pos
+		end := bytes.IndexByte(data[at:], '\n')
+		if end < 0 {
+			end = len(data)
+		} else {
+			end += at
+		}
+		line := data[start:end]
+		if i := Match(line); i >= 0 {
+			lines += int64(bytes.Count(data[counted:start], []byte{'\n'}))
+			counted = start
+			res.hits = append(res.hits, chunkHit{line: lines, pattern: i, text: printable(line)})
+		}
+		pos = end + 1
+	}
+	lines += int64(bytes.Count(data[counted:], []byte{'\n'}))
+	if c.unterminated {
+		lines++
+	}
+	res.lines = lines
+	return res
+}
+
+// printable returns line as valid UTF-8 without control characters, cut at MaxHitText bytes.
+func printable(line []byte) string {
+	line = bytes.TrimRight(line, "\r")
+	if len(line) > MaxHitText {
+		line = line[:MaxHitText]
+	}
+	var b strings.Builder
+	b.Grow(len(line))
+	for len(line) > 0 {
+		r, n := utf8.DecodeRune(line)
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			b.WriteRune('\uFFFD')
+		case r == '\t':
+			b.WriteByte(' ')
+		case r < 0x20 || r == 0x7f:
+			b.WriteRune('\uFFFD')
+		default:
+			b.Write(line[:n])
+		}
+		line = line[n:]
+	}
+	return b.String()
+}
+
+// ErrTooLarge is returned when a compressed source decompresses to more than Options.MaxBytes.
+var ErrTooLarge = errors.New("decompressed size over the limit")
