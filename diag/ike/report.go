@@ -7,7 +7,13 @@ import "time"
 
 // MessageInfo is one IKE message as `bot pcap decode --json` prints it.
 type MessageInfo struct {
-	Frame        int          `json:"frame"` // 1-based, as tshark counts
+	Frame int `json:"frame"` // 1-based, as tshark counts
+	// InICMP marks a message quoted in an ICMP error (tshark's isakmp filter matches it too);
+	// Reassembled one rebuilt from IKEv1 fragments, shown at the frame of its last fragment.
+	InICMP      bool `json:"in_icmp,omitempty"`
+	Reassembled bool `json:"reassembled,omitempty"`
+	// Error says why the message did not decode; the header fields that could be read are filled.
+	Error        string       `json:"error,omitempty"`
 	Time         time.Time    `json:"time"`
 	Src          string       `json:"src"` // ip:port
 	Dst          string       `json:"dst"`
@@ -54,6 +60,26 @@ type Summary struct {
 	NATT        NATT         `json:"nat_t"`
 	Fragments   Fragments    `json:"fragments"`
 	Pings       []PingFlow   `json:"pings"`
+	ICMPErrors  []ICMPError  `json:"icmp_errors"`
+	// MalformedIKE counts IKE messages that did not decode (cut short, bad lengths); FirstMalformed is the first's frame and error.
+	MalformedIKE   int64  `json:"malformed_ike,omitempty"`
+	FirstMalformed string `json:"first_malformed,omitempty"`
+	// ExchangesOmitted and NotifiesOmitted count entries left out to keep memory flat on huge captures.
+	ExchangesOmitted int64 `json:"exchanges_omitted,omitempty"`
+	NotifiesOmitted  int64 `json:"notifies_omitted,omitempty"`
+}
+
+// ICMPError is ICMP errors (port unreachable, fragmentation needed, ...) from one host to another
+// about one kind of quoted packet ("udp/4500", "udp/500", "esp").
+type ICMPError struct {
+	From       string `json:"from"`
+	To         string `json:"to"`
+	Type       int    `json:"type"`
+	Code       int    `json:"code"`
+	Name       string `json:"name"`
+	Quoted     string `json:"quoted"`
+	Count      int    `json:"count"`
+	FirstFrame int    `json:"first_frame"`
 }
 
 // Exchange is a request matched with its response (or not) by SPIs, message ID and direction.
@@ -70,7 +96,12 @@ type Exchange struct {
 	Retransmissions int       `json:"retransmissions"`
 	Answered        bool      `json:"answered"`
 	Time            time.Time `json:"time"`
-	Notify          []string  `json:"notify,omitempty"` // notify names in the response (or request)
+	Notify          []string  `json:"notify,omitempty"`          // notify names in the response (or request)
+	RequestLength   int       `json:"request_length,omitempty"`  // IKE message bytes
+	ResponseLength  int       `json:"response_length,omitempty"` // a rejected request's answer is often just a notify: short
+	// OneWay marks a message that expects no answer of its own: the third Quick Mode or Aggressive
+	// Mode message, an IKEv1 informational that nobody acknowledged.
+	OneWay bool `json:"one_way,omitempty"`
 }
 
 // ESPFlow is ESP traffic of one SPI in one direction.
@@ -103,16 +134,21 @@ type NotifySeen struct {
 
 // IKESA is the life of one IKE SA as seen on the wire.
 type IKESA struct {
-	Version       int       `json:"version"`
-	ISPI          string    `json:"ispi"`
-	RSPI          string    `json:"rspi"`
-	Initiator     string    `json:"initiator"`
-	Responder     string    `json:"responder"`
-	Established   bool      `json:"established"` // the auth exchange was answered without an error notify
-	Rekeys        int       `json:"rekeys"`      // CREATE_CHILD_SA / Quick Mode after establishment
-	FailedRekeys  int       `json:"failed_rekeys"`
-	Deleted       bool      `json:"deleted"`
-	DPDRequests   int       `json:"dpd_requests"` // liveness checks (empty INFORMATIONAL / R-U-THERE)
+	Version      int    `json:"version"`
+	ISPI         string `json:"ispi"`
+	RSPI         string `json:"rspi"`
+	Initiator    string `json:"initiator"`
+	Responder    string `json:"responder"`
+	Established  bool   `json:"established"`   // the auth exchange was answered without an error notify
+	Rekeys       int    `json:"rekeys"`        // CREATE_CHILD_SA / Quick Mode after establishment
+	FailedRekeys int    `json:"failed_rekeys"` // unanswered, or answered with a readable error notify
+	// ShortRekeyResponses counts encrypted CREATE_CHILD_SA responses under half their request's
+	// size: a rekey carrying SA, nonce and KE is answered in kind; a bare notify (NO_PROPOSAL_CHOSEN) is short.
+	ShortRekeyResponses int  `json:"short_rekey_responses"`
+	Deleted             bool `json:"deleted"`
+	// DPDRequests counts INFORMATIONAL requests after establishment: liveness checks, and deletes,
+	// which look the same once encrypted.
+	DPDRequests   int       `json:"dpd_requests"`
 	DPDUnanswered int       `json:"dpd_unanswered"`
 	First         time.Time `json:"first"`
 	Last          time.Time `json:"last"`
