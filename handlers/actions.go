@@ -1,0 +1,106 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/slack-go/slack"
+
+	"ipsecbot/store"
+)
+
+// Action is one button press, as either transport delivers it.
+type Action struct {
+	ActionID    string
+	Value       string
+	User        string
+	Channel     string
+	ResponseURL string
+	MessageTS   string
+}
+
+// actionsFromCallback extracts the block actions of an interaction payload.
+func actionsFromCallback(cb slack.InteractionCallback) []Action {
+	if cb.Type != slack.InteractionTypeBlockActions {
+		return nil
+	}
+	var out []Action
+	for _, a := range cb.ActionCallback.BlockActions {
+		out = append(out, Action{
+			ActionID: a.ActionID, Value: a.Value, User: cb.User.ID, Channel: cb.Channel.ID,
+			ResponseURL: cb.ResponseURL, MessageTS: cb.Container.MessageTs,
+		})
+	}
+	return out
+}
+
+// handleAction runs a button press after it was acknowledged; the answer goes to the user
+// through the response_url, ephemeral. Buttons are checked against the access list like
+// commands, and audited the same way.
+func (s *Server) handleAction(ctx context.Context, a Action) {
+	command := "button " + a.ActionID
+	var reply string
+	switch a.ActionID {
+	case actionRerun, actionCaptureLonger:
+		reply = s.rerunAction(ctx, a, command)
+	case actionResolve:
+		reply = s.resolveAction(ctx, a, command)
+	default:
+		s.record(a.User, a.Channel, command, a.Value, outcomeUsage, "unknown action")
+		reply = "That button is not known to this bot."
+	}
+	msg := &slack.WebhookMessage{ResponseType: slack.ResponseTypeEphemeral, Text: reply}
+	if err := s.api.respond(ctx, a.ResponseURL, msg); err != nil {
+		s.log.Error("button answer not posted", "action", a.ActionID, "user", a.User, "err", err)
+	}
+}
+
+func (s *Server) rerunAction(ctx context.Context, a Action, command string) string {
+	edge, secs, ok := decodeTarget(a.Value)
+	if !ok {
+		s.record(a.User, a.Channel, command, a.Value, outcomeUsage, "bad value")
+		return "That button's value is malformed."
+	}
+	if !s.access.allowed(ctx, PermDiagnose, a.User, a.Channel) {
+		return s.denied(a.User, a.Channel, command, a.Value, PermDiagnose).Text
+	}
+	if (a.ActionID == actionCaptureLonger || secs > 0) && !s.access.allowed(ctx, PermCapture, a.User, a.Channel) {
+		return s.denied(a.User, a.Channel, command, a.Value, PermCapture).Text
+	}
+	e, ok := s.findEdge(edge)
+	if !ok {
+		s.record(a.User, a.Channel, command, a.Value, outcomeUnknownEdge, "")
+		return s.unknownEdgeReply(edge).Text
+	}
+	secs = min(secs, maxCapture(e))
+	r, joined, err := s.startDiagnosis(edge, secs, a.User, a.Channel, a.ResponseURL)
+	return s.startedReply(a.User, a.Channel, command, a.Value, r, joined, err).Text
+}
+
+func (s *Server) resolveAction(ctx context.Context, a Action, command string) string {
+	if !s.access.allowed(ctx, PermResolve, a.User, a.Channel) {
+		return s.denied(a.User, a.Channel, command, a.Value, PermResolve).Text
+	}
+	inc, err := s.db.UpdateIncident(a.Value, func(i *store.Incident) error {
+		i.Status, i.Owner = store.StatusResolved, a.User
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		s.record(a.User, a.Channel, command, a.Value, outcomeNotFound, "")
+		return fmt.Sprintf("There is no incident %s.", escape(a.Value))
+	}
+	if err != nil {
+		s.record(a.User, a.Channel, command, a.Value, outcomeError, err.Error())
+		return ":x: " + escape(err.Error())
+	}
+	s.appendEvent(inc.ID, "resolved", "resolved in Slack", a.User)
+	s.record(a.User, a.Channel, command, a.Value, outcomeOK, "")
+	if inc.Channel != "" && inc.ThreadTS != "" {
+		note := fmt.Sprintf(":white_check_mark: %s resolved by <@%s>.", inc.ID, a.User)
+		if _, err := s.api.post(ctx, inc.Channel, inc.ThreadTS, note, nil); err != nil {
+			s.log.Warn("resolve note not posted", "incident", inc.ID, "err", err)
+		}
+	}
+	return fmt.Sprintf("%s is resolved.", inc.ID)
+}

@@ -1,0 +1,87 @@
+package handlers
+
+import (
+	"log/slog"
+	"sync"
+
+	"ipsecbot/store"
+)
+
+// auditWriter writes audit records from one goroutine, so an acknowledgement never waits
+// for a database commit. Close drains the queue; no record is dropped.
+type auditWriter struct {
+	db  *store.DB
+	log *slog.Logger
+
+	mu      sync.Mutex
+	queue   []store.AuditRecord
+	wake    chan struct{}
+	closed  bool
+	stopped chan struct{}
+}
+
+func newAuditWriter(db *store.DB, lg *slog.Logger) *auditWriter {
+	w := &auditWriter{db: db, log: lg, wake: make(chan struct{}, 1), stopped: make(chan struct{})}
+	go w.loop()
+	return w
+}
+
+// Add queues a record. After Close it writes synchronously.
+func (w *auditWriter) Add(r store.AuditRecord) {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		w.write(r)
+		return
+	}
+	w.queue = append(w.queue, r)
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (w *auditWriter) loop() {
+	defer close(w.stopped)
+	for range w.wake {
+		for {
+			w.mu.Lock()
+			batch := w.queue
+			w.queue = nil
+			closed := w.closed
+			w.mu.Unlock()
+			for _, r := range batch {
+				w.write(r)
+			}
+			if len(batch) == 0 {
+				if closed {
+					return
+				}
+				break
+			}
+		}
+	}
+}
+
+func (w *auditWriter) write(r store.AuditRecord) {
+	if err := w.db.Audit(r); err != nil {
+		w.log.Error("audit record not written", "user", r.User, "command", r.Command, "outcome", r.Outcome, "err", err)
+	}
+}
+
+// Close writes what is queued and stops the writer.
+func (w *auditWriter) Close() {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return
+	}
+	w.closed = true
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+	<-w.stopped
+}

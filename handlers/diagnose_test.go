@@ -1,0 +1,205 @@
+package handlers
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"ipsecbot/handlers/slacktestx"
+	"ipsecbot/store"
+)
+
+// waitIncident polls the store until incident id satisfies cond.
+func waitIncident(t *testing.T, b *testBot, id string, cond func(store.Incident) bool) store.Incident {
+	t.Helper()
+	var inc store.Incident
+	waitFor(t, id+" in the wanted state", func() bool {
+		var err error
+		inc, err = b.db.Incident(id)
+		return err == nil && cond(inc)
+	})
+	return inc
+}
+
+func isFinal(inc store.Incident) bool { return inc.Status == store.StatusOpen && inc.Cause != "" }
+
+// rootMessage is the first message the bot posted in channel outside threads.
+func rootMessage(t *testing.T, fake *slacktestx.Server, channel string) slacktestx.Message {
+	t.Helper()
+	for _, m := range fake.Messages() {
+		if m.Channel == channel && m.ThreadTS == "" {
+			return m
+		}
+	}
+	t.Fatalf("no message in %s: %+v", channel, fake.Messages())
+	return slacktestx.Message{}
+}
+
+// Ensure `/ipsec diagnose edge-01` is acknowledged with the incident ID, one channel message
+// is kept current and ends as the verdict naming the cause, step details go in its thread,
+// and the pcap, report.md and outputs are uploaded into that thread.
+func TestDiagnose_VerdictAndUploadsInThread(t *testing.T) {
+	checkLeaks(t)
+	b := newTestBot(t, t.TempDir(), &fakeEngine{cause: "auth_failed"}, nil)
+	ack := b.command("UOPS", "C1", "diagnose edge-01")
+	if ack.ResponseType != "ephemeral" || !strings.Contains(ack.Text, "Diagnosing edge-01 as INC-1") {
+		t.Fatalf("ack = %+v", ack)
+	}
+	inc := waitIncident(t, b, "INC-1", isFinal)
+	waitFor(t, "uploads", func() bool { return len(b.slack.Uploads()) == 3 })
+	b.stop()
+
+	if inc.Cause != "auth_failed" || inc.Requester != "UOPS" || inc.Channel != "C1" || inc.ThreadTS == "" {
+		t.Errorf("incident = %+v", inc)
+	}
+	root := rootMessage(t, b.slack, "C1")
+	if root.TS != inc.ThreadTS {
+		t.Errorf("root ts %s, incident thread %s", root.TS, inc.ThreadTS)
+	}
+	for _, want := range []string{`"header"`, "auth_failed", "95%", "AUTHENTICATION_FAILED", "Compare the PSK", `"rerun"`, `"capture_longer"`, `"resolve"`} {
+		if !strings.Contains(root.Blocks, want) {
+			t.Errorf("verdict blocks lack %q: %s", want, root.Blocks)
+		}
+	}
+	if root.Updates < 2 {
+		t.Errorf("root message updated %d times; want progress updates and the verdict", root.Updates)
+	}
+	var thread int
+	for _, m := range b.slack.Messages() {
+		if m.ThreadTS == root.TS {
+			thread++
+		}
+	}
+	if thread < 2 {
+		t.Errorf("%d step details in the thread, want 2", thread)
+	}
+	pcap, _ := os.ReadFile("testdata/psk_mismatch.pcap")
+	names := map[string]bool{}
+	for _, u := range b.slack.Uploads() {
+		names[u.Filename] = true
+		if !u.Completed || u.Channel != "C1" || u.ThreadTS != root.TS {
+			t.Errorf("upload %s: completed %v channel %s thread %s; want into the verdict's thread %s", u.Filename, u.Completed, u.Channel, u.ThreadTS, root.TS)
+		}
+		if u.Filename == "capture.pcap" && !bytes.Equal(u.Data, pcap) {
+			t.Errorf("capture.pcap uploaded %d bytes, want the %d-byte capture", len(u.Data), len(pcap))
+		}
+	}
+	for _, n := range []string{"capture.pcap", "report.md", "show-ipsec.txt"} {
+		if !names[n] {
+			t.Errorf("%s not uploaded (got %v)", n, names)
+		}
+	}
+	db := reopen(t, b)
+	arts, _ := db.Artifacts("INC-1")
+	if len(arts) != 3 {
+		t.Errorf("artifacts recorded: %+v", arts)
+	}
+	recs, _ := db.AuditLog(time.Time{}, time.Now().Add(time.Hour))
+	if len(recs) != 1 || recs[0].User != "UOPS" || recs[0].Command != "/ipsec diagnose" || !strings.HasPrefix(recs[0].Outcome, "ok") {
+		t.Errorf("audit = %+v", recs)
+	}
+	timeline, _ := db.Timeline("INC-1")
+	if len(timeline) < 4 {
+		t.Errorf("timeline has %d events: %+v", len(timeline), timeline)
+	}
+}
+
+// Ensure a second diagnose of an edge being diagnosed joins the running incident.
+func TestDiagnose_SecondRequestJoins(t *testing.T) {
+	checkLeaks(t)
+	gate := make(chan struct{})
+	b := newTestBot(t, t.TempDir(), &fakeEngine{cause: "auth_failed", gate: gate}, nil)
+	b.command("UOPS", "C1", "diagnose edge-01")
+	second := b.command("UOPS", "C1", "diagnose edge-01")
+	if !strings.Contains(second.Text, "already being diagnosed as INC-1") {
+		t.Errorf("second ack = %q", second.Text)
+	}
+	close(gate)
+	waitIncident(t, b, "INC-1", isFinal)
+	if incs, _ := b.db.Incidents(storeAll); len(incs) != 1 {
+		t.Errorf("%d incidents, want 1", len(incs))
+	}
+}
+
+// Ensure a 429 with Retry-After is waited out and the same message is sent again.
+func TestDiagnose_RateLimitedPostRetried(t *testing.T) {
+	checkLeaks(t)
+	fake := slacktestx.New(t)
+	fake.Fail("chat.postMessage", slacktestx.Fault{Status: 429, RetryAfter: 1})
+	b := newTestBot(t, t.TempDir(), &fakeEngine{cause: "auth_failed"}, fake)
+	b.command("UOPS", "C1", "diagnose edge-01")
+	waitIncident(t, b, "INC-1", isFinal)
+	calls := fake.Calls("chat.postMessage")
+	if len(calls) < 2 {
+		t.Fatalf("%d chat.postMessage calls", len(calls))
+	}
+	first, retry := calls[0], calls[1]
+	if first.Form.Get("text") != retry.Form.Get("text") || first.Form.Get("channel") != retry.Form.Get("channel") || first.Form.Get("blocks") != retry.Form.Get("blocks") {
+		t.Errorf("retry differs: %v vs %v", first.Form, retry.Form)
+	}
+	if gap := retry.Time.Sub(first.Time); gap < time.Second {
+		t.Errorf("retried after %v; Retry-After asked for 1s", gap)
+	}
+	if inc, _ := b.db.Incident("INC-1"); inc.ThreadTS == "" {
+		t.Errorf("the retried post did not become the incident's thread: %+v", inc)
+	}
+}
+
+// Ensure a bot that is not in the channel answers through the command's response_url and
+// still completes the incident record.
+func TestDiagnose_NotInChannelUsesResponseURL(t *testing.T) {
+	checkLeaks(t)
+	fake := slacktestx.New(t)
+	fake.Fail("chat.postMessage", slacktestx.Fault{Error: "not_in_channel"})
+	b := newTestBot(t, t.TempDir(), &fakeEngine{cause: "auth_failed"}, fake)
+	b.command("UOPS", "C9", "diagnose edge-01")
+	inc := waitIncident(t, b, "INC-1", isFinal)
+	waitFor(t, "verdict via response_url", func() bool {
+		for _, m := range fake.ResponseMessages() {
+			if m.ResponseType == "in_channel" && strings.Contains(m.Text, "auth_failed") {
+				return true
+			}
+		}
+		return false
+	})
+	if inc.Cause != "auth_failed" {
+		t.Errorf("incident = %+v", inc)
+	}
+	if n := len(fake.Calls("chat.postMessage")); n != 1 {
+		t.Errorf("%d channel posts; not_in_channel is not retried", n)
+	}
+	if arts, _ := b.db.Artifacts("INC-1"); len(arts) != 3 {
+		t.Errorf("artifacts = %+v", arts)
+	}
+}
+
+// Ensure an incident running when the bot stops is marked interrupted at the next start,
+// with a note in its thread.
+func TestStart_MarksInterruptedIncidents(t *testing.T) {
+	checkLeaks(t)
+	dir := t.TempDir()
+	fake := slacktestx.New(t)
+	b := newTestBot(t, dir, &fakeEngine{cause: "auth_failed", gate: make(chan struct{})}, fake)
+	b.command("UOPS", "C1", "diagnose edge-02")
+	running := waitIncident(t, b, "INC-1", func(i store.Incident) bool { return i.ThreadTS != "" })
+	b.stop()
+
+	b2 := newTestBot(t, dir, &fakeEngine{cause: "auth_failed"}, fake)
+	inc, err := b2.db.Incident("INC-1")
+	if err != nil || inc.Status != store.StatusInterrupted {
+		t.Fatalf("after restart: %+v, %v", inc, err)
+	}
+	waitFor(t, "interruption note", func() bool {
+		for _, m := range fake.Messages() {
+			if m.ThreadTS == running.ThreadTS && strings.Contains(m.Text, "interrupted") {
+				return true
+			}
+		}
+		return false
+	})
+	if incs, _ := b2.db.Incidents(store.IncidentFilter{Statuses: []string{store.StatusDiagnosing}}); len(incs) != 0 {
+		t.Errorf("still diagnosing: %+v", incs)
+	}
+}

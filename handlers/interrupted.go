@@ -1,0 +1,46 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+
+	"ipsecbot/store"
+)
+
+// markInterrupted marks the incidents a previous process left in "diagnosing": their run
+// died with it. It returns them, updated.
+func (s *Server) markInterrupted() ([]store.Incident, error) {
+	incs, err := s.db.Incidents(store.IncidentFilter{Statuses: []string{store.StatusDiagnosing}})
+	if err != nil {
+		return nil, err
+	}
+	var out []store.Incident
+	for _, inc := range incs {
+		upd, err := s.db.UpdateIncident(inc.ID, func(i *store.Incident) error {
+			i.Status = store.StatusInterrupted
+			return nil
+		})
+		if err != nil {
+			return out, err
+		}
+		s.appendEvent(inc.ID, "interrupted", "the bot stopped while this diagnosis was running", "bot")
+		out = append(out, upd)
+	}
+	return out, nil
+}
+
+// noteInterrupted tells each interrupted incident's thread what happened and how to go on.
+func (s *Server) noteInterrupted(ctx context.Context, incs []store.Incident) {
+	for _, inc := range incs {
+		if inc.Channel == "" || inc.ThreadTS == "" {
+			continue
+		}
+		text := fmt.Sprintf(":warning: %s was interrupted: the bot stopped while diagnosing %s. "+
+			"Nothing is left running on the edge. Run `/ipsec diagnose %s` again.", inc.ID, inc.Edge, inc.Edge)
+		if _, err := s.api.post(ctx, inc.Channel, inc.ThreadTS, text, nil); err != nil {
+			s.log.Error("interruption note not posted", "incident", inc.ID, "err", err)
+			continue
+		}
+		s.appendEvent(inc.ID, "slack", "interruption noted in the thread", "bot")
+	}
+}

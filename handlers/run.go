@@ -1,0 +1,333 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"ipsecbot/diag"
+	"ipsecbot/store"
+)
+
+var errShuttingDown = errors.New("shutting down")
+
+// run is one diagnosis the bot drives in Slack.
+type run struct {
+	incident, edge          string
+	requester, channel      string
+	responseURL             string
+	captureSeconds, maxSecs int
+	outDir                  string
+
+	// Set by the run's goroutine.
+	rootTS      string // the channel message kept current; its thread holds the details
+	viaResponse bool   // the bot cannot post in the channel: answers go through responseURL
+}
+
+// startDiagnosis opens an incident for edge and starts its run, or returns the run already
+// going for that edge (joined).
+func (s *Server) startDiagnosis(edge string, secs int, user, channel, responseURL string) (*run, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r, ok := s.running[edge]; ok {
+		return r, true, nil
+	}
+	e, _ := s.findEdge(edge)
+	inc, err := s.db.CreateIncident(store.Incident{
+		Edge: edge, Status: store.StatusDiagnosing, Requester: user, Channel: channel, CaptureSeconds: secs,
+	})
+	if err != nil {
+		return &run{edge: edge}, false, fmt.Errorf("open incident: %w", err)
+	}
+	r := &run{
+		incident: inc.ID, edge: edge, requester: user, channel: channel, responseURL: responseURL,
+		captureSeconds: secs, maxSecs: maxCapture(e), outDir: filepath.Join(s.artifacts, inc.ID),
+	}
+	if !s.work.Go(func(ctx context.Context) { s.drive(ctx, r) }) {
+		s.updateIncident(r.incident, func(i *store.Incident) { i.Status = store.StatusInterrupted })
+		return r, false, errShuttingDown
+	}
+	s.running[edge] = r
+	return r, false, nil
+}
+
+func (s *Server) updateIncident(id string, fn func(*store.Incident)) {
+	if _, err := s.db.UpdateIncident(id, func(i *store.Incident) error { fn(i); return nil }); err != nil {
+		s.log.Error("incident not updated", "incident", id, "err", err)
+	}
+}
+
+func (s *Server) appendEvent(id, kind, text, actor string) {
+	if err := s.db.AppendEvent(id, store.Event{Time: time.Now().UTC(), Kind: kind, Text: text, Actor: actor}); err != nil {
+		s.log.Error("incident event not written", "incident", id, "err", err)
+	}
+}
+
+// drive runs the diagnosis and keeps Slack current: one channel message updated as steps
+// finish, step details in its thread, the verdict and the files at the end. Slack failures
+// never stop the run; the incident record is written either way.
+func (s *Server) drive(ctx context.Context, r *run) {
+	s.metrics.inProgress.Inc()
+	defer s.metrics.inProgress.Dec()
+	defer func() {
+		s.mu.Lock()
+		delete(s.running, r.edge)
+		s.mu.Unlock()
+	}()
+	s.appendEvent(r.incident, "started", fmt.Sprintf("diagnosis of %s requested", r.edge), r.requester)
+
+	p := &progress{incident: r.incident, edge: r.edge, requester: r.requester, started: time.Now()}
+	s.postRoot(ctx, r, p)
+
+	q := newEventQueue()
+	var consumer sync.WaitGroup
+	consumer.Go(func() { s.followProgress(ctx, r, p, q) })
+	report, err := s.engine.Diagnose(ctx, diag.Request{
+		Edge: r.edge, CaptureSeconds: r.captureSeconds, Incident: r.incident,
+		OutDir: r.outDir, Requester: r.requester,
+	}, q.push)
+	q.close()
+	consumer.Wait()
+
+	if err != nil {
+		if ctx.Err() != nil {
+			// The bot is stopping: the incident stays "diagnosing" and the next start marks it
+			// interrupted, with a note in its thread.
+			s.log.Warn("diagnosis cancelled by shutdown", "incident", r.incident)
+			return
+		}
+		s.failed(ctx, r, err)
+		return
+	}
+	if report.Incident == "" {
+		report.Incident = r.incident
+	}
+	s.finished(ctx, r, report)
+}
+
+// postRoot posts the message the run keeps current. When the bot may not post in the
+// channel, the run answers through the command's response_url instead.
+func (s *Server) postRoot(ctx context.Context, r *run, p *progress) {
+	ts, err := s.api.post(ctx, r.channel, "", p.text(), p.blocks())
+	if err == nil {
+		r.rootTS = ts
+		s.updateIncident(r.incident, func(i *store.Incident) { i.Channel, i.ThreadTS = r.channel, ts })
+		return
+	}
+	s.log.Warn("cannot post in channel; answering through response_url", "incident", r.incident, "channel", r.channel, "err", err)
+	r.viaResponse = true
+	s.appendEvent(r.incident, "slack", "channel post failed: "+err.Error(), "bot")
+	msg := &slack.WebhookMessage{ResponseType: slack.ResponseTypeInChannel, Text: p.text(),
+		Blocks: &slack.Blocks{BlockSet: p.blocks()}}
+	if !isChannelError(err) {
+		msg.ResponseType = slack.ResponseTypeEphemeral
+	}
+	if err := s.api.respond(ctx, r.responseURL, msg); err != nil {
+		s.log.Error("progress not posted", "incident", r.incident, "err", err)
+	}
+}
+
+// followProgress turns the run's events into thread replies, root updates and timeline
+// events, coalescing the root updates when events arrive faster than Slack answers.
+func (s *Server) followProgress(ctx context.Context, r *run, p *progress, q *eventQueue) {
+	for {
+		evs, ok := q.wait()
+		if !ok {
+			return
+		}
+		for _, ev := range evs {
+			switch ev.Kind {
+			case diag.EventStarted:
+				p.total = ev.Total
+			case diag.EventStepStarted:
+				p.step, p.title, p.index, p.total = ev.Step, ev.Title, ev.Index, ev.Total
+			case diag.EventStepFinished, diag.EventStepFailed:
+				line := stepLine(ev)
+				p.done = append(p.done, line)
+				p.title = ""
+				s.appendEvent(r.incident, ev.Kind, fmt.Sprintf("[%d/%d] %s: %s%s", ev.Index, ev.Total, ev.Title, ev.Summary, ev.Err), "bot")
+				if r.rootTS != "" {
+					if _, err := s.api.post(ctx, r.channel, r.rootTS, line, []slack.Block{section(stepDetail(ev))}); err != nil {
+						s.log.Warn("step detail not posted", "incident", r.incident, "err", err)
+					}
+				}
+			}
+		}
+		if r.rootTS != "" {
+			if err := s.api.update(ctx, r.channel, r.rootTS, p.text(), p.blocks()); err != nil {
+				s.log.Warn("progress not updated", "incident", r.incident, "err", err)
+			}
+		}
+	}
+}
+
+// failed records a run that could not produce a report.
+func (s *Server) failed(ctx context.Context, r *run, err error) {
+	s.log.Error("diagnosis failed", "incident", r.incident, "err", err)
+	s.updateIncident(r.incident, func(i *store.Incident) {
+		i.Status, i.Summary = store.StatusOpen, "diagnosis failed: "+err.Error()
+	})
+	s.appendEvent(r.incident, "failed", err.Error(), "bot")
+	text := fmt.Sprintf(":x: %s · %s: the diagnosis failed: %s", r.incident, r.edge, err)
+	blocks := []slack.Block{section(escape(text))}
+	s.publish(ctx, r, text, blocks)
+}
+
+// finished records the verdict, posts it and uploads the files into its thread.
+func (s *Server) finished(ctx context.Context, r *run, rep *diag.Report) {
+	s.updateIncident(r.incident, func(i *store.Incident) {
+		i.Status, i.Cause, i.Summary = store.StatusOpen, string(rep.Cause), rep.Summary
+		if i.Site == "" {
+			i.Site = rep.Peer
+		}
+	})
+	s.appendEvent(r.incident, "verdict", fmt.Sprintf("%s (%.0f%%): %s", rep.Cause, rep.Confidence*100, rep.Summary), "bot")
+	files := s.reportFiles(r, rep)
+	note := ""
+	if r.viaResponse {
+		note = fmt.Sprintf("Files are kept with %s; invite the bot to this channel to get them posted.", r.incident)
+	}
+	s.publish(ctx, r, verdictText(rep), verdictBlocks(rep, r.requester, r.captureSeconds, r.maxSecs, note))
+	if r.viaResponse || r.rootTS == "" {
+		return
+	}
+	var failed []string
+	for _, f := range files {
+		if err := s.api.upload(ctx, r.channel, r.rootTS, f.path, f.name, f.name); err != nil {
+			s.log.Error("file not uploaded", "incident", r.incident, "file", f.name, "err", err)
+			failed = append(failed, f.name)
+		}
+	}
+	if len(failed) > 0 {
+		msg := fmt.Sprintf(":warning: Could not upload %v; they are kept with %s on the bot's host.", failed, r.incident)
+		s.appendEvent(r.incident, "slack", msg, "bot")
+		if _, err := s.api.post(ctx, r.channel, r.rootTS, msg, nil); err != nil {
+			s.log.Error("upload failure note not posted", "incident", r.incident, "err", err)
+		}
+	}
+}
+
+// publish puts the final message where the run's progress went.
+func (s *Server) publish(ctx context.Context, r *run, text string, blocks []slack.Block) {
+	if r.rootTS != "" {
+		if err := s.api.update(ctx, r.channel, r.rootTS, text, blocks); err == nil {
+			return
+		} else {
+			s.log.Warn("verdict update failed; posting it in the thread", "incident", r.incident, "err", err)
+		}
+		if _, err := s.api.post(ctx, r.channel, r.rootTS, text, blocks); err == nil {
+			return
+		} else {
+			s.log.Error("verdict not posted", "incident", r.incident, "err", err)
+			s.appendEvent(r.incident, "slack", "verdict not posted: "+err.Error(), "bot")
+		}
+		return
+	}
+	msg := &slack.WebhookMessage{ResponseType: slack.ResponseTypeInChannel, Text: text, Blocks: &slack.Blocks{BlockSet: blocks}}
+	if err := s.api.respond(ctx, r.responseURL, msg); err != nil {
+		s.log.Error("verdict not posted", "incident", r.incident, "err", err)
+		s.appendEvent(r.incident, "slack", "verdict not posted: "+err.Error(), "bot")
+	}
+}
+
+type reportFile struct{ name, path string }
+
+// maxUploads and maxUploadBytes keep a run's uploads reasonable; everything stays on disk.
+const (
+	maxUploads     = 20
+	maxUploadBytes = 100 << 20
+)
+
+// reportFiles lists what goes into the thread: report.md, the captures, then the collected
+// outputs; each is recorded as an incident artifact.
+func (s *Server) reportFiles(r *run, rep *diag.Report) []reportFile {
+	var first, rest []reportFile
+	seen := map[string]bool{}
+	add := func(name, kind string, size int64, sum string) {
+		path := filepath.Join(r.outDir, name)
+		if seen[name] {
+			return
+		}
+		st, err := os.Stat(path)
+		if err != nil || st.Size() == 0 {
+			return
+		}
+		seen[name] = true
+		if err := s.db.AddArtifact(r.incident, store.Artifact{Path: path, Kind: kind, Size: st.Size(), SHA256: sum}); err != nil {
+			s.log.Error("artifact not recorded", "incident", r.incident, "file", name, "err", err)
+		}
+		if st.Size() > maxUploadBytes {
+			return
+		}
+		// Slack file names have no directories: show/ipsec.txt is posted as show-ipsec.txt.
+		f := reportFile{name: strings.ReplaceAll(filepath.ToSlash(name), "/", "-"), path: path}
+		if kind == "report" || kind == "pcap" {
+			first = append(first, f)
+		} else {
+			rest = append(rest, f)
+		}
+	}
+	add("report.md", "report", 0, "")
+	for _, a := range rep.Artifacts {
+		if a.Name == "report.json" {
+			continue
+		}
+		add(a.Name, a.Kind, a.Size, a.SHA256)
+	}
+	return append(first, rest...)[:min(len(first)+len(rest), maxUploads)]
+}
+
+// eventQueue hands a run's events from the engine (whose listeners must not block) to the
+// goroutine that talks to Slack.
+type eventQueue struct {
+	mu     sync.Mutex
+	evs    []diag.Event
+	closed bool
+	wake   chan struct{}
+}
+
+func newEventQueue() *eventQueue { return &eventQueue{wake: make(chan struct{}, 1)} }
+
+func (q *eventQueue) push(ev diag.Event) {
+	q.mu.Lock()
+	q.evs = append(q.evs, ev)
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (q *eventQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// wait returns the queued events, blocking until there are some; false once closed and empty.
+func (q *eventQueue) wait() ([]diag.Event, bool) {
+	for {
+		q.mu.Lock()
+		evs, closed := q.evs, q.closed
+		q.evs = nil
+		q.mu.Unlock()
+		if len(evs) > 0 {
+			return evs, true
+		}
+		if closed {
+			return nil, false
+		}
+		<-q.wake
+	}
+}

@@ -1,0 +1,167 @@
+// Package handlers is the bot's Slack surface: the signed HTTP endpoints (slash command and
+// interactivity), Socket Mode, the command router, access control and audit, Block Kit
+// rendering, progress updates, uploads, and the supervisor that owns the work done after
+// Slack's 3-second acknowledgement. HTTP and Socket Mode decode to the same Invocation and
+// Action and call the same code.
+package handlers
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/slack-go/slack"
+
+	"ipsecbot/config"
+	"ipsecbot/diag"
+	"ipsecbot/store"
+)
+
+// Diagnoser runs the procedure; *engine.Engine satisfies it.
+type Diagnoser interface {
+	// Diagnose runs (or joins a running) diagnosis of req.Edge and returns its report.
+	Diagnose(ctx context.Context, req diag.Request, listeners ...diag.Listener) (*diag.Report, error)
+}
+
+// Tunnel is one IPsec tunnel's state as `/ipsec status` shows it.
+type Tunnel struct {
+	Site   string // the IPsec site (peer name or address)
+	Tunnel string // the tunnel's subnets, "10.0.1.0/24 <-> 10.0.2.0/24"
+	State  string // up, down, ...
+	Detail string // the failure message, when down
+}
+
+// StatusFunc reads the tunnel states of one edge (the engine's TunnelStatus, adapted).
+type StatusFunc func(ctx context.Context, edge string) ([]Tunnel, error)
+
+// Options are a Server's collaborators and settings. Config, Store, Engine and Slack are required.
+type Options struct {
+	Config        *config.Config
+	Store         *store.DB
+	Engine        Diagnoser
+	Status        StatusFunc    // nil: /ipsec status answers that it is not available
+	Slack         *slack.Client // from NewSlackClient
+	SigningSecret string        // required for the HTTP endpoints
+	Logger        *slog.Logger
+	Registry      *prometheus.Registry // nil: a fresh one (served on /metrics)
+	ArtifactsDir  string               // where each incident's files go; default: the store's artifacts dir
+	MaxBody       int64                // request body limit, default 256 KiB
+	Retry         RetryPolicy          // zero: DefaultRetryPolicy
+	HTTPClient    *http.Client         // for response_url posts; default: 15 s timeout
+	// ShutdownGrace is how long Shutdown lets running diagnoses finish before cancelling them.
+	ShutdownGrace time.Duration
+}
+
+// Server is the bot: it owns the Slack client, the access list, the metrics and the
+// goroutines started after an acknowledgement.
+type Server struct {
+	cfg       *config.Config
+	db        *store.DB
+	engine    Diagnoser
+	status    StatusFunc
+	api       *slackAPI
+	secret    string
+	log       *slog.Logger
+	registry  *prometheus.Registry
+	metrics   *metrics
+	access    *accessList
+	artifacts string
+	maxBody   int64
+	grace     time.Duration
+	work      *supervisor
+	audits    *auditWriter
+
+	mu      sync.Mutex
+	running map[string]*run // edge -> the run in progress
+}
+
+// DefaultMaxBody bounds a Slack request body; slash commands are a few hundred bytes and
+// interactive payloads a few KiB.
+const DefaultMaxBody = 256 << 10
+
+// New builds a Server. It does not start anything; call Start (and Handler or RunSocketMode).
+func New(o Options) (*Server, error) {
+	if o.Config == nil || o.Store == nil || o.Engine == nil || o.Slack == nil {
+		return nil, errors.New("handlers: Config, Store, Engine and Slack are required")
+	}
+	lg := cmp.Or(o.Logger, slog.New(slog.DiscardHandler))
+	reg := o.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	hc := o.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 15 * time.Second}
+	}
+	retry := o.Retry
+	if retry.MaxAttempts == 0 {
+		retry = DefaultRetryPolicy
+	}
+	api := &slackAPI{client: o.Slack, http: hc, retry: retry, metrics: m, log: lg}
+	artifacts := o.ArtifactsDir
+	if artifacts == "" {
+		artifacts = o.Config.Store.Artifacts
+		if artifacts == "" {
+			artifacts = filepath.Join(filepath.Dir(o.Config.Path(o.Config.Store.Path)), "artifacts")
+		} else {
+			artifacts = o.Config.Path(artifacts)
+		}
+	}
+	s := &Server{
+		cfg: o.Config, db: o.Store, engine: o.Engine, status: o.Status, api: api,
+		secret: o.SigningSecret, log: lg, registry: reg, metrics: m,
+		access:    newAccessList(o.Config.Access, api),
+		artifacts: artifacts,
+		maxBody:   cmp.Or(o.MaxBody, DefaultMaxBody),
+		grace:     cmp.Or(o.ShutdownGrace, 10*time.Second),
+		work:      newSupervisor(),
+		running:   map[string]*run{},
+	}
+	s.audits = newAuditWriter(o.Store, lg)
+	return s, nil
+}
+
+// Start does what must happen before serving: incidents a previous process left in
+// "diagnosing" are marked interrupted and a note goes into their thread (in the background).
+func (s *Server) Start(ctx context.Context) error {
+	incs, err := s.markInterrupted()
+	if err != nil {
+		return fmt.Errorf("mark interrupted incidents: %w", err)
+	}
+	if len(incs) > 0 {
+		s.work.Go(func(ctx context.Context) { s.noteInterrupted(ctx, incs) })
+	}
+	return nil
+}
+
+// Shutdown stops taking work, lets running diagnoses finish for the grace period, then cancels
+// them and waits for every goroutine the server started. Incidents cancelled here stay in
+// "diagnosing" and are marked interrupted by the next Start.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.work.Shutdown(ctx, s.grace)
+	s.audits.Close()
+	return err
+}
+
+// Registry is the Prometheus registry /metrics serves.
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
+
+// Go runs fn in a goroutine the server tracks (shutdown, leak checks); cmd/bot's cron uses it.
+func (s *Server) Go(fn func(ctx context.Context)) bool { return s.work.Go(fn) }
+
+// PostText posts a plain message to a channel with the server's retries (health posts).
+func (s *Server) PostText(ctx context.Context, channel, text string) error {
+	_, err := s.api.post(ctx, channel, "", text, nil)
+	return err
+}

@@ -1,0 +1,321 @@
+// Package slacktestx extends slack-go's slacktest server with what the bot needs and slacktest
+// lacks: chat.update, the three-step file upload flow, pins, user-group members, response_url
+// endpoints, and injected failures (429 with Retry-After, Slack error codes). It records every
+// call so tests can assert what reached "Slack".
+package slacktestx
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slacktest"
+)
+
+// Call is one request the fake received.
+type Call struct {
+	Method string     // "chat.postMessage", "response" (a response_url post), "upload", ...
+	Form   url.Values // the form body (Web API methods)
+	Body   []byte     // the raw body (response_url posts: JSON)
+	Path   string
+	Time   time.Time
+}
+
+// Fault is an injected failure, served once in place of a method's normal answer.
+type Fault struct {
+	Status     int    // HTTP status (429, 500...); 0 means 200 with {"ok":false,"error":Error}
+	RetryAfter int    // seconds, sent as Retry-After when set
+	Error      string // Slack error code for Status 0 (e.g. "not_in_channel")
+}
+
+// Message is a message as the fake holds it after posts and updates.
+type Message struct {
+	Channel  string
+	TS       string
+	ThreadTS string
+	Text     string
+	Blocks   string // JSON as posted
+	Updates  int    // how many chat.update calls changed it
+}
+
+// Upload is one file that went through the upload flow.
+type Upload struct {
+	FileID    string
+	Filename  string
+	Title     string
+	Data      []byte
+	Channel   string
+	ThreadTS  string
+	Completed bool // files.completeUploadExternal was called for it
+}
+
+// Server is a slacktest server with the extra endpoints.
+type Server struct {
+	*slacktest.Server
+
+	mu       sync.Mutex
+	calls    []Call
+	faults   map[string][]Fault
+	messages []*Message
+	uploads  map[string]*Upload
+	groups   map[string][]string
+	seq      int
+}
+
+// New starts a fake Slack on loopback and stops it when the test ends.
+func New(tb testing.TB) *Server {
+	tb.Helper()
+	s := &Server{faults: map[string][]Fault{}, uploads: map[string]*Upload{}, groups: map[string][]string{}}
+	s.Server = slacktest.NewTestServer(s.bind)
+	s.Server.Start()
+	tb.Cleanup(s.Server.Stop)
+	return s
+}
+
+// APIURL is the base URL to pass to slack.OptionAPIURL (with its trailing slash).
+func (s *Server) APIURL() string { return s.GetAPIURL() }
+
+// ResponseURL returns a response_url on the fake; posts to it are recorded as method "response".
+func (s *Server) ResponseURL(name string) string { return s.GetAPIURL() + "response/" + name }
+
+// Fail queues failures for method; each call to it consumes one before answering normally.
+func (s *Server) Fail(method string, faults ...Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults[method] = append(s.faults[method], faults...)
+}
+
+// SetGroupMembers sets the members usergroups.users.list returns for group.
+func (s *Server) SetGroupMembers(group string, users ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.groups[group] = users
+}
+
+// Calls returns the calls received for method ("" for all), in order.
+func (s *Server) Calls(method string) []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Call
+	for _, c := range s.calls {
+		if method == "" || c.Method == method {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Messages returns copies of all messages posted, in order.
+func (s *Server) Messages() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Message, 0, len(s.messages))
+	for _, m := range s.messages {
+		out = append(out, *m)
+	}
+	return out
+}
+
+// Uploads returns copies of all uploads, in order of their file IDs.
+func (s *Server) Uploads() []Upload {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Upload, 0, len(s.uploads))
+	for i := 1; i <= s.seq; i++ {
+		if u, ok := s.uploads[fmt.Sprintf("F%04d", i)]; ok {
+			out = append(out, *u)
+		}
+	}
+	return out
+}
+
+func (s *Server) bind(c slacktest.Customize) {
+	c.Handle("/chat.postMessage", s.method("chat.postMessage", s.postMessage))
+	c.Handle("/chat.postEphemeral", s.method("chat.postEphemeral", func(w http.ResponseWriter, f url.Values) {
+		writeJSON(w, map[string]any{"ok": true, "message_ts": s.nextTS()})
+	}))
+	c.Handle("/chat.update", s.method("chat.update", s.update))
+	c.Handle("/pins.add", s.method("pins.add", func(w http.ResponseWriter, f url.Values) {
+		writeJSON(w, map[string]any{"ok": true})
+	}))
+	c.Handle("/usergroups.users.list", s.method("usergroups.users.list", func(w http.ResponseWriter, f url.Values) {
+		s.mu.Lock()
+		users := s.groups[f.Get("usergroup")]
+		s.mu.Unlock()
+		if users == nil {
+			users = []string{}
+		}
+		writeJSON(w, map[string]any{"ok": true, "users": users})
+	}))
+	c.Handle("/files.getUploadURLExternal", s.method("files.getUploadURLExternal", s.uploadURL))
+	c.Handle("/files.completeUploadExternal", s.method("files.completeUploadExternal", s.completeUpload))
+	c.Handle("/upload/", s.uploadData)
+	c.Handle("/response/", s.response)
+}
+
+// method wraps a Web API handler: parses the form, records the call, serves queued faults.
+func (s *Server) method(name string, h func(http.ResponseWriter, url.Values)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if s.record(name, r, r.PostForm, nil) {
+			s.serveFault(w, name)
+			return
+		}
+		h(w, r.PostForm)
+	}
+}
+
+// record appends a call and reports whether a fault is queued for it.
+func (s *Server) record(name string, r *http.Request, form url.Values, body []byte) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, Call{Method: name, Form: form, Body: body, Path: r.URL.Path, Time: time.Now()})
+	return len(s.faults[name]) > 0
+}
+
+func (s *Server) serveFault(w http.ResponseWriter, name string) {
+	s.mu.Lock()
+	f := s.faults[name][0]
+	s.faults[name] = s.faults[name][1:]
+	s.mu.Unlock()
+	if f.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
+	}
+	if f.Status != 0 {
+		w.WriteHeader(f.Status)
+		return
+	}
+	writeJSON(w, map[string]any{"ok": false, "error": f.Error})
+}
+
+func (s *Server) nextTS() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	return fmt.Sprintf("1700000000.%06d", s.seq)
+}
+
+func (s *Server) postMessage(w http.ResponseWriter, f url.Values) {
+	m := &Message{Channel: f.Get("channel"), TS: s.nextTS(), ThreadTS: f.Get("thread_ts"), Text: f.Get("text"), Blocks: f.Get("blocks")}
+	s.mu.Lock()
+	s.messages = append(s.messages, m)
+	s.mu.Unlock()
+	writeJSON(w, map[string]any{"ok": true, "channel": m.Channel, "ts": m.TS})
+}
+
+func (s *Server) update(w http.ResponseWriter, f url.Values) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, m := range s.messages {
+		if m.Channel == f.Get("channel") && m.TS == f.Get("ts") {
+			m.Text, m.Blocks = f.Get("text"), f.Get("blocks")
+			m.Updates++
+			writeJSON(w, map[string]any{"ok": true, "channel": m.Channel, "ts": m.TS, "text": m.Text})
+			return
+		}
+	}
+	writeJSON(w, map[string]any{"ok": false, "error": "message_not_found"})
+}
+
+func (s *Server) uploadURL(w http.ResponseWriter, f url.Values) {
+	size, err := strconv.Atoi(f.Get("length"))
+	if err != nil || size <= 0 || f.Get("filename") == "" {
+		writeJSON(w, map[string]any{"ok": false, "error": "invalid_arguments"})
+		return
+	}
+	s.mu.Lock()
+	s.seq++
+	id := fmt.Sprintf("F%04d", s.seq)
+	s.uploads[id] = &Upload{FileID: id, Filename: f.Get("filename")}
+	s.mu.Unlock()
+	// Same host as the API URL, so slack-go agrees to send the token there.
+	writeJSON(w, map[string]any{"ok": true, "upload_url": s.GetAPIURL() + "upload/" + id, "file_id": id})
+}
+
+func (s *Server) uploadData(w http.ResponseWriter, r *http.Request) {
+	id := strings.TrimPrefix(r.URL.Path, "/upload/")
+	file, hdr, err := r.FormFile("file")
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	defer file.Close()
+	data, err := io.ReadAll(file)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	s.record("upload", r, nil, nil)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.uploads[id]
+	if !ok {
+		http.Error(w, "unknown upload", http.StatusNotFound)
+		return
+	}
+	u.Data, u.Filename = data, hdr.Filename
+	w.Write([]byte("OK"))
+}
+
+func (s *Server) completeUpload(w http.ResponseWriter, f url.Values) {
+	var files []struct{ ID, Title string }
+	if err := json.Unmarshal([]byte(f.Get("files")), &files); err != nil || len(files) == 0 {
+		writeJSON(w, map[string]any{"ok": false, "error": "invalid_arguments"})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []map[string]string
+	for _, fl := range files {
+		u, ok := s.uploads[fl.ID]
+		if !ok || u.Data == nil {
+			writeJSON(w, map[string]any{"ok": false, "error": "file_not_found"})
+			return
+		}
+		u.Title, u.Channel, u.ThreadTS, u.Completed = fl.Title, f.Get("channel_id"), f.Get("thread_ts"), true
+		out = append(out, map[string]string{"id": u.FileID, "title": u.Title})
+	}
+	writeJSON(w, map[string]any{"ok": true, "files": out})
+}
+
+// response records a response_url post (JSON body) and answers like Slack does.
+func (s *Server) response(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if s.record("response", r, nil, body) {
+		s.serveFault(w, "response")
+		return
+	}
+	w.Write([]byte("ok"))
+}
+
+// ResponseMessages decodes the response_url posts received.
+func (s *Server) ResponseMessages() []slack.WebhookMessage {
+	var out []slack.WebhookMessage
+	for _, c := range s.Calls("response") {
+		var m slack.WebhookMessage
+		if json.Unmarshal(c.Body, &m) == nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(v)
+}
