@@ -252,7 +252,7 @@ func (f *fakeEngine) Diagnose(ctx context.Context, req diag.Request, listeners .
 	emit(diag.Event{Kind: diag.EventStepFinished, Step: "capture", Title: "IKE capture", Index: 2, Total: 2, Summary: "26 packets"})
 	rep := &diag.Report{
 		Verdict: diag.Verdict{Cause: f.cause, IKEVersion: 2, Confidence: 0.95, Summary: "IKEv2 authentication failed: pre-shared key or ID mismatch",
-			Evidence: []diag.Evidence{{Source: "log", Ref: "logs/edge.log:171", Text: "received AUTHENTICATION_FAILED notify error"}},
+			Evidence:    []diag.Evidence{{Source: "log", Ref: "logs/edge.log:171", Text: "received AUTHENTICATION_FAILED notify error"}},
 			Remediation: []string{"Compare the PSK on both gateways"}},
 		Edge: req.Edge, Incident: req.Incident, Started: started, Finished: time.Now(), Artifacts: arts,
 	}
