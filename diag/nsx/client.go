@@ -411,6 +411,9 @@ func retryable(err error) bool {
 	if _, ok := errors.AsType[*AuthError](err); ok {
 		return false
 	}
+	if _, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
+		return false // a wrong CA will not be right on the next try
+	}
 	if errors.Is(err, ErrTooLarge) || errors.Is(err, ErrMalformed) || errors.Is(err, errNoRedirect) || errors.Is(err, context.Canceled) {
 		return false
 	}

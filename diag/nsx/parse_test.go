@@ -246,8 +246,8 @@ func TestParsePeerConfig(t *testing.T) {
 		SiteID: "ipsecsite-2", SiteName: "dc-vti", VPNType: "Route-based VPN", EdgeID: "edge-1",
 		Phase1: nsx.PeerPhase1{InitiationMode: "initiator", IKEVersion: "ikev2", AuthMethod: "psk", AuthAlgorithm: "sha-256",
 			EncryptionAlgorithm: "aes256", SALifetime: 28800 * time.Second, NegotiationMode: "main", DHGroup: "DH14"},
-		Phase2: nsx.PeerPhase2{Protocol: "ESP", SALifetime: time.Hour, EncapsulationMode: "Tunnel mode", PFS: true, PFSDHGroup: "DH14"},
-		DPD:    nsx.PeerDPD{Enabled: true, Interval: 30 * time.Second, Timeout: 150 * time.Second},
+		Phase2:    nsx.PeerPhase2{Protocol: "ESP", SALifetime: time.Hour, EncapsulationMode: "Tunnel mode", PFS: true, PFSDHGroup: "DH14"},
+		DPD:       nsx.PeerDPD{Enabled: true, Interval: 30 * time.Second, Timeout: 150 * time.Second},
 		TunnelMTU: 1416,
 	}
 	if !reflect.DeepEqual(pc, want) {
