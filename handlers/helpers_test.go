@@ -148,14 +148,21 @@ func (b *testBot) post(path, body string, h http.Header) (int, string) {
 }
 
 // command sends a correctly signed /ipsec command and decodes the acknowledgement.
-func (b *testBot) command(user, channel, text string) replyBody {
+// ackBody is an acknowledgement as a test reads it.
+type ackBody struct {
+	ResponseType string          `json:"response_type"`
+	Text         string          `json:"text"`
+	Blocks       json.RawMessage `json:"blocks"`
+}
+
+func (b *testBot) command(user, channel, text string) ackBody {
 	b.t.Helper()
 	body := commandForm(b.slack, user, channel, text)
 	code, resp := b.post("/slack/commands", body, sign(testSecret, body, time.Now()))
 	if code != http.StatusOK {
 		b.t.Fatalf("/ipsec %s: HTTP %d %s", text, code, resp)
 	}
-	var r replyBody
+	var r ackBody
 	if err := json.Unmarshal([]byte(resp), &r); err != nil {
 		b.t.Fatalf("/ipsec %s: reply %q: %v", text, resp, err)
 	}
