@@ -308,6 +308,19 @@ func TestDB_Health_RangeAndPrune(t *testing.T) {
 			t.Errorf("%s after prune: %d samples from %v", edge, len(left), left)
 		}
 	}
+	// States the fast decoder does not take go through the JSON decoder.
+	odd := []store.HealthSample{
+		{Edge: "edge-01", Site: "branch-fw", Tunnel: "t3", State: `say "up"`, Time: t0},
+		{Edge: "edge-01", Site: "branch-fw", Tunnel: "t3", State: `<down> \ é`, Time: t0.Add(time.Minute)},
+		{Edge: "edge-01", Site: "branch-fw", Tunnel: "t3", State: "negotiating", Time: t0.Add(2 * time.Minute)},
+		{Edge: "edge-01", Site: "branch-fw", Tunnel: "t3", State: "", Time: t0.Add(3 * time.Minute)},
+	}
+	if err := db.AppendHealth(odd...); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.Health("edge-01", "branch-fw", "t3", t0, t0.Add(time.Hour)); err != nil || !reflect.DeepEqual(got, odd) {
+		t.Errorf("odd states = %+v, %v", got, err)
+	}
 	if err := db.AppendHealth(store.HealthSample{Site: "x"}); err == nil {
 		t.Error("sample without edge accepted")
 	}
