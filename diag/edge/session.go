@@ -31,6 +31,11 @@ type Target struct {
 	Keepalive             time.Duration // interval of keepalive requests; default 15s, <0 disables
 	TermRows              int           // PTY rows; the Edge's pager pages by them; default 1000
 	Logger                *slog.Logger  // default: slog.Default()
+	// Templates override DefaultTemplates for Edge builds whose CLI differs (config capture.templates).
+	Templates map[string]string
+	// SCPHost is the address the Edge is told to `debug copy scp` captures to (config
+	// capture.scp_address). The Edge connects to port 22 there.
+	SCPHost string
 }
 
 func (t *Target) defaults() {
@@ -88,6 +93,9 @@ var genericPrompt = regexp.MustCompile(`(?:^|\n)([A-Za-z0-9._()-]+)([>#]) ?$`)
 // for the first prompt. Cancelling ctx later closes the session.
 func Dial(ctx context.Context, t Target) (*Session, error) {
 	t.defaults()
+	if err := ValidateTemplates(t.Templates); err != nil {
+		return nil, fmt.Errorf("%s: %w", t.Name, err)
+	}
 	hostKey, algos, err := hostKeyCheck(t, t.Logger)
 	if err != nil {
 		return nil, err

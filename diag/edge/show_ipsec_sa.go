@@ -71,7 +71,7 @@ var (
 	ikeState   = regexp.MustCompile(`^([A-Z_]+)(?: (.+? ago))?, ([^\[\s]+)\[([^\]]*)\]\.\.\.([^\[\s]+)\[([^\]]*)\]`)
 	ikeSPIs    = regexp.MustCompile(`^IKEv(\d) SPIs: ([0-9a-f]+)_i(\*?) ([0-9a-f]+)_r(\*?)(?:, (.*))?$`)
 	childState = regexp.MustCompile(`^([A-Z_]+), ([A-Z_-]+)(?:, reqid (\d+))?(?:, ([A-Za-z ]+?) SPIs: ([0-9a-f]+)_i(?: \([^)]*\))? ([0-9a-f]+)_o)?`)
-	childBytes = regexp.MustCompile(`(\d+) bytes_([io])(?: \((\d+) pkts?`)
+	childBytes = regexp.MustCompile(`(\d+) bytes_([io])(?: \((\d+) pkts?)?`)
 	childRekey = regexp.MustCompile(`(rekeying (?:in [^,]+|disabled)|expires in [^,]+)`)
 )
 

@@ -1,0 +1,340 @@
+package edge
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// SCPReceiver is the bot's receive-only SCP endpoint: the Edge pushes capture files to it with
+// `debug copy scp`. Each transfer gets one-time credentials (Expect), may write exactly one
+// file of at most maxBytes, and only into its own directory. Nothing else is served: no shell,
+// no source mode (`scp -f`), no SFTP.
+type SCPReceiver struct {
+	ln      net.Listener
+	hostKey ssh.Signer
+	// Timeout bounds one connection from accept to the end of its transfer (default 5 min).
+	Timeout time.Duration
+
+	mu      sync.Mutex
+	pending map[string]*transfer // by user, until the Edge logs in
+	closed  bool
+	conns   map[net.Conn]struct{}
+	wg      sync.WaitGroup
+}
+
+// Result is the outcome of one expected transfer.
+type Result struct {
+	Path string // the file written, inside the transfer's directory
+	Size int64
+	Err  error
+}
+
+type transfer struct {
+	user     string
+	password string
+	dir      string
+	maxBytes int64
+	done     chan Result
+	once     sync.Once
+}
+
+func (t *transfer) finish(r Result) {
+	t.once.Do(func() { t.done <- r; close(t.done) })
+}
+
+// Errors of a transfer.
+var (
+	ErrSCPTooLarge = errors.New("file larger than the transfer's size cap")
+	ErrSCPPath     = errors.New("path escapes the transfer's directory")
+	ErrSCPCanceled = errors.New("transfer canceled")
+)
+
+// NewSCPReceiver listens on listen (host:port) with the given host key.
+func NewSCPReceiver(listen string, hostKey ssh.Signer) (*SCPReceiver, error) {
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return nil, fmt.Errorf("scp endpoint: %w", err)
+	}
+	r := &SCPReceiver{ln: ln, hostKey: hostKey, Timeout: 5 * time.Minute,
+		pending: map[string]*transfer{}, conns: map[net.Conn]struct{}{}}
+	r.wg.Go(r.accept)
+	return r, nil
+}
+
+// Addr is the address the endpoint listens on.
+func (r *SCPReceiver) Addr() string { return r.ln.Addr().String() }
+
+// HostKey is the endpoint's public host key (the Edge is shown its fingerprint).
+func (r *SCPReceiver) HostKey() ssh.PublicKey { return r.hostKey.PublicKey() }
+
+// Expect registers one transfer into dir of at most maxBytes and returns the one-time
+// credentials to give the Edge; done yields one Result and is then closed.
+func (r *SCPReceiver) Expect(dir string, maxBytes int64) (user, password string, done <-chan Result) {
+	t := &transfer{user: "cap-" + randomHex(6), password: randomHex(16), dir: dir, maxBytes: maxBytes, done: make(chan Result, 1)}
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		t.finish(Result{Err: ErrClosed})
+		return t.user, t.password, t.done
+	}
+	r.pending[t.user] = t
+	r.mu.Unlock()
+	return t.user, t.password, t.done
+}
+
+// Cancel drops an expected transfer that has not logged in yet; its done yields ErrSCPCanceled.
+func (r *SCPReceiver) Cancel(user string) {
+	r.mu.Lock()
+	t := r.pending[user]
+	delete(r.pending, user)
+	r.mu.Unlock()
+	if t != nil {
+		t.finish(Result{Err: ErrSCPCanceled})
+	}
+}
+
+// Close stops listening, ends open transfers and cancels the pending ones.
+func (r *SCPReceiver) Close() error {
+	r.mu.Lock()
+	r.closed = true
+	err := r.ln.Close()
+	for c := range r.conns {
+		c.Close()
+	}
+	pending := r.pending
+	r.pending = map[string]*transfer{}
+	r.mu.Unlock()
+	for _, t := range pending {
+		t.finish(Result{Err: ErrSCPCanceled})
+	}
+	r.wg.Wait()
+	return err
+}
+
+func (r *SCPReceiver) accept() {
+	for {
+		nc, err := r.ln.Accept()
+		if err != nil {
+			return
+		}
+		r.mu.Lock()
+		if r.closed {
+			r.mu.Unlock()
+			nc.Close()
+			return
+		}
+		r.conns[nc] = struct{}{}
+		r.mu.Unlock()
+		r.wg.Go(func() {
+			defer func() {
+				nc.Close()
+				r.mu.Lock()
+				delete(r.conns, nc)
+				r.mu.Unlock()
+			}()
+			r.serve(nc)
+		})
+	}
+}
+
+// claim hands out a pending transfer once, on the right password.
+func (r *SCPReceiver) claim(user string, pw []byte) *transfer {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t := r.pending[user]
+	if t == nil || subtle.ConstantTimeCompare(pw, []byte(t.password)) != 1 {
+		return nil
+	}
+	delete(r.pending, user) // one login per credential
+	return t
+}
+
+func (r *SCPReceiver) serve(nc net.Conn) {
+	_ = nc.SetDeadline(time.Now().Add(r.Timeout))
+	var claimed *transfer
+	cfg := &ssh.ServerConfig{
+		PasswordCallback: func(c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
+			if claimed != nil {
+				return nil, errors.New("denied")
+			}
+			if t := r.claim(c.User(), pw); t != nil {
+				claimed = t
+				return nil, nil
+			}
+			return nil, errors.New("denied")
+		},
+		MaxAuthTries: 3,
+	}
+	cfg.AddHostKey(r.hostKey)
+	sc, chans, reqs, err := ssh.NewServerConn(nc, cfg)
+	if err != nil {
+		return
+	}
+	defer sc.Close()
+	t := claimed
+	defer t.finish(Result{Err: errors.New("connection closed before a file arrived")})
+	r.wg.Go(func() { ssh.DiscardRequests(reqs) })
+	for nch := range chans {
+		if nch.ChannelType() != "session" {
+			_ = nch.Reject(ssh.UnknownChannelType, "receive-only scp endpoint")
+			continue
+		}
+		ch, creqs, err := nch.Accept()
+		if err != nil {
+			continue
+		}
+		for req := range creqs {
+			if req.Type != "exec" {
+				_ = req.Reply(false, nil) // no shell, pty, sftp
+				continue
+			}
+			var cmd struct{ Command string }
+			if ssh.Unmarshal(req.Payload, &cmd) != nil {
+				_ = req.Reply(false, nil)
+				continue
+			}
+			target, ok := sinkTarget(cmd.Command)
+			if !ok {
+				_ = req.Reply(false, nil)
+				continue
+			}
+			_ = req.Reply(true, nil)
+			res := receive(ch, t, target)
+			status := uint32(0)
+			if res.Err != nil {
+				status = 1
+			}
+			_, _ = ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{status}))
+			ch.Close()
+			t.finish(res)
+			return
+		}
+	}
+}
+
+// sinkTarget accepts "scp -t PATH" (with -v, -p, -d, -- among the options) and returns PATH.
+func sinkTarget(command string) (string, bool) {
+	f := strings.Fields(command)
+	if len(f) < 3 || filepath.Base(f[0]) != "scp" {
+		return "", false
+	}
+	sink := false
+	for _, o := range f[1 : len(f)-1] {
+		switch o {
+		case "-t":
+			sink = true
+		case "-v", "-p", "-d", "--", "-r":
+		default:
+			return "", false
+		}
+	}
+	return f[len(f)-1], sink
+}
+
+// receive runs the legacy SCP sink protocol for one file.
+func receive(ch ssh.Channel, t *transfer, target string) Result {
+	fail := func(err error) Result {
+		_, _ = ch.Write([]byte("\x02" + err.Error() + "\n"))
+		return Result{Err: err}
+	}
+	ack := func() { _, _ = ch.Write([]byte{0}) }
+	br := bufio.NewReader(io.LimitReader(ch, t.maxBytes+4096))
+	ack()
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return Result{Err: fmt.Errorf("scp: %w", err)}
+		}
+		switch line[0] {
+		case 'T': // modification times: accepted, not kept
+			ack()
+			continue
+		case 'C':
+		default:
+			return fail(fmt.Errorf("scp: unsupported message %q", truncate(strings.TrimSpace(line), 40)))
+		}
+		f := strings.SplitN(strings.TrimSpace(line[1:]), " ", 3)
+		if len(f) != 3 {
+			return fail(errors.New("scp: bad C line"))
+		}
+		size, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil || size < 0 {
+			return fail(errors.New("scp: bad size"))
+		}
+		if size > t.maxBytes {
+			return fail(fmt.Errorf("%w (%d > %d bytes)", ErrSCPTooLarge, size, t.maxBytes))
+		}
+		path, err := sinkPath(t.dir, target, f[2])
+		if err != nil {
+			return fail(err)
+		}
+		out, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return fail(fmt.Errorf("scp: %w", err))
+		}
+		ack()
+		_, err = io.CopyN(out, br, size)
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			var b byte
+			if b, err = br.ReadByte(); err == nil && b != 0 {
+				err = errors.New("missing end-of-file mark")
+			}
+		}
+		if err != nil {
+			os.Remove(path)
+			return fail(fmt.Errorf("scp: %w", err))
+		}
+		ack()
+		return Result{Path: path, Size: size}
+	}
+}
+
+// sinkPath decides where a file lands: the target, or the sent name inside the target
+// directory. Either must stay inside dir.
+func sinkPath(dir, target, name string) (string, error) {
+	if !filepath.IsLocal(name) || strings.ContainsAny(name, `/\`) {
+		return "", fmt.Errorf("%w: file name %q", ErrSCPPath, name)
+	}
+	if target == "." || target == "" || strings.HasSuffix(target, "/") {
+		target = filepath.Join(target, name)
+	}
+	// Only a plain file name directly in dir: no subdirectories a symlink could redirect.
+	if !filepath.IsLocal(target) || strings.ContainsAny(filepath.Clean(target), `/\`) {
+		return "", fmt.Errorf("%w: %q", ErrSCPPath, target)
+	}
+	return filepath.Join(dir, filepath.Clean(target)), nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return hex.EncodeToString(b)
+}
+
+// waitResult waits for a transfer's result or the end of ctx.
+func waitResult(ctx context.Context, done <-chan Result) (Result, error) {
+	select {
+	case r := <-done:
+		return r, r.Err
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+}

@@ -1,0 +1,244 @@
+// Package edgesim is the lab's NSX Edge: an SSH server whose PTY shell behaves like the ESG
+// CLI (prompt, enable, a pager that pages by the PTY's rows, the show commands, packet capture,
+// `debug copy scp` as a real SCP client, ping, show log, the CLI's error text), serving the
+// content a scenario gives it. It knows nothing of scenarios itself: the lab orchestrator fills
+// Config, using the Render* helpers so the formats live in one place with diag/edge's parsers.
+package edgesim
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// Config is one Edge's identity, content and faults.
+type Config struct {
+	Hostname string // the prompt is Hostname+"-0>" (or "-0#" in enable mode)
+	User     string
+	Password string // login; enable asks "Password:" and takes the same one
+	HostKey  ssh.Signer
+
+	// Outputs maps an exact command ("show service ipsec") to its output text.
+	Outputs map[string]string
+	// Log is what `show log` prints.
+	Log string
+	// CaptureFile returns the pcap a capture holds when it is stopped; nil: an empty pcap.
+	CaptureFile func() []byte
+	// Ping answers `ping`: how many of the echo requests got a reply.
+	Ping func(dst string, size int, df bool) (sent, received int)
+	// FreeDiskBytes is what `show system storage` reports as available (default 400 MiB).
+	FreeDiskBytes int64
+	// SCPDialOverride stands in for the DNAT in front of the bot: `debug copy scp
+	// user@HOST:path` connects here (host:port) instead of HOST:22.
+	SCPDialOverride string
+	Faults          Faults
+}
+
+// Faults are switches tests turn on to see the client cope.
+type Faults struct {
+	// HangAfterBytes, when > 0, writes that many bytes of a command's output and then stalls,
+	// ignoring input (Ctrl-C included), until the connection is closed.
+	HangAfterBytes int
+	// HangCommand limits HangAfterBytes to one command (empty: every command with output).
+	HangCommand string
+	// DropAfterCommands, when > 0, cuts the TCP connection after that many commands.
+	DropAfterCommands int
+	// Latency delays every command's output.
+	Latency time.Duration
+	// ChangedHostKey makes the Edge present a different host key than Config.HostKey.
+	ChangedHostKey bool
+}
+
+// Edge is a running simulated Edge.
+type Edge struct {
+	cfg    Config
+	altKey ssh.Signer
+	ln     net.Listener
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu         sync.Mutex
+	faults     Faults
+	commands   []string
+	conns      map[net.Conn]struct{}
+	captures   []*Capture
+	files      map[string][]byte        // the capture files on the Edge's disk
+	knownHosts map[string]ssh.PublicKey // hosts `debug copy scp` has accepted
+}
+
+// Capture is what the Edge knows of one packet capture.
+type Capture struct {
+	Interface string
+	Expr      string
+	File      string
+	Running   bool // started and not stopped
+	Stopped   bool
+	Removed   bool // its file was deleted with `debug remove`
+	Copied    int  // how many times `debug copy` sent it
+}
+
+// Start listens on addr (host:port, port 0 for any) and serves until ctx is done or Close.
+func Start(ctx context.Context, addr string, cfg Config) (*Edge, error) {
+	if cfg.HostKey == nil {
+		return nil, errors.New("edgesim: no host key")
+	}
+	if cfg.User == "" || cfg.Hostname == "" {
+		return nil, errors.New("edgesim: no user or hostname")
+	}
+	if cfg.FreeDiskBytes == 0 {
+		cfg.FreeDiskBytes = 400 << 20
+	}
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	alt, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("edgesim: %w", err)
+	}
+	e := &Edge{cfg: cfg, altKey: alt, ln: ln, faults: cfg.Faults, conns: map[net.Conn]struct{}{}, files: map[string][]byte{}, knownHosts: map[string]ssh.PublicKey{}}
+	e.ctx, e.cancel = context.WithCancel(ctx)
+	e.wg.Go(e.accept)
+	e.wg.Go(func() {
+		<-e.ctx.Done()
+		e.ln.Close()
+		e.closeConns()
+	})
+	return e, nil
+}
+
+// Addr is the host:port the Edge listens on.
+func (e *Edge) Addr() string { return e.ln.Addr().String() }
+
+// HostKey is the public half of the Edge's configured host key (for known_hosts).
+func (e *Edge) HostKey() ssh.PublicKey { return e.cfg.HostKey.PublicKey() }
+
+// Close stops the Edge and waits for its goroutines.
+func (e *Edge) Close() error {
+	e.cancel()
+	e.wg.Wait()
+	return nil
+}
+
+// SetFaults changes the fault switches for what follows.
+func (e *Edge) SetFaults(f Faults) {
+	e.mu.Lock()
+	e.faults = f
+	e.mu.Unlock()
+}
+
+// Commands lists the command lines entered so far, in order (the enable password is not one).
+func (e *Edge) Commands() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.commands...)
+}
+
+// Captures lists every capture started on the Edge, copies of their current state.
+func (e *Edge) Captures() []Capture {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]Capture, len(e.captures))
+	for i, c := range e.captures {
+		out[i] = *c
+	}
+	return out
+}
+
+// Files lists the files `debug show files` would show.
+func (e *Edge) Files() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []string
+	for name := range e.files {
+		out = append(out, name)
+	}
+	return out
+}
+
+func (e *Edge) currentFaults() Faults {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.faults
+}
+
+func (e *Edge) accept() {
+	for {
+		nc, err := e.ln.Accept()
+		if err != nil {
+			return
+		}
+		e.mu.Lock()
+		e.conns[nc] = struct{}{}
+		e.mu.Unlock()
+		e.wg.Go(func() {
+			defer func() {
+				nc.Close()
+				e.mu.Lock()
+				delete(e.conns, nc)
+				e.mu.Unlock()
+			}()
+			e.serveConn(nc)
+		})
+	}
+}
+
+func (e *Edge) closeConns() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for c := range e.conns {
+		c.Close()
+	}
+}
+
+func (e *Edge) serverConfig() *ssh.ServerConfig {
+	sc := &ssh.ServerConfig{
+		PasswordCallback: func(c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
+			if c.User() == e.cfg.User && e.cfg.Password != "" && subtle.ConstantTimeCompare(pw, []byte(e.cfg.Password)) == 1 {
+				return nil, nil
+			}
+			return nil, errors.New("denied")
+		},
+	}
+	if e.currentFaults().ChangedHostKey {
+		sc.AddHostKey(e.altKey)
+	} else {
+		sc.AddHostKey(e.cfg.HostKey)
+	}
+	return sc
+}
+
+func (e *Edge) serveConn(nc net.Conn) {
+	_ = nc.SetDeadline(time.Now().Add(30 * time.Second))
+	sc, chans, reqs, err := ssh.NewServerConn(nc, e.serverConfig())
+	if err != nil {
+		return
+	}
+	_ = nc.SetDeadline(time.Time{})
+	defer sc.Close()
+	e.wg.Go(func() { ssh.DiscardRequests(reqs) })
+	for nch := range chans {
+		if nch.ChannelType() != "session" {
+			_ = nch.Reject(ssh.UnknownChannelType, "only session channels")
+			continue
+		}
+		ch, creqs, err := nch.Accept()
+		if err != nil {
+			continue
+		}
+		e.wg.Go(func() { e.serveSession(nc, ch, creqs) })
+	}
+}

@@ -1,0 +1,330 @@
+package edgesim
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// shell is one CLI session on a PTY.
+type shell struct {
+	e        *Edge
+	nc       net.Conn
+	ch       ssh.Channel
+	in       chan byte // the terminal's keystrokes; closed when the channel ends
+	rows     atomic.Int32
+	enabled  bool
+	commands int
+	lastCR   bool
+}
+
+const ctrlC = 0x03
+
+// errInterrupted is a line or key read that Ctrl-C ended.
+type interrupted struct{}
+
+func (interrupted) Error() string { return "interrupted" }
+
+func (e *Edge) serveSession(nc net.Conn, ch ssh.Channel, reqs <-chan *ssh.Request) {
+	sh := &shell{e: e, nc: nc, ch: ch, in: make(chan byte, 4096)}
+	sh.rows.Store(24)
+	started := false
+	for req := range reqs {
+		switch req.Type {
+		case "pty-req":
+			var p struct {
+				Term             string
+				Cols, Rows, W, H uint32
+				Modes            string
+			}
+			if ssh.Unmarshal(req.Payload, &p) == nil && p.Rows > 0 {
+				sh.rows.Store(int32(min(p.Rows, 100000)))
+			}
+			_ = req.Reply(true, nil)
+		case "window-change":
+			var w struct{ Cols, Rows, W, H uint32 }
+			if ssh.Unmarshal(req.Payload, &w) == nil && w.Rows > 0 {
+				sh.rows.Store(int32(min(w.Rows, 100000)))
+			}
+			_ = req.Reply(false, nil)
+		case "env":
+			_ = req.Reply(true, nil)
+		case "shell":
+			if started {
+				_ = req.Reply(false, nil)
+				continue
+			}
+			started = true
+			_ = req.Reply(true, nil)
+			e.wg.Go(sh.pumpInput)
+			e.wg.Go(func() {
+				sh.repl()
+				_, _ = ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{0}))
+				ch.Close()
+			})
+		default:
+			// exec and subsystems (sftp) are refused: the Edge CLI is an interactive shell.
+			_ = req.Reply(false, nil)
+		}
+	}
+	if !started {
+		ch.Close()
+	}
+}
+
+func (sh *shell) pumpInput() {
+	defer close(sh.in)
+	buf := make([]byte, 1024)
+	for {
+		n, err := sh.ch.Read(buf)
+		for _, b := range buf[:n] {
+			sh.in <- b
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// write sends text to the terminal with "\n" as "\r\n".
+func (sh *shell) write(s string) {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	_, _ = sh.ch.Write([]byte(strings.ReplaceAll(s, "\n", "\r\n")))
+}
+
+func (sh *shell) prompt() string {
+	if sh.enabled {
+		return sh.e.cfg.Hostname + "-0# "
+	}
+	return sh.e.cfg.Hostname + "-0> "
+}
+
+// readKey returns the next keystroke; ok is false when the session ended.
+func (sh *shell) readKey() (byte, bool) {
+	b, ok := <-sh.in
+	return b, ok
+}
+
+// readLine reads a line, echoing it unless secret. Enter is "\r" or "\n" ("\r\n" counts once).
+func (sh *shell) readLine(echo bool) (string, error) {
+	var line []byte
+	for {
+		b, ok := sh.readKey()
+		if !ok {
+			return "", net.ErrClosed
+		}
+		switch {
+		case b == '\n' && sh.lastCR:
+			sh.lastCR = false
+			continue
+		case b == '\r' || b == '\n':
+			sh.lastCR = b == '\r'
+			sh.write("\n")
+			return string(line), nil
+		case b == ctrlC:
+			sh.lastCR = false
+			sh.write("^C\n")
+			return "", interrupted{}
+		case b == 0x7f || b == 0x08:
+			sh.lastCR = false
+			if len(line) > 0 {
+				line = line[:len(line)-1]
+				if echo {
+					sh.write("\b \b")
+				}
+			}
+		default:
+			sh.lastCR = false
+			if b < 0x20 {
+				continue
+			}
+			line = append(line, b)
+			if echo {
+				_, _ = sh.ch.Write([]byte{b})
+			}
+		}
+	}
+}
+
+// hang stalls the session, reading and ignoring input, until the connection ends.
+func (sh *shell) hang() {
+	for range sh.in {
+	}
+}
+
+func (sh *shell) repl() {
+	sh.write(fmt.Sprintf("\nNSX Edge %s (simulated)\n\n", sh.e.cfg.Hostname))
+	for {
+		sh.write(sh.prompt())
+		line, err := sh.readLine(true)
+		if _, ok := err.(interrupted); ok {
+			continue
+		}
+		if err != nil {
+			return
+		}
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		sh.e.mu.Lock()
+		sh.e.commands = append(sh.e.commands, line)
+		sh.e.mu.Unlock()
+		f := sh.e.currentFaults()
+		if f.Latency > 0 {
+			time.Sleep(f.Latency)
+		}
+		if !sh.dispatch(line, f) {
+			return
+		}
+		sh.commands++
+		if f.DropAfterCommands > 0 && sh.commands >= f.DropAfterCommands {
+			sh.nc.Close()
+			return
+		}
+	}
+}
+
+// dispatch runs one command line; false ends the session.
+func (sh *shell) dispatch(line string, f Faults) bool {
+	args := strings.Fields(line)
+	switch {
+	case line == "exit" || line == "quit":
+		return false
+	case line == "enable":
+		sh.enable()
+		return true
+	case line == "disable":
+		sh.enabled = false
+		return true
+	case strings.HasPrefix(line, "debug ") || strings.HasPrefix(line, "no debug "):
+		if !sh.enabled {
+			sh.write("% Permission denied: enable mode is required for this command\n")
+			return true
+		}
+		return sh.debug(args, line, f)
+	case line == "show log":
+		return sh.output(line, sh.e.cfg.Log, f)
+	case line == "show system storage":
+		return sh.output(line, renderStorage(sh.e.cfg.FreeDiskBytes), f)
+	case args[0] == "ping":
+		sh.ping(args)
+		return true
+	}
+	if out, ok := sh.e.cfg.Outputs[line]; ok {
+		return sh.output(line, out, f)
+	}
+	sh.write("% Unrecognized command\n")
+	return true
+}
+
+func (sh *shell) enable() {
+	sh.write("Password: ")
+	pw, err := sh.readLine(false)
+	if err != nil {
+		return
+	}
+	if pw == sh.e.cfg.Password && pw != "" {
+		sh.enabled = true
+		return
+	}
+	sh.write("% Access denied\n")
+}
+
+// output prints a command's output through the pager, or hangs if a fault says so.
+func (sh *shell) output(command, text string, f Faults) bool {
+	if f.HangAfterBytes > 0 && (f.HangCommand == "" || f.HangCommand == command) {
+		s := strings.ReplaceAll(text, "\n", "\r\n")
+		_, _ = sh.ch.Write([]byte(s[:min(f.HangAfterBytes, len(s))]))
+		sh.hang()
+		return false
+	}
+	sh.page(text)
+	return true
+}
+
+// page prints text a screen at a time, as the Edge's less-like pager does: after rows-1 lines
+// it shows "byte N" and waits; space shows the next screen, Enter one more line, q stops.
+func (sh *shell) page(text string) {
+	text = strings.TrimSuffix(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
+	if text == "" {
+		return
+	}
+	lns := strings.Split(text, "\n")
+	step := int(sh.rows.Load()) - 1
+	sent := 0
+	for i := 0; i < len(lns); {
+		end := min(i+max(step, 1), len(lns))
+		for _, l := range lns[i:end] {
+			sh.write(l + "\n")
+			sent += len(l) + 1
+		}
+		i = end
+		if i >= len(lns) {
+			return
+		}
+		sh.write(fmt.Sprintf("\x1b[7mbyte %d\x1b[27m", sent))
+		k, ok := sh.readKey()
+		sh.write("\r\x1b[K")
+		switch {
+		case !ok || k == 'q' || k == ctrlC:
+			return
+		case k == '\r' || k == '\n':
+			step = 1
+		default:
+			step = int(sh.rows.Load()) - 1
+		}
+	}
+}
+
+func (sh *shell) ping(args []string) {
+	// ping [ip] ADDR [size N] [count N] [dont-fragment]
+	a := args[1:]
+	if len(a) > 0 && a[0] == "ip" {
+		a = a[1:]
+	}
+	if len(a) == 0 {
+		sh.write("% Command incomplete\n")
+		return
+	}
+	dst, size, count, df := a[0], 56, 3, false
+	for i := 1; i < len(a); i++ {
+		switch a[i] {
+		case "size", "count":
+			if i+1 >= len(a) {
+				sh.write("% Command incomplete\n")
+				return
+			}
+			n, err := strconv.Atoi(a[i+1])
+			if err != nil || n <= 0 || n > 65507 {
+				sh.write("% Invalid value\n")
+				return
+			}
+			if a[i] == "size" {
+				size = n
+			} else {
+				count = n
+			}
+			i++
+		case "dont-fragment":
+			df = true
+		default:
+			sh.write("% Unrecognized command\n")
+			return
+		}
+	}
+	if net.ParseIP(dst) == nil {
+		sh.write(fmt.Sprintf("ping: unknown host %s\n", dst))
+		return
+	}
+	sent, recv := count, count
+	if sh.e.cfg.Ping != nil {
+		sent, recv = sh.e.cfg.Ping(dst, size, df)
+	}
+	sh.write(renderPing(dst, size, sent, recv))
+}
