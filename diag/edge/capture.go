@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -99,7 +100,8 @@ type Capture struct {
 	Interface string
 	File      string // the file on the Edge, known once stopped
 	Started   time.Time
-	before    []string // files that existed before: never ours to remove
+	before    []string   // files that existed before: never ours to remove
+	mu        sync.Mutex // guards the fields below and orders Stop, Fetch, Remove (taken before Session.mu)
 	stopped   bool
 	removed   bool
 	timer     *time.Timer
@@ -138,6 +140,8 @@ func (s *Session) StartCapture(ctx context.Context, spec CaptureSpec) (*Capture,
 		_ = c.Remove(context.WithoutCancel(ctx))
 		return nil, err
 	}
+	c.mu.Lock() // the timer's Stop must see c.timer set
+	defer c.mu.Unlock()
 	c.timer = time.AfterFunc(spec.MaxDuration, func() {
 		sctx, cancel := context.WithTimeout(context.Background(), s.t.CommandTimeout)
 		defer cancel()
@@ -150,6 +154,12 @@ func (s *Session) StartCapture(ctx context.Context, spec CaptureSpec) (*Capture,
 
 // Stop stops the capture and learns its file's name. Stopping twice is harmless.
 func (c *Capture) Stop(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stopLocked(ctx)
+}
+
+func (c *Capture) stopLocked(ctx context.Context) error {
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()
 	if c.timer != nil {
@@ -181,7 +191,9 @@ func (c *Capture) Stop(ctx context.Context) error {
 // path. The Edge is told to connect to Target.SCPHost; its host-key and password prompts are
 // answered here. The file is refused above the capture's size cap.
 func (c *Capture) Fetch(ctx context.Context, recv *SCPReceiver, dir string) (string, error) {
-	if err := c.Stop(ctx); err != nil {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.stopLocked(ctx); err != nil {
 		return "", err
 	}
 	s := c.s
@@ -227,7 +239,9 @@ func (c *Capture) Fetch(ctx context.Context, recv *SCPReceiver, dir string) (str
 // Remove deletes the capture's file from the Edge (only a file this capture created) and
 // checks that it is gone. It stops the capture first if needed.
 func (c *Capture) Remove(ctx context.Context) error {
-	if err := c.Stop(ctx); err != nil && c.File == "" {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.stopLocked(ctx); err != nil && c.File == "" {
 		return err
 	}
 	if c.removed || c.File == "" {
