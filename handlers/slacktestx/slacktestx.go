@@ -155,6 +155,10 @@ func (s *Server) bind(c slacktest.Customize) {
 		}
 		writeJSON(w, map[string]any{"ok": true, "users": users})
 	}))
+	// slacktest's own answer, recorded and open to faults (reconnection tests).
+	c.Handle("/apps.connections.open", s.method("apps.connections.open", func(w http.ResponseWriter, f url.Values) {
+		writeJSON(w, map[string]any{"ok": true, "url": s.GetWSURL()})
+	}))
 	c.Handle("/files.getUploadURLExternal", s.method("files.getUploadURLExternal", s.uploadURL))
 	c.Handle("/files.completeUploadExternal", s.method("files.completeUploadExternal", s.completeUpload))
 	c.Handle("/upload/", s.uploadData)
