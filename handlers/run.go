@@ -152,7 +152,6 @@ func (s *Server) followProgress(ctx context.Context, r *run, p *progress, q *eve
 				line := stepLine(ev)
 				p.done = append(p.done, line)
 				p.title = ""
-				s.appendEvent(r.incident, ev.Kind, fmt.Sprintf("[%d/%d] %s: %s%s", ev.Index, ev.Total, ev.Title, ev.Summary, ev.Err), "bot")
 				if r.rootTS != "" {
 					if _, err := s.api.post(ctx, r.channel, r.rootTS, line, []slack.Block{section(stepDetail(ev))}); err != nil {
 						s.log.Warn("step detail not posted", "incident", r.incident, "err", err)
@@ -188,7 +187,6 @@ func (s *Server) finished(ctx context.Context, r *run, rep *diag.Report) {
 			i.Site = rep.Peer
 		}
 	})
-	s.appendEvent(r.incident, "verdict", fmt.Sprintf("%s (%.0f%%): %s", rep.Cause, rep.Confidence*100, rep.Summary), "bot")
 	files := s.reportFiles(r, rep)
 	note := ""
 	if r.viaResponse {
@@ -246,11 +244,11 @@ const (
 )
 
 // reportFiles lists what goes into the thread: report.md, the captures, then the collected
-// outputs; each is recorded as an incident artifact.
+// outputs. (The engine records them as the incident's artifacts.)
 func (s *Server) reportFiles(r *run, rep *diag.Report) []reportFile {
 	var first, rest []reportFile
 	seen := map[string]bool{}
-	add := func(name, kind string, size int64, sum string) {
+	add := func(name, kind string) {
 		path := filepath.Join(r.outDir, name)
 		if seen[name] {
 			return
@@ -260,9 +258,6 @@ func (s *Server) reportFiles(r *run, rep *diag.Report) []reportFile {
 			return
 		}
 		seen[name] = true
-		if err := s.db.AddArtifact(r.incident, store.Artifact{Path: path, Kind: kind, Size: st.Size(), SHA256: sum}); err != nil {
-			s.log.Error("artifact not recorded", "incident", r.incident, "file", name, "err", err)
-		}
 		if st.Size() > maxUploadBytes {
 			return
 		}
@@ -274,12 +269,12 @@ func (s *Server) reportFiles(r *run, rep *diag.Report) []reportFile {
 			rest = append(rest, f)
 		}
 	}
-	add("report.md", "report", 0, "")
+	add("report.md", "report")
 	for _, a := range rep.Artifacts {
 		if a.Name == "report.json" {
 			continue
 		}
-		add(a.Name, a.Kind, a.Size, a.SHA256)
+		add(a.Name, a.Kind)
 	}
 	return append(first, rest...)[:min(len(first)+len(rest), maxUploads)]
 }
