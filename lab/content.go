@@ -1,10 +1,7 @@
 package lab
 
 import (
-	"archive/tar"
 	"bufio"
-	"bytes"
-	"compress/gzip"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -233,28 +230,6 @@ func trailingNewline(lines []string) string {
 		return ""
 	}
 	return "\n"
-}
-
-// techSupportBundle is the Edge's tech support bundle: a tar.gz holding its syslog.
-func techSupportBundle(edgeLog string, at time.Time) ([]byte, error) {
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(zw)
-	if err := tw.WriteHeader(&tar.Header{
-		Name: "var/log/messages", Mode: 0o644, Size: int64(len(edgeLog)), ModTime: at, Typeflag: tar.TypeReg,
-	}); err != nil {
-		return nil, err
-	}
-	if _, err := tw.Write([]byte(edgeLog)); err != nil {
-		return nil, err
-	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
 // syslogLine is the Edge's log form: "Nov 27 04:18:38 edge-01-0 charon: ...".

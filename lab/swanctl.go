@@ -14,6 +14,7 @@ type swanConn struct {
 	RemoteAddrs string
 	Proposals   string // "aes256-sha256-modp2048"
 	DPDDelay    time.Duration
+	DPDTimeout  time.Duration // IKEv1 only
 	RekeyTime   time.Duration
 	LocalAuth   string // psk | pubkey
 	LocalID     string
@@ -92,7 +93,7 @@ func parseSwanctlConf(text string) (swanConn, error) {
 	v := cs.values
 	c := swanConn{
 		Name: cs.name, LocalAddrs: v["local_addrs"], RemoteAddrs: v["remote_addrs"], Proposals: v["proposals"],
-		DPDDelay: dur(v["dpd_delay"]), RekeyTime: dur(v["rekey_time"]),
+		DPDDelay: dur(v["dpd_delay"]), DPDTimeout: dur(v["dpd_timeout"]), RekeyTime: dur(v["rekey_time"]),
 	}
 	fmt.Sscan(v["version"], &c.Version)
 	local, remote := cs.sub("local"), cs.sub("remote")
