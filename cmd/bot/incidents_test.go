@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"ipsecbot/store"
+)
+
+// incidentsFixture writes a config whose store holds two incidents, the first with a timeline
+// and an artifact, and returns the config's path and the store's path.
+func incidentsFixture(t *testing.T) (cfgPath, dbPath string) {
+	t.Helper()
+	dir := t.TempDir()
+	cfgPath = filepath.Join(dir, "bot.yaml")
+	if err := os.WriteFile(cfgPath, []byte("store:\n  path: ./data/bot.db\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dbPath = filepath.Join(dir, "data", "bot.db")
+	db, err := store.Open(dbPath, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	t0 := time.Date(2026, 11, 27, 4, 0, 0, 0, time.UTC)
+	first, err := db.CreateIncident(store.Incident{Edge: "edge-01", Site: "branch-fw", Requester: "U012AB", Created: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.UpdateIncident(first.ID, func(i *store.Incident) error {
+		i.Status, i.Cause, i.Summary = store.StatusResolved, "auth_failed", "IKEv2 authentication failed:\npre-shared key mismatch"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AppendEvent(first.ID, store.Event{Time: t0, Kind: "created", Text: "diagnose edge-01", Actor: "U012AB"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AddArtifact(first.ID, store.Artifact{Path: "INC-1/capture.pcap", Kind: "pcap", Size: 2048, SHA256: strings.Repeat("0f", 32)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CreateIncident(store.Incident{Edge: "edge-02", Status: store.StatusDiagnosing, Created: t0.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	return cfgPath, dbPath
+}
+
+func runBot(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(t.Context(), &env{stdout: &out, stderr: &errOut, getenv: func(string) string { return "" }}, args)
+	return code, out.String(), errOut.String()
+}
+
+// Ensure `incidents list` prints the store's incidents newest first, as a table and as JSON.
+func TestIncidents_List(t *testing.T) {
+	cfg, _ := incidentsFixture(t)
+	code, out, errOut := runBot(t, "incidents", "list", "--config", cfg)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "ID") || !strings.HasPrefix(lines[1], "INC-2") || !strings.HasPrefix(lines[2], "INC-1") {
+		t.Fatalf("table:\n%s", out)
+	}
+	if !strings.Contains(lines[2], "auth_failed") || !strings.Contains(lines[2], "IKEv2 authentication failed: pre-shared key mismatch") {
+		t.Errorf("INC-1 row lacks cause or one-line summary: %q", lines[2])
+	}
+
+	code, out, errOut = runBot(t, "incidents", "list", "--config", cfg, "--json", "--status", "resolved")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var list []store.Incident
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatalf("stdout is not one JSON document: %v\n%s", err, out)
+	}
+	if len(list) != 1 || list[0].ID != "INC-1" || list[0].Cause != "auth_failed" {
+		t.Errorf("resolved incidents = %+v", list)
+	}
+
+	code, out, _ = runBot(t, "incidents", "list", "--config", cfg, "--json", "--edge", "edge-09")
+	if code != 0 || strings.TrimSpace(out) != "[]" {
+		t.Errorf("no match: exit %d, %q", code, out)
+	}
+}
+
+// Ensure `incidents show` prints one incident with its timeline and artifacts.
+func TestIncidents_Show(t *testing.T) {
+	cfg, _ := incidentsFixture(t)
+	code, out, errOut := runBot(t, "incidents", "show", "INC-1", "--config", cfg)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"incident:   INC-1", "status:     resolved", "cause:      auth_failed", "timeline (1):", "diagnose edge-01", "artifacts (1):", "INC-1/capture.pcap"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show output lacks %q:\n%s", want, out)
+		}
+	}
+
+	code, out, errOut = runBot(t, "incidents", "--config", cfg, "--json", "show", "INC-2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var d incidentDetail
+	if err := json.Unmarshal([]byte(out), &d); err != nil {
+		t.Fatalf("stdout is not one JSON document: %v\n%s", err, out)
+	}
+	if d.Incident.ID != "INC-2" || d.Incident.Status != store.StatusDiagnosing || d.Timeline == nil || d.Artifacts == nil {
+		t.Errorf("detail = %+v", d)
+	}
+	if !strings.Contains(out, `"timeline": []`) {
+		t.Errorf("empty timeline is not []: %s", out)
+	}
+}
+
+// Ensure mistakes get one line and the right exit status: 2 for usage, 1 for failures.
+func TestIncidents_Errors(t *testing.T) {
+	cfg, dbPath := incidentsFixture(t)
+	missingStore := filepath.Join(t.TempDir(), "bot.yaml")
+	if err := os.WriteFile(missingStore, []byte("store: {path: ./none.db}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	badConfig := filepath.Join(t.TempDir(), "bot.yaml")
+	if err := os.WriteFile(badConfig, []byte("store:\n  pth: ./bot.db\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"NoSubcommand", []string{"--config", cfg}, 2, "bot incidents: want list or show ID"},
+		{"NoConfig", []string{"list"}, 2, "bot incidents: --config FILE is required"},
+		{"UnknownSubcommand", []string{"purge", "--config", cfg}, 2, `bot incidents: unknown incidents command "purge": want list or show ID`},
+		{"ShowWithoutID", []string{"show", "--config", cfg}, 2, "bot incidents: show takes one incident ID, e.g. show INC-12"},
+		{"BadStatus", []string{"list", "--status", "closed", "--config", cfg}, 2, `bot incidents: unknown --status "closed" (one of open, diagnosing, resolved, escalated, interrupted)`},
+		{"UnknownFlag", []string{"list", "--verbose", "--config", cfg}, 2, "bot incidents: flag provided but not defined: -verbose"},
+		{"NotFound", []string{"show", "INC-7", "--config", cfg}, 1, "bot incidents: incident INC-7: not found"},
+		{"BadID", []string{"show", "12", "--config", cfg}, 1, `bot incidents: incident "12": not found (IDs look like INC-12)`},
+		{"BadConfig", []string{"list", "--config", badConfig}, 1, "bot incidents: " + badConfig + `:2: unknown key "pth" in store`},
+		{"NoStoreYet", []string{"list", "--config", missingStore}, 1, "bot incidents: no store at " + filepath.Join(filepath.Dir(missingStore), "none.db") + " yet: nothing has been recorded with this configuration"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runBot(t, append([]string{"incidents"}, tt.args...)...)
+			if code != tt.code || strings.TrimSpace(errOut) != tt.want || out != "" {
+				t.Errorf("exit %d, stderr %q, stdout %q; want exit %d, stderr %q", code, errOut, out, tt.code, tt.want)
+			}
+		})
+	}
+
+	// While another holder (the running bot) has the store open, the command says so at once.
+	db, err := store.Open(dbPath, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	code, _, errOut := runBot(t, "incidents", "list", "--config", cfg)
+	want := "bot incidents: the store " + dbPath + " is in use by another process (is `bot serve` running with this configuration?); incidents can be read from the terminal once it stops\n"
+	if code != 1 || errOut != want {
+		t.Errorf("in use: exit %d, %q", code, errOut)
+	}
+	if err := db.Check(); err != nil {
+		t.Errorf("store damaged: %v", err)
+	}
+}
