@@ -99,6 +99,7 @@ var table = []Pattern{
 	lit(EvRekeyFailed, "CHILD_SA rekeying failed", "charon"),
 	re(EvNoAcceptable, "no acceptable [A-Z_]+ found", "no acceptable ", "charon proposal selection"),
 	lit(EvNoProposalFound, "no acceptable proposal found", "charon IKEv2 responder"),
+	lit(EvNoProposalFound, "no proposal found", "charon IKEv1 Main Mode responder"),
 	lit(EvNoProposalFound, "no matching proposal found, sending NO_PROPOSAL_CHOSEN", "charon IKEv1 Quick Mode responder"),
 	re(EvProposals, "(configured|received) proposals: ", "d proposals: ", "charon proposal values"),
 	re(EvTSUnacceptable, "traffic selectors .* unacceptable", "traffic selectors ", "charon IKEv2 responder"),

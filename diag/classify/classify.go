@@ -1,0 +1,283 @@
+// Package classify turns the evidence of a diagnosis (logs of both sites, captures, NSX
+// statistics, show outputs, prerequisite checks, the configuration comparison) into one cause
+// label of DESIGN.md, with the evidence that proves it and what to do next.
+//
+// The judgement is data: logscan's patterns say what each line means (an event), and the rules
+// table (rules.go) gives each event, under the conditions it was seen in (was the IKE SA up
+// already? were these IKE or ESP proposals?), a weight towards a cause. The best-scored cause
+// wins; the others that passed the bar are reported as also seen.
+package classify
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"os"
+	"slices"
+	"time"
+
+	"ipsecbot/diag"
+	ls "ipsecbot/diag/classify/logscan"
+	"ipsecbot/diag/interop"
+)
+
+// LogSource is a log of one site: a plain, .gz or tar.gz file (Path), or text the caller
+// already holds (Text, with Path naming it in references).
+type LogSource struct {
+	Path string
+	Text []byte         // when set, scanned instead of reading Path
+	Site string         // "edge" or "peer" when known: remediation then names the sides
+	Loc  *time.Location // zone of times without one; nil: UTC
+	Year int            // year of year-less times; 0: from the file's modification time
+}
+
+// Fact is something another step already judged (an MTU ping, a firewall rule), with the cause
+// it points to and how strongly.
+type Fact struct {
+	Cause    diag.Cause
+	Weight   float64
+	Evidence diag.Evidence
+}
+
+// Input is everything the classifier may use. Any part may be empty.
+type Input struct {
+	Logs     []LogSource     // Edge and peer logs
+	Shows    []LogSource     // Edge show outputs, scanned as text
+	Captures []CaptureSource // packet captures
+	Stats    []StatsSource   // NSX statistics reads, oldest first
+	Facts    []Fact          // prerequisite results and other judged facts
+	Config   []interop.Mismatch
+	Since    time.Time // only evidence in [Since, Until] counts; zero: open
+	Until    time.Time
+	Scan     ls.Options // scanner tuning (workers, caps)
+}
+
+// Threshold is the score a cause needs to be named; below it the verdict is unknown.
+const Threshold = 0.5
+
+// Classify reads all of in and returns the verdict. Sources that cannot be read are listed in
+// Verdict.Missing and the rest still count; the error is non-nil only when ctx ends.
+func Classify(ctx context.Context, in Input) (*diag.Verdict, error) {
+	v := &diag.Verdict{AlsoSeen: []diag.Finding{}, Evidence: []diag.Evidence{}, Remediation: []string{}}
+	var obs []observation
+	for _, src := range in.Logs {
+		o, err := scanSource(ctx, src, diag.SourceLog, in, &v.Scanned)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if err != nil {
+			v.Missing = append(v.Missing, "log "+err.Error())
+		}
+		obs = append(obs, o...)
+	}
+	for _, src := range in.Shows {
+		o, err := scanSource(ctx, src, diag.SourceShow, in, &v.Scanned)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if err != nil {
+			v.Missing = append(v.Missing, "show output "+err.Error())
+		}
+		obs = append(obs, o...)
+	}
+	for _, c := range in.Captures {
+		dirs, packets, err := espTraffic(c.Path, in.Since, in.Until)
+		if err != nil {
+			v.Missing = append(v.Missing, "capture "+err.Error())
+		}
+		obs = append(obs, observeESP(c.Path, dirs)...)
+		if c.Summary != nil {
+			obs = append(obs, observeSummary(c.Path, c.Summary)...)
+			v.Scanned.Packets += c.Summary.Packets
+			v.Scanned.IKEMessages += c.Summary.IKEMessages
+		} else {
+			v.Scanned.Packets += packets
+		}
+	}
+	var reads []StatsSource
+	for _, s := range in.Stats {
+		st, err := loadStats(s)
+		if err != nil {
+			v.Missing = append(v.Missing, "NSX statistics "+err.Error())
+			continue
+		}
+		if !inWindow(st.Time(), in.Since, in.Until) {
+			continue
+		}
+		obs = append(obs, observeStats(s.Path, st)...)
+		if len(reads) > 0 {
+			obs = append(obs, observeCounterDeltas(s.Path, reads[len(reads)-1].Stats, st)...)
+		}
+		reads = append(reads, StatsSource{Path: s.Path, Stats: st})
+	}
+	for _, f := range in.Facts {
+		if inWindow(f.Evidence.Time, in.Since, in.Until) {
+			obs = append(obs, observation{event: evJudged, ev: f.Evidence, detail: string(f.Cause), weight: f.Weight})
+		}
+	}
+	obs = append(obs, configObservations(in.Config)...)
+	v.Missing = append(v.Missing, absent(in)...)
+	decide(v, obs, in)
+	return v, nil
+}
+
+// scanSource scans one log or show source and returns its observations within the window.
+func scanSource(ctx context.Context, src LogSource, kind string, in Input, scanned *diag.Scanned) ([]observation, error) {
+	tc := ls.TimeContext{Loc: src.Loc, Year: src.Year}
+	if src.Text == nil {
+		if fi, err := os.Stat(src.Path); err == nil {
+			tc.Ref = fi.ModTime()
+		}
+	} else {
+		tc.Ref = time.Now()
+	}
+	var lines []logLine
+	opts := in.Scan
+	opts.Keep = func(h *ls.Hit) bool {
+		l, _ := ls.ParseLine(h.Text, tc)
+		if !inWindow(l.Time, in.Since, in.Until) {
+			return false
+		}
+		lines = append(lines, logLine{hit: *h, line: l})
+		return true
+	}
+	var (
+		st  ls.Stats
+		err error
+	)
+	if src.Text != nil {
+		_, st, err = ls.ScanLog(ctx, bytesReader(src.Text), src.Path, opts)
+	} else {
+		_, st, err = ls.ScanFile(ctx, src.Path, opts)
+	}
+	scanned.LogLines += st.Lines
+	scanned.MatchedLines += st.MatchedLines
+	// A bundle's members are separate files: track SA state per member.
+	var obs []observation
+	for _, group := range groupByName(lines) {
+		obs = append(obs, observeLog(group, kind, src.Site)...)
+	}
+	if err != nil && errors.Is(err, context.Canceled) {
+		return obs, err
+	}
+	return obs, err
+}
+
+func groupByName(lines []logLine) [][]logLine {
+	var out [][]logLine
+	index := map[string]int{}
+	for _, l := range lines {
+		i, ok := index[l.hit.Name]
+		if !ok {
+			i = len(out)
+			index[l.hit.Name] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], l)
+	}
+	return out
+}
+
+// absent says which kinds of evidence were not given at all.
+func absent(in Input) []string {
+	var out []string
+	if len(in.Logs) == 0 {
+		out = append(out, "no Edge or peer logs (--log)")
+	}
+	if len(in.Captures) == 0 {
+		out = append(out, "no packet capture (--pcap)")
+	}
+	if len(in.Stats) == 0 {
+		out = append(out, "no NSX IPsec statistics (--stats)")
+	}
+	if len(in.Shows) == 0 {
+		out = append(out, "no Edge show service ipsec output (--show)")
+	}
+	return out
+}
+
+// configObservations weighs breaking configuration differences towards the causes they produce.
+func configObservations(ms []interop.Mismatch) []observation {
+	var obs []observation
+	for _, m := range ms {
+		if m.Severity != interop.Breaking {
+			continue
+		}
+		for _, c := range configCauses[m.Field] {
+			obs = append(obs, observation{event: evConfigMismatch, detail: string(c),
+				ev: diag.Evidence{Source: diag.SourceConfig, Ref: "interop:" + m.Field, Text: m.Text}})
+		}
+	}
+	return obs
+}
+
+// configCauses maps a compared setting to the causes its mismatch produces.
+var configCauses = map[string][]diag.Cause{
+	"ike_version":    {diag.CauseIKEProposalMismatch},
+	"encryption":     {diag.CauseIKEProposalMismatch},
+	"digest":         {diag.CauseIKEProposalMismatch},
+	"dh_group":       {diag.CauseIKEProposalMismatch},
+	"esp_encryption": {diag.CauseIPsecProposalMismatch},
+	"esp_digest":     {diag.CauseIPsecProposalMismatch},
+	"pfs":            {diag.CausePFSMismatch, diag.CauseIPsecProposalMismatch},
+	"pfs_group":      {diag.CausePFSMismatch, diag.CauseIPsecProposalMismatch},
+	"local_id":       {diag.CauseAuthFailed, diag.CauseInvalidID},
+	"peer_id":        {diag.CauseAuthFailed, diag.CauseInvalidID},
+	"local_subnets":  {diag.CauseTrafficSelectorMismatch},
+	"peer_subnets":   {diag.CauseTrafficSelectorMismatch},
+	"auth_mode":      {diag.CauseAuthFailed},
+}
+
+// configWeight is how much a breaking configuration difference alone says: the configuration
+// may be stale, so it corroborates more than it decides.
+const configWeight = 0.7
+
+// weighed is an observation's support for one cause.
+type weighed struct {
+	obs    observation
+	cause  diag.Cause
+	weight float64
+}
+
+func weigh(obs []observation) []weighed {
+	var out []weighed
+	for _, o := range obs {
+		switch o.event {
+		case evJudged:
+			w := o.weight
+			if w <= 0 || w > 1 {
+				w = 0.9
+			}
+			out = append(out, weighed{o, diag.Cause(o.detail), w})
+			continue
+		case evConfigMismatch:
+			out = append(out, weighed{o, diag.Cause(o.detail), configWeight})
+			continue
+		}
+		for _, r := range matching(o.event, o.cond) {
+			out = append(out, weighed{o, r.cause, r.weight})
+		}
+	}
+	return out
+}
+
+// sortCauses orders candidates by score, then by DESIGN.md's order of labels (healthy last
+// among equals, since any fault outranks "looks fine").
+func sortCauses(scores map[diag.Cause]float64) []diag.Cause {
+	var cs []diag.Cause
+	for c := range scores {
+		cs = append(cs, c)
+	}
+	slices.SortFunc(cs, func(a, b diag.Cause) int {
+		if d := cmp.Compare(scores[b], scores[a]); d != 0 {
+			return d
+		}
+		return cmp.Compare(slices.Index(diag.Causes, a), slices.Index(diag.Causes, b))
+	})
+	return cs
+}
+
+func round2(f float64) float64 { return float64(int(f*100+0.5)) / 100 }
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

@@ -1,0 +1,118 @@
+package classify
+
+import (
+	"fmt"
+	"strings"
+
+	"ipsecbot/diag"
+	ls "ipsecbot/diag/classify/logscan"
+)
+
+// advice is what each cause means and what to do about it, before the specifics of the case.
+var advice = map[diag.Cause]struct {
+	summary string
+	steps   []string
+}{
+	diag.CausePeerUnreachable: {"the peer never answers IKE: it is unreachable or UDP 500/4500 is blocked",
+		[]string{"Check that UDP 500 and UDP 4500 pass both ways between the gateways (firewalls, NAT, ACLs on both sides)",
+			"Check the peer address configured on the Edge and that the peer's IPsec service is running",
+			"If IKE_SA_INIT/Main Mode is answered on 500 but nothing on 4500 is, open UDP 4500 (NAT traversal)"}},
+	diag.CauseIKEProposalMismatch: {"IKE (phase 1) proposals do not match: no proposal chosen",
+		[]string{"Compare the phase 1 encryption, integrity/digest, DH group and IKE version on both gateways"}},
+	diag.CauseAuthFailed: {"authentication failed: pre-shared key or ID mismatch",
+		[]string{"Compare the PSK on both gateways", "Check local/peer ID types and values (IP address, FQDN, DN) on both sides"}},
+	diag.CauseIPsecProposalMismatch: {"IPsec SA (phase 2) proposals do not match",
+		[]string{"Compare the phase 2 (ESP) encryption, integrity and PFS/DH group on both gateways"}},
+	diag.CauseTrafficSelectorMismatch: {"traffic selectors (local/peer subnets) do not match",
+		[]string{"Compare the Edge's local and peer subnets with the peer's remote and local subnets; they must mirror each other exactly"}},
+	diag.CauseInvalidID: {"the peer's ID does not match the ID configured for it",
+		[]string{"Set the Edge's peer ID to the ID the peer presents (or change the peer's local ID), with the same ID type"}},
+	diag.CauseNoTrustedCA: {"the peer's certificate is not trusted: no CA certificate or public key for it",
+		[]string{"Import the CA certificate that issued the peer's certificate on the Edge (and ours on the peer)",
+			"Check that the peer ID matches the certificate's subject or SAN"}},
+	diag.CauseDPDPeerDead: {"dead peer detection declared the peer dead",
+		[]string{"Look for loss on the path between the gateways at the times of the drops (WAN, ISP, firewall state)",
+			"Check that the peer's IPsec daemon stays up and answers DPD; compare DPD interval/timeout on both sides"}},
+	diag.CauseMTUFragmentation: {"large packets are lost on the path (MTU / fragmentation)",
+		[]string{"Lower the MTU or clamp TCP MSS on the tunnel (e.g. 1350)", "Find the hop that drops large or don't-fragment packets; allow ICMP fragmentation-needed through"}},
+	diag.CauseESPBlocked: {"IKE and the SAs are up but ESP does not get through",
+		[]string{"Allow ESP (IP protocol 50) — or UDP 4500 when NAT-T is used — through every firewall between the gateways",
+			"Check the peer's routes and policies for the protected subnets"}},
+	diag.CausePFSMismatch: {"the tunnel comes up, then the CHILD_SA rekey fails on the PFS (DH) group",
+		[]string{"Make PFS the same on both sides: enabled on both with the same DH group, or disabled on both"}},
+	diag.CauseHealthy: {"SAs are up and traffic passes both ways", []string{"Nothing to fix in IPsec; if users still see problems, trace the data path (procedure step 8)"}},
+}
+
+// summary is the verdict's one line.
+func summary(c diag.Cause, version int, obs []observation, ws []weighed) string {
+	s := versionWord(version) + ": " + advice[c].summary
+	if n := cycles(obs); n > 0 && c != diag.CauseHealthy {
+		s += fmt.Sprintf("; the tunnel flapped: re-established %d time(s) in the window, dropped by %s", n, strings.ReplaceAll(string(c), "_", " "))
+	}
+	return s
+}
+
+// remediation is the cause's advice plus what this case's evidence says about both sides.
+func remediation(c diag.Cause, obs []observation, ws []weighed, in Input) []string {
+	var out []string
+	switch c {
+	case diag.CauseIKEProposalMismatch, diag.CauseIPsecProposalMismatch, diag.CausePFSMismatch:
+		for _, p := range proposalPairs(obs, ws) {
+			out = append(out, proposalAdvice(p))
+			break
+		}
+	case diag.CauseTrafficSelectorMismatch, diag.CauseInvalidID:
+		for _, w := range ws {
+			switch w.obs.event {
+			case ls.EvTSUnacceptable, ls.EvTSNoConfig, ls.EvIDMismatch:
+				out = append(out, fmt.Sprintf("%s (%s)", w.obs.ev.Text, w.obs.ev.Ref))
+			}
+			if len(out) > 0 {
+				break
+			}
+		}
+	}
+	for _, m := range in.Config {
+		for _, mc := range configCauses[m.Field] {
+			if mc == c {
+				out = append(out, m.Text)
+			}
+		}
+	}
+	return append(out, advice[c].steps...)
+}
+
+// proposalAdvice says, with both sides' values, what the rejecting side received and accepts.
+func proposalAdvice(p proposalPair) string {
+	values := func(o *observation) string {
+		if o == nil {
+			return "(not in the logs)"
+		}
+		return o.detail
+	}
+	site := ""
+	if p.received != nil {
+		site = p.received.ev.Site
+	} else {
+		site = p.configured.ev.Site
+	}
+	offerer, rejecter := "the other side", "this side"
+	switch site {
+	case "peer":
+		offerer, rejecter = "the Edge", "the peer"
+	case "edge":
+		offerer, rejecter = "the peer", "the Edge"
+	}
+	ref := ""
+	if p.configured != nil {
+		ref = " (" + p.configured.ev.Ref + ")"
+	}
+	return fmt.Sprintf("%s proposes %s; %s accepts %s%s", capital(offerer), values(p.received), rejecter, values(p.configured), ref)
+}
+
+func capital(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

@@ -1,0 +1,153 @@
+package classify
+
+import (
+	"ipsecbot/diag"
+	ls "ipsecbot/diag/classify/logscan"
+)
+
+// Events that only captures and the NSX API produce (the log scanner's vocabulary is in logscan).
+const (
+	evIKEInitUnanswered ls.Event = "pcap_ike_init_unanswered" // the first IKE request never answered
+	evIKEUnanswered     ls.Event = "pcap_ike_unanswered"      // a later IKE request never answered
+	evDPDUnanswered     ls.Event = "pcap_dpd_unanswered"      // liveness checks of an established SA unanswered
+	evESPOneWay         ls.Event = "pcap_esp_one_way"         // ESP leaves and nothing comes back
+	evESPBothWays       ls.Event = "pcap_esp_both_ways"       // ESP flows in both directions
+	evESPLargeLost      ls.Event = "pcap_esp_large_lost"      // echo-like ESP: small packets come back, large never do
+	evICMPFragNeeded    ls.Event = "pcap_icmp_frag_needed"
+	evPingDFLost        ls.Event = "pcap_ping_df_lost" // small pings answered, large don't-fragment pings not
+	evTunnelUp          ls.Event = "api_tunnel_up"     // NSX says channel and tunnels are up
+	evConfigMismatch    ls.Event = "config_mismatch"   // the configuration comparison found a breaking difference
+	evJudged            ls.Event = "judged"            // a fact another step already judged (Input.Facts)
+)
+
+// cond is what was known when an observation was made, from the lines (or packets) before it.
+type cond uint8
+
+const (
+	ikeUp   cond = 1 << iota // the IKE SA this line belongs to had been established
+	childUp                  // a CHILD_SA of that IKE SA had been established (so this is a rekey)
+	wasUp                    // the tunnel had been up earlier in this source (so this follows a drop)
+	ikeProp                  // the proposals printed next to this line are IKE (phase 1) proposals
+	espProp                  // ... ESP (phase 2 / CHILD_SA) proposals
+	keGroup                  // the transform that failed is the key exchange (DH) group
+)
+
+// rule gives an event, seen under some conditions, a weight towards one cause.
+type rule struct {
+	event  ls.Event
+	when   cond // all of these must hold
+	unless cond // none of these may hold
+	cause  diag.Cause
+	weight float64
+}
+
+// rules is the whole judgement, as data. Weights are how sure one such observation alone makes
+// us (0..1); the strongest observation of a cause sets its score (see score.go). Specific,
+// first-hand messages weigh more than their echoes: the side that rejected a proposal says why,
+// the other side only hears NO_PROPOSAL_CHOSEN.
+var rules = []rule{
+	// The procedure's NSX failure messages (PROCEDURE.md step 7).
+	{ls.EvNSXPeerNoResponse, 0, 0, diag.CausePeerUnreachable, 0.95},
+	{ls.EvNSXNoProposal, 0, 0, diag.CauseIKEProposalMismatch, 0.95},
+	{ls.EvNSXAuthFailed, 0, 0, diag.CauseAuthFailed, 0.95},
+	{ls.EvNSXIPsecSAMismatch, 0, 0, diag.CauseIPsecProposalMismatch, 0.95},
+	{ls.EvNSXTSMismatch, 0, 0, diag.CauseTrafficSelectorMismatch, 0.96},
+
+	// Nobody answers.
+	{ls.EvPeerNotResponding, 0, wasUp, diag.CausePeerUnreachable, 0.85},
+	{ls.EvPeerNotResponding, wasUp, 0, diag.CausePeerUnreachable, 0.3}, // reconnecting after a drop
+	{ls.EvGiveUp, 0, ikeUp | wasUp, diag.CausePeerUnreachable, 0.8},
+	{ls.EvGiveUp, wasUp, ikeUp, diag.CausePeerUnreachable, 0.3},
+	{ls.EvMaxRetransmissions, 0, ikeUp, diag.CausePeerUnreachable, 0.85},
+	{ls.EvNegotiationDown, 0, ikeUp, diag.CausePeerUnreachable, 0.6},
+	{ls.EvRetransmit, 0, ikeUp | wasUp, diag.CausePeerUnreachable, 0.4},
+	{evIKEInitUnanswered, 0, wasUp, diag.CausePeerUnreachable, 0.85},
+	{evIKEInitUnanswered, wasUp, 0, diag.CausePeerUnreachable, 0.3},
+	{evIKEUnanswered, 0, ikeUp | wasUp, diag.CausePeerUnreachable, 0.75},
+
+	// The peer died while the tunnel was up.
+	{ls.EvDPDDead, 0, 0, diag.CauseDPDPeerDead, 0.95},
+	{ls.EvGiveUp, ikeUp, 0, diag.CauseDPDPeerDead, 0.9},
+	{ls.EvMaxRetransmissions, ikeUp, 0, diag.CauseDPDPeerDead, 0.7},
+	{ls.EvPathProbeGiveUp, 0, 0, diag.CauseDPDPeerDead, 0.6},
+	{ls.EvRetransmit, ikeUp, 0, diag.CauseDPDPeerDead, 0.3},
+	{evDPDUnanswered, 0, 0, diag.CauseDPDPeerDead, 0.8},
+
+	// Phase 1 / IKE SA proposals.
+	{ls.EvNoProposalNotify, 0, ikeUp | espProp, diag.CauseIKEProposalMismatch, 0.9},
+	{ls.EvNoAcceptable, ikeProp, 0, diag.CauseIKEProposalMismatch, 0.9},
+	{ls.EvNoProposalFound, ikeProp, 0, diag.CauseIKEProposalMismatch, 0.88},
+	{ls.EvNoProposalFound, 0, ikeUp | espProp, diag.CauseIKEProposalMismatch, 0.8},
+
+	// Phase 2 / CHILD_SA proposals, first negotiation.
+	{ls.EvNoProposalNotify, ikeUp, childUp, diag.CauseIPsecProposalMismatch, 0.85},
+	{ls.EvNoProposalNotify, espProp, childUp, diag.CauseIPsecProposalMismatch, 0.85},
+	{ls.EvNoProposalChild, 0, childUp, diag.CauseIPsecProposalMismatch, 0.88},
+	{ls.EvNoAcceptable, espProp, childUp, diag.CauseIPsecProposalMismatch, 0.9},
+	{ls.EvNoAcceptable, espProp | keGroup, childUp, diag.CausePFSMismatch, 0.6},
+	{ls.EvNoProposalFound, espProp, childUp, diag.CauseIPsecProposalMismatch, 0.88},
+	{ls.EvNoProposalFound, ikeUp, childUp | ikeProp, diag.CauseIPsecProposalMismatch, 0.8},
+
+	// The tunnel came up, then a rekey failed: the classic PFS flap.
+	{ls.EvNoProposalChild, childUp, 0, diag.CausePFSMismatch, 0.9},
+	{ls.EvNoProposalNotify, childUp, 0, diag.CausePFSMismatch, 0.85},
+	{ls.EvNoAcceptable, espProp | childUp | keGroup, 0, diag.CausePFSMismatch, 0.93},
+	{ls.EvNoAcceptable, espProp | childUp, keGroup, diag.CauseIPsecProposalMismatch, 0.8},
+	{ls.EvNoProposalFound, espProp | childUp, 0, diag.CausePFSMismatch, 0.8},
+	{ls.EvRekeyFailed, 0, 0, diag.CausePFSMismatch, 0.75},
+
+	// Traffic selectors (and proxy IDs: INVALID_ID_INFORMATION once the IKE SA is up).
+	{ls.EvTSUnacceptable, 0, 0, diag.CauseTrafficSelectorMismatch, 0.9},
+	{ls.EvTSNoConfig, 0, 0, diag.CauseTrafficSelectorMismatch, 0.92},
+	{ls.EvInvalidID, ikeUp, 0, diag.CauseTrafficSelectorMismatch, 0.8},
+	{ls.EvPayloadMalformed, ikeUp, 0, diag.CauseTrafficSelectorMismatch, 0.5},
+
+	// Identities seen locally as not matching.
+	{ls.EvIDMismatch, 0, 0, diag.CauseInvalidID, 0.95},
+	{ls.EvInvalidID, 0, ikeUp, diag.CauseInvalidID, 0.85},
+	{ls.EvPayloadMalformed, 0, ikeUp, diag.CauseInvalidID, 0.6},
+	{ls.EvNoPeerConfig, 0, 0, diag.CauseInvalidID, 0.5},
+
+	// Authentication (PSK, or an ID mismatch the peer reports as an authentication failure).
+	{ls.EvAuthFailedNotify, 0, 0, diag.CauseAuthFailed, 0.9},
+	{ls.EvMACMismatch, 0, 0, diag.CauseAuthFailed, 0.93},
+	{ls.EvPSKMismatch, 0, 0, diag.CauseAuthFailed, 0.9},
+	{ls.EvDecryptFailed, 0, 0, diag.CauseAuthFailed, 0.92},
+	{ls.EvNoSharedKey, 0, 0, diag.CauseAuthFailed, 0.85},
+	{ls.EvNoPeerConfig, 0, 0, diag.CauseAuthFailed, 0.8},
+
+	// Certificates.
+	{ls.EvNoTrustedKey, 0, 0, diag.CauseNoTrustedCA, 0.95},
+	{ls.EvInvalidKey, 0, 0, diag.CauseNoTrustedCA, 0.9},
+	{ls.EvNoIssuer, 0, 0, diag.CauseNoTrustedCA, 0.85},
+	{ls.EvPayloadMalformed, 0, ikeUp, diag.CauseNoTrustedCA, 0.5},
+
+	// The data path.
+	{evESPOneWay, 0, 0, diag.CauseESPBlocked, 0.9},
+	{ls.EvChildOneWay, 0, 0, diag.CauseESPBlocked, 0.7},
+	{evESPLargeLost, 0, 0, diag.CauseMTUFragmentation, 0.88},
+	{evPingDFLost, 0, 0, diag.CauseMTUFragmentation, 0.88},
+	{evICMPFragNeeded, 0, 0, diag.CauseMTUFragmentation, 0.75},
+
+	// Vendor lines that say only which phase failed.
+	{ls.EvPhase1Failed, 0, 0, diag.CauseIKEProposalMismatch, 0.35},
+	{ls.EvPhase1Failed, 0, 0, diag.CauseAuthFailed, 0.3},
+	{ls.EvPhase2Failed, 0, 0, diag.CauseIPsecProposalMismatch, 0.35},
+	{ls.EvPhase2Failed, 0, 0, diag.CauseTrafficSelectorMismatch, 0.3},
+
+	// Up and passing traffic.
+	{ls.EvChildUp, 0, 0, diag.CauseHealthy, 0.55},
+	{evESPBothWays, 0, 0, diag.CauseHealthy, 0.7},
+	{evTunnelUp, 0, 0, diag.CauseHealthy, 0.6},
+}
+
+// matching returns the rules an observation satisfies.
+func matching(ev ls.Event, c cond) []rule {
+	var out []rule
+	for _, r := range rules {
+		if r.event == ev && c&r.when == r.when && c&r.unless == 0 {
+			out = append(out, r)
+		}
+	}
+	return out
+}

@@ -1,0 +1,222 @@
+package classify
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+
+	"ipsecbot/diag"
+	ls "ipsecbot/diag/classify/logscan"
+)
+
+const (
+	maxEvidence     = 8 // evidence items of the verdict
+	maxAlsoEvidence = 3 // evidence items of each "also seen" finding
+	candidateWeight = 0.5
+)
+
+// score is a cause's strength: its strongest observation, plus a little for each other kind of
+// observation that agrees and for agreement across kinds of source (log, capture, API, config).
+func score(ws []weighed) float64 {
+	best := 0.0
+	events := map[ls.Event]bool{}
+	sources := map[string]bool{}
+	for _, w := range ws {
+		best = max(best, w.weight)
+		if w.weight >= candidateWeight {
+			events[w.obs.event] = true
+			sources[w.obs.ev.Source] = true
+		}
+	}
+	s := best + 0.02*float64(min(len(events)-1, 3))
+	if len(sources) > 1 {
+		s += 0.02
+	}
+	return min(round2(s), 0.99)
+}
+
+// decide fills the verdict from the weighed observations.
+func decide(v *diag.Verdict, obs []observation, in Input) {
+	byCause := map[diag.Cause][]weighed{}
+	for _, w := range weigh(obs) {
+		byCause[w.cause] = append(byCause[w.cause], w)
+	}
+	scores := map[diag.Cause]float64{}
+	for c, ws := range byCause {
+		if slices.ContainsFunc(ws, func(w weighed) bool { return w.weight >= candidateWeight }) {
+			scores[c] = score(ws)
+		}
+	}
+	ranked := sortCauses(scores)
+	v.IKEVersion = ikeVersion(obs)
+	if len(ranked) == 0 || scores[ranked[0]] < Threshold {
+		v.Cause = diag.CauseUnknown
+		v.Confidence = 0
+		v.Summary = unknownSummary(v, obs)
+		v.Remediation = []string{"Collect what is missing and run the analysis again: " + strings.Join(v.Missing, "; ")}
+		for _, c := range ranked {
+			v.AlsoSeen = append(v.AlsoSeen, finding(c, scores[c], byCause[c]))
+		}
+		return
+	}
+	win := ranked[0]
+	v.Cause = win
+	v.Confidence = scores[win]
+	v.Evidence = topEvidence(byCause[win], maxEvidence)
+	v.Evidence = append(v.Evidence, proposalEvidence(obs, byCause[win])...)
+	for _, c := range ranked[1:] {
+		v.AlsoSeen = append(v.AlsoSeen, finding(c, scores[c], byCause[c]))
+	}
+	v.Summary = summary(win, v.IKEVersion, obs, byCause[win])
+	v.Remediation = remediation(win, obs, byCause[win], in)
+}
+
+func finding(c diag.Cause, s float64, ws []weighed) diag.Finding {
+	return diag.Finding{Cause: c, Confidence: s, Evidence: topEvidence(ws, maxAlsoEvidence)}
+}
+
+// topEvidence returns the strongest distinct observations, earliest first among equals; one
+// per event and source file, so twelve retransmissions do not crowd out the other proofs.
+func topEvidence(ws []weighed, n int) []diag.Evidence {
+	ws = slices.Clone(ws)
+	slices.SortStableFunc(ws, func(a, b weighed) int {
+		if d := cmp.Compare(b.weight, a.weight); d != 0 {
+			return d
+		}
+		return a.obs.ev.Time.Compare(b.obs.ev.Time)
+	})
+	type key struct {
+		event ls.Event
+		name  string
+	}
+	seen := map[key]bool{}
+	seenRef := map[string]bool{}
+	out := []diag.Evidence{}
+	for _, w := range ws {
+		k := key{w.obs.event, w.obs.name}
+		if seen[k] || seenRef[w.obs.ev.Ref] || w.obs.ev.Ref == "" {
+			continue
+		}
+		seen[k], seenRef[w.obs.ev.Ref] = true, true
+		out = append(out, w.obs.ev)
+		if len(out) == n {
+			break
+		}
+	}
+	return out
+}
+
+// proposalEvidence adds the configured/received proposal lines printed beside a deciding
+// "no acceptable proposal" line: they carry the values both sides must compare.
+func proposalEvidence(obs []observation, ws []weighed) []diag.Evidence {
+	var out []diag.Evidence
+	for _, p := range proposalPairs(obs, ws) {
+		for _, o := range []*observation{p.received, p.configured} {
+			if o != nil {
+				out = append(out, o.ev)
+			}
+		}
+		break
+	}
+	return out
+}
+
+type proposalPair struct {
+	received, configured *observation // the other side's offer, and this side's settings
+}
+
+// proposalPairs finds, for each deciding observation that names a proposal failure, the
+// received/configured proposal lines printed next to it.
+func proposalPairs(obs []observation, ws []weighed) []proposalPair {
+	var out []proposalPair
+	for _, w := range ws {
+		switch w.obs.event {
+		case ls.EvNoAcceptable, ls.EvNoProposalFound:
+		default:
+			continue
+		}
+		var p proposalPair
+		for i := range obs {
+			o := &obs[i]
+			if o.event != ls.EvProposals || o.name != w.obs.name || o.saKey != w.obs.saKey || abs64(o.line-w.obs.line) > 8 {
+				continue
+			}
+			if strings.Contains(o.ev.Text, "received proposals") && p.received == nil {
+				p.received = o
+			}
+			if strings.Contains(o.ev.Text, "configured proposals") && p.configured == nil {
+				p.configured = o
+			}
+		}
+		if p.received != nil || p.configured != nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// ikeVersion votes: a capture's word counts most, then the API's, then the logs'.
+func ikeVersion(obs []observation) int {
+	var votes [3]int
+	for _, o := range obs {
+		if o.version != 1 && o.version != 2 {
+			continue
+		}
+		w := 1
+		switch o.ev.Source {
+		case diag.SourcePcap:
+			w = 5
+		case diag.SourceAPI:
+			w = 3
+		}
+		if o.event == ls.EvVersion1 || o.event == ls.EvVersion2 {
+			w += 2
+		}
+		votes[o.version] += w
+	}
+	switch {
+	case votes[1] == 0 && votes[2] == 0:
+		return 0
+	case votes[1] > votes[2]:
+		return 1
+	default:
+		return 2
+	}
+}
+
+// cycles counts how often the tunnel was established again after having been up: a flap.
+func cycles(obs []observation) int {
+	perSource := map[string]map[string]bool{}
+	for _, o := range obs {
+		if o.event == ls.EvIKEUp && o.cond&wasUp != 0 {
+			if perSource[o.name] == nil {
+				perSource[o.name] = map[string]bool{}
+			}
+			perSource[o.name][o.saKey] = true
+		}
+	}
+	n := 0
+	for _, sas := range perSource {
+		n = max(n, len(sas))
+	}
+	return n
+}
+
+func unknownSummary(v *diag.Verdict, obs []observation) string {
+	s := "Nothing conclusive"
+	if len(obs) == 0 {
+		s += ": no known IPsec message, packet fact or API status in the evidence"
+	}
+	if len(v.Missing) > 0 {
+		s += "; missing: " + strings.Join(v.Missing, "; ")
+	}
+	return s
+}
+
+func versionWord(v int) string {
+	if v == 0 {
+		return "IKE"
+	}
+	return fmt.Sprintf("IKEv%d", v)
+}

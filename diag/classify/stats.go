@@ -1,0 +1,90 @@
+package classify
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"ipsecbot/diag"
+	ls "ipsecbot/diag/classify/logscan"
+	"ipsecbot/diag/nsx"
+)
+
+// StatsSource is an NSX IPsec statistics document (GET .../ipsec/statistics). Give either a
+// parsed document or a path to read; Path is the PATH of the API references in both cases.
+// Two or more reads of the same edge let the classifier use the IKE counters' deltas.
+type StatsSource struct {
+	Path  string
+	Stats *nsx.Statistics
+}
+
+func loadStats(s StatsSource) (*nsx.Statistics, error) {
+	if s.Stats != nil {
+		return s.Stats, nil
+	}
+	f, err := os.Open(s.Path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := nsx.ParseStatistics(io.LimitReader(f, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.Path, err)
+	}
+	return st, nil
+}
+
+// observeStats reads failure and informational messages (matched against the same patterns as
+// log lines), the channel and tunnel status, and the IKE version.
+func observeStats(path string, st *nsx.Statistics) []observation {
+	var obs []observation
+	for _, m := range st.Messages() {
+		i := ls.MatchString(m.Text)
+		if i < 0 {
+			continue
+		}
+		obs = append(obs, observation{event: ls.PatternEvent(i), name: path, version: ls.VersionOf(m.Text),
+			ev: diag.Evidence{Source: diag.SourceAPI, Ref: path + ":" + m.Path, Text: m.Text, Time: st.Time(), Site: "edge"}})
+	}
+	for si, site := range st.Sites {
+		version := 0
+		if site.IKEStatus != nil {
+			version = ls.VersionOf(site.IKEStatus.ChannelIKEVersion)
+		}
+		if site.Up() && len(site.Tunnels) > 0 {
+			ref := fmt.Sprintf("%s:siteStatistics[%d]/tunnelStats[1]/tunnelStatus", path, si+1)
+			obs = append(obs, observation{event: evTunnelUp, name: path, version: version,
+				ev: diag.Evidence{Source: diag.SourceAPI, Ref: ref, Text: "channel and tunnels up: " + strings.TrimSpace(site.Tunnels[0].TunnelState), Time: st.Time(), Site: "edge"}})
+		} else if version != 0 {
+			obs = append(obs, observation{event: ls.EvVersion1, name: path, version: version})
+		}
+	}
+	return obs
+}
+
+// observeCounterDeltas compares two reads of the IKE counters: requests sent with no answers
+// counted between the reads say the peer is silent (IKE_SA_INIT) or rekeys fail (CREATE_CHILD_SA).
+func observeCounterDeltas(path string, before, after *nsx.Statistics) []observation {
+	var obs []observation
+	for i, a := range after.IKEStatistics {
+		var b nsx.IKECounters
+		for _, c := range before.IKEStatistics {
+			if strings.EqualFold(c.IKEVersion, a.IKEVersion) {
+				b = c
+			}
+		}
+		version := ls.VersionOf(strings.ToUpper(strings.Replace(a.IKEVersion, "ikev", "IKEv", 1)))
+		ref := fmt.Sprintf("%s:ikeStatistics/ikeStatistics[%d]", path, i+1)
+		d := func(x, y nsx.Counter) int64 { return int64(x) - int64(y) }
+		if init, rsp := d(a.IKEOutInitReq, b.IKEOutInitReq), d(a.IKEInInitRsp, b.IKEInInitRsp); init > 0 && rsp == 0 {
+			obs = append(obs, observation{event: evIKEInitUnanswered, name: path, version: version,
+				ev: diag.Evidence{Source: diag.SourceAPI, Ref: ref + "/ikeOutInitReq", Text: fmt.Sprintf("ikeOutInitReq +%d, ikeInInitRsp +0 between the two reads", init)}})
+		}
+		if req, rsp := d(a.IKEOutCrChildReq, b.IKEOutCrChildReq), d(a.IKEInCrChildRsp, b.IKEInCrChildRsp); req > 0 && rsp < req && d(a.IKEChildSaRekey, b.IKEChildSaRekey) == 0 {
+			obs = append(obs, observation{event: ls.EvRekeyFailed, name: path, version: version,
+				ev: diag.Evidence{Source: diag.SourceAPI, Ref: ref + "/ikeOutCrChildReq", Text: fmt.Sprintf("ikeOutCrChildReq +%d, ikeInCrChildRsp +%d, ikeChildSaRekey +0 between the two reads", req, rsp)}})
+		}
+	}
+	return obs
+}
