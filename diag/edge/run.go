@@ -177,7 +177,7 @@ func (s *Session) readUntil(ctx context.Context, rules []*expectRule, command st
 		select {
 		case chunk, ok := <-s.chunks:
 			if !ok {
-				return text, errors.New("the edge closed the connection")
+				return text, fmt.Errorf("the edge closed the connection: %w", ErrClosed)
 			}
 			buf.Write(chunk)
 		case <-s.done:

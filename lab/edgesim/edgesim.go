@@ -24,6 +24,8 @@ type Config struct {
 	Hostname string // the prompt is Hostname+"-0>" (or "-0#" in enable mode)
 	User     string
 	Password string // login; enable asks "Password:" and takes the same one
+	// AuthorizedKeys may log in as User with public-key authentication.
+	AuthorizedKeys []ssh.PublicKey
 	HostKey  ssh.Signer
 
 	// Outputs maps an exact command ("show service ipsec") to its output text.
@@ -49,7 +51,8 @@ type Faults struct {
 	HangAfterBytes int
 	// HangCommand limits HangAfterBytes to one command (empty: every command with output).
 	HangCommand string
-	// DropAfterCommands, when > 0, cuts the TCP connection after that many commands.
+	// DropAfterCommands, when > 0, cuts the TCP connection when a session's next command
+	// arrives after that many were answered.
 	DropAfterCommands int
 	// Latency delays every command's output.
 	Latency time.Duration
@@ -209,6 +212,14 @@ func (e *Edge) serverConfig() *ssh.ServerConfig {
 		PasswordCallback: func(c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
 			if c.User() == e.cfg.User && e.cfg.Password != "" && subtle.ConstantTimeCompare(pw, []byte(e.cfg.Password)) == 1 {
 				return nil, nil
+			}
+			return nil, errors.New("denied")
+		},
+		PublicKeyCallback: func(c ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+			for _, k := range e.cfg.AuthorizedKeys {
+				if c.User() == e.cfg.User && subtle.ConstantTimeCompare(k.Marshal(), key.Marshal()) == 1 {
+					return nil, nil
+				}
 			}
 			return nil, errors.New("denied")
 		},

@@ -176,6 +176,10 @@ func (sh *shell) repl() {
 		sh.e.commands = append(sh.e.commands, line)
 		sh.e.mu.Unlock()
 		f := sh.e.currentFaults()
+		if f.DropAfterCommands > 0 && sh.commands >= f.DropAfterCommands {
+			sh.nc.Close() // cut the TCP connection, as a firewall or a crashing Edge would
+			return
+		}
 		if f.Latency > 0 {
 			time.Sleep(f.Latency)
 		}
@@ -183,10 +187,6 @@ func (sh *shell) repl() {
 			return
 		}
 		sh.commands++
-		if f.DropAfterCommands > 0 && sh.commands >= f.DropAfterCommands {
-			sh.nc.Close()
-			return
-		}
 	}
 }
 
