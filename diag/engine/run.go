@@ -1,0 +1,434 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"ipsecbot/config"
+	"ipsecbot/diag"
+	"ipsecbot/diag/nsx"
+	"ipsecbot/diag/peer"
+	"ipsecbot/store"
+)
+
+// run is one diagnosis in progress: its request, its clients, what it collected so far and the
+// listeners of its events. Steps read and add to it concurrently through its methods.
+type run struct {
+	e        *Engine
+	ctx      context.Context // the run's: the overall deadline, cancelled with the request
+	cancel   context.CancelFunc
+	req      diag.Request
+	edge     *config.Edge
+	peerCfg  *config.Peer
+	peerAddr netip.Addr
+	dir      string
+	window   time.Duration
+	started  time.Time
+	plan     []Step
+
+	evMu      sync.Mutex // serialises events: listeners see them in order
+	listeners []diag.Listener
+
+	mu        sync.Mutex
+	collected Collected
+	results   []diag.StepResult
+	artifacts []diag.Artifact
+	edgeAddr  netip.Addr // the Edge's IKE endpoint (site localIp), once known
+	siteID    string
+	verdict   *diag.Verdict
+
+	siteOnce sync.Once
+	site     *nsx.IPsecSite
+	siteErr  error
+
+	cliOnce  sync.Once
+	cli      EdgeCLI
+	cliErr   error
+	mgr      Manager // nil: API off or not configured
+	mgrErr   error
+	peerOnce sync.Once
+	peerDrv  peer.Driver
+	peerErr  error
+
+	// The capture window: opened when step 3 has started its capture (or failed to), closed
+	// window seconds later; the capture is stopped after the end-of-window snapshots.
+	windowOpen    chan struct{}
+	openOnce      sync.Once
+	windowEnd     chan struct{}
+	snapshots     sync.WaitGroup
+	snapshotsDone chan struct{}
+
+	done   chan struct{}
+	report *diag.Report
+	err    error
+}
+
+func (e *Engine) newRun(ctx context.Context, edgeCfg *config.Edge, req diag.Request, listeners []diag.Listener) (*run, error) {
+	start := e.opts.Now()
+	if req.CaptureSeconds <= 0 {
+		req.CaptureSeconds = e.opts.DefaultCaptureSeconds
+	}
+	window := time.Duration(req.CaptureSeconds) * time.Second
+	if limit := edgeCfg.Capture.TimeLimit(); window > limit {
+		window = limit
+	}
+	peerCfg, err := pickPeer(edgeCfg, req.Peer)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := e.runDir(req, start)
+	if err != nil {
+		return nil, err
+	}
+	deadline := req.Deadline
+	if deadline <= 0 {
+		deadline = window + extraDeadline
+	}
+	rctx, cancel := context.WithTimeout(ctx, deadline)
+	r := &run{
+		e: e, ctx: rctx, cancel: cancel, req: req, edge: edgeCfg, peerCfg: peerCfg, dir: dir,
+		window: window, started: start, plan: procedure(),
+		listeners:  slices.Clone(listeners),
+		windowOpen: make(chan struct{}), windowEnd: make(chan struct{}), snapshotsDone: make(chan struct{}),
+		done: make(chan struct{}),
+	}
+	if peerCfg != nil {
+		r.peerAddr, _ = netip.ParseAddr(peerCfg.Address)
+	}
+	r.collected.Dir = dir
+	return r, nil
+}
+
+// pickPeer returns the named peer, or the edge's first when name is empty. (The engine takes
+// one site per run; which sites are down is known only from the API, after the run starts.)
+func pickPeer(e *config.Edge, name string) (*config.Peer, error) {
+	if name != "" {
+		p, ok := e.Peer(name)
+		if !ok {
+			return nil, fmt.Errorf("edge %s has no peer %q", e.Name, name)
+		}
+		return p, nil
+	}
+	if len(e.Peers) == 0 {
+		return nil, fmt.Errorf("edge %s has no peers configured", e.Name)
+	}
+	return &e.Peers[0], nil
+}
+
+func (r *run) addListeners(ls []diag.Listener) {
+	r.evMu.Lock()
+	r.listeners = append(r.listeners, ls...)
+	r.evMu.Unlock()
+}
+
+// wait returns the run's report when it is done, or ctx's error first.
+func (r *run) wait(ctx context.Context) (*diag.Report, error) {
+	select {
+	case <-r.done:
+		return r.report, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (r *run) emit(ev diag.Event) {
+	ev.Edge, ev.Incident, ev.Total = r.req.Edge, r.req.Incident, len(r.plan)
+	if ev.Time.IsZero() {
+		ev.Time = r.e.opts.Now()
+	}
+	r.evMu.Lock()
+	defer r.evMu.Unlock()
+	for _, l := range r.listeners {
+		l(ev)
+	}
+}
+
+// execute runs the plan phase by phase, then classifies and writes the report.
+func (r *run) execute() {
+	defer r.cancel()
+	r.openIncident()
+	r.emit(diag.Event{Kind: diag.EventStarted, Summary: fmt.Sprintf("diagnosing %s (peer %s), capture window %s", r.req.Edge, r.peerName(), r.window)})
+	r.connect()
+	r.results = make([]diag.StepResult, len(r.plan))
+	for _, ph := range []phase{phaseBefore, phaseWindow, phaseAfter} {
+		r.runPhase(ph)
+	}
+	r.finish()
+	r.closeClients()
+}
+
+func (r *run) peerName() string {
+	if r.peerCfg == nil {
+		return "-"
+	}
+	return r.peerCfg.Name
+}
+
+// runPhase runs every step of the phase at the same time and waits for all of them.
+func (r *run) runPhase(ph phase) {
+	var wg sync.WaitGroup
+	if ph == phaseWindow {
+		n := 0
+		for _, s := range r.plan {
+			if s.Phase() == phaseWindow && s.Snapshot() {
+				n++
+			}
+		}
+		r.snapshots.Add(n)
+		go func() { r.snapshots.Wait(); close(r.snapshotsDone) }()
+		go r.windowTimer()
+	}
+	for i, s := range r.plan {
+		if s.Phase() != ph {
+			continue
+		}
+		wg.Go(func() { r.results[i] = r.runStep(i, s) })
+	}
+	wg.Wait()
+	if ph == phaseWindow {
+		r.openWindow() // in case no step opened it
+	}
+}
+
+// windowTimer closes windowEnd window after the window opened (or when the run ends).
+func (r *run) windowTimer() {
+	select {
+	case <-r.windowOpen:
+	case <-r.ctx.Done():
+		return
+	}
+	t := time.NewTimer(r.window)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		close(r.windowEnd)
+	case <-r.ctx.Done():
+	}
+}
+
+func (r *run) openWindow() { r.openOnce.Do(func() { close(r.windowOpen) }) }
+
+// runStep runs one step under its timeout, with its events, and turns its outcome into a result.
+func (r *run) runStep(i int, s Step) diag.StepResult {
+	res := diag.StepResult{Name: s.Name(), Title: s.Title()}
+	r.emit(diag.Event{Kind: diag.EventStepStarted, Step: res.Name, Title: res.Title, Index: i + 1})
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(r.ctx, s.Timeout(r))
+	out := safeRun(ctx, r, s)
+	cancel()
+	res.Duration = time.Since(start).Round(time.Millisecond)
+	res.DurationS = res.Duration.Seconds()
+	res.Summary, res.Evidence, res.Artifacts = out.Summary, out.Evidence, out.Artifacts
+	kind := diag.EventStepFinished
+	switch {
+	case out.Skip != "":
+		res.Status = diag.StepSkipped
+		if res.Summary == "" {
+			res.Summary = out.Skip
+		}
+		r.addMissing(fmt.Sprintf("%s: skipped: %s", res.Title, out.Skip))
+	case out.Err != nil:
+		res.Status, res.Error = diag.StepFailed, errText(out.Err)
+		kind = diag.EventStepFailed
+		r.addMissing(fmt.Sprintf("%s: %s", res.Title, res.Error))
+	default:
+		res.Status = diag.StepOK
+	}
+	r.timeline("step", fmt.Sprintf("%s: %s %s", res.Title, res.Status, firstNonEmpty(res.Summary, res.Error)))
+	r.emit(diag.Event{Kind: kind, Step: res.Name, Title: res.Title, Index: i + 1, Summary: res.Summary, Err: res.Error, Result: &res})
+	return res
+}
+
+// safeRun turns a panicking step into a failed one: one bad step does not end the run.
+func safeRun(ctx context.Context, r *run, s Step) (out Outcome) {
+	defer func() {
+		if p := recover(); p != nil {
+			out = Outcome{Err: fmt.Errorf("internal error in step %s: %v", s.Name(), p)}
+		}
+	}()
+	return s.Run(ctx, r)
+}
+
+func errText(err error) string {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "timed out: " + err.Error()
+	}
+	return err.Error()
+}
+
+// connect opens the clients that need no network yet (the Manager and the peer driver);
+// the Edge's SSH session is dialled by the first step that needs it.
+func (r *run) connect() {
+	c := r.e.opts.Connect
+	switch {
+	case r.e.opts.DisableAPI:
+		r.mgrErr = errAPIOff
+	default:
+		m, ok := r.e.cfg.Manager(r.edge.Manager)
+		if !ok {
+			r.mgrErr = fmt.Errorf("manager %q is not configured", r.edge.Manager)
+			break
+		}
+		r.mgr, r.mgrErr = c.Manager(r.e.cfg, m)
+	}
+}
+
+// peer returns the peer's driver, made on first use so that it knows the Edge's address
+// (which picks the peer's connection to the Edge among several) once step 2 has read it.
+func (r *run) peer() (peer.Driver, error) {
+	r.peerOnce.Do(func() {
+		if r.peerCfg == nil {
+			r.peerErr = errors.New("no peer configured")
+			return
+		}
+		addr, _ := r.edgeSite()
+		r.peerDrv, r.peerErr = r.e.opts.Connect.Peer(r.e.cfg, r.peerCfg, addr)
+	})
+	return r.peerDrv, r.peerErr
+}
+
+var errAPIOff = errors.New("the NSX API is switched off")
+
+// edgeCLI returns the Edge's CLI session, dialling it once for the whole run.
+func (r *run) edgeCLI() (EdgeCLI, error) {
+	r.cliOnce.Do(func() {
+		r.cli, r.cliErr = r.e.opts.Connect.Edge(r.ctx, r.e.cfg, r.edge)
+		if r.cliErr != nil {
+			r.cliErr = fmt.Errorf("edge SSH: %w", r.cliErr)
+		}
+	})
+	return r.cli, r.cliErr
+}
+
+// manager returns the API client or why there is none.
+func (r *run) manager() (Manager, error) { return r.mgr, r.mgrErr }
+
+func (r *run) closeClients() {
+	if r.cli != nil {
+		r.cli.Close()
+	}
+	if r.peerDrv != nil {
+		r.peerDrv.Close()
+	}
+}
+
+// Collected data, added by steps.
+
+func (r *run) addMissing(s string) {
+	r.mu.Lock()
+	r.collected.Missing = append(r.collected.Missing, s)
+	r.mu.Unlock()
+}
+
+func (r *run) collect(f func(c *Collected)) {
+	r.mu.Lock()
+	f(&r.collected)
+	r.mu.Unlock()
+}
+
+func (r *run) setEdgeSite(addr netip.Addr, siteID string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if addr.IsValid() && !r.edgeAddr.IsValid() {
+		r.edgeAddr = addr
+	}
+	if siteID != "" && r.siteID == "" {
+		r.siteID = siteID
+	}
+}
+
+func (r *run) edgeSite() (netip.Addr, string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.edgeAddr, r.siteID
+}
+
+// Artifacts.
+
+// writeArtifact writes data to name (relative to the run's directory) and records it.
+func (r *run) writeArtifact(name, kind string, data []byte) (diag.Artifact, error) {
+	return r.streamArtifact(name, kind, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// streamArtifact writes a file through fill, hashing as it goes, and records it even when fill
+// fails part way (what was written is kept, and said to be partial by the caller's error).
+func (r *run) streamArtifact(name, kind string, fill func(w io.Writer) error) (diag.Artifact, error) {
+	path := filepath.Join(r.dir, filepath.FromSlash(name))
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return diag.Artifact{}, err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
+	if err != nil {
+		return diag.Artifact{}, err
+	}
+	h := sha256.New()
+	cw := &countWriter{w: io.MultiWriter(f, h)}
+	ferr := fill(cw)
+	cerr := f.Close()
+	a := diag.Artifact{Name: name, Kind: kind, Size: cw.n, SHA256: hex.EncodeToString(h.Sum(nil))}
+	if ferr == nil && cerr != nil {
+		ferr = cerr
+	}
+	if cw.n > 0 || ferr == nil {
+		r.recordArtifact(a)
+	} else {
+		os.Remove(path)
+	}
+	return a, ferr
+}
+
+// addFileArtifact records a file something else wrote into the run's directory.
+func (r *run) addFileArtifact(path, kind string) (diag.Artifact, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return diag.Artifact{}, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return diag.Artifact{}, err
+	}
+	rel, err := filepath.Rel(r.dir, path)
+	if err != nil {
+		rel = filepath.Base(path)
+	}
+	a := diag.Artifact{Name: filepath.ToSlash(rel), Kind: kind, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}
+	r.recordArtifact(a)
+	return a, nil
+}
+
+func (r *run) recordArtifact(a diag.Artifact) {
+	r.mu.Lock()
+	r.artifacts = append(r.artifacts, a)
+	r.mu.Unlock()
+	if db := r.e.db; db != nil && r.req.Incident != "" {
+		if err := db.AddArtifact(r.req.Incident, store.Artifact{Path: filepath.Join(r.dir, a.Name), Kind: a.Kind, Size: a.Size, SHA256: a.SHA256}); err != nil {
+			r.e.log.Warn("record artifact", "incident", r.req.Incident, "artifact", a.Name, "err", err)
+		}
+	}
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}

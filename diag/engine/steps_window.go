@@ -1,0 +1,400 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"ipsecbot/diag"
+	"ipsecbot/diag/edge"
+	"ipsecbot/diag/peer"
+	"ipsecbot/store"
+)
+
+// The capture window: step 3 captures IKE and ESP between the Edge and the peer while steps
+// 4, 5 and 7 read the Edge, the peer and the API at the window's start and end, and step 1
+// collects both sites' logs once the window has passed (so they cover it).
+
+// captureStep is procedure step 3.
+type captureStep struct{}
+
+func (captureStep) Name() string                 { return "step3-capture" }
+func (captureStep) Title() string                { return "Step 3: IKE/ESP capture on the Edge" }
+func (captureStep) Phase() phase                 { return phaseWindow }
+func (captureStep) Snapshot() bool               { return false }
+func (captureStep) Timeout(r *run) time.Duration { return windowTimeout(r) + shortTimeout(r) }
+
+// cleanupTimeout bounds stopping and removing a capture after cancel, error or timeout.
+const cleanupTimeout = 30 * time.Second
+
+func (captureStep) Run(ctx context.Context, r *run) (out Outcome) {
+	defer r.openWindow() // the window runs for the API readings even without a capture
+	if !r.peerAddr.IsValid() {
+		return Outcome{Err: fmt.Errorf("the peer's address %q is not an IP", r.peerCfg.Address)}
+	}
+	cli, err := r.edgeCLI()
+	if err != nil {
+		return Outcome{Err: err}
+	}
+	iface := r.edge.Uplink
+	c, err := cli.StartCapture(ctx, iface, r.peerAddr)
+	if err != nil {
+		return Outcome{Err: fmt.Errorf("start capture on %s: %w", iface, err)}
+	}
+	rec := store.Capture{Edge: r.edge.Name, Interface: c.Interface(), File: c.File(), Incident: r.req.Incident, Started: r.e.opts.Now()}
+	if db := r.e.db; db != nil {
+		if err := db.PutCapture(rec); err != nil {
+			r.e.log.Warn("record capture", "edge", rec.Edge, "file", rec.File, "err", err)
+		}
+	}
+	r.timeline("capture", fmt.Sprintf("capture %s started on %s (filter: host %s, IKE and ESP)", c.File(), c.Interface(), r.peerAddr))
+	stopped, removed := false, false
+	defer func() {
+		// Whatever happened, the Edge's capture is stopped and its file removed, with a
+		// context of its own: the run's may be the very thing that was cancelled.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		defer cancel()
+		var errs []string
+		if !stopped {
+			if err := c.Stop(cctx); err != nil {
+				errs = append(errs, "stop: "+err.Error())
+			}
+		}
+		if !removed {
+			if err := c.Remove(cctx); err != nil {
+				errs = append(errs, "remove: "+err.Error())
+			} else {
+				removed = true
+			}
+		}
+		if removed {
+			r.forgetCapture(rec)
+			r.timeline("capture", fmt.Sprintf("capture %s stopped and removed from %s", rec.File, rec.Edge))
+		}
+		if len(errs) > 0 {
+			msg := fmt.Sprintf("capture %s on %s could not be cleaned up: %s (recorded; removed at the next start)", rec.File, rec.Edge, strings.Join(errs, "; "))
+			r.timeline("capture", msg)
+			if out.Err == nil {
+				out.Err = fmt.Errorf("%s", msg)
+			}
+		}
+	}()
+	r.openWindow()
+	if err := waitFor(ctx, r.windowEnd); err != nil {
+		return Outcome{Err: fmt.Errorf("capture window interrupted: %w", err)}
+	}
+	if err := waitFor(ctx, r.snapshotsDone); err != nil {
+		return Outcome{Err: fmt.Errorf("waiting for the end-of-window readings: %w", err)}
+	}
+	if err := c.Stop(ctx); err != nil {
+		return Outcome{Err: fmt.Errorf("stop capture: %w", err)}
+	}
+	stopped = true
+	if c.File() != rec.File { // the Edge named it otherwise than predicted: record the real name
+		r.forgetCapture(rec)
+		rec.File = c.File()
+		if db := r.e.db; db != nil {
+			_ = db.PutCapture(rec)
+		}
+	}
+	path, err := c.Fetch(ctx, r.dir)
+	if err != nil {
+		return Outcome{Err: fmt.Errorf("fetch capture: %w", err)}
+	}
+	final := filepath.Join(r.dir, "capture.pcap")
+	if path != final {
+		if err := renameFile(path, final); err != nil {
+			return Outcome{Err: err}
+		}
+	}
+	art, err := r.addFileArtifact(final, "pcap")
+	if err != nil {
+		return Outcome{Err: err}
+	}
+	if err := c.Remove(ctx); err != nil {
+		return Outcome{Err: fmt.Errorf("remove capture from the Edge: %w", err), Artifacts: []diag.Artifact{art}}
+	}
+	removed = true
+	r.collect(func(col *Collected) { col.Captures = append(col.Captures, art.Name) })
+	return Outcome{Summary: fmt.Sprintf("%s: %d bytes over %s on %s; removed from the Edge", art.Name, art.Size, r.window, c.Interface()), Artifacts: []diag.Artifact{art}}
+}
+
+func (r *run) forgetCapture(c store.Capture) {
+	if db := r.e.db; db != nil {
+		if err := db.DeleteCapture(c.Edge, c.File); err != nil {
+			r.e.log.Warn("forget capture", "edge", c.Edge, "file", c.File, "err", err)
+		}
+	}
+}
+
+func waitFor(ctx context.Context, ch <-chan struct{}) error {
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// atStartAndEnd calls read at the capture window's start and at its end; a snapshot step
+// always signals its end reading, even when it fails, so the capture can be stopped.
+func (r *run) atStartAndEnd(ctx context.Context, read func(ctx context.Context, when string) error) error {
+	defer r.snapshots.Done()
+	if err := waitFor(ctx, r.windowOpen); err != nil {
+		return err
+	}
+	errStart := read(ctx, "start")
+	if err := waitFor(ctx, r.windowEnd); err != nil {
+		return err
+	}
+	errEnd := read(ctx, "end")
+	switch {
+	case errStart != nil && errEnd != nil:
+		return fmt.Errorf("at start: %v; at end: %w", errStart, errEnd)
+	case errEnd != nil:
+		return fmt.Errorf("at end: %w", errEnd)
+	case errStart != nil:
+		return fmt.Errorf("at start: %w", errStart)
+	}
+	return nil
+}
+
+// showStep is procedure step 4: show service ipsec, sp and sa at the window's start and end.
+type showStep struct{}
+
+func (showStep) Name() string                 { return "step4-show" }
+func (showStep) Title() string                { return "Step 4: show service ipsec, sp, sa" }
+func (showStep) Phase() phase                 { return phaseWindow }
+func (showStep) Snapshot() bool               { return true }
+func (showStep) Timeout(r *run) time.Duration { return windowTimeout(r) }
+
+var showCommands = []string{edge.CmdServiceIPsec, edge.CmdServiceIPsecSP, edge.CmdServiceIPsecSA}
+
+func (showStep) Run(ctx context.Context, r *run) Outcome {
+	var arts []diag.Artifact
+	states := map[string]string{}
+	err := r.atStartAndEnd(ctx, func(ctx context.Context, when string) error {
+		cli, err := r.edgeCLI()
+		if err != nil {
+			return err
+		}
+		var errs []string
+		for _, cmd := range showCommands {
+			out, err := cli.Run(ctx, cmd)
+			if err != nil {
+				errs = append(errs, err.Error())
+				continue
+			}
+			name := "show/" + strings.ReplaceAll(cmd, " ", "-") + "-" + when + ".txt"
+			a, werr := r.writeArtifact(name, "show", []byte(out))
+			if werr != nil {
+				errs = append(errs, werr.Error())
+				continue
+			}
+			arts = append(arts, a)
+			r.collect(func(c *Collected) { c.Shows = append(c.Shows, ShowFile{Path: a.Name, Command: cmd}) })
+			if cmd == edge.CmdServiceIPsec {
+				states[when] = r.channelState(out)
+			}
+		}
+		if len(errs) > 0 {
+			return fmt.Errorf("%s", strings.Join(errs, "; "))
+		}
+		return nil
+	})
+	sum := fmt.Sprintf("tunnel at start: %s; at end: %s", orDash(states["start"]), orDash(states["end"]))
+	var ev []diag.Evidence
+	if s, e := states["start"], states["end"]; s != "" && e != "" && s != e {
+		ev = append(ev, diag.Evidence{Source: diag.SourceShow, Ref: "show/show-service-ipsec-end.txt", Site: "edge",
+			Text: fmt.Sprintf("the tunnel changed state during the capture: %s -> %s", s, e)})
+	}
+	return Outcome{Summary: sum, Evidence: ev, Artifacts: arts, Err: err}
+}
+
+// channelState reads the site's channel and tunnel state from `show service ipsec`.
+func (r *run) channelState(out string) string {
+	st, err := edge.ParseServiceIPsec(out)
+	if err != nil {
+		return ""
+	}
+	site := st.SiteForPeer(r.peerAddr)
+	if site == nil {
+		return "no site for " + r.peerAddr.String()
+	}
+	r.setEdgeSite(site.Channel.LocalIP, "")
+	up := 0
+	for _, t := range site.Tunnels {
+		if t.Up() {
+			up++
+		}
+	}
+	s := fmt.Sprintf("channel %s, %d/%d tunnels up", site.Channel.Status, up, len(site.Tunnels))
+	if site.Channel.Reason != "" {
+		s += " (" + site.Channel.Reason + ")"
+	}
+	return s
+}
+
+// peerStateStep is procedure step 5: the third-party gateway's SA state during the problem.
+type peerStateStep struct{}
+
+func (peerStateStep) Name() string                 { return "step5-peer" }
+func (peerStateStep) Title() string                { return "Step 5: the peer's IPsec state during the problem" }
+func (peerStateStep) Phase() phase                 { return phaseWindow }
+func (peerStateStep) Snapshot() bool               { return true }
+func (peerStateStep) Timeout(r *run) time.Duration { return windowTimeout(r) }
+
+func (peerStateStep) Run(ctx context.Context, r *run) Outcome {
+	var arts []diag.Artifact
+	states := map[string]string{}
+	unsupported := false
+	err := r.atStartAndEnd(ctx, func(ctx context.Context, when string) error {
+		drv, err := r.peer()
+		if err != nil {
+			return err
+		}
+		text, err := drv.SAs(ctx)
+		if err == peer.ErrNotSupported {
+			unsupported = true
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		a, err := r.writeArtifact("peer/swanctl-list-sas-"+when+".txt", "show", []byte(text))
+		if err != nil {
+			return err
+		}
+		arts = append(arts, a)
+		if sas, err := peer.ParseListSAs(text); err == nil {
+			states[when] = peer.Summary(sas)
+		}
+		return nil
+	})
+	if unsupported && err == nil {
+		return Outcome{Skip: "this kind of peer (" + r.peerCfg.Kind + ") gives no SA state"}
+	}
+	return Outcome{Summary: fmt.Sprintf("at start: %s; at end: %s", orDash(states["start"]), orDash(states["end"])), Artifacts: arts, Err: err}
+}
+
+// logsStep is procedure step 1: support logs from both sites, collected at the same time once
+// the capture window has passed. The Edge's come from the API's tech support bundle, else from
+// `show log`; the peer's from its driver.
+type logsStep struct{}
+
+func (logsStep) Name() string                 { return "step1-logs" }
+func (logsStep) Title() string                { return "Step 1: support logs from both sites" }
+func (logsStep) Phase() phase                 { return phaseWindow }
+func (logsStep) Snapshot() bool               { return false }
+func (logsStep) Timeout(r *run) time.Duration { return windowTimeout(r) + shortTimeout(r) }
+
+// maxLogBytes caps one downloaded log or bundle.
+const maxLogBytes = 256 << 20
+
+func (logsStep) Run(ctx context.Context, r *run) Outcome {
+	if err := waitFor(ctx, r.windowEnd); err != nil {
+		return Outcome{Err: fmt.Errorf("waiting for the capture window: %w", err)}
+	}
+	var edgeRes, peerRes string
+	var edgeArt, peerArt *diag.Artifact
+	var edgeErr, peerErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { edgeArt, edgeRes, edgeErr = r.edgeLogs(ctx) })
+	wg.Go(func() { peerArt, peerRes, peerErr = r.peerLogs(ctx) })
+	wg.Wait()
+	var arts []diag.Artifact
+	for _, a := range []*diag.Artifact{edgeArt, peerArt} {
+		if a != nil {
+			arts = append(arts, *a)
+		}
+	}
+	sum := fmt.Sprintf("edge: %s; peer: %s", resOrErr(edgeRes, edgeErr), resOrErr(peerRes, peerErr))
+	out := Outcome{Summary: sum, Artifacts: arts}
+	if edgeErr != nil && (peerErr != nil || peerArt == nil) {
+		out.Err = fmt.Errorf("no logs: edge: %v; peer: %v", edgeErr, peerErr)
+	}
+	return out
+}
+
+func resOrErr(res string, err error) string {
+	if err != nil {
+		return "failed (" + err.Error() + ")"
+	}
+	return res
+}
+
+func (r *run) edgeLogs(ctx context.Context) (*diag.Artifact, string, error) {
+	var apiErr error
+	if mgr, err := r.manager(); err == nil {
+		a, err := r.techSupport(ctx, mgr)
+		if err == nil {
+			return &a, fmt.Sprintf("tech support bundle %s (%d bytes)", a.Name, a.Size), nil
+		}
+		apiErr = err
+		r.addMissing("Edge tech support logs: " + err.Error())
+	}
+	cli, err := r.edgeCLI()
+	if err != nil {
+		if apiErr != nil {
+			return nil, "", fmt.Errorf("tech support: %v; %w", apiErr, err)
+		}
+		return nil, "", err
+	}
+	out, err := cli.Run(ctx, edge.CmdLog)
+	if err != nil {
+		return nil, "", err
+	}
+	a, err := r.writeArtifact("logs/edge.log", "log", []byte(out))
+	if err != nil {
+		return nil, "", err
+	}
+	r.collect(func(c *Collected) {
+		c.Logs = append(c.Logs, LogFile{Path: a.Name, Site: "edge", Timezone: r.edge.LogTimezone})
+	})
+	return &a, fmt.Sprintf("%s from `show log` (%d bytes)", a.Name, a.Size), nil
+}
+
+func (r *run) techSupport(ctx context.Context, mgr Manager) (diag.Artifact, error) {
+	const tmp = "logs/edge-techsupport.gz"
+	a, err := r.streamArtifact(tmp, "log", func(w io.Writer) error {
+		_, err := mgr.TechSupportLogs(ctx, r.edge.EdgeID, w, maxLogBytes)
+		return err
+	})
+	if err != nil {
+		return a, err
+	}
+	// Name the bundle after what it holds, so the log reader and people know it.
+	if name := bundleName(filepath.Join(r.dir, tmp)); name != tmp {
+		if err := renameFile(filepath.Join(r.dir, tmp), filepath.Join(r.dir, name)); err == nil {
+			r.renameArtifact(tmp, name)
+			a.Name = name
+		}
+	}
+	r.collect(func(c *Collected) {
+		c.Logs = append(c.Logs, LogFile{Path: a.Name, Site: "edge", Timezone: r.edge.LogTimezone})
+	})
+	return a, nil
+}
+
+func (r *run) peerLogs(ctx context.Context) (*diag.Artifact, string, error) {
+	drv, err := r.peer()
+	if err != nil {
+		return nil, "", err
+	}
+	a, err := r.streamArtifact("logs/peer.log", "log", func(w io.Writer) error { return drv.Logs(ctx, w) })
+	if err != nil {
+		if a.Size > 0 {
+			r.addMissing("the peer's log is partial: " + err.Error())
+		} else {
+			return nil, "", err
+		}
+	}
+	r.collect(func(c *Collected) {
+		c.Logs = append(c.Logs, LogFile{Path: a.Name, Site: "peer", Timezone: r.peerCfg.LogTimezone})
+	})
+	return &a, fmt.Sprintf("%s (%d bytes)", a.Name, a.Size), nil
+}

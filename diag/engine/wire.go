@@ -1,0 +1,279 @@
+package engine
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"ipsecbot/config"
+	"ipsecbot/diag"
+	"ipsecbot/diag/classify"
+	"ipsecbot/diag/edge"
+	"ipsecbot/diag/ike"
+	"ipsecbot/diag/nsx"
+	"ipsecbot/diag/peer"
+)
+
+// defaultConnector dials the real Edge (diag/edge over SSH), Manager (diag/nsx over HTTPS)
+// and peer (diag/peer) from the configuration.
+type defaultConnector struct {
+	log *slog.Logger
+
+	mu   sync.Mutex
+	recv map[string]*edge.SCPReceiver // by listen address: one receive endpoint per address
+}
+
+var _ Manager = (*nsx.Client)(nil)
+
+func (c *defaultConnector) Manager(cfg *config.Config, m *config.Manager) (Manager, error) {
+	pw, err := cfg.ManagerPassword(m)
+	if err != nil {
+		return nil, err
+	}
+	return nsx.New(nsx.Manager{Name: m.Name, URL: m.URL, User: m.User, Password: pw,
+		CAFile: cfg.Path(m.CAFile), Timeout: m.RequestTimeout()})
+}
+
+func (c *defaultConnector) Peer(cfg *config.Config, p *config.Peer, edgeAddr netip.Addr) (peer.Driver, error) {
+	return peer.New(cfg, p, edgeAddr)
+}
+
+func (c *defaultConnector) Edge(ctx context.Context, cfg *config.Config, e *config.Edge) (EdgeCLI, error) {
+	if e.SSH == nil {
+		return nil, fmt.Errorf("%s: no ssh settings", e.Name)
+	}
+	t := edge.Target{
+		Name: e.Name, Address: e.SSH.Address, User: e.SSH.User, KeyFile: cfg.Path(e.SSH.KeyFile),
+		KnownHosts: cfg.Path(e.SSH.KnownHosts), InsecureIgnoreHostKey: e.SSH.InsecureIgnoreHostKey,
+		ConnectTimeout: e.SSH.DialTimeout(), CommandTimeout: e.SSH.CmdTimeout(), Logger: c.log,
+		Templates: e.Capture.Templates, SCPHost: e.Capture.SCPAddress,
+	}
+	pw, err := cfg.SSHPassword(e.SSH)
+	if err != nil && !errors.Is(err, config.ErrNoSecret) {
+		return nil, err
+	}
+	t.Password = pw
+	if en, err := cfg.EnablePassword(e); err == nil {
+		t.EnablePassword = en
+	}
+	s, err := edge.Dial(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	return &edgeSession{s: s, edge: e, conn: c}, nil
+}
+
+// receiver returns the SCP endpoint for listen, started on first use and kept for the
+// process's life (the Edge pushes every capture to it).
+func (c *defaultConnector) receiver(listen string) (*edge.SCPReceiver, error) {
+	if listen == "" {
+		return nil, errors.New("no capture.scp_listen configured: the capture cannot be fetched")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r, ok := c.recv[listen]; ok {
+		return r, nil
+	}
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	key, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		return nil, err
+	}
+	r, err := edge.NewSCPReceiver(listen, key)
+	if err != nil {
+		return nil, err
+	}
+	if c.recv == nil {
+		c.recv = map[string]*edge.SCPReceiver{}
+	}
+	c.recv[listen] = r
+	return r, nil
+}
+
+// Close stops the SCP endpoints.
+func (c *defaultConnector) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errs []error
+	for k, r := range c.recv {
+		errs = append(errs, r.Close())
+		delete(c.recv, k)
+	}
+	return errors.Join(errs...)
+}
+
+// edgeSession adapts *edge.Session to EdgeCLI.
+type edgeSession struct {
+	s    *edge.Session
+	edge *config.Edge
+	conn *defaultConnector
+}
+
+// pingCount is how many echo requests each MTU ping sends.
+const pingCount = 3
+
+func (e *edgeSession) Run(ctx context.Context, cmd string) (string, error) { return e.s.Run(ctx, cmd) }
+
+func (e *edgeSession) Ping(ctx context.Context, dst netip.Addr, size int, df bool) (PingResult, error) {
+	sent, recv, err := e.s.Ping(ctx, dst, size, pingCount, df)
+	out := fmt.Sprintf("ping %s size %d count %d df=%v: %d sent, %d received", dst, size, pingCount, df, sent, recv)
+	return PingResult{Sent: sent, Received: recv, Output: out}, err
+}
+
+func (e *edgeSession) StartCapture(ctx context.Context, iface string, p netip.Addr) (EdgeCapture, error) {
+	// The Edge names the file only when the capture stops; predict it (tcpdump_vNic_N.K, K the
+	// number of earlier files of the interface) so a restart can clean up after a crash.
+	predicted := fmt.Sprintf("tcpdump_%s.0", iface)
+	if files, err := e.s.Files(ctx); err == nil {
+		k := 0
+		for _, f := range files {
+			if strings.HasPrefix(f.Name, "tcpdump_"+iface+".") {
+				k++
+			}
+		}
+		predicted = fmt.Sprintf("tcpdump_%s.%d", iface, k)
+	}
+	c, err := e.s.StartCapture(ctx, edge.CaptureSpec{Interface: iface, Peer: p,
+		MaxBytes: e.edge.Capture.ByteLimit(), MaxDuration: e.edge.Capture.TimeLimit()})
+	if err != nil {
+		return nil, err
+	}
+	return &edgeCapture{c: c, e: e, predicted: predicted}, nil
+}
+
+func (e *edgeSession) AbandonCapture(ctx context.Context, iface, file string) error {
+	return e.s.Cleanup(ctx, iface, file)
+}
+
+func (e *edgeSession) Close() error { return e.s.Close() }
+
+type edgeCapture struct {
+	c         *edge.Capture
+	e         *edgeSession
+	predicted string
+}
+
+// File is the capture's file on the Edge: its real name once stopped, the predicted one before.
+func (c *edgeCapture) File() string {
+	if c.c.File != "" {
+		return c.c.File
+	}
+	return c.predicted
+}
+func (c *edgeCapture) Interface() string              { return c.c.Interface }
+func (c *edgeCapture) Stop(ctx context.Context) error { return c.c.Stop(ctx) }
+func (c *edgeCapture) Remove(ctx context.Context) error {
+	return c.c.Remove(ctx)
+}
+
+func (c *edgeCapture) Fetch(ctx context.Context, dir string) (string, error) {
+	recv, err := c.e.conn.receiver(c.e.edge.Capture.SCPListen)
+	if err != nil {
+		return "", err
+	}
+	return c.c.Fetch(ctx, recv, dir)
+}
+
+// defaultClassifier feeds what a run collected to diag/classify, with the capture analysed by
+// diag/ike, and makes the references relative to the report's directory.
+type defaultClassifier struct{}
+
+func (defaultClassifier) Classify(ctx context.Context, c *Collected) (*diag.Verdict, error) {
+	abs := func(p string) string { return filepath.Join(c.Dir, filepath.FromSlash(p)) }
+	var in classify.Input
+	for _, l := range c.Logs {
+		in.Logs = append(in.Logs, classify.LogSource{Path: abs(l.Path), Site: l.Site, Loc: location(l.Timezone)})
+	}
+	for _, s := range c.Shows {
+		in.Shows = append(in.Shows, classify.LogSource{Path: abs(s.Path), Site: "edge"})
+	}
+	for _, p := range c.Captures {
+		sum, err := ike.AnalyzeFile(abs(p))
+		if err != nil && sum == nil {
+			c.Missing = append(c.Missing, "capture analysis: "+err.Error())
+		}
+		in.Captures = append(in.Captures, classify.CaptureSource{Path: abs(p), Summary: sum})
+	}
+	for _, s := range c.Stats {
+		in.Stats = append(in.Stats, classify.StatsSource{Path: abs(s)})
+	}
+	for _, e := range c.Prereqs {
+		if f := prereqFact(e); f.Cause != "" {
+			in.Facts = append(in.Facts, f)
+		}
+	}
+	in.Config = c.Config
+	in.Since, in.Until = c.Since, c.Until
+	v, err := classify.Classify(ctx, in)
+	if v != nil {
+		relativeRefs(v, c.Dir)
+	}
+	return v, err
+}
+
+// prereqFact says which cause a prerequisite's result points to. Only failures count.
+func prereqFact(e diag.Evidence) classify.Fact {
+	f := classify.Fact{Evidence: e}
+	t := strings.ToLower(e.Text)
+	switch {
+	case strings.Contains(t, "not allowed by the edge firewall"):
+		f.Cause, f.Weight = diag.CausePeerUnreachable, 0.6
+		if strings.HasPrefix(t, "esp") {
+			f.Cause = diag.CauseESPBlocked
+		}
+	case strings.Contains(t, "ping") && smallOK(t) && largeLost(t):
+		f.Cause, f.Weight = diag.CauseMTUFragmentation, 0.8
+	case strings.Contains(t, "ping") && strings.Contains(t, fmt.Sprintf("%d-byte payload 0/", smallPing)):
+		f.Cause, f.Weight = diag.CausePeerUnreachable, 0.3
+	}
+	return f
+}
+
+func smallOK(t string) bool {
+	return !strings.Contains(t, fmt.Sprintf("%d-byte payload 0/", smallPing))
+}
+
+func largeLost(t string) bool {
+	return strings.Contains(t, fmt.Sprintf("%d-byte payload with don't-fragment 0/", largePing))
+}
+
+func location(tz string) *time.Location {
+	if tz == "" {
+		return nil
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return nil
+	}
+	return loc
+}
+
+// relativeRefs turns "DIR/logs/edge.log:812" into "logs/edge.log:812" in every reference.
+func relativeRefs(v *diag.Verdict, dir string) {
+	prefix := filepath.Clean(dir) + string(filepath.Separator)
+	fix := func(ev []diag.Evidence) {
+		for i := range ev {
+			ev[i].Ref = filepath.ToSlash(strings.ReplaceAll(ev[i].Ref, prefix, ""))
+		}
+	}
+	fix(v.Evidence)
+	for i := range v.AlsoSeen {
+		fix(v.AlsoSeen[i].Evidence)
+	}
+	for i, m := range v.Missing {
+		v.Missing[i] = strings.ReplaceAll(m, prefix, "")
+	}
+}
