@@ -26,7 +26,7 @@ type Config struct {
 	Password string // login; enable asks "Password:" and takes the same one
 	// AuthorizedKeys may log in as User with public-key authentication.
 	AuthorizedKeys []ssh.PublicKey
-	HostKey  ssh.Signer
+	HostKey        ssh.Signer
 
 	// Outputs maps an exact command ("show service ipsec") to its output text.
 	Outputs map[string]string
