@@ -1,5 +1,149 @@
 package main
 
-import "context"
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
 
-func runAnalyze(_ context.Context, _ *env, _ []string) error { return errNotYet("analyze") }
+	"ipsecbot/diag"
+	"ipsecbot/diag/classify"
+	"ipsecbot/diag/classify/logscan"
+)
+
+// runAnalyze classifies evidence already collected: `bot analyze [--pcap F]... [--log F]...
+// [--stats F]... [--show F]... [--since T] [--until T] [--tz ZONE] [--year N] [--json]`, or
+// prints the log scanner's patterns with --print-patterns.
+func runAnalyze(ctx context.Context, e *env, args []string) error {
+	fs := newFlags("analyze", e)
+	var pcaps, logs, edgeLogs, peerLogs, stats, shows multiFlag
+	fs.Var(&pcaps, "pcap", "packet capture (pcap or pcapng); repeatable")
+	fs.Var(&logs, "log", "log file: plain, .gz or tar.gz bundle; repeatable")
+	fs.Var(&edgeLogs, "edge-log", "a log of the NSX Edge's side; repeatable")
+	fs.Var(&peerLogs, "peer-log", "a log of the third-party gateway's side; repeatable")
+	fs.Var(&stats, "stats", "NSX IPsec statistics XML; repeat for two reads to use counter deltas")
+	fs.Var(&shows, "show", "output of show service ipsec [sa|sp]; repeatable")
+	since := fs.String("since", "", "start of the problem window (RFC 3339 or 2006-01-02 15:04:05)")
+	until := fs.String("until", "", "end of the problem window")
+	tz := fs.String("tz", "UTC", "time zone of log times that carry none (IANA name)")
+	year := fs.Int("year", 0, "year of year-less log times (default: from each file's modification time)")
+	asJSON := fs.Bool("json", false, "print the verdict as one JSON document")
+	printPatterns := fs.Bool("print-patterns", false, "print the log scanner's patterns, one POSIX ERE a line")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q (files are given with --pcap, --log, --stats, --show)", pos[0])
+	}
+	if *printPatterns {
+		for _, p := range logscan.Patterns() {
+			fmt.Fprintln(e.stdout, p)
+		}
+		return nil
+	}
+	loc, err := time.LoadLocation(*tz)
+	if err != nil {
+		return usagef("--tz %q: %v", *tz, err)
+	}
+	in := classify.Input{}
+	if in.Since, err = parseWindowTime(*since, loc); err != nil {
+		return usagef("--since: %v", err)
+	}
+	if in.Until, err = parseWindowTime(*until, loc); err != nil {
+		return usagef("--until: %v", err)
+	}
+	if !in.Since.IsZero() && !in.Until.IsZero() && in.Until.Before(in.Since) {
+		return usagef("--until is before --since")
+	}
+	if len(pcaps)+len(logs)+len(edgeLogs)+len(peerLogs)+len(stats)+len(shows) == 0 {
+		return usagef("nothing to analyze: give at least one --pcap, --log, --stats or --show")
+	}
+	for _, group := range [][]string{pcaps, logs, edgeLogs, peerLogs, stats, shows} {
+		for _, p := range group {
+			if _, err := os.Stat(p); err != nil {
+				return err
+			}
+		}
+	}
+	addLogs := func(dst *[]classify.LogSource, paths []string, site string) {
+		for _, p := range paths {
+			*dst = append(*dst, classify.LogSource{Path: p, Site: site, Loc: loc, Year: *year})
+		}
+	}
+	addLogs(&in.Logs, edgeLogs, "edge")
+	addLogs(&in.Logs, peerLogs, "peer")
+	addLogs(&in.Logs, logs, "")
+	addLogs(&in.Shows, shows, "edge")
+	for _, p := range pcaps {
+		in.Captures = append(in.Captures, classify.CaptureSource{Path: p})
+	}
+	for _, p := range stats {
+		in.Stats = append(in.Stats, classify.StatsSource{Path: p})
+	}
+	v, err := classify.Classify(ctx, in)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	printVerdict(e.stdout, v)
+	return nil
+}
+
+// parseWindowTime reads RFC 3339, or "2006-01-02 15:04:05" (optionally with T) in loc.
+func parseWindowTime(s string, loc *time.Location) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	for _, layout := range []string{"2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02 15:04", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is neither RFC 3339 nor 2006-01-02 15:04:05", s)
+}
+
+// printVerdict renders a verdict for a terminal.
+func printVerdict(w io.Writer, v *diag.Verdict) {
+	fmt.Fprintf(w, "Cause:      %s (confidence %.2f)\n", v.Cause, v.Confidence)
+	if v.IKEVersion != 0 {
+		fmt.Fprintf(w, "IKE:        v%d\n", v.IKEVersion)
+	}
+	fmt.Fprintf(w, "Summary:    %s\n", v.Summary)
+	printEvidence(w, "Evidence:", v.Evidence)
+	for _, f := range v.AlsoSeen {
+		printEvidence(w, fmt.Sprintf("Also seen:  %s (%.2f)", f.Cause, f.Confidence), f.Evidence)
+	}
+	if len(v.Remediation) > 0 {
+		fmt.Fprintln(w, "Next:")
+		for _, r := range v.Remediation {
+			fmt.Fprintf(w, "  - %s\n", r)
+		}
+	}
+	if len(v.Missing) > 0 {
+		fmt.Fprintf(w, "Missing:    %s\n", strings.Join(v.Missing, "; "))
+	}
+	s := v.Scanned
+	fmt.Fprintf(w, "Scanned:    %d log lines (%d matched), %d packets, %d IKE messages\n", s.LogLines, s.MatchedLines, s.Packets, s.IKEMessages)
+}
+
+func printEvidence(w io.Writer, title string, evs []diag.Evidence) {
+	fmt.Fprintln(w, title)
+	for _, e := range evs {
+		site := ""
+		if e.Site != "" {
+			site = " [" + e.Site + "]"
+		}
+		fmt.Fprintf(w, "  %-5s %s%s\n        %s\n", e.Source, e.Ref, site, e.Text)
+	}
+}

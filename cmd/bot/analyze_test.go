@@ -1,0 +1,155 @@
+package main
+
+import (
+		"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"ipsecbot/diag"
+	"ipsecbot/diag/classify/logscan"
+)
+
+const fixtures = "../../diag/classify/testdata/fixtures"
+
+// Ensure every real fixture classifies to its label through `bot analyze --json`, with evidence
+// whose references resolve, from the capture and both logs only.
+func TestAnalyze_Fixtures(t *testing.T) {
+	dirs, _ := filepath.Glob(filepath.Join(fixtures, "*"))
+	if len(dirs) < 32 {
+		t.Fatalf("%d fixtures, want 32", len(dirs))
+	}
+	for _, dir := range dirs {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			var sc struct {
+				IKEVersion int          `json:"ike_version"`
+				Expected   diag.Cause   `json:"expected_label"`
+				AlsoAccept []diag.Cause `json:"also_accept"`
+			}
+			b, err := os.ReadFile(filepath.Join(dir, "scenario.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(b, &sc); err != nil {
+				t.Fatal(err)
+			}
+			code, stdout, stderr := runBot(t, "analyze", "--json",
+				"--pcap", filepath.Join(dir, "capture.pcap"),
+				"--log", filepath.Join(dir, "edgeA-charon.log"),
+				"--log", filepath.Join(dir, "peerB-charon.log"))
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			var v diag.Verdict
+			dec := json.NewDecoder(strings.NewReader(stdout))
+			if err := dec.Decode(&v); err != nil {
+				t.Fatalf("stdout is not JSON: %v\n%s", err, stdout)
+			}
+			if dec.More() {
+				t.Fatal("stdout holds more than one JSON document")
+			}
+			if v.Cause != sc.Expected && !slices.Contains(sc.AlsoAccept, v.Cause) {
+				t.Fatalf("cause %s, want %s", v.Cause, sc.Expected)
+			}
+			if v.IKEVersion != sc.IKEVersion {
+				t.Errorf("ike_version %d, want %d", v.IKEVersion, sc.IKEVersion)
+			}
+			if len(v.Evidence) == 0 || len(v.Remediation) == 0 || v.Summary == "" {
+				t.Fatalf("verdict lacks evidence, remediation or summary: %+v", v)
+			}
+			for _, e := range v.Evidence {
+				resolveRef(t, e)
+			}
+			if v.Scanned.LogLines == 0 || v.Scanned.Packets == 0 {
+				t.Errorf("scanned %+v", v.Scanned)
+			}
+		})
+	}
+}
+
+// resolveRef checks that a log reference names a line holding the evidence text and a frame
+// reference a frame the capture has.
+func resolveRef(t *testing.T, e diag.Evidence) {
+	t.Helper()
+	switch e.Source {
+	case diag.SourceLog:
+		i := strings.LastIndexByte(e.Ref, ':')
+		n, err := strconv.Atoi(e.Ref[i+1:])
+		b, rerr := os.ReadFile(e.Ref[:i])
+		if err != nil || rerr != nil {
+			t.Fatalf("ref %q: %v %v", e.Ref, err, rerr)
+		}
+		lines := strings.Split(string(b), "\n")
+		if n < 1 || n > len(lines) || !strings.Contains(lines[n-1], e.Text) {
+			t.Errorf("ref %q does not hold %q", e.Ref, e.Text)
+		}
+	case diag.SourcePcap:
+		path, frame, _ := strings.Cut(e.Ref, "#")
+		n, err := strconv.Atoi(frame)
+		if err != nil || n < 1 {
+			t.Fatalf("ref %q", e.Ref)
+		}
+		if _, err := os.Stat(path); err != nil {
+			t.Errorf("ref %q: %v", e.Ref, err)
+		}
+	default:
+		t.Errorf("unexpected evidence source %q (%s)", e.Source, e.Ref)
+	}
+}
+
+// Ensure --print-patterns prints exactly the scanner's set, one a line.
+func TestAnalyze_PrintPatterns(t *testing.T) {
+	code, stdout, _ := runBot(t, "analyze", "--print-patterns")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	got := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
+	if !slices.Equal(got, logscan.Patterns()) {
+		t.Fatalf("printed %d patterns, scanner has %d", len(got), len(logscan.Patterns()))
+	}
+}
+
+// Ensure the human rendering names the cause, the evidence and what to do.
+func TestAnalyze_Text(t *testing.T) {
+	dir := filepath.Join(fixtures, "ikev2-psk_mismatch")
+	code, stdout, _ := runBot(t, "analyze", "--edge-log", filepath.Join(dir, "edgeA-charon.log"), "--peer-log", filepath.Join(dir, "peerB-charon.log"))
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"Cause:      auth_failed", "received AUTHENTICATION_FAILED notify error", "Compare the PSK", "[edge]"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+}
+
+// Ensure mistakes in the call are usage errors (exit 2) and unreadable files failures (exit 1),
+// each one line on stderr.
+func TestAnalyze_Errors(t *testing.T) {
+	for name, tc := range map[string]struct {
+		args []string
+		code int
+	}{
+		"NoInput":       {[]string{"analyze"}, 2},
+		"BadSince":      {[]string{"analyze", "--log", "x", "--since", "yesterday"}, 2},
+		"UntilBefore":   {[]string{"analyze", "--log", "x", "--since", "2026-11-27 05:00:00", "--until", "2026-11-27 04:00:00"}, 2},
+		"BadZone":       {[]string{"analyze", "--log", "x", "--tz", "Mars/Olympus"}, 2},
+		"Positional":    {[]string{"analyze", "file.log"}, 2},
+		"MissingFile":   {[]string{"analyze", "--log", filepath.Join(t.TempDir(), "absent.log")}, 1},
+		"MissingStats":  {[]string{"analyze", "--stats", filepath.Join(t.TempDir(), "absent.xml")}, 1},
+		"UnknownOption": {[]string{"analyze", "--frobnicate"}, 2},
+	} {
+		t.Run(name, func(t *testing.T) {
+			code, stdout, stderr := runBot(t, tc.args...)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d (stderr %q)", code, tc.code, stderr)
+			}
+			if stdout != "" || strings.Count(stderr, "\n") != 1 {
+				t.Errorf("stdout %q, stderr %q", stdout, stderr)
+			}
+		})
+	}
+}
