@@ -1,0 +1,134 @@
+package ike
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"time"
+)
+
+// DecodeFile lists every IKE message of a capture (pcap or pcapng) as `bot pcap decode` prints
+// them. A file cut short returns the messages read before the cut AND an error (errors.Is ErrTruncated).
+func DecodeFile(path string) ([]MessageInfo, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return DecodeCapture(f)
+}
+
+// DecodeCapture is DecodeFile on a reader.
+func DecodeCapture(r io.Reader) ([]MessageInfo, error) {
+	out := []MessageInfo{}
+	err := walkCapture(r, func(p *packetInfo, t time.Time) {
+		for _, ref := range p.ike {
+			out = append(out, messageInfo(p, ref, t))
+		}
+	})
+	return out, err
+}
+
+// walkCapture dissects every frame of a capture and hands it to fn.
+func walkCapture(r io.Reader, fn func(p *packetInfo, t time.Time)) error {
+	src, err := openCapture(r)
+	if err != nil {
+		return err
+	}
+	return walk(src, fn)
+}
+
+// walk dissects every frame of an open capture and hands it to fn.
+func walk(src packetSource, fn func(p *packetInfo, t time.Time)) error {
+	d := dissector{link: src.LinkType()}
+	frame := 0
+	for {
+		data, ci, err := src.ZeroCopyReadPacketData()
+		if err != nil {
+			return readErr(err, frame)
+		}
+		frame++
+		fn(d.dissect(frame, data, ci.Length), ci.Timestamp)
+	}
+}
+
+// messageInfo describes one IKE message of a frame.
+func messageInfo(p *packetInfo, ref ikeRef, t time.Time) MessageInfo {
+	m := ref.msg
+	src, dst := addrPort(p.ip.src, p.sport), addrPort(p.ip.dst, p.dport)
+	if ref.inICMP {
+		src, dst = addrPort(p.quoted.src, p.quotedPort[0]), addrPort(p.quoted.dst, p.quotedPort[1])
+	}
+	v := int(m.MajorVersion)
+	mi := MessageInfo{
+		Frame: p.frame, Time: t.UTC(), Src: src, Dst: dst, Version: v,
+		Exchange: ExchangeName(v, m.ExchangeType), ExchangeType: int(m.ExchangeType), MessageID: m.MessageID,
+		ISPI: fmt.Sprintf("%016x", m.InitiatorSPI), RSPI: fmt.Sprintf("%016x", m.ResponderSPI),
+		Initiator: m.IsInitiator(), Response: m.IsResponse(), Encrypted: m.IsEncrypted(),
+		Payloads: []string{}, Notify: []NotifyInfo{}, NonESPMarker: ref.marker, Length: int(m.Length),
+		InICMP: ref.inICMP, Reassembled: ref.reassembled,
+	}
+	if v == 1 {
+		// IKEv1 has no I/R flags; the initiator is whoever owns the initiator cookie, which the
+		// header alone cannot say, so both stay false.
+		mi.Initiator, mi.Response = false, false
+	}
+	if ref.err != nil {
+		mi.Error = ref.err.Error()
+		if len(m.Contents) < HeaderLen {
+			mi.Version, mi.Exchange, mi.ISPI, mi.RSPI = 0, "", "", ""
+			mi.ExchangeType, mi.MessageID, mi.Length = 0, 0, 0
+			mi.Initiator, mi.Response, mi.Encrypted = false, false, false
+		}
+	}
+	if m.Encrypted != nil {
+		mi.Payloads = append(mi.Payloads, "encrypted")
+	}
+	for _, pl := range m.Payloads {
+		mi.Payloads = append(mi.Payloads, pl.Type.String())
+		switch pl.Type {
+		case PayloadNotify, PayloadNotifyV1:
+			if n, err := ParseNotify(v, pl.Body); err == nil {
+				mi.Notify = append(mi.Notify, NotifyInfo{Type: int(n.Type), Name: NotifyName(v, n.Type)})
+			}
+		case PayloadSA, PayloadSAv1:
+			if sa, err := ParseSA(v, pl.Body); err == nil {
+				mi.Proposals = append(mi.Proposals, sa.Words(v)...)
+			}
+		case PayloadKE:
+			if g, err := KEGroup(pl.Body); err == nil && v == 2 {
+				mi.KEGroup = GroupName(g)
+			}
+		case PayloadSKF, PayloadFragV1:
+			mi.Fragment = true
+		}
+	}
+	if v == 1 && mi.KEGroup == "" && slices.Contains(mi.Payloads, "KE") {
+		mi.KEGroup = v1Group(m)
+	}
+	return mi
+}
+
+// v1Group takes the group of an IKEv1 KE from the SA it travels with (the KE itself has none).
+func v1Group(m *Message) string {
+	for _, pl := range m.Payloads {
+		if pl.Type != PayloadSAv1 {
+			continue
+		}
+		sa, err := ParseSA(1, pl.Body)
+		if err != nil {
+			return ""
+		}
+		for _, p := range sa.Proposals {
+			for _, t := range p.Transforms {
+				for _, at := range t.Attributes {
+					if (p.Protocol == 1 && at.Type == 4) || (p.Protocol != 1 && at.Type == 3) {
+						return GroupName(uint16(at.Uint()))
+					}
+				}
+			}
+		}
+	}
+	return ""
+}
