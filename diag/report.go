@@ -129,4 +129,7 @@ type Report struct {
 	Finished  time.Time    `json:"finished"`
 	Steps     []StepResult `json:"steps"`
 	Artifacts []Artifact   `json:"artifacts"`
+	// Dir is the directory the artifacts (and report.json itself) are in; Artifact names are
+	// relative to it.
+	Dir string `json:"-"`
 }
