@@ -106,6 +106,8 @@ type analyzer struct {
 	d        dissector
 	exch     map[exchKey]int // open exchange -> index in s.Exchanges
 	exchSA   []int           // s.Exchanges[i] belongs to s.IKESAs[exchSA[i]]
+	// notLiveness marks IKEv1 informationals sent in a burst (deletes), which are not DPD checks.
+	notLiveness []bool
 	sas      map[saKey]int
 	saState  []saState
 	flows    map[flowKey]*ESPFlow
@@ -211,11 +213,6 @@ func (a *analyzer) ike(p *packetInfo, r ikeRef, t time.Time) {
 	}
 	src, dst := addrPort(p.ip.src, p.sport), addrPort(p.ip.dst, p.dport)
 	exName := ExchangeName(v, m.ExchangeType)
-	if r.reassembled {
-		// The fragments were counted already; the whole message adds only what it says.
-		a.payloadFacts(p, m, exName, src)
-		return
-	}
 	sa := a.sa(m, p, src, dst, t)
 	st := &a.saState[sa]
 	if r.marker && st.seenOn500 && !s.NATT.FloatedTo4500 {
@@ -225,11 +222,31 @@ func (a *analyzer) ike(p *packetInfo, r ikeRef, t time.Time) {
 		st.seenOn500 = true
 	}
 	notes := a.payloadFacts(p, m, exName, src)
+	if laterFragment(m) {
+		return // the exchange is the message the fragments make up: its first (IKEv2) or the whole (IKEv1)
+	}
 	if v == 2 {
 		a.exchangeV2(p, m, sa, src, dst, exName, notes, t)
 	} else {
 		a.exchangeV1(p, m, sa, src, dst, exName, notes, t)
 	}
+}
+
+// laterFragment reports an IKEv2 SKF fragment other than the first, or any IKEv1 fragment
+// (the reassembled IKEv1 message follows in the same frame).
+func laterFragment(m *Message) bool {
+	if len(m.Payloads) != 1 {
+		return false
+	}
+	pl := m.Payloads[0]
+	switch {
+	case m.MajorVersion == 1 && pl.Type == PayloadFragV1:
+		return true
+	case m.MajorVersion == 2 && pl.Type == PayloadSKF:
+		f, err := ParseFragment(2, pl.Body)
+		return err == nil && f.Number != 1
+	}
+	return false
 }
 
 // sa finds or starts the IKE SA of a message.
@@ -324,6 +341,7 @@ func (a *analyzer) newExchange(e Exchange, sa int) int {
 	}
 	a.s.Exchanges = append(a.s.Exchanges, e)
 	a.exchSA = append(a.exchSA, sa)
+	a.notLiveness = append(a.notLiveness, false)
 	return len(a.s.Exchanges) - 1
 }
 
@@ -384,10 +402,19 @@ func (a *analyzer) exchangeV1(p *packetInfo, m *Message, sa int, src, dst, exNam
 				return
 			}
 		}
+		burst := false
+		if j := st.pendingInfo; j >= 0 && j < len(a.s.Exchanges) {
+			if e := &a.s.Exchanges[j]; e.Initiator == src && t.Sub(e.Time) < 500*time.Millisecond {
+				a.notLiveness[j], burst = true, true // two at once: deletes (CHILD SA, then IKE SA), not DPD
+			}
+		}
 		e := Exchange{Version: 1, Exchange: exName, ISPI: fmt.Sprintf("%016x", m.InitiatorSPI), RSPI: fmt.Sprintf("%016x", m.ResponderSPI),
 			MessageID: m.MessageID, Initiator: src, Responder: dst, RequestFrame: p.frame, Time: t, Notify: notes,
 			RequestLength: len(m.Contents), OneWay: true}
 		st.pendingInfo = a.newExchange(e, sa)
+		if burst && st.pendingInfo >= 0 {
+			a.notLiveness[st.pendingInfo] = true
+		}
 		return
 	}
 	if m.ExchangeType == 32 {
@@ -589,7 +616,7 @@ func (a *analyzer) finish() *Summary {
 					sa.FailedRekeys++
 				}
 			}
-		case (e.Exchange == "INFORMATIONAL" || e.Exchange == "INFORMATIONAL_V1") && after && e.Initiator != "":
+		case (e.Exchange == "INFORMATIONAL" || e.Exchange == "INFORMATIONAL_V1") && after && e.RequestFrame > 0 && !a.notLiveness[i]:
 			sa.DPDRequests++
 			if !e.Answered {
 				sa.DPDUnanswered++
