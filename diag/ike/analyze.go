@@ -102,19 +102,19 @@ type echoReq struct {
 }
 
 type analyzer struct {
-	s        *Summary
-	d        dissector
-	exch     map[exchKey]int // open exchange -> index in s.Exchanges
-	exchSA   []int           // s.Exchanges[i] belongs to s.IKESAs[exchSA[i]]
+	s      *Summary
+	d      dissector
+	exch   map[exchKey]int // open exchange -> index in s.Exchanges
+	exchSA []int           // s.Exchanges[i] belongs to s.IKESAs[exchSA[i]]
 	// notLiveness marks IKEv1 informationals sent in a burst (deletes), which are not DPD checks.
 	notLiveness []bool
-	sas      map[saKey]int
-	saState  []saState
-	flows    map[flowKey]*ESPFlow
-	lastFlow *ESPFlow
-	lastKey  flowKey
-	pings    map[pingKey]*pingState
-	icmpErrs map[icmpErrKey]int
+	sas         map[saKey]int
+	saState     []saState
+	flows       map[flowKey]*ESPFlow
+	lastFlow    *ESPFlow
+	lastKey     flowKey
+	pings       map[pingKey]*pingState
+	icmpErrs    map[icmpErrKey]int
 }
 
 func newAnalyzer(name string, link layers.LinkType) *analyzer {
