@@ -332,6 +332,9 @@ func (c *Client) attempt(ctx context.Context, method, path string, q url.Values,
 	}
 	defer resp.Body.Close()
 	data, err := readCapped(resp.Body, maxBodyBytes)
+	if err == nil && actx.Err() != nil {
+		err = actx.Err() // a body cut by the deadline can read as a clean end
+	}
 	if err != nil {
 		return nil, c.classify(actx, err)
 	}

@@ -138,3 +138,29 @@ func TestClient_CentralCLIRequest(t *testing.T) {
 		}
 	}
 }
+
+// Ensure a download that stalls mid-way ends with a *TimeoutError after Timeout of silence,
+// keeping what arrived.
+func TestClient_TechSupportStalls(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/b.log.gz" {
+			http.Redirect(w, r, "/b.log.gz", http.StatusSeeOther)
+			return
+		}
+		w.Write([]byte{0x1f, 0x8b, 8, 0})
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	c, err := nsx.New(nsx.Manager{Name: "mgr-t", URL: srv.URL, User: "admin", CAPEM: ca, Timeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var buf bytes.Buffer
+	n, err := c.TechSupportLogs(t.Context(), "edge-1", &buf, 1<<20)
+	if _, ok := errors.AsType[*nsx.TimeoutError](err); !ok || n != 4 {
+		t.Fatalf("n=%d err=%v (%T)", n, err, err)
+	}
+}

@@ -119,6 +119,10 @@ func (c *Client) download(ctx context.Context, loc *url.URL, w io.Writer, maxByt
 		return 0, c.wrap(op, &DecodeError{Doc: "gzip", Err: errors.New("the bundle is not gzip data")})
 	}
 	n, err := io.Copy(w, io.LimitReader(br, maxBytes))
+	if err == nil && dctx.Err() != nil {
+		// A cancelled body can read as a clean end; the bundle is cut short all the same.
+		err = dctx.Err()
+	}
 	if err != nil {
 		return n, c.finalErr(op, c.classifyCause(dctx, err), 1)
 	}
