@@ -1,5 +1,74 @@
 package main
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 
-func runDemo(_ context.Context, _ *env, _ []string) error { return errNotYet("demo") }
+	"ipsecbot/diag"
+	"ipsecbot/diag/engine"
+	"ipsecbot/lab"
+)
+
+// demoCaptureSeconds is the demo's capture window: a few seconds, so the demo is quick (the
+// lab's Edge hands back its scenario's capture whenever it is stopped).
+const demoCaptureSeconds = 3
+
+// runDemo is `bot demo [--scenario S] [--out DIR] [--list] [--capture-seconds N]`: the lab on
+// loopback, the whole procedure against it over real SSH and HTTPS, the report as it would
+// be posted, and the artifacts in DIR.
+func runDemo(ctx context.Context, e *env, args []string) error {
+	fs := newFlags("demo", e)
+	scenario := fs.String("scenario", lab.DefaultScenario, "lab scenario (see --list)")
+	out := fs.String("out", "out", "directory for the report and artifacts")
+	list := fs.Bool("list", false, "print the scenario names, one a line")
+	secs := fs.Int("capture-seconds", demoCaptureSeconds, "capture window in seconds")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q", pos[0])
+	}
+	if *list {
+		for _, s := range lab.Scenarios() {
+			fmt.Fprintln(e.stdout, s.Name)
+		}
+		return nil
+	}
+	if *secs <= 0 {
+		return usagef("--capture-seconds must be positive")
+	}
+	sc, ok := lab.LookupScenario(*scenario)
+	if !ok {
+		return usagef("unknown scenario %q (one of: %s)", *scenario, strings.Join(lab.ScenarioNames(), ", "))
+	}
+	labDir, err := os.MkdirTemp("", "bot-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(labDir)
+	l, err := lab.Start(ctx, lab.Options{Scenario: sc.Name, Dir: labDir, CaptureSeconds: *secs})
+	if err != nil {
+		return fmt.Errorf("start the lab: %w", err)
+	}
+	defer l.Close()
+	cfg := l.Config()
+	fmt.Fprintf(e.stderr, "demo: lab scenario %s on loopback (NSX Manager %s, Edge SSH %s, peer SSH %s)\n",
+		sc.Name, cfg.Managers[0].URL, cfg.Edges[0].SSH.Address, cfg.Edges[0].Peers[0].SSH.Address)
+	db, err := openStoreForRun(cfg, e.stderr) // the lab's store file, in its temporary directory
+	if err != nil {
+		return err
+	}
+	if db != nil {
+		defer db.Close()
+	}
+	dir, err := filepath.Abs(*out)
+	if err != nil {
+		return err
+	}
+	req := diag.Request{Edge: cfg.Edges[0].Name, CaptureSeconds: *secs, OutDir: dir, Requester: "cli"}
+	return diagnoseAndPrint(ctx, e, cfg, db, req, engine.Options{Logger: stderrLogger(e.stderr)}, false)
+}

@@ -57,9 +57,6 @@ func (p *Progress) Event(ev diag.Event) {
 		fmt.Fprintf(p.w, "%s\n", ev.Summary)
 	case diag.EventStepStarted:
 		p.running[ev.Index] = runningStep{title: ev.Title, since: ev.Time}
-		if !p.tty {
-			fmt.Fprintf(p.w, "[%d/%d] %s ...\n", ev.Index, ev.Total, ev.Title)
-		}
 	case diag.EventStepFinished, diag.EventStepFailed:
 		delete(p.running, ev.Index)
 		fmt.Fprintln(p.w, StepLine(ev))

@@ -156,6 +156,9 @@ func WriteVerdict(w io.Writer, r *diag.Report, dir string) {
 			fmt.Fprintf(w, "  - %s\n", oneLine(m, 200))
 		}
 	}
+	if dir != "" {
+		fmt.Fprintf(w, "\nReport: %s, report.md\n", filepath.Join(dir, "report.json"))
+	}
 	if len(r.Artifacts) > 0 {
 		fmt.Fprintf(w, "\nArtifacts in %s:\n", dir)
 		for _, a := range r.Artifacts {
