@@ -225,6 +225,10 @@ func (c *Capture) Fetch(ctx context.Context, recv *SCPReceiver, dir string) (str
 		recv.Cancel(user)
 		return "", fmt.Errorf("%w (edge said: %s)", err, truncate(strings.TrimSpace(out), 200))
 	}
+	if hint := copyFailure(out); hint != "" {
+		recv.Cancel(user)
+		return "", fmt.Errorf("%s: copy of %s failed: %s", s.t.Name, c.File, hint)
+	}
 	// The Edge is back at its prompt: the transfer has ended one way or the other.
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -370,4 +374,16 @@ func (s *Session) Ping(ctx context.Context, dst netip.Addr, size, count int, df 
 		return 0, 0, err
 	}
 	return ParsePing(out)
+}
+
+// copyFailure returns the line of an scp client's output that says the copy failed, or "".
+func copyFailure(out string) string {
+	for _, l := range lines(out) {
+		for _, mark := range []string{"lost connection", "Permission denied", "verification failed", "No such file", "scp: ", "ssh: "} {
+			if strings.Contains(l, mark) {
+				return strings.TrimSpace(l)
+			}
+		}
+	}
+	return ""
 }

@@ -228,3 +228,26 @@ func TestPingMTU(t *testing.T) {
 		t.Errorf("large DF ping: %d/%d %v", sent, recv, err)
 	}
 }
+
+func TestFetchWithoutSCPPathFailsFastAndCleansUp(t *testing.T) {
+	e, target, recv, _ := captureLab(t, nil)
+	recv.Close() // nothing listens where the Edge is told to copy
+	s, err := edge.Dial(t.Context(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c, err := s.StartCapture(t.Context(), edge.CaptureSpec{Interface: "vNic_0", Peer: peerAddr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Fetch(t.Context(), recv, t.TempDir()); err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("fetch with no endpoint: %v", err)
+	}
+	if err := c.Remove(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if f := e.Files(); len(f) != 0 {
+		t.Errorf("edge files left: %v", f)
+	}
+}

@@ -80,3 +80,5 @@ func startEdge(t testing.TB, mod func(*edgesim.Config)) (*edgesim.Edge, edge.Tar
 		CommandTimeout: 5 * time.Second,
 	}
 }
+
+func renderStatus(st *edge.IPsecStatus) string { return edgesim.RenderServiceIPsec(st) }
