@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -48,6 +49,19 @@ type Manager struct {
 	MaxRetries int
 	// Backoff is the wait before the first retry; it doubles each time, with jitter.
 	Backoff time.Duration
+}
+
+// String describes m without its password (also used by %v and %+v).
+func (m Manager) String() string {
+	return fmt.Sprintf("nsx.Manager{Name:%s URL:%s User:%s Password:%s CAFile:%s}", m.Name, m.URL, m.User, Secret(m.Password), m.CAFile)
+}
+
+// GoString is String, for %#v.
+func (m Manager) GoString() string { return m.String() }
+
+// LogValue implements slog.LogValuer without the password.
+func (m Manager) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("name", m.Name), slog.String("url", m.URL), slog.String("user", m.User))
 }
 
 // Client calls one NSX Manager. It is safe for concurrent use.
@@ -439,11 +453,12 @@ func (c *Client) finalErr(op string, err error, attempts int) error {
 	return c.wrap(op, err)
 }
 
+// wrap names the manager and the call in err; an *APIError gets them as fields.
 func (c *Client) wrap(op string, err error) error {
-	if _, ok := err.(*APIError); ok {
-		apiErr := *err.(*APIError)
-		apiErr.Manager, apiErr.Op = c.m.Name, op
-		return &apiErr
+	if apiErr, ok := err.(*APIError); ok {
+		named := *apiErr
+		named.Manager, named.Op = c.m.Name, op
+		return &named
 	}
 	return fmt.Errorf("%s: %s: %w", c.m.Name, op, err)
 }

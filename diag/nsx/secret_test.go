@@ -52,3 +52,14 @@ func TestSecret_NeverPrints(t *testing.T) {
 		t.Errorf("empty secret JSON = %s", got)
 	}
 }
+
+func TestManager_NoPasswordInOutput(t *testing.T) {
+	m := nsx.Manager{Name: "nsxmgr-a", URL: "https://nsx.example", User: "admin", Password: "planted-password"}
+	var logBuf bytes.Buffer
+	slog.New(slog.NewTextHandler(&logBuf, nil)).Info("manager", "m", m)
+	for _, out := range []string{fmt.Sprint(m), fmt.Sprintf("%+v", m), fmt.Sprintf("%#v", m), fmt.Sprintf("%v", &m), logBuf.String()} {
+		if strings.Contains(out, "planted-password") || !strings.Contains(out, "nsxmgr-a") {
+			t.Errorf("output: %s", out)
+		}
+	}
+}
