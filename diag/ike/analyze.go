@@ -411,6 +411,9 @@ func (a *analyzer) exchangeV1(p *packetInfo, m *Message, sa int, src, dst, exNam
 		e := Exchange{Version: 1, Exchange: exName, ISPI: fmt.Sprintf("%016x", m.InitiatorSPI), RSPI: fmt.Sprintf("%016x", m.ResponderSPI),
 			MessageID: m.MessageID, Initiator: src, Responder: dst, RequestFrame: p.frame, Time: t, Notify: notes,
 			RequestLength: len(m.Contents), OneWay: true}
+		if m.Encrypted == nil && !slices.Contains(notes, "R_U_THERE") {
+			burst = true // a readable informational that is not R-U-THERE: an error notify or a delete
+		}
 		st.pendingInfo = a.newExchange(e, sa)
 		if burst && st.pendingInfo >= 0 {
 			a.notLiveness[st.pendingInfo] = true
