@@ -48,7 +48,7 @@ func TestDiagnose_VerdictAndUploadsInThread(t *testing.T) {
 		t.Fatalf("ack = %+v", ack)
 	}
 	inc := waitIncident(t, b, "INC-1", isFinal)
-	waitFor(t, "uploads", func() bool { return len(b.slack.Uploads()) == 3 })
+	b.waitIdle()
 	b.stop()
 
 	if inc.Cause != "auth_failed" || inc.Requester != "UOPS" || inc.Channel != "C1" || inc.ThreadTS == "" {

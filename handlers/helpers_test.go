@@ -32,6 +32,8 @@ const testSecret = "test-signing-secret"
 // checkLeaks fails the test if goroutines outlive it. Registered first, it runs after every
 // other cleanup (servers closed, bot shut down).
 func checkLeaks(t *testing.T, opts ...goleak.Option) {
+	// Goroutines from earlier tests (slacktest's WebSocket writer never ends) are not this test's.
+	opts = append(opts, goleak.IgnoreCurrent())
 	t.Cleanup(func() {
 		http.DefaultTransport.(*http.Transport).CloseIdleConnections()
 		goleak.VerifyNone(t, opts...)
@@ -63,17 +65,23 @@ func testConfig(dir string) *config.Config {
 	}
 }
 
-// newTestBot starts a bot on cfg (testConfig when nil) with engine; the store file may be
-// reused across bots in one test by passing the same dir.
+// newTestBot starts a bot on testConfig(dir) with engine; the store file may be reused
+// across bots in one test by passing the same dir.
 func newTestBot(t *testing.T, dir string, engine Diagnoser, fake *slacktestx.Server) *testBot {
 	t.Helper()
-	if fake == nil {
-		fake = slacktestx.New(t)
-	}
 	cfg := testConfig(dir)
 	db, err := store.Open(cfg.Store.Path, store.Options{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	return startBot(t, cfg, db, engine, fake)
+}
+
+// startBot serves cfg with db and engine against fake (a new fake Slack when nil).
+func startBot(t *testing.T, cfg *config.Config, db *store.DB, engine Diagnoser, fake *slacktestx.Server) *testBot {
+	t.Helper()
+	if fake == nil {
+		fake = slacktestx.New(t)
 	}
 	srv, err := New(Options{
 		Config: cfg, Store: db, Engine: engine, Slack: NewSlackClient("xoxb-test", "xapp-test", fake.APIURL(), 10*time.Second),
@@ -89,7 +97,7 @@ func newTestBot(t *testing.T, dir string, engine Diagnoser, fake *slacktestx.Ser
 	if err := srv.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	b := &testBot{t: t, slack: fake, srv: srv, http: httptest.NewServer(srv.Handler()), db: db, cfg: cfg, dir: dir}
+	b := &testBot{t: t, slack: fake, srv: srv, http: httptest.NewServer(srv.Handler()), db: db, cfg: cfg, dir: cfg.Dir}
 	t.Cleanup(b.stop)
 	return b
 }
@@ -272,10 +280,20 @@ var storeAll = store.IncidentFilter{}
 // reopen opens a stopped bot's store again for inspection.
 func reopen(t *testing.T, b *testBot) *store.DB {
 	t.Helper()
-	db, err := store.Open(b.cfg.Store.Path, store.Options{})
+	db, err := store.Open(b.db.Path(), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// waitIdle waits until no diagnosis is running in the bot (its Slack side included).
+func (b *testBot) waitIdle() {
+	b.t.Helper()
+	waitFor(b.t, "runs to finish", func() bool {
+		b.srv.mu.Lock()
+		defer b.srv.mu.Unlock()
+		return len(b.srv.running) == 0
+	})
 }

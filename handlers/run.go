@@ -182,7 +182,10 @@ func (s *Server) failed(ctx context.Context, r *run, err error) {
 // finished records the verdict, posts it and uploads the files into its thread.
 func (s *Server) finished(ctx context.Context, r *run, rep *diag.Report) {
 	s.updateIncident(r.incident, func(i *store.Incident) {
-		i.Status, i.Cause, i.Summary = store.StatusOpen, string(rep.Cause), rep.Summary
+		i.Cause, i.Summary = string(rep.Cause), rep.Summary
+		if i.Status == store.StatusDiagnosing {
+			i.Status = store.StatusOpen
+		}
 		if i.Site == "" {
 			i.Site = rep.Peer
 		}

@@ -1,5 +1,256 @@
 package main
 
-import "context"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
 
-func runServe(_ context.Context, _ *env, _ []string) error { return errNotYet("serve") }
+	"github.com/robfig/cron/v3"
+
+	"ipsecbot/config"
+	"ipsecbot/diag/engine"
+	"ipsecbot/handlers"
+	"ipsecbot/store"
+)
+
+// runServe is `bot serve --config FILE`: the bot in Slack (HTTP or Socket Mode), its cron
+// jobs, /healthz and /metrics, until SIGTERM or interrupt.
+func runServe(ctx context.Context, e *env, args []string) error {
+	fs := newFlags("serve", e)
+	cfgPath := fs.String("config", "", "configuration file")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q", pos[0])
+	}
+	if *cfgPath == "" {
+		return usagef("--config FILE is required")
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if err := cfg.Validate(config.NeedServe); err != nil {
+		return err
+	}
+	return serve(ctx, e, cfg)
+}
+
+// serve wires config, store, engine, Slack and cron, and runs until ctx ends.
+func serve(ctx context.Context, e *env, cfg *config.Config) error {
+	lg := slog.New(slog.NewTextHandler(e.stderr, nil))
+	botToken, err := cfg.BotToken()
+	if err != nil {
+		return err
+	}
+	socket := cfg.Slack.Mode == config.SlackSocket
+	var appToken, secret string
+	if socket {
+		if appToken, err = cfg.AppToken(); err != nil {
+			return err
+		}
+	} else if secret, err = cfg.SigningSecret(); err != nil {
+		return err
+	}
+
+	db, err := store.Open(cfg.Path(cfg.Store.Path), store.Options{})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	artifacts := artifactsDir(cfg)
+	eng, err := engine.New(cfg, db, engine.Options{Logger: lg, ArtifactsDir: artifacts})
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	if n, err := eng.CleanupCaptures(ctx); err != nil {
+		lg.Warn("captures left by a previous run could not all be removed", "cleaned", n, "err", err)
+	} else if n > 0 {
+		lg.Info("removed captures left by a previous run", "count", n)
+	}
+
+	bot, err := handlers.New(handlers.Options{
+		Config: cfg, Store: db, Engine: eng, Status: tunnelStatus(eng),
+		Slack:         handlers.NewSlackClient(botToken, appToken, cfg.Slack.APIURL, 30*time.Second),
+		SigningSecret: secret, Logger: lg, ArtifactsDir: artifacts,
+	})
+	if err != nil {
+		return err
+	}
+	if err := bot.Start(ctx); err != nil {
+		return err
+	}
+	sched, err := startCron(ctx, cfg, db, eng, bot, lg)
+	if err != nil {
+		return err
+	}
+
+	srvErr := make(chan error, 2)
+	var httpSrv *http.Server
+	if cfg.Slack.Listen != "" {
+		ln, err := net.Listen("tcp", cfg.Slack.Listen)
+		if err != nil {
+			return fmt.Errorf("slack.listen: %w", err)
+		}
+		httpSrv = &http.Server{Handler: bot.Handler(), ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout: 15 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+		fmt.Fprintf(e.stdout, "listening on http://%s (mode %s)\n", ln.Addr(), cfg.Slack.Mode)
+		go func() {
+			if err := httpSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				srvErr <- err
+			}
+		}()
+	}
+	sockCtx, stopSocket := context.WithCancel(ctx)
+	defer stopSocket()
+	sockDone := make(chan struct{})
+	if socket {
+		go func() {
+			defer close(sockDone)
+			if err := bot.RunSocketMode(sockCtx); err != nil {
+				srvErr <- fmt.Errorf("socket mode: %w", err)
+			}
+		}()
+	} else {
+		close(sockDone)
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		lg.Info("shutting down")
+	case runErr = <-srvErr:
+		lg.Error("stopping", "err", runErr)
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if httpSrv != nil {
+		_ = httpSrv.Shutdown(shutCtx)
+	}
+	stopSocket()
+	<-sockDone
+	select {
+	case <-sched.Stop().Done():
+	case <-shutCtx.Done():
+	}
+	if err := bot.Shutdown(shutCtx); err != nil {
+		lg.Warn("shutdown did not finish cleanly", "err", err)
+	}
+	return runErr
+}
+
+// artifactsDir is where incidents' files go: store.artifacts, or "artifacts" beside the store.
+func artifactsDir(cfg *config.Config) string {
+	if cfg.Store.Artifacts != "" {
+		return cfg.Path(cfg.Store.Artifacts)
+	}
+	return filepath.Join(filepath.Dir(cfg.Path(cfg.Store.Path)), "artifacts")
+}
+
+// tunnelStatus adapts the engine's tunnel states to what `/ipsec status` shows.
+func tunnelStatus(eng *engine.Engine) handlers.StatusFunc {
+	return func(ctx context.Context, edge string) ([]handlers.Tunnel, error) {
+		states, err := eng.TunnelStatus(ctx, edge)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]handlers.Tunnel, 0, len(states))
+		for _, s := range states {
+			site := s.PeerName
+			if site == "" {
+				site = s.Peer
+			}
+			out = append(out, handlers.Tunnel{Site: site, Tunnel: s.LocalSubnet + " <-> " + s.PeerSubnet, State: s.Tunnel, Detail: s.Failure})
+		}
+		return out, nil
+	}
+}
+
+// cronLogger adapts slog to cron's logger.
+type cronLogger struct{ lg *slog.Logger }
+
+func (c cronLogger) Info(msg string, kv ...any) { c.lg.Debug("cron: "+msg, kv...) }
+func (c cronLogger) Error(err error, msg string, kv ...any) {
+	c.lg.Error("cron: "+msg, append(kv, "err", err)...)
+}
+
+// startCron schedules the health sweep (every edge's tunnels into the store, old samples
+// pruned) and the health post (a summary to slack.health_channel) when configured. Jobs run
+// in UTC, recover from panics, and never overlap themselves.
+func startCron(ctx context.Context, cfg *config.Config, db *store.DB, eng *engine.Engine, bot *handlers.Server, lg *slog.Logger) (*cron.Cron, error) {
+	cl := cronLogger{lg}
+	c := cron.New(cron.WithLocation(time.UTC), cron.WithLogger(cl),
+		cron.WithChain(cron.Recover(cl), cron.SkipIfStillRunning(cl)))
+	if spec := cfg.Schedule.HealthSweep; spec != "" {
+		if _, err := c.AddFunc(spec, func() { healthSweep(ctx, cfg, db, eng, lg) }); err != nil {
+			return nil, fmt.Errorf("schedule.health_sweep: %w", err)
+		}
+	}
+	if spec := cfg.Schedule.HealthPost; spec != "" && cfg.Slack.HealthChannel != "" {
+		if _, err := c.AddFunc(spec, func() { healthPost(ctx, cfg, eng, bot, lg) }); err != nil {
+			return nil, fmt.Errorf("schedule.health_post: %w", err)
+		}
+	}
+	c.Start()
+	return c, nil
+}
+
+func healthSweep(ctx context.Context, cfg *config.Config, db *store.DB, eng *engine.Engine, lg *slog.Logger) {
+	now := time.Now().UTC()
+	for _, name := range cfg.EdgeNames() {
+		ectx, cancel := context.WithTimeout(ctx, time.Minute)
+		states, err := eng.TunnelStatus(ectx, name)
+		cancel()
+		if err != nil {
+			lg.Warn("health sweep", "edge", name, "err", err)
+			continue
+		}
+		samples := make([]store.HealthSample, 0, len(states))
+		for _, s := range states {
+			samples = append(samples, store.HealthSample{Edge: name, Site: s.SiteID, Tunnel: s.LocalSubnet + "-" + s.PeerSubnet, State: s.Tunnel, Time: now})
+		}
+		if err := db.AppendHealth(samples...); err != nil {
+			lg.Error("health samples not stored", "edge", name, "err", err)
+		}
+	}
+	if _, err := db.PruneHealth(now.Add(-cfg.Store.Retention())); err != nil {
+		lg.Error("health prune", "err", err)
+	}
+}
+
+func healthPost(ctx context.Context, cfg *config.Config, eng *engine.Engine, bot *handlers.Server, lg *slog.Logger) {
+	var b strings.Builder
+	b.WriteString("*IPsec tunnel health*")
+	for _, name := range cfg.EdgeNames() {
+		ectx, cancel := context.WithTimeout(ctx, time.Minute)
+		states, err := eng.TunnelStatus(ectx, name)
+		cancel()
+		if err != nil {
+			fmt.Fprintf(&b, "\n:x: %s: %v", name, err)
+			continue
+		}
+		up := 0
+		for _, s := range states {
+			if s.Up() {
+				up++
+			}
+		}
+		icon := ":large_green_circle:"
+		if up < len(states) {
+			icon = ":red_circle:"
+		}
+		fmt.Fprintf(&b, "\n%s %s: %d of %d tunnels up", icon, name, up, len(states))
+	}
+	if err := bot.PostText(ctx, cfg.Slack.HealthChannel, b.String()); err != nil {
+		lg.Error("health post", "err", err)
+	}
+}

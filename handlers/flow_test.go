@@ -1,0 +1,67 @@
+package handlers
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"ipsecbot/diag/engine"
+	"ipsecbot/lab"
+	"ipsecbot/store"
+)
+
+// Ensure the whole flow against the real engine and the lab over SSH and HTTPS:
+// `/ipsec diagnose edge-01` → progress in the channel → a verdict naming auth_failed →
+// the lab's capture uploaded into the verdict's thread.
+func TestFlow_DiagnoseEdge01AgainstLab(t *testing.T) {
+	checkLeaks(t)
+	l, err := lab.Start(t.Context(), lab.Options{Scenario: "auth_failed", Dir: t.TempDir(), CaptureSeconds: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	cfg := l.Config()
+	db, err := store.Open(filepath.Join(t.TempDir(), "bot.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := engine.New(cfg, db, engine.Options{ArtifactsDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	b := startBot(t, cfg, db, eng, nil)
+
+	ack := b.command("U123", "C1", "diagnose edge-01")
+	if !strings.Contains(ack.Text, "Diagnosing edge-01 as INC-1") {
+		t.Fatalf("ack = %q", ack.Text)
+	}
+	inc := waitIncident(t, b, "INC-1", isFinal)
+	b.waitIdle()
+	b.stop()
+
+	if inc.Cause != "auth_failed" {
+		t.Errorf("incident cause %q, want auth_failed", inc.Cause)
+	}
+	root := rootMessage(t, b.slack, "C1")
+	if !strings.Contains(root.Blocks, "auth_failed") || !strings.Contains(root.Blocks, `"resolve"`) {
+		t.Errorf("verdict message: %s", root.Blocks)
+	}
+	var pcap *bytes.Buffer
+	for _, u := range b.slack.Uploads() {
+		if !u.Completed || u.ThreadTS != root.TS || u.Channel != "C1" {
+			t.Errorf("upload %s: completed %v into %s/%s; want the verdict's thread %s", u.Filename, u.Completed, u.Channel, u.ThreadTS, root.TS)
+		}
+		if u.Filename == "capture.pcap" {
+			pcap = bytes.NewBuffer(u.Data)
+		}
+	}
+	if pcap == nil || pcap.Len() < 24 {
+		t.Fatalf("no capture.pcap uploaded: %+v", b.slack.Uploads())
+	}
+	arts, err := reopen(t, b).Artifacts("INC-1")
+	if err != nil || len(arts) == 0 {
+		t.Errorf("artifacts = %v, %v", arts, err)
+	}
+}
