@@ -98,13 +98,21 @@ type Capture struct {
 	s         *Session
 	spec      CaptureSpec
 	Interface string
-	File      string // the file on the Edge, known once stopped
+	File      string // the file on the Edge, known once stopped (read it with CurrentFile while the capture may run)
 	Started   time.Time
 	before    []string   // files that existed before: never ours to remove
 	mu        sync.Mutex // guards the fields below and orders Stop, Fetch, Remove (taken before Session.mu)
 	stopped   bool
 	removed   bool
 	timer     *time.Timer
+}
+
+// CurrentFile is the capture's file name on the Edge ("" until stopped), safe to call while
+// the time-cap timer may be stopping the capture.
+func (c *Capture) CurrentFile() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.File
 }
 
 // StartCapture checks the Edge's free disk, starts a capture on spec.Interface filtered to the

@@ -18,6 +18,11 @@ const (
 	CmdLog            = "show log"
 )
 
+// ShowCommands are the show commands one diagnosis records, in the procedure's order.
+var ShowCommands = []string{
+	CmdServiceIPsec, CmdServiceIPsecSP, CmdServiceIPsecSA, CmdIPRoute, CmdInterface, CmdConfigIPsec, CmdLog,
+}
+
 // Status values of channels and tunnels as the Edge prints them.
 const (
 	StatusUp   = "UP"
