@@ -206,6 +206,13 @@ func (e *Engine) CleanupCaptures(ctx context.Context) (int, error) {
 			if c.Incident != "" {
 				_ = e.db.AppendEvent(c.Incident, store.Event{Kind: "capture", Actor: "bot",
 					Text: fmt.Sprintf("capture %s on %s %s stopped and removed after a restart", c.File, name, c.Interface)})
+				// Its run died with the process that started it.
+				_, _ = e.db.UpdateIncident(c.Incident, func(inc *store.Incident) error {
+					if inc.Status == store.StatusDiagnosing {
+						inc.Status = store.StatusInterrupted
+					}
+					return nil
+				})
 			}
 			e.log.Info("stale capture removed", "edge", name, "interface", c.Interface, "file", c.File)
 			n++

@@ -71,6 +71,14 @@ func (captureStep) Run(ctx context.Context, r *run) (out Outcome) {
 				removed = true
 			}
 		}
+		if !removed {
+			// A cancelled command closes the Edge session: clean up over a fresh one.
+			if err := r.abandonCapture(cctx, c.Interface(), c.File()); err != nil {
+				errs = append(errs, "over a new session: "+err.Error())
+			} else {
+				removed, errs = true, nil
+			}
+		}
 		if removed {
 			r.forgetCapture(rec)
 			r.timeline("capture", fmt.Sprintf("capture %s stopped and removed from %s", rec.File, rec.Edge))
@@ -121,6 +129,16 @@ func (captureStep) Run(ctx context.Context, r *run) (out Outcome) {
 	removed = true
 	r.collect(func(col *Collected) { col.Captures = append(col.Captures, art.Name) })
 	return Outcome{Summary: fmt.Sprintf("%s: %d bytes over %s on %s; removed from the Edge", art.Name, art.Size, r.window, c.Interface()), Artifacts: []diag.Artifact{art}}
+}
+
+// abandonCapture stops and removes a capture over a session of its own.
+func (r *run) abandonCapture(ctx context.Context, iface, file string) error {
+	cli, err := r.e.opts.Connect.Edge(ctx, r.e.cfg, r.edge)
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	return cli.AbandonCapture(ctx, iface, file)
 }
 
 func (r *run) forgetCapture(c store.Capture) {

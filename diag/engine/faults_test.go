@@ -1,0 +1,190 @@
+package engine_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"ipsecbot/diag"
+	"ipsecbot/diag/engine"
+	"ipsecbot/lab"
+	"ipsecbot/lab/nsxsim"
+)
+
+func step(t *testing.T, rep *diag.Report, name string) diag.StepResult {
+	t.Helper()
+	i := slices.IndexFunc(rep.Steps, func(s diag.StepResult) bool { return s.Name == name })
+	if i < 0 {
+		t.Fatalf("no step %s", name)
+	}
+	return rep.Steps[i]
+}
+
+func missingMentions(rep *diag.Report, s string) bool {
+	return slices.ContainsFunc(rep.Missing, func(m string) bool { return strings.Contains(m, s) })
+}
+
+// Ensure a run with the Edge's SSH down still classifies from the API and the peer, and says
+// what it could not collect.
+func TestDiagnose_EdgeSSHDown(t *testing.T) {
+	l := startLab(t, "auth_failed", lab.Faults{})
+	l.Edge().Close()
+	rep, _ := diagnose(t, l, nil, engine.Options{})
+	if rep.Cause != diag.CauseAuthFailed {
+		t.Errorf("cause = %s, want auth_failed from the API and the peer's log", rep.Cause)
+	}
+	for _, name := range []string{"step3-capture", "step4-show", "prereq-mtu"} {
+		if s := step(t, rep, name); s.Status != diag.StepFailed || !strings.Contains(s.Error, "edge SSH") {
+			t.Errorf("%s: %s %q", name, s.Status, s.Error)
+		}
+	}
+	if !missingMentions(rep, "Step 3: IKE/ESP capture on the Edge") {
+		t.Errorf("missing does not name the capture: %v", rep.Missing)
+	}
+}
+
+// Ensure a run with the API answering 503 classifies from the Edge, the capture and the peer.
+func TestDiagnose_APIDown(t *testing.T) {
+	l := startLab(t, "peer_unreachable", lab.Faults{Manager: nsxsim.Faults{Status: 503}})
+	rep, _ := diagnose(t, l, nil, engine.Options{})
+	if rep.Cause != diag.CausePeerUnreachable {
+		t.Errorf("cause = %s, want peer_unreachable", rep.Cause)
+	}
+	if s := step(t, rep, "step7-api"); s.Status != diag.StepFailed || !strings.Contains(s.Error, "503") {
+		t.Errorf("step7: %s %q", s.Status, s.Error)
+	}
+	if s := step(t, rep, "step3-capture"); s.Status != diag.StepOK {
+		t.Errorf("capture: %s %q", s.Status, s.Error)
+	}
+}
+
+// Ensure a run with the peer unreachable over SSH still classifies and names what is missing.
+func TestDiagnose_PeerDown(t *testing.T) {
+	l := startLab(t, "ike_proposal_mismatch", lab.Faults{})
+	l.Peer().Close()
+	rep, _ := diagnose(t, l, nil, engine.Options{})
+	if rep.Cause != diag.CauseIKEProposalMismatch {
+		t.Errorf("cause = %s, want ike_proposal_mismatch", rep.Cause)
+	}
+	if s := step(t, rep, "step5-peer"); s.Status != diag.StepFailed {
+		t.Errorf("step5: %s", s.Status)
+	}
+	if !missingMentions(rep, "Step 5") {
+		t.Errorf("missing: %v", rep.Missing)
+	}
+}
+
+// Ensure cancelling a run during the capture stops the Edge's capture and removes its file,
+// and the store no longer records it.
+func TestDiagnose_CancelDuringCapture(t *testing.T) {
+	l := startLab(t, "auth_failed", lab.Faults{})
+	db := openStore(t)
+	e, err := engine.New(l.Config(), db, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var once sync.Once
+	cancelWhenCapturing := func(ev diag.Event) {
+		if ev.Kind == diag.EventStepStarted && ev.Step == "step3-capture" {
+			go func() {
+				for ctx.Err() == nil {
+					if caps := l.Edge().Captures(); len(caps) > 0 && caps[0].Running {
+						once.Do(cancel)
+						return
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+			}()
+		}
+	}
+	_, err = e.Diagnose(ctx, diag.Request{Edge: "edge-01", CaptureSeconds: 30, OutDir: t.TempDir()}, cancelWhenCapturing)
+	if err == nil {
+		t.Fatal("no error after cancel")
+	}
+	e.Close() // waits for the run to clean up
+	caps := l.Edge().Captures()
+	if len(caps) != 1 || caps[0].Running || !caps[0].Removed {
+		t.Fatalf("edge captures after cancel: %+v", caps)
+	}
+	if files := l.Edge().Files(); len(files) != 0 {
+		t.Errorf("files left on the edge: %v", files)
+	}
+	if recs, err := db.Captures(); err != nil || len(recs) != 0 {
+		t.Errorf("store still records captures: %+v %v", recs, err)
+	}
+}
+
+// Ensure a second request for the same edge joins the running diagnosis: both get the same
+// report and the second listener gets the run's later events; the Edge sees one capture.
+func TestDiagnose_Join(t *testing.T) {
+	l := startLab(t, "healthy", lab.Faults{})
+	e, err := engine.New(l.Config(), nil, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	started := make(chan struct{})
+	var first, second recorder
+	var once sync.Once
+	var reps [2]*diag.Report
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		r, err := e.Diagnose(t.Context(), diag.Request{Edge: "edge-01", CaptureSeconds: 1, OutDir: t.TempDir()}, first.listen, func(ev diag.Event) {
+			if ev.Kind == diag.EventStepStarted {
+				once.Do(func() { close(started) })
+			}
+		})
+		if err != nil {
+			t.Error(err)
+		}
+		reps[0] = r
+	})
+	<-started
+	if !e.Running("edge-01") {
+		t.Fatal("not running")
+	}
+	wg.Go(func() {
+		r, err := e.Diagnose(t.Context(), diag.Request{Edge: "edge-01"}, second.listen)
+		if err != nil {
+			t.Error(err)
+		}
+		reps[1] = r
+	})
+	wg.Wait()
+	if reps[0] == nil || reps[0] != reps[1] {
+		t.Fatalf("reports differ: %p %p", reps[0], reps[1])
+	}
+	if k := second.kinds(); k[diag.EventFinished] != 1 || k[diag.EventStarted] != 0 {
+		t.Errorf("joiner's events: %v", k)
+	}
+	if n := len(l.Edge().Captures()); n != 1 {
+		t.Errorf("%d captures on the edge, want 1", n)
+	}
+}
+
+// Ensure the progress events come in order per step and the terminal lines say each result.
+func TestDiagnose_Events(t *testing.T) {
+	l := startLab(t, "esp_blocked", lab.Faults{})
+	var rec recorder
+	var buf strings.Builder
+	p := engine.NewProgress(&buf, false)
+	rep, _ := diagnose(t, l, nil, engine.Options{}, rec.listen, p.Listener())
+	p.Close()
+	k := rec.kinds()
+	if k[diag.EventStarted] != 1 || k[diag.EventFinished] != 1 || k[diag.EventStepStarted] != len(rep.Steps) ||
+		k[diag.EventStepFinished]+k[diag.EventStepFailed] != len(rep.Steps) {
+		t.Errorf("events %v for %d steps", k, len(rep.Steps))
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != len(rep.Steps)+1 {
+		t.Errorf("%d lines for %d steps:\n%s", len(lines), len(rep.Steps), buf.String())
+	}
+	if !strings.Contains(buf.String(), "[7/11] Step 3: IKE/ESP capture on the Edge ... ok (") {
+		t.Errorf("progress:\n%s", buf.String())
+	}
+}

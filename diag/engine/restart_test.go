@@ -1,0 +1,149 @@
+package engine_test
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"ipsecbot/config"
+	"ipsecbot/diag"
+	"ipsecbot/diag/engine"
+	"ipsecbot/lab"
+	"ipsecbot/store"
+)
+
+// The child process of TestCleanupCaptures_AfterKill: it diagnoses the lab's edge with a long
+// capture window, says when the capture is recorded, and waits to be killed.
+func TestHelperCaptureThenHang(t *testing.T) {
+	cfgPath, dbPath := os.Getenv("ENGINE_HELPER_CONFIG"), os.Getenv("ENGINE_HELPER_DB")
+	if cfgPath == "" {
+		t.Skip("helper process only")
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(dbPath, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.New(cfg, db, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			if caps, _ := db.Captures(); len(caps) > 0 {
+				os.Stdout.WriteString("CAPTURING " + caps[0].File + "\n")
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	e.Diagnose(t.Context(), diag.Request{Edge: "edge-01", CaptureSeconds: 120, OutDir: t.TempDir()})
+}
+
+// Ensure a capture survives its process only until the next start: the process is killed
+// during the capture, and CleanupCaptures at the next start stops it and removes its file.
+func TestCleanupCaptures_AfterKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a child process")
+	}
+	l, err := lab.Start(t.Context(), lab.Options{Scenario: "auth_failed", Dir: t.TempDir(), CaptureSeconds: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	cfgPath := filepath.Join(l.Dir(), "lab.yaml")
+	if err := l.WriteConfig(cfgPath); err != nil {
+		t.Fatal(err)
+	}
+	dbPath := filepath.Join(t.TempDir(), "bot.db")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperCaptureThenHang$", "-test.timeout=5m")
+	cmd.Env = append(os.Environ(), "ENGINE_HELPER_CONFIG="+cfgPath, "ENGINE_HELPER_DB="+dbPath)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "CAPTURING ") {
+				line <- sc.Text()
+			}
+		}
+		close(line)
+	}()
+	select {
+	case l, ok := <-line:
+		if !ok {
+			t.Fatal("helper ended without capturing")
+		}
+		t.Log(l)
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("helper did not start a capture")
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	if caps := l.Edge().Captures(); len(caps) != 1 || !caps[0].Running {
+		t.Fatalf("edge captures after the kill: %+v", caps)
+	}
+
+	// The next start.
+	db, err := store.Open(dbPath, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	recs, err := db.Captures()
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("recorded captures: %+v %v", recs, err)
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.New(cfg, db, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	n, err := e.CleanupCaptures(t.Context())
+	if err != nil || n != 1 {
+		t.Fatalf("CleanupCaptures = %d, %v", n, err)
+	}
+	caps := l.Edge().Captures()
+	if len(caps) != 1 || caps[0].Running || !caps[0].Removed || caps[0].File != recs[0].File {
+		t.Errorf("edge captures after cleanup: %+v (recorded %s)", caps, recs[0].File)
+	}
+	if recs, _ := db.Captures(); len(recs) != 0 {
+		t.Errorf("still recorded: %+v", recs)
+	}
+	inc, err := db.Incident(recs[0].Incident)
+	if err != nil || inc.Status != store.StatusInterrupted {
+		t.Errorf("incident %s: %+v %v", recs[0].Incident, inc, err)
+	}
+	if tl, _ := db.Timeline(inc.ID); !strings.Contains(timelineText(tl), "removed after a restart") {
+		t.Errorf("timeline: %s", timelineText(tl))
+	}
+}
+
+func timelineText(evs []store.Event) string {
+	var b strings.Builder
+	for _, e := range evs {
+		b.WriteString(e.Kind + ": " + e.Text + "\n")
+	}
+	return b.String()
+}
