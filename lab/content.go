@@ -173,14 +173,40 @@ func unknownContent(sc Scenario, edgeHost string) (*content, error) {
 }
 
 // rewriteText replaces the fixtures' WAN addresses with the lab's, whole addresses only
-// (192.0.2.1 must not touch 192.0.2.10).
+// (192.0.2.1 must not touch 192.0.2.10): it reads every run of digits and dots as a token.
 func rewriteText(s string) string {
-	for from, to := range fixtureAddrs {
-		re := regexp.MustCompile(`\b` + regexp.QuoteMeta(from.String()) + `\b`)
-		s = re.ReplaceAllString(s, to.String())
+	var b strings.Builder
+	b.Grow(len(s) + len(s)/16)
+	for i := 0; i < len(s); {
+		if !isDigit(s[i]) {
+			j := i + 1
+			for j < len(s) && !isDigit(s[j]) {
+				j++
+			}
+			b.WriteString(s[i:j])
+			i = j
+			continue
+		}
+		// A token is digits with single dots between them: "192.0.2.1...192.0.2.2" is two.
+		j := i
+		for j < len(s) && (isDigit(s[j]) || s[j] == '.' && j+1 < len(s) && isDigit(s[j+1])) {
+			j++
+		}
+		tok := s[i:j]
+		if a, err := netip.ParseAddr(tok); err == nil && (i == 0 || !isAlnum(s[i-1])) {
+			if to, ok := fixtureAddrs[a]; ok {
+				tok = to.String()
+			}
+		}
+		b.WriteString(tok)
+		i = j
 	}
-	return s
+	return b.String()
 }
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+func isAlnum(c byte) bool { return isDigit(c) || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 
 // charonLine is a line of charon's filelog as the fixtures were written:
 // "2026-11-27T04:18:38.915 00[DMN] message".

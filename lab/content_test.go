@@ -224,3 +224,19 @@ func readCapture(t *testing.T, pcap []byte) (packets, ike int, addrs map[netip.A
 }
 
 func checksumOK(hdr []byte) bool { return checksum(hdr, 0) == 0 }
+
+func TestRewriteText(t *testing.T) {
+	for in, want := range map[string]string{
+		"192.0.2.1":                            "198.51.100.1",
+		"192.0.2.1[500] to 192.0.2.2[500].":    "198.51.100.1[500] to 203.0.113.2[500].",
+		"'192.0.2.2' @ 192.0.2.2[4500]":        "'203.0.113.2' @ 203.0.113.2[4500]",
+		"192.0.2.10 192.0.2.1.5 x192.0.2.1":    "192.0.2.10 192.0.2.1.5 x192.0.2.1",
+		"192.0.2.1...192.0.2.2":                "198.51.100.1...203.0.113.2",
+		"id 192.0.2.1.":                        "id 198.51.100.1.",
+		"10.1.1.0/24 === 10.2.2.0/24, 04:18:3": "10.1.1.0/24 === 10.2.2.0/24, 04:18:3",
+	} {
+		if got := rewriteText(in); got != want {
+			t.Errorf("rewriteText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

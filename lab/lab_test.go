@@ -443,3 +443,15 @@ func sorted(s []string) bool {
 }
 
 var _ = context.Background
+
+// BenchmarkStart measures staging a whole lab: content, keys, CA, three listeners, files.
+func BenchmarkStart(b *testing.B) {
+	dir := b.TempDir()
+	for b.Loop() {
+		l, err := lab.Start(b.Context(), lab.Options{Scenario: "auth_failed", Dir: dir})
+		if err != nil {
+			b.Fatal(err)
+		}
+		l.Close()
+	}
+}
