@@ -68,6 +68,7 @@ func TestLoad_BadConfigs(t *testing.T) {
 		{"invalid-slack-mode.yaml", `:2: slack.mode: must be "http" or "socket", not "rtm"`},
 		{"invalid-duration.yaml", `:3: store.health_retention: "30d" is not a positive duration (e.g. 30s, 5m, 720h)`},
 		{"invalid-wrong-type.yaml", ":4: cannot unmarshal !!str `five mi...` into int"},
+		{"invalid-syntax.yaml", `:2: did not find expected key`}, // the YAML library names the line before the stray indent
 		{"invalid-both-secret-refs.yaml", `:4: slack.bot_token_file: give bot_token_env or bot_token_file, not both`},
 	}
 	for _, tt := range tests {
@@ -119,6 +120,15 @@ func TestValidate_Needs(t *testing.T) {
 	err = c.Validate(config.NeedSlack)
 	if err == nil || err.Error() != "bot.yaml:2: slack.app_token_env: is required (or app_token_file)" {
 		t.Errorf("socket mode: %v", err)
+	}
+}
+
+// Ensure a Config built in code (as `bot lab` builds one) validates with path-only messages.
+func TestValidate_BuiltInCode(t *testing.T) {
+	c := &config.Config{Edges: []config.Edge{{Name: "edge-01", Manager: "nsxmgr-x"}}}
+	err := c.Validate(0)
+	if err == nil || err.Error() != `edges[0].manager: no manager named "nsxmgr-x" in managers` {
+		t.Errorf("err = %v", err)
 	}
 }
 
