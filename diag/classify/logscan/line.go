@@ -60,9 +60,8 @@ func ParseLine(line string, tc TimeContext) (l Line, ok bool) {
 			return l, true
 		}
 	}
-	if !ok {
-		l.Msg = s
-		return l, false
+	if !ok || l.Time.Year() < 1970 { // year 1 and such: digits that only look like a date
+		return Line{Msg: s}, false
 	}
 	rest = strings.TrimLeft(rest, " ")
 	if isCharonThread(rest) {

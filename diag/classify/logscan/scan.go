@@ -106,13 +106,45 @@ func ScanLog(ctx context.Context, r io.Reader, name string, opts Options) ([]Hit
 	if size <= 0 {
 		size = defaultChunk
 	}
-	perPat := opts.MaxHitsPerPattern
-	if perPat <= 0 {
-		perPat = defaultPerPat
+	m := &merger{name: name, opts: opts, perPat: opts.MaxHitsPerPattern, kept: make([]int, len(table)), pending: map[int]chunkResult{}}
+	if m.perPat <= 0 {
+		m.perPat = defaultPerPat
 	}
+	var err error
+	if workers == 1 {
+		err = scanSerial(ctx, r, size, m)
+	} else {
+		err = scanParallel(ctx, r, size, workers, m)
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	return m.hits, m.st, err
+}
+
+// scanSerial reads, matches and merges in the caller's goroutine: no hand-offs, for small
+// inputs and single-core use.
+func scanSerial(ctx context.Context, r io.Reader, size int, m *merger) error {
+	pool := [][]byte{make([]byte, size), make([]byte, size)}
+	get := func() ([]byte, bool) {
+		b := pool[len(pool)-1]
+		pool = pool[:len(pool)-1]
+		return b, true
+	}
+	send := func(c chunk) bool {
+		m.add(scanChunk(c))
+		pool = append(pool, c.buf)
+		return ctx.Err() == nil
+	}
+	return readChunks(ctx, r, get, send)
+}
+
+// scanParallel runs a reader, workers matching chunks, and the merger (this goroutine), which
+// puts the results back in order. Buffers circulate through free, so memory is
+// (workers+2) x size whatever the input.
+func scanParallel(ctx context.Context, r io.Reader, size, workers int, m *merger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-
 	free := make(chan []byte, workers+2)
 	for range workers + 2 {
 		free <- make([]byte, size)
@@ -120,8 +152,26 @@ func ScanLog(ctx context.Context, r io.Reader, name string, opts Options) ([]Hit
 	work := make(chan chunk, workers)
 	results := make(chan chunkResult, workers)
 	readErr := make(chan error, 1)
-
-	go func() { readErr <- readChunks(ctx, r, free, work) }()
+	get := func() ([]byte, bool) {
+		select {
+		case b := <-free:
+			return b, true
+		case <-ctx.Done():
+			return nil, false
+		}
+	}
+	send := func(c chunk) bool {
+		select {
+		case work <- c:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	go func() {
+		defer close(work)
+		readErr <- readChunks(ctx, r, get, send)
+	}()
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
@@ -137,67 +187,55 @@ func ScanLog(ctx context.Context, r io.Reader, name string, opts Options) ([]Hit
 		})
 	}
 	go func() { wg.Wait(); close(results) }()
-
-	var (
-		st      Stats
-		hits    []Hit
-		kept    = make([]int, len(table))
-		pending = map[int]chunkResult{}
-		nextSeq int
-	)
 	for res := range results {
-		pending[res.seq] = res
-		for {
-			r, ok := pending[nextSeq]
-			if !ok {
-				break
-			}
-			delete(pending, nextSeq)
-			nextSeq++
-			for _, ch := range r.hits {
-				st.MatchedLines++
-				h := Hit{Name: name, Line: st.Lines + ch.line + 1, Pattern: ch.pattern, Event: table[ch.pattern].Event, Text: ch.text}
-				if kept[ch.pattern] >= perPat || (opts.Keep != nil && !opts.Keep(&h)) {
-					st.DroppedHits++
-					continue
-				}
-				kept[ch.pattern]++
-				st.KeptHits++
-				hits = append(hits, h)
-			}
-			st.Lines += r.lines
-			st.Bytes += r.bytes
-			if r.longLine {
-				st.LongLines++
-			}
-		}
+		m.add(res)
 	}
-	err := <-readErr
-	if err == nil {
-		err = ctx.Err()
-	}
-	return hits, st, err
+	return <-readErr
 }
 
-// readChunks cuts r into chunks that end at a line boundary and sends them in order.
-func readChunks(ctx context.Context, r io.Reader, free chan []byte, work chan<- chunk) (err error) {
-	defer close(work)
-	send := func(c chunk) bool {
-		select {
-		case work <- c:
-			return true
-		case <-ctx.Done():
-			return false
+// merger turns chunk results, which may arrive out of order, into hits and counts in line order.
+type merger struct {
+	name    string
+	opts    Options
+	perPat  int
+	kept    []int
+	pending map[int]chunkResult
+	nextSeq int
+	st      Stats
+	hits    []Hit
+}
+
+func (m *merger) add(res chunkResult) {
+	m.pending[res.seq] = res
+	for {
+		r, ok := m.pending[m.nextSeq]
+		if !ok {
+			return
+		}
+		delete(m.pending, m.nextSeq)
+		m.nextSeq++
+		for _, ch := range r.hits {
+			m.st.MatchedLines++
+			h := Hit{Name: m.name, Line: m.st.Lines + ch.line + 1, Pattern: ch.pattern, Event: table[ch.pattern].Event, Text: ch.text}
+			if m.kept[ch.pattern] >= m.perPat || (m.opts.Keep != nil && !m.opts.Keep(&h)) {
+				m.st.DroppedHits++
+				continue
+			}
+			m.kept[ch.pattern]++
+			m.st.KeptHits++
+			m.hits = append(m.hits, h)
+		}
+		m.st.Lines += r.lines
+		m.st.Bytes += r.bytes
+		if r.longLine {
+			m.st.LongLines++
 		}
 	}
-	get := func() ([]byte, bool) {
-		select {
-		case b := <-free:
-			return b, true
-		case <-ctx.Done():
-			return nil, false
-		}
-	}
+}
+
+// readChunks cuts r into chunks that end at a line boundary and sends them in order. get hands
+// out an empty buffer; either returning false stops the read.
+func readChunks(ctx context.Context, r io.Reader, get func() ([]byte, bool), send func(chunk) bool) error {
 	seq := 0
 	cur, ok := get()
 	if !ok {
@@ -206,7 +244,7 @@ func readChunks(ctx context.Context, r io.Reader, free chan []byte, work chan<- 
 	filled := 0
 	skipping := false // discarding the rest of an over-long line
 	for {
-		n, rerr := io.ReadFull(r, cur[filled:])
+		n, rerr := fill(r, cur[filled:])
 		filled += n
 		if skipping {
 			i := bytes.IndexByte(cur[:filled], '\n')
@@ -221,13 +259,12 @@ func readChunks(ctx context.Context, r io.Reader, free chan []byte, work chan<- 
 				filled = 0
 			}
 		}
-		final := rerr != nil
-		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
-			rerr = nil
-		}
-		if final {
+		if rerr != nil { // the end, clean (io.EOF) or not
 			if filled > 0 {
 				send(chunk{seq: seq, data: cur[:filled], buf: cur, unterminated: cur[filled-1] != '\n'})
+			}
+			if rerr == io.EOF {
+				return nil
 			}
 			return rerr
 		}
@@ -256,6 +293,20 @@ func readChunks(ctx context.Context, r io.Reader, free chan []byte, work chan<- 
 		seq++
 		cur = next
 	}
+}
+
+// fill reads until buf is full or r fails; unlike io.ReadFull it passes r's own errors through
+// untouched, so a truncated gzip (io.ErrUnexpectedEOF) is told from a clean end (io.EOF).
+func fill(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // scanChunk finds the matching lines of one chunk.
