@@ -13,8 +13,14 @@ var ansiEscape = regexp.MustCompile(`\x1b(\[[0-9;?]*[A-Za-z]|[()][A-Z0-9]|[=>])`
 // line, "--More--", "(END)". Field scripts remove these too (nsx-formats.md §1.1).
 var pagerArtefact = regexp.MustCompile(`(?m)^[ \t]*(byte \d+.*|--More--.*|<--- More --->.*|\(END\)[ \t]*|lines \d+-\d+.*)$\n?`)
 
-// StripANSI removes terminal escape sequences.
-func StripANSI(s string) string { return ansiEscape.ReplaceAllString(s, "") }
+// eraseLine matches a line's text up to a carriage return followed by erase-line, which is how
+// a pager removes its status line: the text is gone from the screen.
+var eraseLine = regexp.MustCompile(`[^\n]*\r\x1b\[[02]?K`)
+
+// StripANSI removes terminal escape sequences (text erased with CR + erase-line goes too).
+func StripANSI(s string) string {
+	return ansiEscape.ReplaceAllString(eraseLine.ReplaceAllString(s, ""), "")
+}
 
 // cleanOutput normalises text for the parsers: no escapes, no carriage returns, no pager marks.
 // Parsers call it themselves so they accept raw transcripts as well as Session output.

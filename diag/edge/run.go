@@ -20,7 +20,8 @@ type expectRule struct {
 
 // pagerMark matches a pager waiting for a key at the end of the output so far
 // (nsx-formats.md §1.1: a less-like "byte NNNN" status; --More-- as other CLIs print).
-var pagerMark = regexp.MustCompile(`(?:byte \d+|--More--|<--- More --->|\(END\)|lines \d+-\d+(?:/\d+)?)[^\n]*$`)
+// The mark must start its line, so output text that happens to contain "byte 12" does not page.
+var pagerMark = regexp.MustCompile(`(?:^|\n)[ \t]*(?:byte \d+|--More--|<--- More --->|\(END\)|lines \d+-\d+(?:/\d+)?)[^\n]*$`)
 
 // enableCommands are the command prefixes the Edge only accepts in enable mode.
 // [INF] The sources show `debug packet ...` run at the ">" prompt on old builds; entering

@@ -56,6 +56,9 @@ type Faults struct {
 	DropAfterCommands int
 	// Latency delays every command's output.
 	Latency time.Duration
+	// OneByteWrites sends the terminal's output one byte per SSH packet, to shake out prompt
+	// and pager matching that assumes whole lines arrive together.
+	OneByteWrites bool
 	// ChangedHostKey makes the Edge present a different host key than Config.HostKey.
 	ChangedHostKey bool
 }

@@ -94,7 +94,19 @@ func (sh *shell) pumpInput() {
 // write sends text to the terminal with "\n" as "\r\n".
 func (sh *shell) write(s string) {
 	s = strings.ReplaceAll(s, "\r\n", "\n")
-	_, _ = sh.ch.Write([]byte(strings.ReplaceAll(s, "\n", "\r\n")))
+	sh.writeRaw([]byte(strings.ReplaceAll(s, "\n", "\r\n")))
+}
+
+func (sh *shell) writeRaw(b []byte) {
+	if !sh.e.currentFaults().OneByteWrites {
+		_, _ = sh.ch.Write(b)
+		return
+	}
+	for i := range b {
+		if _, err := sh.ch.Write(b[i : i+1]); err != nil {
+			return
+		}
+	}
 }
 
 func (sh *shell) prompt() string {
@@ -145,7 +157,7 @@ func (sh *shell) readLine(echo bool) (string, error) {
 			}
 			line = append(line, b)
 			if echo {
-				_, _ = sh.ch.Write([]byte{b})
+				sh.writeRaw([]byte{b})
 			}
 		}
 	}
