@@ -543,3 +543,24 @@ func TestHelperProcess(t *testing.T) {
 		}
 	}
 }
+
+// FuzzIncident checks that any ID a user types is either found or ErrNotFound, never a panic
+// or another error.
+func FuzzIncident(f *testing.F) {
+	for _, id := range []string{"INC-1", "inc-2", "INC-0", "INC-", "INC-18446744073709551615", "INC-18446744073709551616", "INC--1", "INC-+1", "12", ""} {
+		f.Add(id)
+	}
+	db := mustOpen(f)
+	if _, err := db.CreateIncident(store.Incident{Edge: "edge-01"}); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, id string) {
+		inc, err := db.Incident(id)
+		switch {
+		case err == nil && inc.ID != "INC-1": // the only incident there is
+			t.Errorf("Incident(%q) returned %s", id, inc.ID)
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			t.Errorf("Incident(%q) error = %v", id, err)
+		}
+	})
+}
