@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -45,6 +46,37 @@ func TestLoad_Example(t *testing.T) {
 	if _, ok := c.Edge("edge-99"); ok {
 		t.Error("Edge(edge-99) found")
 	}
+}
+
+// Ensure the example documents every key the Config type has (set, or named in a comment).
+func TestExample_DocumentsEveryKey(t *testing.T) {
+	data, err := os.ReadFile(examplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	seen := map[reflect.Type]bool{}
+	var walk func(reflect.Type)
+	walk = func(typ reflect.Type) {
+		for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice {
+			typ = typ.Elem()
+		}
+		if typ.Kind() != reflect.Struct || seen[typ] {
+			return
+		}
+		seen[typ] = true
+		for f := range typ.Fields() {
+			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if !f.IsExported() || name == "-" {
+				continue
+			}
+			if !regexp.MustCompile(`\b` + regexp.QuoteMeta(name) + `\b`).MatchString(text) {
+				t.Errorf("%s.%s (key %q) is not in %s", typ.Name(), f.Name, name, examplePath)
+			}
+			walk(f.Type)
+		}
+	}
+	walk(reflect.TypeFor[config.Config]())
 }
 
 // Ensure every rule of the file format rejects its bad config with one line naming file, line and problem.
