@@ -63,8 +63,9 @@ func observeStats(path string, st *nsx.Statistics) []observation {
 	return obs
 }
 
-// observeCounterDeltas compares two reads of the IKE counters: requests sent with no answers
-// counted between the reads say the peer is silent (IKE_SA_INIT) or rekeys fail (CREATE_CHILD_SA).
+// observeCounterDeltas compares two reads of the IKE counters: IKE_SA_INIT requests sent with no
+// responses counted between the reads say the peer is silent; repeated CREATE_CHILD_SA requests
+// with no completed CHILD_SA rekey say rekeys fail (answered or not).
 func observeCounterDeltas(path string, before, after *nsx.Statistics) []observation {
 	var obs []observation
 	for i, a := range after.IKEStatistics {
@@ -81,7 +82,7 @@ func observeCounterDeltas(path string, before, after *nsx.Statistics) []observat
 			obs = append(obs, observation{event: evIKEInitUnanswered, name: path, version: version,
 				ev: diag.Evidence{Source: diag.SourceAPI, Ref: ref + "/ikeOutInitReq", Text: fmt.Sprintf("ikeOutInitReq +%d, ikeInInitRsp +0 between the two reads", init)}})
 		}
-		if req, rsp := d(a.IKEOutCrChildReq, b.IKEOutCrChildReq), d(a.IKEInCrChildRsp, b.IKEInCrChildRsp); req > 0 && rsp < req && d(a.IKEChildSaRekey, b.IKEChildSaRekey) == 0 {
+		if req, rsp := d(a.IKEOutCrChildReq, b.IKEOutCrChildReq), d(a.IKEInCrChildRsp, b.IKEInCrChildRsp); req >= 2 && d(a.IKEChildSaRekey, b.IKEChildSaRekey) == 0 {
 			obs = append(obs, observation{event: ls.EvRekeyFailed, name: path, version: version,
 				ev: diag.Evidence{Source: diag.SourceAPI, Ref: ref + "/ikeOutCrChildReq", Text: fmt.Sprintf("ikeOutCrChildReq +%d, ikeInCrChildRsp +%d, ikeChildSaRekey +0 between the two reads", req, rsp)}})
 		}

@@ -195,7 +195,8 @@ func parseSonicWall(s string, loc *time.Location) (time.Time, string, bool) {
 	if err != nil {
 		return time.Time{}, s, false
 	}
-	return t, f[4], true
+	msg, _, _ := strings.Cut(f[4], "\t") // then the source and destination columns
+	return t, msg, true
 }
 
 var months = "JanFebMarAprMayJunJulAugSepOctNovDec"

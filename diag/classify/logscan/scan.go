@@ -343,7 +343,8 @@ func scanChunk(c chunk) chunkResult {
 	return res
 }
 
-// printable returns line as valid UTF-8 without control characters, cut at MaxHitText bytes.
+// printable returns line as valid UTF-8 without control characters other than tab (SonicWall's
+// exports are tab-separated), cut at MaxHitText bytes.
 func printable(line []byte) string {
 	line = bytes.TrimRight(line, "\r")
 	if len(line) > MaxHitText {
@@ -357,7 +358,7 @@ func printable(line []byte) string {
 		case r == utf8.RuneError && n <= 1:
 			b.WriteRune('\uFFFD')
 		case r == '\t':
-			b.WriteByte(' ')
+			b.WriteByte('\t')
 		case r < 0x20 || r == 0x7f:
 			b.WriteRune('\uFFFD')
 		default:
