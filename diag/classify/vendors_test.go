@@ -31,20 +31,20 @@ func TestClassify_Pluto(t *testing.T) {
 		lines []string
 		want  diag.Cause
 	}{
-		"no-rsa-key": {[]string{line(1, `"dc-link" #3: no RSA public key known for 'C=CN, ST=BJ, O=VMWare, OU=CINS, CN=left'`)}, diag.CauseNoTrustedCA},
+		"no-rsa-key":              {[]string{line(1, `"dc-link" #3: no RSA public key known for 'C=CN, ST=BJ, O=VMWare, OU=CINS, CN=left'`)}, diag.CauseNoTrustedCA},
 		"invalid-key-information": {[]string{line(1, `"dc-link" #3: ignoring informational payload INVALID_KEY_INFORMATION, msgid=00000000, length=12`)}, diag.CauseNoTrustedCA},
 		"dpd": {[]string{
 			line(1, `"dc-link" #3: STATE_MAIN_I4: ISAKMP SA established {auth=PRESHARED_KEY cipher=aes_256 integ=sha2_256 group=MODP2048}`),
 			line(2, `"dc-link" #4: STATE_QUICK_I2: sent QI2, IPsec SA established tunnel mode {ESP=>0x1234abcd <0x9876fedc}`),
 			line(8, `"dc-link" #3: DPD: No response from peer - declaring peer dead`)}, diag.CauseDPDPeerDead},
-		"invalid-id-in-main-mode": {[]string{line(1, `"dc-link" #1: ignoring informational payload INVALID_ID_INFORMATION, msgid=00000000, length=12`)}, diag.CauseInvalidID},
+		"invalid-id-in-main-mode":        {[]string{line(1, `"dc-link" #1: ignoring informational payload INVALID_ID_INFORMATION, msgid=00000000, length=12`)}, diag.CauseInvalidID},
 		"payload-malformed-in-main-mode": {[]string{line(1, `"dc-link" #1: received and ignored informational message PAYLOAD_MALFORMED`)}, diag.CauseInvalidID},
 		"invalid-id-in-quick-mode": {[]string{
 			line(1, `"dc-link" #1: STATE_MAIN_I4: ISAKMP SA established {auth=PRESHARED_KEY cipher=aes_256 integ=sha2_256 group=MODP2048}`),
 			line(2, `"dc-link" #1: ignoring informational payload INVALID_ID_INFORMATION, msgid=00000000, length=12`)}, diag.CauseTrafficSelectorMismatch},
 		"peer-id-mismatch": {[]string{line(1, `"dc-link" #1: we require IKEv1 peer to have ID '198.51.100.9', but peer declares '@gw.branch.example'`)}, diag.CauseInvalidID},
-		"no-response": {[]string{line(1, `"dc-link" #1: max number of retransmissions (8) reached STATE_MAIN_I1.  No response (or no acceptable response) to our first IKE message`)}, diag.CausePeerUnreachable},
-		"psk": {[]string{line(1, `"dc-link" #1: probable authentication failure (mismatch of preshared secrets?): malformed payload in packet`)}, diag.CauseAuthFailed},
+		"no-response":      {[]string{line(1, `"dc-link" #1: max number of retransmissions (8) reached STATE_MAIN_I1.  No response (or no acceptable response) to our first IKE message`)}, diag.CausePeerUnreachable},
+		"psk":              {[]string{line(1, `"dc-link" #1: probable authentication failure (mismatch of preshared secrets?): malformed payload in packet`)}, diag.CauseAuthFailed},
 	} {
 		t.Run(name, func(t *testing.T) {
 			path := writeLog(t, "pluto.log", tc.lines...)
