@@ -2,6 +2,10 @@ package engine_test
 
 import (
 	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -186,5 +190,60 @@ func TestDiagnose_Events(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), "[7/11] Step 3: IKE/ESP capture on the Edge ... ok (") {
 		t.Errorf("progress:\n%s", buf.String())
+	}
+}
+
+// Ensure no secret of the lab (the Edge's and the Manager's passwords) reaches the report or
+// any artifact.
+func TestDiagnose_NoSecretsInArtifacts(t *testing.T) {
+	l := startLab(t, "auth_failed", lab.Faults{})
+	var secrets []string
+	for _, f := range []string{lab.FileEdgePassword, lab.FileManagerPassword} {
+		b, err := os.ReadFile(filepath.Join(l.Dir(), f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets = append(secrets, strings.TrimSpace(string(b)))
+	}
+	_, out := diagnose(t, l, nil, engine.Options{})
+	n := 0
+	err := filepath.WalkDir(out, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		n++
+		for _, s := range secrets {
+			if strings.Contains(string(b), s) {
+				t.Errorf("%s holds a secret", path)
+			}
+		}
+		return nil
+	})
+	if err != nil || n < 5 {
+		t.Fatalf("walked %d files: %v", n, err)
+	}
+}
+
+// Ensure TunnelStatus reads the edge's tunnels from the API statistics.
+func TestTunnelStatus(t *testing.T) {
+	l := startLab(t, "auth_failed", lab.Faults{})
+	e, err := engine.New(l.Config(), nil, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ts, err := e.TunnelStatus(t.Context(), "edge-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ts) != 1 || ts[0].Up() || ts[0].PeerName != lab.PeerName || !strings.Contains(ts[0].Failure, "Authentication Failed") {
+		t.Errorf("tunnels: %+v", ts)
+	}
+	if _, err := e.TunnelStatus(t.Context(), "edge-99"); !errors.Is(err, engine.ErrUnknownEdge) {
+		t.Errorf("unknown edge: %v", err)
 	}
 }

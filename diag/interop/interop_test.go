@@ -117,3 +117,21 @@ func TestMerge(t *testing.T) {
 		t.Errorf("merged = %+v", s)
 	}
 }
+
+func FuzzParseProposal(f *testing.F) {
+	for _, s := range []string{"aes256-sha256-modp2048", "AES_CBC-256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048",
+		"aes128gcm16-prfsha256-ecp256", "3des-md5-modp1536", "ESP:AES_GCM_16-128", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		enc, dig, dh := ParseProposal(in)
+		for _, l := range [][]string{enc, dig, dh} {
+			for _, v := range l {
+				if v == "" {
+					t.Fatalf("empty algorithm from %q", in)
+				}
+			}
+		}
+		_ = NormVersion(in) + NormAuth(in)
+	})
+}

@@ -244,6 +244,9 @@ func ParseProposal(p string) (enc, digest, dh []string) {
 }
 
 func appendNew(s []string, v string) []string {
+	if v == "" {
+		return s
+	}
 	for _, x := range s {
 		if x == v {
 			return s

@@ -2,19 +2,17 @@ package peer
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"sync"
 	"time"
 
 	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/knownhosts"
 
 	"ipsecbot/config"
+	"ipsecbot/diag/edge"
 )
 
 // SSHTarget is how to reach a gateway over SSH.
@@ -132,7 +130,7 @@ func (x *SSHExec) dial(ctx context.Context) (*ssh.Client, error) {
 	t := x.target
 	cfg, err := clientConfig(t)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", t.Name, err)
+		return nil, err
 	}
 	timeout := t.ConnectTimeout
 	if timeout <= 0 {
@@ -159,66 +157,14 @@ func (x *SSHExec) dial(ctx context.Context) (*ssh.Client, error) {
 	return x.client, nil
 }
 
+// clientConfig reuses the Edge client's SSH settings: the same auth and the same strict
+// known_hosts check, with typed host-key errors (edge.HostKeyError).
 func clientConfig(t SSHTarget) (*ssh.ClientConfig, error) {
-	cfg := &ssh.ClientConfig{User: t.User}
-	if t.Password != "" {
-		cfg.Auth = append(cfg.Auth, ssh.Password(t.Password))
-	}
-	if t.KeyFile != "" {
-		pem, err := os.ReadFile(t.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("read key: %w", err)
-		}
-		signer, err := ssh.ParsePrivateKey(pem)
-		if err != nil {
-			return nil, fmt.Errorf("parse key %s: %w", t.KeyFile, err)
-		}
-		cfg.Auth = append(cfg.Auth, ssh.PublicKeys(signer))
-	}
-	switch {
-	case t.KnownHosts != "":
-		cb, err := knownhosts.New(t.KnownHosts)
-		if err != nil {
-			return nil, fmt.Errorf("known_hosts: %w", err)
-		}
-		cfg.HostKeyCallback = cb
-		cfg.HostKeyAlgorithms = knownAlgorithms(cb, t.Address)
-	case t.InsecureIgnoreHostKey:
-		cfg.HostKeyCallback = ssh.InsecureIgnoreHostKey() //nolint:gosec // explicit per-host opt-in in the config
-	default:
-		return nil, fmt.Errorf("no known_hosts file and insecure_ignore_host_key not set")
-	}
-	return cfg, nil
+	return edge.ClientConfig(edge.Target{
+		Name: t.Name, Address: t.Address, User: t.User, Password: t.Password, KeyFile: t.KeyFile,
+		KnownHosts: t.KnownHosts, InsecureIgnoreHostKey: t.InsecureIgnoreHostKey, ConnectTimeout: t.ConnectTimeout,
+	})
 }
-
-// knownAlgorithms lists the host key types known_hosts holds for addr, so the server is asked
-// for one of those (otherwise x/crypto prefers ECDSA and reports a false mismatch).
-func knownAlgorithms(cb ssh.HostKeyCallback, addr string) []string {
-	probe, err := ssh.NewSignerFromKey(probeKey)
-	if err != nil {
-		return nil
-	}
-	tcp, err := net.ResolveTCPAddr("tcp", addr)
-	if err != nil {
-		return nil
-	}
-	ke, ok := errors.AsType[*knownhosts.KeyError](cb(addr, tcp, probe.PublicKey()))
-	if !ok {
-		return nil
-	}
-	var algos []string
-	for _, k := range ke.Want {
-		if k.Key.Type() == ssh.KeyAlgoRSA {
-			algos = append(algos, ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA)
-		} else {
-			algos = append(algos, k.Key.Type())
-		}
-	}
-	return algos
-}
-
-// probeKey is a throwaway key no host has: asking known_hosts about it lists the keys on file.
-var probeKey = ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
 
 // limitedBuffer keeps the first 4 KiB of stderr for error messages.
 type limitedBuffer struct{ b []byte }

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
+	"ipsecbot/diag/edge"
 	"ipsecbot/lab/peersim"
 )
 
@@ -96,8 +97,8 @@ func TestStrongSwan_UnknownHostKeyRefused(t *testing.T) {
 	d := &StrongSwan{Exec: NewSSHExec(target)}
 	defer d.Close()
 	_, err := d.SAs(t.Context())
-	if _, ok := errors.AsType[*knownhosts.KeyError](err); !ok {
-		t.Fatalf("err = %v, want a known_hosts key error", err)
+	if !errors.Is(err, edge.ErrHostKeyChanged) {
+		t.Fatalf("err = %v, want a changed host key refused", err)
 	}
 }
 
