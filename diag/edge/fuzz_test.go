@@ -128,3 +128,24 @@ func FuzzParseFiles(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseStorage(f *testing.F) {
+	f.Add("Filesystem     1K-blocks    Used Available Use% Mounted on\n/dev/sda2        4062912  982624   2880520  26% /\n")
+	f.Add("Filesystem      Size  Used Avail Use% Mounted on\n/dev/sda2       3.9G  960M  2.8G  26% /\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		free, err := edge.ParseStorage(in)
+		if err == nil && free < 0 {
+			t.Fatalf("negative free space %d", free)
+		}
+	})
+}
+
+func FuzzParsePing(f *testing.F) {
+	f.Add("--- 10.2.2.10 ping statistics ---\n5 packets transmitted, 4 received, 20% packet loss, time 4005ms\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		sent, recv, err := edge.ParsePing(in)
+		if err == nil && (sent < 0 || recv < 0) {
+			t.Fatalf("negative counts %d %d", sent, recv)
+		}
+	})
+}

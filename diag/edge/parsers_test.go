@@ -330,3 +330,9 @@ func TestParseFilesStoragePing(t *testing.T) {
 		t.Errorf("ping: %d %d %v", sent, recv, err)
 	}
 }
+
+func TestParseStorageOutOfRange(t *testing.T) {
+	if _, err := edge.ParseStorage("Filesystem Size Used Avail Use% Mounted on\n/dev/sda2 1T 1T 99999999999999999999T 1% /\n"); !errors.Is(err, edge.ErrFormat) {
+		t.Errorf("huge size: %v", err)
+	}
+}

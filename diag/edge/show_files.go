@@ -77,6 +77,9 @@ func ParseStorage(out string) (int64, error) {
 		if human && m[2] == "" {
 			unit = 1
 		}
+		if v*unit > 1<<62 {
+			return 0, formatError(cmd, n+1, "available column %q out of range", f[3])
+		}
 		bytes := int64(v * unit)
 		if f[5] == "/" || !found {
 			best, found = bytes, true

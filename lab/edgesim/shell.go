@@ -25,7 +25,7 @@ type shell struct {
 
 const ctrlC = 0x03
 
-// errInterrupted is a line or key read that Ctrl-C ended.
+// interrupted is the error of a line read that Ctrl-C ended.
 type interrupted struct{}
 
 func (interrupted) Error() string { return "interrupted" }
