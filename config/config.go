@@ -181,6 +181,15 @@ func (c *Config) Path(p string) string {
 	return filepath.Join(c.Dir, p)
 }
 
+// ArtifactsDir is where incidents' files go: store.artifacts, or "artifacts" beside the store
+// file, resolved against the configuration's directory.
+func (c *Config) ArtifactsDir() string {
+	if c.Store.Artifacts != "" {
+		return c.Path(c.Store.Artifacts)
+	}
+	return filepath.Join(filepath.Dir(c.Path(c.Store.Path)), "artifacts")
+}
+
 // Edge returns the edge with the given name.
 func (c *Config) Edge(name string) (*Edge, bool) {
 	for i := range c.Edges {

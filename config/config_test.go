@@ -40,6 +40,14 @@ func TestLoad_Example(t *testing.T) {
 	if got, want := c.Path(c.Store.Path), filepath.Join(dir, "data/bot.db"); got != want {
 		t.Errorf("store path = %q, want %q", got, want)
 	}
+	if got, want := c.ArtifactsDir(), filepath.Join(dir, "data/artifacts"); got != want {
+		t.Errorf("artifacts dir = %q, want %q", got, want)
+	}
+	c.Store.Artifacts = ""
+	c.Store.Path = "/var/lib/bot/bot.db"
+	if got := c.ArtifactsDir(); got != "/var/lib/bot/artifacts" {
+		t.Errorf("default artifacts dir = %q", got)
+	}
 	if got := c.Schedule.HealthPost; got != "0 9 * * 1-5" {
 		t.Errorf("health_post = %q", got)
 	}
