@@ -13,6 +13,7 @@ import (
 	"github.com/google/gopacket/pcapgo"
 
 	"ipsecbot/diag"
+	"ipsecbot/diag/ike"
 )
 
 // Ensure every scenario's content loads and is consistent: a non-empty syslog-form edge log,
@@ -223,7 +224,17 @@ func readCapture(t *testing.T, pcap []byte) (packets, ike int, addrs map[netip.A
 	}
 }
 
-func checksumOK(hdr []byte) bool { return checksum(hdr, 0) == 0 }
+// checksumOK verifies an IPv4 header checksum (RFC 1071: the sum over the header is 0xffff).
+func checksumOK(hdr []byte) bool {
+	var sum uint32
+	for i := 0; i+1 < len(hdr); i += 2 {
+		sum += uint32(hdr[i])<<8 | uint32(hdr[i+1])
+	}
+	for sum>>16 != 0 {
+		sum = sum&0xffff + sum>>16
+	}
+	return sum == 0xffff
+}
 
 func TestRewriteText(t *testing.T) {
 	for in, want := range map[string]string{
@@ -238,5 +249,44 @@ func TestRewriteText(t *testing.T) {
 		if got := rewriteText(in); got != want {
 			t.Errorf("rewriteText(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// Ensure the rewritten capture tells the analyzer the same story as the fixture's own, on
+// the lab's addresses.
+func TestCapture_AnalyzesLikeTheFixture(t *testing.T) {
+	for _, sc := range AllScenarios() {
+		if sc.Synthesized() {
+			continue
+		}
+		t.Run(sc.Name, func(t *testing.T) {
+			raw, err := fixtures.ReadFile("testdata/fixtures/" + sc.Fixture + "/capture.pcap")
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := loadContent(sc, "edge-01-0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := ike.Analyze(bytes.NewReader(raw), "fixture.pcap")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := ike.Analyze(bytes.NewReader(c.capture), "capture.pcap")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Packets != want.Packets || got.IKEMessages != want.IKEMessages || got.ESPPackets != want.ESPPackets ||
+				len(got.Exchanges) != len(want.Exchanges) || len(got.Notifies) != len(want.Notifies) {
+				t.Errorf("rewritten: %d packets, %d IKE, %d ESP, %d exchanges, %d notifies; fixture: %d, %d, %d, %d, %d",
+					got.Packets, got.IKEMessages, got.ESPPackets, len(got.Exchanges), len(got.Notifies),
+					want.Packets, want.IKEMessages, want.ESPPackets, len(want.Exchanges), len(want.Notifies))
+			}
+			for _, x := range got.Exchanges {
+				if !strings.HasPrefix(x.Initiator, EdgeUplinkIP.String()+":") && !strings.HasPrefix(x.Initiator, PeerIP.String()+":") {
+					t.Errorf("exchange initiated by %s", x.Initiator)
+				}
+			}
+		})
 	}
 }

@@ -2,7 +2,6 @@ package lab
 
 import (
 	"io/fs"
-	"net/netip"
 	"strings"
 	"testing"
 )
@@ -52,20 +51,6 @@ func FuzzMirrorListSAs(f *testing.F) {
 	fixtureFiles(f, "swanctl-list-sas.txt", func(s string) string { return sasSection(s, "edgeA") })
 	f.Fuzz(func(t *testing.T, text string) {
 		mirrorListSAs(text) // must not panic on any text
-	})
-}
-
-func FuzzRewriteFrame(f *testing.F) {
-	fs.WalkDir(fixtures, "testdata/fixtures", func(path string, d fs.DirEntry, err error) error {
-		if err == nil && strings.HasSuffix(path, "ikev2-psk_mismatch/capture.pcap") {
-			b, _ := fixtures.ReadFile(path)
-			f.Add(b[24+16:]) // the first frame after the file and record headers
-		}
-		return nil
-	})
-	m := map[netip.Addr]netip.Addr{netip.MustParseAddr("192.0.2.1"): EdgeUplinkIP}
-	f.Fuzz(func(t *testing.T, frame []byte) {
-		rewriteFrame(frame, m) // patches in place, never out of bounds
 	})
 }
 
