@@ -143,9 +143,15 @@ func (s *Session) StartCapture(ctx context.Context, spec CaptureSpec) (*Capture,
 	}
 	c := &Capture{s: s, spec: spec, Interface: spec.Interface, Started: time.Now(), before: names(before)}
 	if _, err := s.Run(ctx, s.command(TmplStart, "iface", spec.Interface, "expr", CaptureExpr(spec.Peer))); err != nil {
-		// It may have started anyway: stop it so nothing keeps writing to the Edge's disk.
-		_ = c.Stop(context.WithoutCancel(ctx))
-		_ = c.Remove(context.WithoutCancel(ctx))
+		if errors.Is(err, ErrCommand) {
+			// The Edge refused (e.g. a capture someone else runs on the interface): nothing of
+			// ours started, and theirs is not ours to stop.
+			return nil, err
+		}
+		// Timed out or cut off: it may have started, so stop it before it fills the disk.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.t.CommandTimeout)
+		defer cancel()
+		_ = c.Remove(cctx)
 		return nil, err
 	}
 	c.mu.Lock() // the timer's Stop must see c.timer set
@@ -184,10 +190,19 @@ func (c *Capture) stopLocked(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Ours is the new file named after the interface (tcpdump_vNic_0.N); failing that, the only new file.
+	var fresh []string
 	for _, f := range files {
-		if !slices.Contains(c.before, f.Name) && strings.Contains(f.Name, c.Interface) {
+		if slices.Contains(c.before, f.Name) {
+			continue
+		}
+		fresh = append(fresh, f.Name)
+		if strings.HasPrefix(f.Name, "tcpdump_"+c.Interface+".") {
 			c.File = f.Name
 		}
+	}
+	if c.File == "" && len(fresh) == 1 {
+		c.File = fresh[0]
 	}
 	if c.File == "" {
 		return fmt.Errorf("%s: capture on %s stopped but no new file in %q", c.s.t.Name, c.Interface, c.s.command(TmplFiles))

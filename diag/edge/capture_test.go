@@ -251,3 +251,24 @@ func TestFetchWithoutSCPPathFailsFastAndCleansUp(t *testing.T) {
 		t.Errorf("edge files left: %v", f)
 	}
 }
+
+// TestCaptureLeavesOthersAlone: a capture already running on the interface (an operator's, or
+// a crashed run's) makes the start fail; it is neither stopped nor removed.
+func TestCaptureLeavesOthersAlone(t *testing.T) {
+	e, target, _, _ := captureLab(t, nil)
+	s, err := edge.Dial(t.Context(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Run(t.Context(), "debug packet capture interface vNic_0 port_22"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.StartCapture(t.Context(), edge.CaptureSpec{Interface: "vNic_0", Peer: peerAddr}); !errors.Is(err, edge.ErrCommand) {
+		t.Fatalf("second capture on the interface: %v, want the Edge's refusal", err)
+	}
+	caps := e.Captures()
+	if len(caps) != 1 || !caps[0].Running || caps[0].Expr != "port_22" {
+		t.Errorf("the other capture was touched: %+v", caps)
+	}
+}

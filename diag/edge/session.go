@@ -79,6 +79,7 @@ type Session struct {
 	done      chan struct{}
 	closeOnce sync.Once
 	closeErr  error
+	ctxMu     sync.Mutex // guards stopCtx, set while the context callback may already run
 	stopCtx   func() bool
 	wg        sync.WaitGroup
 }
@@ -149,7 +150,9 @@ func Dial(ctx context.Context, t Target) (*Session, error) {
 	if m := genericPrompt.FindStringSubmatch(lastLine(banner)); m != nil {
 		s.setPrompt(m[1], m[2] == "#")
 	}
+	s.ctxMu.Lock()
 	s.stopCtx = context.AfterFunc(ctx, func() { s.Close() })
+	s.ctxMu.Unlock()
 	if t.Keepalive > 0 {
 		s.wg.Go(s.keepalive)
 	}
@@ -271,9 +274,11 @@ func (s *Session) keepalive() {
 func (s *Session) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.done)
+		s.ctxMu.Lock()
 		if s.stopCtx != nil {
 			s.stopCtx()
 		}
+		s.ctxMu.Unlock()
 		if s.sess != nil {
 			_, _ = s.stdin.Write([]byte("exit\r"))
 			s.sess.Close()
