@@ -20,8 +20,9 @@ import (
 )
 
 // CaptureSource is a packet capture: its path (for frame references) and, when the caller has
-// one, the IKE analyzer's summary of it. The classifier reads the ESP packets itself (sizes per
-// direction within the time window); IKE facts come from Summary.
+// one already, the IKE analyzer's summary of it (else Classify runs ike.AnalyzeFile). The
+// classifier reads the ESP packets itself (sizes per direction within the time window); IKE
+// facts come from the summary.
 type CaptureSource struct {
 	Path    string
 	Summary *ike.Summary
@@ -230,12 +231,17 @@ func observeSummary(path string, s *ike.Summary) []observation {
 		if sa.Established {
 			established = true
 		}
-		if sa.Established && sa.DPDUnanswered > 0 {
+		if sa.Established && sa.ShortRekeyResponses > 0 {
+			add(evRekeyRejected, ikeUp|childUp, sa.LastFrame, sa.Version, fmt.Sprintf("%d CREATE_CHILD_SA rekey responses too short to carry a new SA (a bare error notify)", sa.ShortRekeyResponses))
+		}
+		if sa.Established && sa.DPDUnanswered >= 2 { // one may be a final delete, never acknowledged in IKEv1
 			add(evDPDUnanswered, ikeUp, sa.LastFrame, sa.Version, fmt.Sprintf("%d of %d liveness checks of an established IKE SA unanswered", sa.DPDUnanswered, sa.DPDRequests))
 		}
 	}
+	peerErrors := slices.ContainsFunc(s.Notifies, func(n ike.NotifySeen) bool { return n.Error })
 	for _, x := range s.Exchanges {
-		if x.Answered || x.RequestFrame == 0 {
+		// A peer that answers with error notifies is reachable, whatever the exchange matching says.
+		if x.Answered || x.RequestFrame == 0 || peerErrors {
 			continue
 		}
 		var c cond
@@ -245,7 +251,7 @@ func observeSummary(path string, s *ike.Summary) []observation {
 		text := fmt.Sprintf("%s request from %s never answered (%d retransmissions)", x.Exchange, x.Initiator, x.Retransmissions)
 		if isFirstExchange(x) {
 			add(evIKEInitUnanswered, c, x.RequestFrame, x.Version, text)
-		} else if x.Exchange != "INFORMATIONAL" && x.Exchange != "Informational" {
+		} else if x.Exchange != "INFORMATIONAL" && x.Exchange != "INFORMATIONAL_V1" {
 			add(evIKEUnanswered, c, x.RequestFrame, x.Version, text)
 		}
 	}
@@ -259,8 +265,12 @@ func observeSummary(path string, s *ike.Summary) []observation {
 		}
 		var c cond
 		switch n.Exchange {
-		case "IKE_AUTH", "Quick Mode", "QUICK_MODE":
+		case "IKE_AUTH", "QUICK_MODE":
 			c = ikeUp
+		case "INFORMATIONAL_V1": // IKEv1 errors come in their own exchange: the SA state tells the phase
+			if established {
+				c = ikeUp
+			}
 		case "CREATE_CHILD_SA":
 			c = ikeUp | childUp
 		}
@@ -282,7 +292,7 @@ func isFirstExchange(x ike.Exchange) bool {
 	switch x.Exchange {
 	case "IKE_SA_INIT":
 		return true
-	case "Identity Protection (Main Mode)", "Main Mode", "ID_PROT", "Aggressive", "Aggressive Mode":
+	case "MAIN_MODE", "AGGRESSIVE":
 		return x.RSPI == "" || x.RSPI == "0000000000000000"
 	}
 	return false

@@ -15,10 +15,12 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"ipsecbot/diag"
 	ls "ipsecbot/diag/classify/logscan"
+	"ipsecbot/diag/ike"
 	"ipsecbot/diag/interop"
 )
 
@@ -82,15 +84,23 @@ func Classify(ctx context.Context, in Input) (*diag.Verdict, error) {
 		obs = append(obs, o...)
 	}
 	for _, c := range in.Captures {
-		dirs, packets, err := espTraffic(c.Path, in.Since, in.Until)
-		if err != nil {
-			v.Missing = append(v.Missing, "capture "+err.Error())
+		sum, err := c.Summary, error(nil)
+		if sum == nil {
+			sum, err = ike.AnalyzeFile(c.Path) // a cut capture: what was read, and an error
+		}
+		dirs, packets, espErr := espTraffic(c.Path, in.Since, in.Until)
+		if err = cmp.Or(err, espErr); err != nil {
+			msg := err.Error()
+			if !strings.Contains(msg, c.Path) {
+				msg = c.Path + ": " + msg
+			}
+			v.Missing = append(v.Missing, "capture "+msg)
 		}
 		obs = append(obs, observeESP(c.Path, dirs)...)
-		if c.Summary != nil {
-			obs = append(obs, observeSummary(c.Path, c.Summary)...)
-			v.Scanned.Packets += c.Summary.Packets
-			v.Scanned.IKEMessages += c.Summary.IKEMessages
+		if sum != nil {
+			obs = append(obs, observeSummary(c.Path, sum)...)
+			v.Scanned.Packets += sum.Packets
+			v.Scanned.IKEMessages += sum.IKEMessages
 		} else {
 			v.Scanned.Packets += packets
 		}

@@ -10,6 +10,7 @@ const (
 	evIKEInitUnanswered ls.Event = "pcap_ike_init_unanswered" // the first IKE request never answered
 	evIKEUnanswered     ls.Event = "pcap_ike_unanswered"      // a later IKE request never answered
 	evDPDUnanswered     ls.Event = "pcap_dpd_unanswered"      // liveness checks of an established SA unanswered
+	evRekeyRejected     ls.Event = "pcap_rekey_rejected"      // CREATE_CHILD_SA rekeys answered with a bare notify
 	evESPOneWay         ls.Event = "pcap_esp_one_way"         // ESP leaves and nothing comes back
 	evESPBothWays       ls.Event = "pcap_esp_both_ways"       // ESP flows in both directions
 	evESPLargeLost      ls.Event = "pcap_esp_large_lost"      // echo-like ESP: small packets come back, large never do
@@ -71,7 +72,7 @@ var rules = []rule{
 	{ls.EvMaxRetransmissions, ikeUp, 0, diag.CauseDPDPeerDead, 0.7},
 	{ls.EvPathProbeGiveUp, 0, 0, diag.CauseDPDPeerDead, 0.6},
 	{ls.EvRetransmit, ikeUp, 0, diag.CauseDPDPeerDead, 0.3},
-	{evDPDUnanswered, 0, 0, diag.CauseDPDPeerDead, 0.8},
+	{evDPDUnanswered, 0, 0, diag.CauseDPDPeerDead, 0.7},
 
 	// Phase 1 / IKE SA proposals.
 	{ls.EvNoProposalNotify, 0, ikeUp | espProp, diag.CauseIKEProposalMismatch, 0.9},
@@ -95,6 +96,7 @@ var rules = []rule{
 	{ls.EvNoAcceptable, espProp | childUp, keGroup, diag.CauseIPsecProposalMismatch, 0.8},
 	{ls.EvNoProposalFound, espProp | childUp, 0, diag.CausePFSMismatch, 0.8},
 	{ls.EvRekeyFailed, 0, 0, diag.CausePFSMismatch, 0.75},
+	{evRekeyRejected, 0, 0, diag.CausePFSMismatch, 0.8},
 
 	// Traffic selectors (and proxy IDs: INVALID_ID_INFORMATION once the IKE SA is up).
 	{ls.EvTSUnacceptable, 0, 0, diag.CauseTrafficSelectorMismatch, 0.9},
@@ -112,7 +114,7 @@ var rules = []rule{
 	{ls.EvAuthFailedNotify, 0, 0, diag.CauseAuthFailed, 0.9},
 	{ls.EvMACMismatch, 0, 0, diag.CauseAuthFailed, 0.93},
 	{ls.EvPSKMismatch, 0, 0, diag.CauseAuthFailed, 0.9},
-	{ls.EvDecryptFailed, 0, 0, diag.CauseAuthFailed, 0.92},
+	{ls.EvDecryptFailed, 0, 0, diag.CauseAuthFailed, 0.95}, // IKEv1: the keys differ, so do the PSKs
 	{ls.EvNoSharedKey, 0, 0, diag.CauseAuthFailed, 0.85},
 	{ls.EvNoPeerConfig, 0, 0, diag.CauseAuthFailed, 0.8},
 
