@@ -2,7 +2,9 @@ package edge_test
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/pem"
 	"errors"
@@ -254,4 +256,24 @@ func TestCancelDialContextClosesSession(t *testing.T) {
 	}
 	s.Close()
 	e.Close()
+}
+
+// TestHostKeyAlgorithmFromKnownHosts: the Edge offers ECDSA and ed25519, known_hosts has only
+// the ed25519 key. x/crypto would prefer ECDSA and report a mismatch; the session asks for the
+// type on file instead (libs-notes.md §2a).
+func TestHostKeyAlgorithmFromKnownHosts(t *testing.T) {
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecSigner, err := ssh.NewSignerFromKey(ec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, target := startEdge(t, func(c *edgesim.Config) { c.ExtraHostKeys = []ssh.Signer{ecSigner} })
+	s, err := edge.Dial(t.Context(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
 }

@@ -27,6 +27,8 @@ type Config struct {
 	// AuthorizedKeys may log in as User with public-key authentication.
 	AuthorizedKeys []ssh.PublicKey
 	HostKey        ssh.Signer
+	// ExtraHostKeys are offered too (e.g. ECDSA beside ed25519, as real sshds do).
+	ExtraHostKeys []ssh.Signer
 
 	// Outputs maps an exact command ("show service ipsec") to its output text.
 	Outputs map[string]string
@@ -231,6 +233,9 @@ func (e *Edge) serverConfig() *ssh.ServerConfig {
 		sc.AddHostKey(e.altKey)
 	} else {
 		sc.AddHostKey(e.cfg.HostKey)
+		for _, k := range e.cfg.ExtraHostKeys {
+			sc.AddHostKey(k)
+		}
 	}
 	return sc
 }
