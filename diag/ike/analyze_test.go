@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -275,5 +276,34 @@ func TestAnalyze_Pcapng(t *testing.T) {
 	if got.Packets != want.Packets || got.IKEMessages != want.IKEMessages || got.ESPPackets != want.ESPPackets ||
 		len(got.Exchanges) != len(want.Exchanges) || !got.First.Equal(want.First) {
 		t.Fatalf("pcapng summary differs: %+v", got)
+	}
+}
+
+// TestAnalyze_HostileLengths: lengths that would make a reader allocate gigabytes are refused.
+func TestAnalyze_HostileLengths(t *testing.T) {
+	pcapHdr := []byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 1, 0, 0, 0}
+	record := []byte{0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff, 0x7f, 1, 2, 3}
+	ngSHB := []byte{0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 28, 0, 0, 0}
+	ngIDB := []byte{1, 0, 0, 0, 20, 0, 0, 0, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 20, 0, 0, 0}
+	ngHugeEPB := []byte{6, 0, 0, 0, 0xfc, 0xff, 0xff, 0x7f}
+	ngLyingEPB := []byte{6, 0, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0, 32, 0, 0, 0}
+	cases := map[string][]byte{
+		"pcap-huge-record":   append(append([]byte{}, pcapHdr...), record...),
+		"pcapng-huge-block":  append(append(append([]byte{}, ngSHB...), ngIDB...), ngHugeEPB...),
+		"pcapng-lying-block": append(append(append([]byte{}, ngSHB...), ngIDB...), ngLyingEPB...),
+	}
+	for name, data := range cases {
+		t.Run(name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			s, err := Analyze(bytes.NewReader(data), name)
+			runtime.ReadMemStats(&after)
+			if !errors.Is(err, ErrTruncated) || s == nil || s.Packets != 0 {
+				t.Fatalf("got %+v, %v; want an empty summary and ErrTruncated", s, err)
+			}
+			if n := after.TotalAlloc - before.TotalAlloc; n > 16<<20 {
+				t.Fatalf("allocated %d bytes for a %d-byte file", n, len(data))
+			}
+		})
 	}
 }

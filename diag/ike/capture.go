@@ -2,6 +2,7 @@ package ike
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -35,13 +36,19 @@ func openCapture(r io.Reader) (packetSource, error) {
 	}
 	switch binary.LittleEndian.Uint32(magic) {
 	case 0x0a0d0d0a:
-		ng, err := pcapgo.NewNgReader(br, pcapgo.DefaultNgReaderOptions)
+		ng, err := pcapgo.NewNgReader(newNgGuard(br), pcapgo.DefaultNgReaderOptions)
 		if err != nil {
 			return nil, fmt.Errorf("%w: pcapng: %v", ErrNotCapture, err)
 		}
 		return ng, nil
 	case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
-		pr, err := pcapgo.NewReader(br)
+		var hdr [24]byte
+		n, err := io.ReadFull(br, hdr[:])
+		if err != nil {
+			return nil, fmt.Errorf("%w: file header of %d bytes", ErrTruncated, n)
+		}
+		clampPcapHeader(hdr[:])
+		pr, err := pcapgo.NewReader(io.MultiReader(bytes.NewReader(hdr[:]), br))
 		if err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 				return nil, fmt.Errorf("%w: file header", ErrTruncated)

@@ -211,7 +211,7 @@ func (m *Message) SerializeTo(b gopacket.SerializeBuffer, _ gopacket.SerializeOp
 		if i+1 < len(m.Payloads) {
 			following = m.Payloads[i+1].Type
 		}
-		if p.Type == PayloadSK || p.Type == PayloadSKF {
+		if m.MajorVersion == 2 && (p.Type == PayloadSK || p.Type == PayloadSKF) {
 			following = p.Inner
 		}
 		plen := 4 + len(p.Body)
