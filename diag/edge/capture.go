@@ -244,6 +244,7 @@ func (c *Capture) Fetch(ctx context.Context, recv *SCPReceiver, dir string) (str
 	s.mu.Lock()
 	out, err := s.runLocked(ctx, cmd, rules)
 	s.mu.Unlock()
+	out = strings.ReplaceAll(out, password, "<secret>") // should the Edge ever echo it
 	if err != nil {
 		recv.Cancel(user)
 		return "", fmt.Errorf("%w (edge said: %s)", err, truncate(strings.TrimSpace(out), 200))
