@@ -42,7 +42,7 @@ func checkLeaks(t *testing.T, opts ...goleak.Option) {
 
 // testBot is a Server on a real bbolt file, talking to a fake Slack, behind a real HTTP server.
 type testBot struct {
-	t     *testing.T
+	t     testing.TB
 	slack *slacktestx.Server
 	srv   *Server
 	http  *httptest.Server
@@ -67,7 +67,7 @@ func testConfig(dir string) *config.Config {
 
 // newTestBot starts a bot on testConfig(dir) with engine; the store file may be reused
 // across bots in one test by passing the same dir.
-func newTestBot(t *testing.T, dir string, engine Diagnoser, fake *slacktestx.Server) *testBot {
+func newTestBot(t testing.TB, dir string, engine Diagnoser, fake *slacktestx.Server) *testBot {
 	t.Helper()
 	cfg := testConfig(dir)
 	db, err := store.Open(cfg.Store.Path, store.Options{})
@@ -78,7 +78,7 @@ func newTestBot(t *testing.T, dir string, engine Diagnoser, fake *slacktestx.Ser
 }
 
 // startBot serves cfg with db and engine against fake (a new fake Slack when nil).
-func startBot(t *testing.T, cfg *config.Config, db *store.DB, engine Diagnoser, fake *slacktestx.Server) *testBot {
+func startBot(t testing.TB, cfg *config.Config, db *store.DB, engine Diagnoser, fake *slacktestx.Server) *testBot {
 	t.Helper()
 	if fake == nil {
 		fake = slacktestx.New(t)
@@ -204,7 +204,7 @@ func (b *testBot) auditLog(want int) []store.AuditRecord {
 }
 
 // waitFor polls cond until it holds, failing after 20 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {

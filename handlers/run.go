@@ -20,11 +20,16 @@ var errShuttingDown = errors.New("shutting down")
 
 // run is one diagnosis the bot drives in Slack.
 type run struct {
-	incident, edge          string
+	edge                    string
 	requester, channel      string
 	responseURL             string
 	captureSeconds, maxSecs int
-	outDir                  string
+
+	// Set once the incident is open, before ready is closed.
+	ready    chan struct{}
+	incident string
+	outDir   string
+	err      error
 
 	// Set by the run's goroutine.
 	rootTS      string // the channel message kept current; its thread holds the details
@@ -32,30 +37,47 @@ type run struct {
 }
 
 // startDiagnosis opens an incident for edge and starts its run, or returns the run already
-// going for that edge (joined).
+// going for that edge (joined). The edge is claimed before the incident is written, so
+// commands for other edges never wait on this one's database commit.
 func (s *Server) startDiagnosis(edge string, secs int, user, channel, responseURL string) (*run, bool, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if r, ok := s.running[edge]; ok {
-		return r, true, nil
+		s.mu.Unlock()
+		<-r.ready
+		return r, true, r.err
 	}
 	e, _ := s.findEdge(edge)
-	inc, err := s.db.CreateIncident(store.Incident{
-		Edge: edge, Status: store.StatusDiagnosing, Requester: user, Channel: channel, CaptureSeconds: secs,
-	})
-	if err != nil {
-		return &run{edge: edge}, false, fmt.Errorf("open incident: %w", err)
-	}
 	r := &run{
-		incident: inc.ID, edge: edge, requester: user, channel: channel, responseURL: responseURL,
-		captureSeconds: secs, maxSecs: maxCapture(e), outDir: filepath.Join(s.artifacts, inc.ID),
-	}
-	if !s.work.Go(func(ctx context.Context) { s.drive(ctx, r) }) {
-		s.updateIncident(r.incident, func(i *store.Incident) { i.Status = store.StatusInterrupted })
-		return r, false, errShuttingDown
+		edge: edge, requester: user, channel: channel, responseURL: responseURL,
+		captureSeconds: secs, maxSecs: maxCapture(e), ready: make(chan struct{}),
 	}
 	s.running[edge] = r
-	return r, false, nil
+	s.mu.Unlock()
+
+	r.err = s.openRun(r)
+	close(r.ready)
+	if r.err != nil {
+		s.mu.Lock()
+		delete(s.running, edge)
+		s.mu.Unlock()
+	}
+	return r, false, r.err
+}
+
+// openRun writes the run's incident and starts its goroutine.
+func (s *Server) openRun(r *run) error {
+	inc, err := s.db.CreateIncident(store.Incident{
+		Edge: r.edge, Status: store.StatusDiagnosing, Requester: r.requester, Channel: r.channel, CaptureSeconds: r.captureSeconds,
+	})
+	if err != nil {
+		return fmt.Errorf("open incident: %w", err)
+	}
+	r.incident, r.outDir = inc.ID, filepath.Join(s.artifacts, inc.ID)
+	if !s.work.Go(func(ctx context.Context) { <-r.ready; s.drive(ctx, r) }) {
+		s.updateIncident(r.incident, func(i *store.Incident) { i.Status = store.StatusInterrupted })
+		return errShuttingDown
+	}
+	return nil
 }
 
 func (s *Server) updateIncident(id string, fn func(*store.Incident)) {
@@ -78,7 +100,9 @@ func (s *Server) drive(ctx context.Context, r *run) {
 	defer s.metrics.inProgress.Dec()
 	defer func() {
 		s.mu.Lock()
-		delete(s.running, r.edge)
+		if s.running[r.edge] == r {
+			delete(s.running, r.edge)
+		}
 		s.mu.Unlock()
 	}()
 	s.appendEvent(r.incident, "started", fmt.Sprintf("diagnosis of %s requested", r.edge), r.requester)
