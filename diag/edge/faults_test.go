@@ -277,3 +277,17 @@ func TestHostKeyAlgorithmFromKnownHosts(t *testing.T) {
 	}
 	s.Close()
 }
+
+func TestKeepalivesKeepSessionUsable(t *testing.T) {
+	_, target := startEdge(t, nil)
+	target.Keepalive = 5 * time.Millisecond
+	s, err := edge.Dial(t.Context(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	time.Sleep(60 * time.Millisecond) // several keepalive round trips
+	if _, err := s.Run(t.Context(), edge.CmdServiceIPsec); err != nil {
+		t.Fatal(err)
+	}
+}
