@@ -79,7 +79,7 @@ type Lab struct {
 
 // Start stages a scenario: it builds the content, starts the Manager, the Edge and the peer
 // on loopback, and writes the CA, secrets and known_hosts into the directory.
-func Start(ctx context.Context, opts Options) (l *Lab, err error) {
+func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	name := opts.Scenario
 	if name == "" {
 		name = DefaultScenario
@@ -92,8 +92,8 @@ func Start(ctx context.Context, opts Options) (l *Lab, err error) {
 	if err != nil {
 		return nil, err
 	}
-	l = &Lab{scenario: sc, dir: opts.Dir, capture: opts.CaptureSeconds}
-	defer func() {
+	l := &Lab{scenario: sc, dir: opts.Dir, capture: opts.CaptureSeconds}
+	defer func() { // a lab that fails to start leaves nothing running and no temporary dir
 		if err != nil {
 			l.Close()
 		}
