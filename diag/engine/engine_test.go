@@ -1,10 +1,12 @@
 package engine_test
 
 import (
-	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -72,21 +74,72 @@ func diagnose(t *testing.T, l *lab.Lab, db *store.DB, opts engine.Options, liste
 	return rep, out
 }
 
-func TestDiagnose_AuthFailed(t *testing.T) {
+// Ensure a diagnosis writes report.json (the analyze --json shape plus steps and artifacts),
+// report.md and capture.pcap; every artifact's sha256 is its file's; the store records the
+// incident, its artifacts and its timeline.
+func TestDiagnose_ReportAndStore(t *testing.T) {
 	l := startLab(t, "auth_failed", lab.Faults{})
 	db := openStore(t)
 	var rec recorder
 	rep, out := diagnose(t, l, db, engine.Options{}, rec.listen)
-	js, _ := json.MarshalIndent(rep, "", "  ")
-	t.Logf("%s", js)
-	if rep.Cause != diag.CauseAuthFailed {
-		t.Errorf("cause = %s, want auth_failed", rep.Cause)
+	if rep.Cause != diag.CauseAuthFailed || rep.Incident == "" || rep.Dir != out {
+		t.Fatalf("cause %s, incident %q, dir %q", rep.Cause, rep.Incident, rep.Dir)
 	}
-	for _, f := range []string{"report.json", "report.md", "capture.pcap"} {
-		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
-			t.Error(err)
+	b, err := os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var top map[string]any
+	if err := json.Unmarshal(b, &top); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"cause", "ike_version", "confidence", "summary", "evidence", "also_seen", "remediation", "scanned", "steps", "artifacts"} {
+		if _, ok := top[k]; !ok {
+			t.Errorf("report.json lacks %q", k)
 		}
 	}
-	t.Logf("kinds %v", rec.kinds())
-	_ = context.Background
+	md, err := os.ReadFile(filepath.Join(out, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"## Cause: `auth_failed`", "### Evidence", "| 7 | Step 3: IKE/ESP capture on the Edge | ok |", "capture.pcap"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+	names := map[string]bool{}
+	for _, a := range rep.Artifacts {
+		names[a.Name] = true
+		data, err := os.ReadFile(filepath.Join(out, a.Name))
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != a.SHA256 || int64(len(data)) != a.Size {
+			t.Errorf("%s: sha256/size differ from the file", a.Name)
+		}
+	}
+	for _, want := range []string{"capture.pcap", "logs/peer.log", "show/show-service-ipsec-start.txt", "api/ipsec-statistics-end.xml"} {
+		if !names[want] {
+			t.Errorf("no artifact %s", want)
+		}
+	}
+	stored, err := db.Artifacts(rep.Incident)
+	if err != nil || len(stored) < len(rep.Artifacts) {
+		t.Errorf("store has %d artifacts for %d in the report: %v", len(stored), len(rep.Artifacts), err)
+	}
+	inc, err := db.Incident(rep.Incident)
+	if err != nil || inc.Cause != string(diag.CauseAuthFailed) || inc.Status != store.StatusOpen {
+		t.Errorf("incident: %+v %v", inc, err)
+	}
+	tl, err := db.Timeline(rep.Incident)
+	if err != nil || len(tl) < len(rep.Steps)+2 {
+		t.Errorf("timeline has %d events: %v", len(tl), err)
+	}
+	if caps, _ := db.Captures(); len(caps) != 0 {
+		t.Errorf("captures still recorded: %+v", caps)
+	}
+	if k := rec.kinds(); k[diag.EventFinished] != 1 {
+		t.Errorf("events: %v", k)
+	}
 }

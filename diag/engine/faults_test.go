@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"ipsecbot/config"
 	"ipsecbot/diag"
 	"ipsecbot/diag/engine"
 	"ipsecbot/lab"
@@ -245,5 +246,26 @@ func TestTunnelStatus(t *testing.T) {
 	}
 	if _, err := e.TunnelStatus(t.Context(), "edge-99"); !errors.Is(err, engine.ErrUnknownEdge) {
 		t.Errorf("unknown edge: %v", err)
+	}
+}
+
+// Ensure a request without --peer diagnoses the first peer whose tunnel is down.
+func TestDiagnose_PicksDownPeer(t *testing.T) {
+	l := startLab(t, "auth_failed", lab.Faults{})
+	cfg := l.Config()
+	edge := &cfg.Edges[0]
+	other := config.Peer{Name: "hq-fw", Address: "192.0.2.99", Kind: config.PeerDeclared}
+	edge.Peers = append([]config.Peer{other}, edge.Peers...)
+	e, err := engine.New(cfg, nil, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	rep, err := e.Diagnose(t.Context(), diag.Request{Edge: "edge-01", CaptureSeconds: 1, OutDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Peer != lab.PeerName || rep.Cause != diag.CauseAuthFailed {
+		t.Errorf("peer %s, cause %s; want %s, auth_failed", rep.Peer, rep.Cause, lab.PeerName)
 	}
 }

@@ -109,8 +109,8 @@ func (e *Engine) newRun(ctx context.Context, edgeCfg *config.Edge, req diag.Requ
 	return r, nil
 }
 
-// pickPeer returns the named peer, or the edge's first when name is empty. (The engine takes
-// one site per run; which sites are down is known only from the API, after the run starts.)
+// pickPeer returns the named peer, or the edge's first when name is empty (choosePeer may
+// then prefer one whose tunnel is down).
 func pickPeer(e *config.Edge, name string) (*config.Peer, error) {
 	if name != "" {
 		p, ok := e.Peer(name)
@@ -156,9 +156,10 @@ func (r *run) emit(ev diag.Event) {
 // execute runs the plan phase by phase, then classifies and writes the report.
 func (r *run) execute() {
 	defer r.cancel()
+	r.connect()
+	r.choosePeer()
 	r.openIncident()
 	r.emit(diag.Event{Kind: diag.EventStarted, Summary: fmt.Sprintf("diagnosing %s (peer %s), capture window %s", r.req.Edge, r.peerName(), r.window)})
-	r.connect()
 	r.results = make([]diag.StepResult, len(r.plan))
 	for _, ph := range []phase{phaseBefore, phaseWindow, phaseAfter} {
 		r.runPhase(ph)
@@ -298,6 +299,29 @@ func (r *run) peer() (peer.Driver, error) {
 }
 
 var errAPIOff = errors.New("the NSX API is switched off")
+
+// choosePeer: when the request names no peer and the edge has several, the first whose tunnel
+// the API reports down is diagnosed (else the first). One site per run.
+func (r *run) choosePeer() {
+	if r.req.Peer != "" || len(r.edge.Peers) < 2 || r.mgr == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.ctx, r.edge.SSH.CmdTimeout())
+	defer cancel()
+	tunnels, err := r.e.TunnelStatus(ctx, r.edge.Name)
+	if err != nil {
+		return
+	}
+	for i, p := range r.edge.Peers {
+		for _, t := range tunnels {
+			if t.PeerName == p.Name && !t.Up() {
+				r.peerCfg = &r.edge.Peers[i]
+				r.peerAddr, _ = netip.ParseAddr(p.Address)
+				return
+			}
+		}
+	}
+}
 
 // edgeCLI returns the Edge's CLI session, dialling it once for the whole run.
 func (r *run) edgeCLI() (EdgeCLI, error) {
