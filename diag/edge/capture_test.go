@@ -272,3 +272,46 @@ func TestCaptureLeavesOthersAlone(t *testing.T) {
 		t.Errorf("the other capture was touched: %+v", caps)
 	}
 }
+
+func TestTemplateOverridesValidated(t *testing.T) {
+	for name, tmpl := range map[string]map[string]string{
+		"unknown-name":        {"reboot": "reboot"},
+		"unknown-placeholder": {edge.TmplStart: "debug packet capture interface {{iface}} {{anything}}"},
+		"two-lines":           {edge.TmplStop: "no debug packet capture interface {{iface}}\nreboot"},
+		"empty":               {edge.TmplFiles: "  "},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if err := edge.ValidateTemplates(tmpl); !errors.Is(err, edge.ErrInvalidArgument) {
+				t.Errorf("got %v", err)
+			}
+		})
+	}
+	if err := edge.ValidateTemplates(map[string]string{edge.TmplRemove: "debug remove file {{file}}"}); err != nil {
+		t.Errorf("a valid override: %v", err)
+	}
+	// An override is what the session sends.
+	e, target, recv, _ := captureLab(t, nil)
+	target.Templates = map[string]string{edge.TmplStart: "debug packet capture interface {{iface}} udp_port_500"}
+	s, err := edge.Dial(t.Context(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c, err := s.StartCapture(t.Context(), edge.CaptureSpec{Interface: "vNic_2", Peer: peerAddr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if caps := e.Captures(); len(caps) != 1 || caps[0].Expr != "udp_port_500" || caps[0].Interface != "vNic_2" {
+		t.Errorf("captures %+v", caps)
+	}
+	if _, err := c.Fetch(t.Context(), recv, t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Remove(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	target.Templates = map[string]string{"reboot": "reboot"}
+	if _, err := edge.Dial(t.Context(), target); !errors.Is(err, edge.ErrInvalidArgument) {
+		t.Errorf("dial with a bad template: %v", err)
+	}
+}
