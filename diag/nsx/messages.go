@@ -1,5 +1,12 @@
 package nsx
 
+import (
+	"bytes"
+	"encoding/xml"
+	"strconv"
+	"strings"
+)
+
 // The tunnel failure messages of the procedure's step 7 table (PROCEDURE.md), verbatim. NSX
 // shows them in the statistics' failure message fields; the lab's statistics carry only these.
 const (
@@ -20,4 +27,164 @@ var DocumentedMessages = []string{
 	MsgIKEv1PeerUnreachable, MsgIKEv1NoProposalChosen, MsgIKEv1AuthFailed,
 	MsgIKEv2PeerUnreachable, MsgIKEv2NoProposalChosen, MsgIKEv2AuthFailed,
 	MsgIPsecSAMismatch, MsgTrafficSelectorMismatch,
+}
+
+// documented returns the documented message text contains, or "".
+func documented(text string) string {
+	for _, m := range DocumentedMessages {
+		if strings.Contains(text, m) {
+			return m
+		}
+	}
+	return ""
+}
+
+// Message levels: where in a site a message was found.
+const (
+	LevelSite    = "site"    // siteStatistics itself
+	LevelChannel = "channel" // its ikeStatus
+	LevelTunnel  = "tunnel"  // one of its tunnelStats
+)
+
+// Message kinds.
+const (
+	KindFailure       = "failure"       // a failureMessage element
+	KindInformational = "informational" // a lastInformationalMessage element
+	// KindState is a channelState or tunnelState holding one of the documented messages (the
+	// UI of 6.4.6+ shows a down tunnel's failure in its state column; the API may do the same).
+	KindState = "state"
+)
+
+// Message is one non-empty failure or informational message of a statistics document.
+type Message struct {
+	// Path is the element path in the document, 1-based indexes on repeated elements:
+	// "siteStatistics[1]/tunnelStats[1]/failureMessage" (DESIGN.md's API evidence ref after "PATH:").
+	Path   string `json:"path"`
+	Text   string `json:"text"`
+	SiteID string `json:"site_id,omitempty"`
+	Level  string `json:"level"` // LevelSite, LevelChannel or LevelTunnel
+	Kind   string `json:"kind"`  // KindFailure, KindInformational or KindState
+}
+
+// Messages lists every non-empty failure and informational message, site by site in document
+// order, then those ParseStatistics found in places the types do not name (Nested).
+func (s *Statistics) Messages() []Message {
+	var out []Message
+	add := func(path, element, text, siteID, level, kind string) {
+		if text = strings.TrimSpace(text); text != "" {
+			out = append(out, Message{Path: path + "/" + element, Text: text, SiteID: siteID, Level: level, Kind: kind})
+		}
+	}
+	for i, site := range s.Sites {
+		sp := "siteStatistics[" + strconv.Itoa(i+1) + "]"
+		add(sp, "failureMessage", site.FailureMessage, site.SiteID, LevelSite, KindFailure)
+		add(sp, "lastInformationalMessage", site.LastInformationalMessage, site.SiteID, LevelSite, KindInformational)
+		if ike := site.IKEStatus; ike != nil {
+			add(sp+"/ikeStatus", "channelState", documented(ike.ChannelState), site.SiteID, LevelChannel, KindState)
+			add(sp+"/ikeStatus", "failureMessage", ike.FailureMessage, site.SiteID, LevelChannel, KindFailure)
+			add(sp+"/ikeStatus", "lastInformationalMessage", ike.LastInformationalMessage, site.SiteID, LevelChannel, KindInformational)
+		}
+		for j, t := range site.Tunnels {
+			tp := sp + "/tunnelStats[" + strconv.Itoa(j+1) + "]"
+			add(tp, "tunnelState", documented(t.TunnelState), site.SiteID, LevelTunnel, KindState)
+			add(tp, "failureMessage", t.FailureMessage, site.SiteID, LevelTunnel, KindFailure)
+			add(tp, "lastInformationalMessage", t.LastInformationalMessage, site.SiteID, LevelTunnel, KindInformational)
+		}
+	}
+	return append(out, s.Nested...)
+}
+
+// messageKinds are the element names that carry messages, wherever they sit.
+var messageKinds = map[string]string{"failureMessage": KindFailure, "lastInformationalMessage": KindInformational}
+
+// repeated are the elements that take an index in a path even when alone.
+var repeated = map[string]bool{"siteStatistics": true, "tunnelStats": true, "virtualTunnelInterfaceStats": true}
+
+// nestedMessages walks doc for message elements outside the places the types decode (say, a
+// build that nests failureMessage one level deeper), so none is lost.
+func nestedMessages(doc []byte, s *Statistics) []Message {
+	type frame struct {
+		path   string
+		counts map[string]int
+	}
+	d := xml.NewDecoder(bytes.NewReader(doc))
+	stack := []frame{{counts: map[string]int{}}} // above the root element
+	var out []Message
+	site := 0 // 1-based index of the enclosing siteStatistics, 0 outside one
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return out // the typed decode has already judged the document
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			name := t.Name.Local
+			top := &stack[len(stack)-1]
+			top.counts[name]++
+			seg := name
+			if n := top.counts[name]; repeated[name] || n > 1 {
+				seg += "[" + strconv.Itoa(n) + "]"
+			}
+			path := seg
+			switch {
+			case len(stack) == 1:
+				path = "" // the root element is not part of a path
+			case top.path != "":
+				path = top.path + "/" + seg
+			}
+			if len(stack) == 2 && name == "siteStatistics" {
+				site = top.counts[name]
+			}
+			if kind, ok := messageKinds[name]; ok && !typedMessagePath(path) {
+				var text string
+				if d.DecodeElement(&text, &t) != nil {
+					return out
+				}
+				if text = strings.TrimSpace(text); text != "" {
+					out = append(out, Message{Path: path, Text: text, SiteID: siteIDAt(s, site), Level: levelOf(path), Kind: kind})
+				}
+				continue // DecodeElement consumed the end element
+			}
+			stack = append(stack, frame{path: path, counts: map[string]int{}})
+		case xml.EndElement:
+			if len(stack) > 1 {
+				stack = stack[:len(stack)-1]
+			}
+			if len(stack) == 2 {
+				site = 0
+			}
+		}
+	}
+}
+
+// typedMessagePath reports whether Messages already reads the element at path from the types.
+func typedMessagePath(path string) bool {
+	parts := strings.Split(path, "/")
+	if len(parts) < 2 || !strings.HasPrefix(parts[0], "siteStatistics[") || strings.Contains(parts[len(parts)-1], "[") {
+		return false
+	}
+	switch {
+	case len(parts) == 2:
+		return true
+	case len(parts) == 3:
+		return parts[1] == "ikeStatus" || strings.HasPrefix(parts[1], "tunnelStats[")
+	}
+	return false
+}
+
+func levelOf(path string) string {
+	switch {
+	case strings.Contains(path, "tunnelStats"):
+		return LevelTunnel
+	case strings.Contains(path, "ikeStatus"):
+		return LevelChannel
+	}
+	return LevelSite
+}
+
+func siteIDAt(s *Statistics, site int) string {
+	if site < 1 || site > len(s.Sites) {
+		return ""
+	}
+	return s.Sites[site-1].SiteID
 }

@@ -18,11 +18,17 @@ import (
 
 // ParseStatistics reads an ipsec/statistics document (<ipsecStatusAndStats>), as `bot analyze
 // --stats F` gives it.
+// Messages found outside the typed elements are kept in Nested.
 func ParseStatistics(r io.Reader) (*Statistics, error) {
+	doc, err := readCapped(r, maxBodyBytes)
+	if err != nil {
+		return nil, &DecodeError{Doc: "ipsecStatusAndStats", Err: err}
+	}
 	var s Statistics
-	if err := decodeDoc(r, "ipsecStatusAndStats", &s); err != nil {
+	if err := decodeDoc(bytes.NewReader(doc), "ipsecStatusAndStats", &s); err != nil {
 		return nil, err
 	}
+	s.Nested = nestedMessages(doc, &s)
 	return &s, nil
 }
 

@@ -287,3 +287,29 @@ func TestParsePeerConfig_SecretAndOther(t *testing.T) {
 		t.Error("PSK printed")
 	}
 }
+
+// Ensure no message is lost when a build puts it somewhere the documented shape does not.
+func TestParseStatistics_NestedAndState(t *testing.T) {
+	s, err := nsx.ParseStatistics(open(t, "statistics-nested-and-state.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range s.Messages() {
+		got = append(got, m.SiteID+"|"+m.Level+"|"+m.Kind+"|"+m.Path+"|"+m.Text)
+	}
+	want := []string{
+		"ipsecsite-5|tunnel|state|siteStatistics[1]/tunnelStats[1]/tunnelState|" + nsx.MsgIKEv2NoProposalChosen,
+		"ipsecsite-5|tunnel|failure|siteStatistics[1]/tunnelStats[1]/status/failureMessage|" + nsx.MsgIKEv2NoProposalChosen,
+		"|site|informational|lastInformationalMessage|IPsec service restarted",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Messages:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// A pluto state is not a message.
+	for _, m := range s.Messages() {
+		if strings.Contains(m.Text, "STATE_MAIN") {
+			t.Errorf("state text taken for a message: %+v", m)
+		}
+	}
+}

@@ -37,6 +37,9 @@ type Statistics struct {
 	GlobalDrops *PacketDropStatistics `xml:"globalPacketDropStatistics,omitempty"`
 	// IKEStatistics is doubly nested in the document: <ikeStatistics><ikeStatistics>.
 	IKEStatistics []IKECounters `xml:"ikeStatistics>ikeStatistics,omitempty"`
+	// Nested holds the messages ParseStatistics found outside the elements above (it is not
+	// encoded: a document made from these types has none).
+	Nested []Message `xml:"-"`
 }
 
 // Time returns TimeStamp as a time (zero when absent).
@@ -201,55 +204,6 @@ type IKECounters struct {
 	IKEInInfoReq     Counter `xml:"ikeInInfoReq"`
 	IKEOutInfoRsp    Counter `xml:"ikeOutInfoRsp"`
 	IKEOutInitRsp    Counter `xml:"ikeOutInitRsp"`
-}
-
-// Message levels: where in a site a message was found.
-const (
-	LevelSite    = "site"    // siteStatistics itself
-	LevelChannel = "channel" // its ikeStatus
-	LevelTunnel  = "tunnel"  // one of its tunnelStats
-)
-
-// Message kinds.
-const (
-	KindFailure       = "failure"       // a failureMessage element
-	KindInformational = "informational" // a lastInformationalMessage element
-)
-
-// Message is one non-empty failure or informational message of a statistics document.
-type Message struct {
-	// Path is the element path in the document, 1-based indexes on repeated elements:
-	// "siteStatistics[1]/tunnelStats[1]/failureMessage" (DESIGN.md's API evidence ref after "PATH:").
-	Path   string `json:"path"`
-	Text   string `json:"text"`
-	SiteID string `json:"site_id,omitempty"`
-	Level  string `json:"level"` // LevelSite, LevelChannel or LevelTunnel
-	Kind   string `json:"kind"`  // KindFailure or KindInformational
-}
-
-// Messages lists every non-empty failure and informational message, in document order.
-func (s *Statistics) Messages() []Message {
-	var out []Message
-	add := func(path, element, text, siteID, level, kind string) {
-		if text = strings.TrimSpace(text); text != "" {
-			out = append(out, Message{Path: path + "/" + element, Text: text, SiteID: siteID, Level: level, Kind: kind})
-		}
-	}
-	for i, site := range s.Sites {
-		sp := "siteStatistics[" + strconv.Itoa(i+1) + "]"
-		add(sp, "failureMessage", site.FailureMessage, site.SiteID, LevelSite, KindFailure)
-		add(sp, "lastInformationalMessage", site.LastInformationalMessage, site.SiteID, LevelSite, KindInformational)
-		if ike := site.IKEStatus; ike != nil {
-			add(sp+"/ikeStatus", "failureMessage", ike.FailureMessage, site.SiteID, LevelChannel, KindFailure)
-			add(sp+"/ikeStatus", "lastInformationalMessage", ike.LastInformationalMessage, site.SiteID, LevelChannel, KindInformational)
-		}
-		for j, t := range site.Tunnels {
-			tp := sp + "/tunnelStats[" + strconv.Itoa(j+1) + "]"
-			add(tp, "failureMessage", t.FailureMessage, site.SiteID, LevelTunnel, KindFailure)
-			add(tp, "lastInformationalMessage", t.LastInformationalMessage, site.SiteID, LevelTunnel, KindInformational)
-		}
-	}
-	return out
 }
 
 // IPsecConfig is GET /api/4.0/edges/{edgeId}/ipsec/config: the <ipsec> document. The client
