@@ -97,20 +97,9 @@ func Dial(ctx context.Context, t Target) (*Session, error) {
 	if err := ValidateTemplates(t.Templates); err != nil {
 		return nil, fmt.Errorf("%s: %w", t.Name, err)
 	}
-	hostKey, algos, err := hostKeyCheck(t, t.Logger)
+	cfg, err := ClientConfig(t)
 	if err != nil {
 		return nil, err
-	}
-	auth, err := authMethods(t)
-	if err != nil {
-		return nil, err
-	}
-	cfg := &ssh.ClientConfig{
-		User:              t.User,
-		Auth:              auth,
-		HostKeyCallback:   hostKey,
-		HostKeyAlgorithms: algos,
-		Timeout:           t.ConnectTimeout,
 	}
 	dctx, cancel := context.WithTimeout(ctx, t.ConnectTimeout)
 	defer cancel()
