@@ -1,15 +1,10 @@
 package lab_test
 
 import (
-	"bytes"
-	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -25,8 +20,6 @@ import (
 	"ipsecbot/diag/edge"
 	"ipsecbot/diag/nsx"
 	"ipsecbot/lab"
-	"ipsecbot/lab/edgesim"
-	"ipsecbot/lab/nsxsim"
 	"ipsecbot/lab/peersim"
 )
 
@@ -363,87 +356,6 @@ func mustRead(t *testing.T, path string) string {
 	return string(b)
 }
 
-// Ensure the fault switches reach the project's clients: a changed Edge host key is refused,
-// a shell hanging mid-output and API latency end in timeout errors, Manager 503s come back as
-// API errors with the Manager's error XML, dropped connections fail.
-func TestFaults(t *testing.T) {
-	l, cfg := startLab(t, lab.Options{Scenario: "auth_failed", Faults: lab.Faults{
-		Edge: edgesim.Faults{ChangedHostKey: true},
-	}})
-	t.Run("edge-host-key", func(t *testing.T) {
-		_, err := edge.Dial(t.Context(), edgeTarget(t, cfg))
-		if hk, ok := errors.AsType[*edge.HostKeyError](err); !ok || !hk.Changed {
-			t.Errorf("err = %v", err)
-		}
-	})
-	t.Run("edge-hang", func(t *testing.T) {
-		l.Edge().SetFaults(edgesim.Faults{HangAfterBytes: 40, HangCommand: edge.CmdServiceIPsec})
-		target := edgeTarget(t, cfg)
-		target.CommandTimeout = 300 * time.Millisecond
-		s, err := edge.Dial(t.Context(), target)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		_, err = s.Run(t.Context(), edge.CmdServiceIPsec)
-		if te, ok := errors.AsType[*edge.TimeoutError](err); !ok || te.Command != edge.CmdServiceIPsec {
-			t.Errorf("err = %v", err)
-		}
-	})
-	t.Run("edge-drop", func(t *testing.T) {
-		l.Edge().SetFaults(edgesim.Faults{DropAfterCommands: 1})
-		s, err := edge.Dial(t.Context(), edgeTarget(t, cfg))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		s.Run(t.Context(), edge.CmdServiceIPsec)
-		if _, err := s.Run(t.Context(), edge.CmdServiceIPsecSA); err == nil {
-			t.Error("no error after the connection was dropped")
-		}
-	})
-	t.Run("api-503", func(t *testing.T) {
-		l.Manager().SetFaults(nsxsim.Faults{Status: http.StatusServiceUnavailable})
-		_, _, err := nsxClient(t, cfg).IPsecStatistics(t.Context(), lab.EdgeID)
-		if ae, ok := errors.AsType[*nsx.APIError](err); !ok || ae.Status != http.StatusServiceUnavailable || ae.Details == "" {
-			t.Errorf("err = %v", err)
-		}
-	})
-	t.Run("api-latency", func(t *testing.T) {
-		l.Manager().SetFaults(nsxsim.Faults{Latency: 2 * time.Second})
-		m := cfg.Managers[0]
-		pw, _ := cfg.ManagerPassword(&m)
-		c, err := nsx.New(nsx.Manager{Name: m.Name, URL: m.URL, User: m.User, Password: pw,
-			CAFile: cfg.Path(m.CAFile), Timeout: 200 * time.Millisecond, MaxRetries: -1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		_, _, err = c.IPsecStatistics(t.Context(), lab.EdgeID)
-		if _, ok := errors.AsType[*nsx.TimeoutError](err); !ok {
-			t.Errorf("err = %v", err)
-		}
-	})
-	t.Run("api-drop", func(t *testing.T) {
-		l.Manager().SetFaults(nsxsim.Faults{Drop: true})
-		if _, _, err := nsxClient(t, cfg).IPsecStatistics(t.Context(), lab.EdgeID); err == nil {
-			t.Error("no error from a dropped connection")
-		}
-		l.Manager().SetFaults(nsxsim.Faults{})
-	})
-	t.Run("peer-drop", func(t *testing.T) {
-		l.Peer().SetFaults(peersim.Faults{DropConnections: true})
-		c, err := net.DialTimeout("tcp", cfg.Edges[0].Peers[0].SSH.Address, time.Second)
-		if err == nil {
-			c.SetReadDeadline(time.Now().Add(2 * time.Second))
-			if _, err := c.Read(make([]byte, 1)); err == nil {
-				t.Error("peer connection not dropped")
-			}
-			c.Close()
-		}
-	})
-}
-
 // Ensure Listen takes a host or a host:port for the Manager, and refuses nonsense.
 func TestStart_Listen(t *testing.T) {
 	l, err := lab.Start(t.Context(), lab.Options{Scenario: "healthy", Listen: "127.0.0.1:0"})
@@ -513,8 +425,6 @@ func sorted(s []string) bool {
 	return true
 }
 
-var _ = context.Background
-
 // BenchmarkStart measures staging a whole lab: content, keys, CA, three listeners, files.
 func BenchmarkStart(b *testing.B) {
 	dir := b.TempDir()
@@ -524,63 +434,5 @@ func BenchmarkStart(b *testing.B) {
 			b.Fatal(err)
 		}
 		l.Close()
-	}
-}
-
-// Ensure a capture comes back the way the configuration describes it: the bot's SCP
-// receiver listens on capture.scp_listen, the Edge is told capture.scp_address, and the lab's
-// Edge reaches the receiver (standing in for the DNAT). The file is the scenario's capture,
-// and the Edge is left with no capture running and no file.
-func TestCapture_ThroughConfiguredSCP(t *testing.T) {
-	l, cfg := startLab(t, lab.Options{Scenario: "auth_failed"})
-	e := cfg.Edges[0]
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hostKey, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	recv, err := edge.NewSCPReceiver(e.Capture.SCPListen, hostKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer recv.Close()
-	target := edgeTarget(t, cfg)
-	target.SCPHost = e.Capture.SCPAddress
-	s, err := edge.Dial(t.Context(), target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	c, err := s.StartCapture(t.Context(), edge.CaptureSpec{Interface: e.Uplink, Peer: lab.PeerIP, MaxDuration: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Stop(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	path, err := c.Fetch(t.Context(), recv, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Remove(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	got, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, l.Capture()) {
-		t.Errorf("fetched %d bytes, the scenario's capture has %d", len(got), len(l.Capture()))
-	}
-	for _, cp := range l.Edge().Captures() {
-		if cp.Running || !cp.Removed {
-			t.Errorf("capture left on the Edge: %+v", cp)
-		}
-	}
-	if files := l.Edge().Files(); len(files) != 0 {
-		t.Errorf("files left on the Edge: %v", files)
 	}
 }
