@@ -22,6 +22,9 @@ const (
 	maxRemediation  = 6
 )
 
+// defaultCaptureSeconds is the engine's capture window when a request names none.
+const defaultCaptureSeconds = 60
+
 // Action IDs of the verdict's buttons.
 const (
 	actionRerun         = "rerun"
@@ -212,7 +215,11 @@ func verdictBlocks(r *diag.Report, requester string, captureSeconds, maxCapture 
 		ctx = append(ctx, escape(note))
 	}
 	blocks = append(blocks, contextLine(strings.Join(ctx, " · ")))
-	longer := min(max(captureSeconds, 30)*2, maxCapture)
+	window := captureSeconds
+	if window <= 0 {
+		window = defaultCaptureSeconds
+	}
+	longer := min(window*2, maxCapture)
 	buttons := []slack.BlockElement{
 		slack.NewButtonBlockElement(actionRerun, encodeTarget(r.Edge, captureSeconds), plain("Re-run", 75)),
 		slack.NewButtonBlockElement(actionCaptureLonger, encodeTarget(r.Edge, longer), plain(fmt.Sprintf("Capture %ds", longer), 75)),
