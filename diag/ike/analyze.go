@@ -111,8 +111,8 @@ type analyzer struct {
 	sas         map[saKey]int
 	saState     []saState
 	flows       map[flowKey]*ESPFlow
-	lastFlow    *ESPFlow
-	lastKey     flowKey
+	recent      [4]recentFlow // the flows of the last packets: both directions of two tunnels
+	next        int
 	pings       map[pingKey]*pingState
 	icmpErrs    map[icmpErrKey]int
 }
@@ -176,21 +176,14 @@ func (a *analyzer) esp(p *packetInfo, t time.Time) {
 		return
 	}
 	k := flowKey{p.espSPI, src, dst, p.espEncap}
-	f := a.lastFlow
-	if f == nil || k != a.lastKey {
-		f = a.flows[k]
-		if f == nil {
-			if len(a.flows) >= maxESPFlows {
-				return
-			}
-			f = &ESPFlow{SPI: fmt.Sprintf("%08x", p.espSPI), Src: src.String(), Dst: dst.String(), UDPEncap: p.espEncap,
-				First: t, FirstSeq: p.espSeq, LastSeq: p.espSeq, FirstFrame: p.frame}
-			a.flows[k] = f
-			f.Packets = 0
-		} else if p.espSeq > f.LastSeq+1 {
-			f.Lost += int64(p.espSeq - f.LastSeq - 1)
+	f := a.flow(k)
+	if f == nil {
+		if len(a.flows) >= maxESPFlows {
+			return
 		}
-		a.lastFlow, a.lastKey = f, k
+		f = &ESPFlow{SPI: fmt.Sprintf("%08x", p.espSPI), Src: src.String(), Dst: dst.String(), UDPEncap: p.espEncap,
+			First: t, FirstSeq: p.espSeq, LastSeq: p.espSeq, FirstFrame: p.frame}
+		a.flows[k] = f
 	} else if p.espSeq > f.LastSeq+1 {
 		f.Lost += int64(p.espSeq - f.LastSeq - 1)
 	}
@@ -200,6 +193,26 @@ func (a *analyzer) esp(p *packetInfo, t time.Time) {
 	f.Packets++
 	f.Bytes += int64(p.espLen)
 	f.Last = t
+}
+
+type recentFlow struct {
+	key  flowKey
+	flow *ESPFlow
+}
+
+// flow finds an ESP flow, trying the few seen last before the map (most packets belong to them).
+func (a *analyzer) flow(k flowKey) *ESPFlow {
+	for i := range a.recent {
+		if a.recent[i].flow != nil && a.recent[i].key == k {
+			return a.recent[i].flow
+		}
+	}
+	f := a.flows[k]
+	if f != nil {
+		a.recent[a.next] = recentFlow{k, f}
+		a.next = (a.next + 1) % len(a.recent)
+	}
+	return f
 }
 
 func addrPort(a netip.Addr, port uint16) string { return netip.AddrPortFrom(a, port).String() }

@@ -2,7 +2,6 @@ package ike
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -42,20 +41,7 @@ func openCapture(r io.Reader) (packetSource, error) {
 		}
 		return ng, nil
 	case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
-		var hdr [24]byte
-		n, err := io.ReadFull(br, hdr[:])
-		if err != nil {
-			return nil, fmt.Errorf("%w: file header of %d bytes", ErrTruncated, n)
-		}
-		clampPcapHeader(hdr[:])
-		pr, err := pcapgo.NewReader(io.MultiReader(bytes.NewReader(hdr[:]), br))
-		if err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return nil, fmt.Errorf("%w: file header", ErrTruncated)
-			}
-			return nil, fmt.Errorf("%w: %v", ErrNotCapture, err)
-		}
-		return pr, nil
+		return newPcapReader(br)
 	}
 	return nil, fmt.Errorf("%w: magic %x", ErrNotCapture, magic)
 }

@@ -6,26 +6,15 @@ import (
 	"io"
 )
 
-// pcapgo sizes its packet buffer from the file's snap length and record lengths. A damaged or
-// hostile file could make it allocate gigabytes, so both formats pass through a guard first.
+// pcapgo's pcapng reader sizes its packet buffer from the interface's snap length and the record
+// lengths. A damaged or hostile file could make it allocate gigabytes, so pcapng passes through a
+// guard first (classic pcap is read by pcapReader, which has the same limits).
 
 // maxRecord bounds one packet record (and so pcapgo's buffer): well above any real MTU or snap length.
 const maxRecord = 256 << 10
 
 // maxBlock bounds one pcapng block.
 const maxBlock = 1 << 20
-
-// clampPcapHeader lowers an absurd snap length in a classic pcap header to maxRecord; pcapgo then
-// refuses a record longer than that instead of allocating for it.
-func clampPcapHeader(h []byte) {
-	order := binary.ByteOrder(binary.LittleEndian)
-	if m := binary.LittleEndian.Uint32(h); m == 0xd4c3b2a1 || m == 0x4d3cb2a1 {
-		order = binary.BigEndian
-	}
-	if s := order.Uint32(h[16:]); s == 0 || s > maxRecord {
-		order.PutUint32(h[16:], maxRecord)
-	}
-}
 
 // ngGuard passes a pcapng stream through block by block, refusing blocks longer than maxBlock,
 // packets that claim more bytes than their block holds, and clamping interface snap lengths.
