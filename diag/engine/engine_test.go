@@ -10,11 +10,20 @@ import (
 	"sync"
 	"testing"
 
+	"go.uber.org/goleak"
+
 	"ipsecbot/diag"
 	"ipsecbot/diag/engine"
 	"ipsecbot/lab"
 	"ipsecbot/store"
 )
+
+// checkLeaks fails the test if goroutines are left once everything else has been cleaned up
+// (register it first: cleanups run last-in first-out).
+func checkLeaks(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
+}
 
 // startLab runs a lab scenario on loopback for the test.
 func startLab(t *testing.T, scenario string, faults lab.Faults) *lab.Lab {
@@ -78,6 +87,7 @@ func diagnose(t *testing.T, l *lab.Lab, db *store.DB, opts engine.Options, liste
 // report.md and capture.pcap; every artifact's sha256 is its file's; the store records the
 // incident, its artifacts and its timeline.
 func TestDiagnose_ReportAndStore(t *testing.T) {
+	checkLeaks(t)
 	l := startLab(t, "auth_failed", lab.Faults{})
 	db := openStore(t)
 	var rec recorder

@@ -41,13 +41,36 @@ func TestDiagnose_EdgeSSHDown(t *testing.T) {
 	if rep.Cause != diag.CauseAuthFailed {
 		t.Errorf("cause = %s, want auth_failed from the API and the peer's log", rep.Cause)
 	}
-	for _, name := range []string{"step3-capture", "step4-show", "prereq-mtu"} {
+	for _, name := range []string{"step3-capture", "prereq-mtu"} {
 		if s := step(t, rep, name); s.Status != diag.StepFailed || !strings.Contains(s.Error, "edge SSH") {
 			t.Errorf("%s: %s %q", name, s.Status, s.Error)
 		}
 	}
-	if !missingMentions(rep, "Step 3: IKE/ESP capture on the Edge") {
-		t.Errorf("missing does not name the capture: %v", rep.Missing)
+	// The show commands came through the Manager's central CLI instead.
+	if s := step(t, rep, "step4-show"); s.Status != diag.StepOK || len(s.Artifacts) != 6 {
+		t.Errorf("step4: %s %q, %d artifacts", s.Status, s.Error, len(s.Artifacts))
+	}
+	if !missingMentions(rep, "Step 3: IKE/ESP capture on the Edge") || !missingMentions(rep, "central CLI") {
+		t.Errorf("missing does not name the capture and the fallback: %v", rep.Missing)
+	}
+}
+
+// Ensure a run with neither the Edge's SSH nor the API still ends with a report that says
+// what could not be collected (the peer's log alone names the cause).
+func TestDiagnose_EdgeSSHAndAPIDown(t *testing.T) {
+	l := startLab(t, "auth_failed", lab.Faults{})
+	l.Edge().Close()
+	rep, _ := diagnose(t, l, nil, engine.Options{DisableAPI: true})
+	for _, name := range []string{"step3-capture", "step4-show", "prereq-route"} {
+		if s := step(t, rep, name); s.Status != diag.StepFailed || !strings.Contains(s.Error, "edge SSH") {
+			t.Errorf("%s: %s %q", name, s.Status, s.Error)
+		}
+	}
+	if rep.Cause != diag.CauseAuthFailed {
+		t.Errorf("cause = %s, want auth_failed from the peer's log", rep.Cause)
+	}
+	if len(rep.Missing) < 4 {
+		t.Errorf("missing: %v", rep.Missing)
 	}
 }
 
@@ -85,6 +108,7 @@ func TestDiagnose_PeerDown(t *testing.T) {
 // Ensure cancelling a run during the capture stops the Edge's capture and removes its file,
 // and the store no longer records it.
 func TestDiagnose_CancelDuringCapture(t *testing.T) {
+	checkLeaks(t)
 	l := startLab(t, "auth_failed", lab.Faults{})
 	db := openStore(t)
 	e, err := engine.New(l.Config(), db, engine.Options{})

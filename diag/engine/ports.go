@@ -57,6 +57,9 @@ type Manager interface {
 	SyslogConfig(ctx context.Context, edgeID string) (*nsx.SyslogConfig, error)
 	// TechSupportLogs streams the Edge's tech support logs (gzip) to w, at most max bytes.
 	TechSupportLogs(ctx context.Context, edgeID string, w io.Writer, max int64) (int64, error)
+	// CentralCLI runs a show command through the Manager (the fallback when SSH to the Edge
+	// is not possible).
+	CentralCLI(ctx context.Context, command string) (string, error)
 }
 
 // Connector opens the clients of one diagnosis. The default dials the real Edge, Manager and

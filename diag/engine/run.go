@@ -16,6 +16,7 @@ import (
 
 	"ipsecbot/config"
 	"ipsecbot/diag"
+	"ipsecbot/diag/edge"
 	"ipsecbot/diag/nsx"
 	"ipsecbot/diag/peer"
 	"ipsecbot/store"
@@ -323,16 +324,39 @@ func (r *run) choosePeer() {
 	}
 }
 
-// edgeCLI returns the Edge's CLI session, dialling it once for the whole run.
+// edgeCLI returns the Edge's CLI session, dialled once for the whole run. When SSH fails and
+// the API is there, show commands go through the Manager's central CLI instead; captures and
+// pings then fail with the SSH error.
 func (r *run) edgeCLI() (EdgeCLI, error) {
 	r.cliOnce.Do(func() {
 		r.cli, r.cliErr = r.e.opts.Connect.Edge(r.ctx, r.e.cfg, r.edge)
-		if r.cliErr != nil {
-			r.cliErr = fmt.Errorf("edge SSH: %w", r.cliErr)
+		if r.cliErr == nil {
+			return
+		}
+		r.cliErr = fmt.Errorf("edge SSH: %w", r.cliErr)
+		if r.mgr != nil {
+			r.addMissing(r.cliErr.Error() + "; show commands went through the NSX Manager's central CLI")
+			r.cli, r.cliErr = &centralCLI{run: edge.CentralRunner{Manager: r.mgr, EdgeID: r.edge.EdgeID}, sshErr: r.cliErr}, nil
 		}
 	})
 	return r.cli, r.cliErr
 }
+
+// centralCLI is the Edge's CLI through the NSX Manager: show commands only.
+type centralCLI struct {
+	run    edge.CentralRunner
+	sshErr error
+}
+
+func (c *centralCLI) Run(ctx context.Context, cmd string) (string, error) { return c.run.Run(ctx, cmd) }
+func (c *centralCLI) Ping(context.Context, netip.Addr, int, bool) (PingResult, error) {
+	return PingResult{}, c.sshErr
+}
+func (c *centralCLI) StartCapture(context.Context, string, netip.Addr) (EdgeCapture, error) {
+	return nil, c.sshErr
+}
+func (c *centralCLI) AbandonCapture(context.Context, string, string) error { return c.sshErr }
+func (c *centralCLI) Close() error                                         { return nil }
 
 // manager returns the API client or why there is none.
 func (r *run) manager() (Manager, error) { return r.mgr, r.mgrErr }
@@ -340,6 +364,9 @@ func (r *run) manager() (Manager, error) { return r.mgr, r.mgrErr }
 func (r *run) closeClients() {
 	if r.cli != nil {
 		r.cli.Close()
+	}
+	if c, ok := r.mgr.(interface{ Close() }); ok {
+		c.Close()
 	}
 	if r.peerDrv != nil {
 		r.peerDrv.Close()
