@@ -103,49 +103,50 @@ var repeated = map[string]bool{"siteStatistics": true, "tunnelStats": true, "vir
 // nestedMessages walks doc for message elements outside the places the types decode (say, a
 // build that nests failureMessage one level deeper), so none is lost.
 func nestedMessages(doc []byte, s *Statistics) []Message {
-	type frame struct {
-		path   string
-		counts map[string]int
-	}
 	d := xml.NewDecoder(bytes.NewReader(doc))
-	stack := []frame{{counts: map[string]int{}}} // above the root element
+	stack := []walkFrame{{}} // above the root element
 	var out []Message
 	site := 0 // 1-based index of the enclosing siteStatistics, 0 outside one
 	for {
-		tok, err := d.Token()
+		tok, err := d.RawToken() // the typed decode has checked the document already
 		if err != nil {
-			return out // the typed decode has already judged the document
+			return out
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
 			name := t.Name.Local
 			top := &stack[len(stack)-1]
+			if top.counts == nil {
+				top.counts = map[string]int{}
+			}
 			top.counts[name]++
 			seg := name
 			if n := top.counts[name]; repeated[name] || n > 1 {
 				seg += "[" + strconv.Itoa(n) + "]"
 			}
-			path := seg
-			switch {
-			case len(stack) == 1:
-				path = "" // the root element is not part of a path
-			case top.path != "":
-				path = top.path + "/" + seg
+			if len(stack) == 1 {
+				seg = "" // the root element is not part of a path
 			}
 			if len(stack) == 2 && name == "siteStatistics" {
 				site = top.counts[name]
 			}
-			if kind, ok := messageKinds[name]; ok && !typedMessagePath(path) {
-				var text string
-				if d.DecodeElement(&text, &t) != nil {
-					return out
-				}
-				if text = strings.TrimSpace(text); text != "" {
-					out = append(out, Message{Path: path, Text: text, SiteID: siteIDAt(s, site), Level: levelOf(path), Kind: kind})
-				}
-				continue // DecodeElement consumed the end element
+			stack = append(stack, walkFrame{seg: seg})
+			kind, ok := messageKinds[name]
+			if !ok {
+				continue
 			}
-			stack = append(stack, frame{path: path, counts: map[string]int{}})
+			path := joinSegs(stack)
+			if typedMessagePath(path) {
+				continue
+			}
+			text, err := elementText(d)
+			if err != nil {
+				return out
+			}
+			stack = stack[:len(stack)-1] // elementText consumed the end element
+			if text = strings.TrimSpace(text); text != "" {
+				out = append(out, Message{Path: path, Text: text, SiteID: siteIDAt(s, site), Level: levelOf(path), Kind: kind})
+			}
 		case xml.EndElement:
 			if len(stack) > 1 {
 				stack = stack[:len(stack)-1]
@@ -155,6 +156,49 @@ func nestedMessages(doc []byte, s *Statistics) []Message {
 			}
 		}
 	}
+}
+
+// elementText reads the character data of the element just opened, through its end element.
+func elementText(d *xml.Decoder) (string, error) {
+	var b strings.Builder
+	for depth := 0; ; {
+		tok, err := d.RawToken()
+		if err != nil {
+			return "", err
+		}
+		switch t := tok.(type) {
+		case xml.CharData:
+			b.Write(t)
+		case xml.StartElement:
+			depth++
+		case xml.EndElement:
+			if depth == 0 {
+				return b.String(), nil
+			}
+			depth--
+		}
+	}
+}
+
+// walkFrame is one open element of nestedMessages' walk.
+type walkFrame struct {
+	seg    string         // "tunnelStats[2]"; the root's is ""
+	counts map[string]int // children seen so far, by name; nil until the first
+}
+
+// joinSegs is the path of the innermost element of stack.
+func joinSegs(stack []walkFrame) string {
+	var b strings.Builder
+	for _, f := range stack {
+		if f.seg == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('/')
+		}
+		b.WriteString(f.seg)
+	}
+	return b.String()
 }
 
 // typedMessagePath reports whether Messages already reads the element at path from the types.
