@@ -9,7 +9,8 @@ import (
 	"github.com/google/gopacket/pcapgo"
 )
 
-// RewriteAddrs copies a capture (pcap or pcapng in, classic pcap out, same link type and times)
+// RewriteAddrs copies a capture (pcap or pcapng in, classic pcap out, same link type, times and
+// time resolution)
 // with IP addresses replaced as m says, in the outer header and in the packet an ICMP error
 // quotes. IPv4 header, UDP, TCP and ICMP checksums are updated (incrementally, RFC 1624, so a
 // fragment or a packet cut by the snap length stays consistent). The lab uses it to move the
@@ -25,7 +26,10 @@ func RewriteAddrs(in io.Reader, out io.Writer, m map[netip.Addr]netip.Addr) erro
 	if err != nil {
 		return err
 	}
-	w := pcapgo.NewWriterNanos(out)
+	w := pcapgo.NewWriter(out) // microseconds, as tcpdump and the fixtures write, unless the input had more
+	if pr, ok := src.(*pcapReader); ok && pr.nanos {
+		w = pcapgo.NewWriterNanos(out)
+	}
 	if err := w.WriteFileHeader(262144, src.LinkType()); err != nil {
 		return err
 	}

@@ -161,3 +161,18 @@ func TestRewriteAddrs_Errors(t *testing.T) {
 		t.Fatalf("truncated: %v, %d bytes out", err, out.Len())
 	}
 }
+
+// TestRewriteAddrs_KeepsFormat: a microsecond pcap stays a microsecond pcap, byte for byte when nothing maps.
+func TestRewriteAddrs_KeepsFormat(t *testing.T) {
+	data, err := os.ReadFile("testdata/fixtures/ikev1-healthy/capture.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := RewriteAddrs(bytes.NewReader(data), &out, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out.Bytes()[24:], data[24:]) || !bytes.Equal(out.Bytes()[:4], data[:4]) {
+		t.Fatal("an identity rewrite changed the records or the magic")
+	}
+}
