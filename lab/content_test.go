@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
@@ -288,5 +289,25 @@ func TestCapture_AnalyzesLikeTheFixture(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Ensure the ESP counters and SPIs of the edge's installed SA reach the statistics and the
+// policies: in esp_blocked ESP leaves (5 packets out) and nothing comes back.
+func TestStatistics_ESPCounters(t *testing.T) {
+	sc, _ := LookupScenario("esp_blocked")
+	c, err := loadContent(sc, "edge-01-0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tun := c.statistics(time.Unix(0, 0)).Sites[0].Tunnels[0]
+	if tun.PacketsOut != 5 || tun.PacketsIn != 0 || tun.LocalSPI != "b1fd9098" || tun.PeerSPI != "6aed5b9e" ||
+		tun.EncryptionAlgorithm != "aes-cbc" || tun.AuthenticationAlgorithm != "hmac-sha256" {
+		t.Errorf("tunnel stats = %+v", tun)
+	}
+	for _, p := range c.policies() {
+		if p.Dir != "fwd" && p.Templates[0].SPI == 0 {
+			t.Errorf("policy %s without the SA's SPI", p.Dir)
+		}
 	}
 }

@@ -94,7 +94,7 @@ type childSA struct {
 }
 
 var (
-	espLine = regexp.MustCompile(`INSTALLED, [A-Z-]+, ESP:([A-Z0-9_]+)-?\d*/([A-Z0-9_]+)`)
+	espLine = regexp.MustCompile(`INSTALLED, [A-Za-z-]+, ESP:([A-Z0-9_]+)-?\d*/([A-Z0-9_]+)`)
 	spiLine = regexp.MustCompile(`^\s*(in|out)\s+([0-9a-f]{8}),\s+(\d+) bytes,\s+(\d+) packets`)
 )
 
