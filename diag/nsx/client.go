@@ -236,37 +236,47 @@ func getDoc[T any](ctx context.Context, c *Client, edgeID, sub string, q url.Val
 
 // ActiveAppliance names the edge's active appliance for HA: from the health summary (6.4.0+;
 // the VM whose haState is active, or the only one), else from the status document
-// (activeVseHaIndex). An edge without HA has one appliance, index 0.
+// (activeVseHaIndex), which is also the answer of a Manager older than 6.4.0 (no health summary:
+// 404). An edge without HA has one appliance, index 0.
 func (c *Client) ActiveAppliance(ctx context.Context, edgeID string) (Appliance, error) {
 	h, err := c.HealthSummary(ctx, edgeID)
 	if err == nil {
-		for _, vm := range h.VMs {
-			if strings.EqualFold(vm.HaState, "active") {
-				return Appliance{Index: vm.HaIndex, Name: vm.Name, VMID: vm.ID, HaState: vm.HaState, HaVnic: h.HaVnicInUse, Source: "healthsummary"}, nil
-			}
+		if a, ok := activeInHealth(h); ok {
+			return a, nil
 		}
-		if len(h.VMs) == 1 {
-			vm := h.VMs[0]
-			return Appliance{Index: vm.HaIndex, Name: vm.Name, VMID: vm.ID, HaState: vm.HaState, HaVnic: h.HaVnicInUse, Source: "healthsummary"}, nil
-		}
-	}
-	// Before 6.4.0 there is no health summary (404); the status document still names the index.
-	if apiErr, ok := errors.AsType[*APIError](err); err != nil && (!ok || apiErr.Status != http.StatusNotFound) {
+	} else if apiErr, ok := errors.AsType[*APIError](err); !ok || apiErr.Status != http.StatusNotFound {
 		return Appliance{}, err
 	}
 	s, err := c.EdgeStatus(ctx, edgeID)
 	if err != nil {
 		return Appliance{}, err
 	}
+	if a, ok := activeInStatus(s); ok {
+		return a, nil
+	}
+	return Appliance{}, fmt.Errorf("%s: edge %s: no active appliance in its health summary or status", c.m.Name, edgeID)
+}
+
+func activeInHealth(h *EdgeHealthSummary) (Appliance, bool) {
+	for _, vm := range h.VMs {
+		if strings.EqualFold(vm.HaState, "active") || len(h.VMs) == 1 {
+			return Appliance{Index: vm.HaIndex, Name: vm.Name, VMID: vm.ID, HaState: vm.HaState, HaVnic: h.HaVnicInUse, Source: "healthsummary"}, true
+		}
+	}
+	return Appliance{}, false
+}
+
+func activeInStatus(s *EdgeStatus) (Appliance, bool) {
 	for _, vm := range s.VMs {
-		if (s.ActiveVseHaIndex != nil && vm.Index == *s.ActiveVseHaIndex) || (s.ActiveVseHaIndex == nil && strings.EqualFold(vm.HaState, "active")) {
-			return Appliance{Index: vm.Index, Name: vm.Name, VMID: vm.ID, HaState: vm.HaState, Source: "status"}, nil
+		if s.ActiveVseHaIndex != nil && vm.Index == *s.ActiveVseHaIndex ||
+			s.ActiveVseHaIndex == nil && strings.EqualFold(vm.HaState, "active") {
+			return Appliance{Index: vm.Index, Name: vm.Name, VMID: vm.ID, HaState: vm.HaState, Source: "status"}, true
 		}
 	}
 	if s.ActiveVseHaIndex != nil {
-		return Appliance{Index: *s.ActiveVseHaIndex, Source: "status"}, nil
+		return Appliance{Index: *s.ActiveVseHaIndex, Source: "status"}, true
 	}
-	return Appliance{}, fmt.Errorf("%s: edge %s: no active appliance in its health summary or status", c.m.Name, edgeID)
+	return Appliance{}, false
 }
 
 // CentralCLI runs a show command through the Manager's central CLI, for when SSH to the Edge is
@@ -363,8 +373,12 @@ var errAttemptTimeout = errors.New("per-request timeout")
 // classify turns a transport error into *attemptTimeout when the attempt's own deadline (not
 // the caller's) or the network timed out.
 func (c *Client) classify(actx context.Context, err error) error {
-	if context.Cause(actx) == errAttemptTimeout {
+	switch context.Cause(actx) {
+	case nil:
+	case errAttemptTimeout:
 		return &attemptTimeout{err: err}
+	default:
+		return err // the caller cancelled, or its own deadline passed: not ours to name
 	}
 	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
 		return &attemptTimeout{err: err}

@@ -103,7 +103,7 @@ func (c *Client) download(ctx context.Context, loc *url.URL, w io.Writer, maxByt
 	req.Header.Set("Accept", "application/octet-stream, application/x-gzip, */*")
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return 0, c.finalErr(op, c.classifyCause(dctx, err), 1)
+		return 0, c.finalErr(op, c.classify(dctx, err), 1)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -114,7 +114,7 @@ func (c *Client) download(ctx context.Context, loc *url.URL, w io.Writer, maxByt
 	magic, err := br.Peek(2)
 	if err != nil || magic[0] != 0x1f || magic[1] != 0x8b {
 		if err != nil && !errors.Is(err, io.EOF) {
-			return 0, c.finalErr(op, c.classifyCause(dctx, err), 1)
+			return 0, c.finalErr(op, c.classify(dctx, err), 1)
 		}
 		return 0, c.wrap(op, &DecodeError{Doc: "gzip", Err: errors.New("the bundle is not gzip data")})
 	}
@@ -124,7 +124,7 @@ func (c *Client) download(ctx context.Context, loc *url.URL, w io.Writer, maxByt
 		err = dctx.Err()
 	}
 	if err != nil {
-		return n, c.finalErr(op, c.classifyCause(dctx, err), 1)
+		return n, c.finalErr(op, c.classify(dctx, err), 1)
 	}
 	if n == maxBytes {
 		if _, err := br.ReadByte(); err == nil {
@@ -132,13 +132,6 @@ func (c *Client) download(ctx context.Context, loc *url.URL, w io.Writer, maxByt
 		}
 	}
 	return n, nil
-}
-
-func (c *Client) classifyCause(ctx context.Context, err error) error {
-	if context.Cause(ctx) == errAttemptTimeout {
-		return &attemptTimeout{err: err}
-	}
-	return c.classify(ctx, err)
 }
 
 // idleWatch calls fire when it is not touched for d.

@@ -443,3 +443,21 @@ func TestUserStory_CurlStatistics(t *testing.T) {
 }
 
 func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+// Ensure the caller's own deadline is reported as such, not as the Manager's timeout.
+func TestClient_CallerDeadline(t *testing.T) {
+	m, c := start(t, authFailedEdge(t))
+	m.SetFaults(nsxsim.Faults{Latency: 5 * time.Second})
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	_, err := c.IPsecConfig(ctx, edgeID)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v", err)
+	}
+	if _, ok := errors.AsType[*nsx.TimeoutError](err); ok {
+		t.Errorf("the caller's deadline is not the Manager's timeout: %v", err)
+	}
+	if n := m.Calls(nsxsim.EndpointIPsecConfig); n != 1 {
+		t.Errorf("attempts = %d", n)
+	}
+}
