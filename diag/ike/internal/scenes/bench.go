@@ -8,8 +8,11 @@ import (
 	"ipsecbot/diag/ike"
 )
 
+// imix is the simple IMIX (7:4:1 of 64, 570 and 1500-byte IP packets), as ESP payload sizes.
+var imix = [12]int{60, 540, 60, 60, 540, 60, 1400, 60, 540, 60, 60, 540}
+
 // Bench writes the benchmark capture: two tunnels (plain ESP and ESP in UDP 4500) carrying
-// traffic both ways, with an IKEv2 DPD exchange every 500 packets and a full IKE_SA_INIT,
+// IMIX-sized traffic both ways, with an IKEv2 DPD exchange every 500 packets and a full IKE_SA_INIT,
 // IKE_AUTH and CREATE_CHILD_SA every 50,000. It stops once both packets and size are reached.
 func Bench(w io.Writer, packets, size int64) error {
 	cw, err := ike.NewCaptureWriter(w)
@@ -58,8 +61,8 @@ func Bench(w io.Writer, packets, size int64) error {
 			msgID++
 			n += 2
 		}
-		// ESP: sizes cycle from small to near-MTU, both tunnels, both ways.
-		sz := 100 + int(n*37%1300)
+		// ESP of IMIX sizes (7 small, 4 medium, 1 full-size in 12), both tunnels, both ways.
+		sz := imix[n%12]
 		k := n % 4
 		seq[k]++
 		t := c.next(20 * time.Microsecond)
