@@ -153,7 +153,7 @@ func TestClient_TechSupportStalls(t *testing.T) {
 	}))
 	defer srv.Close()
 	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
-	c, err := nsx.New(nsx.Manager{Name: "mgr-t", URL: srv.URL, User: "admin", CAPEM: ca, Timeout: 200 * time.Millisecond})
+	c, err := nsx.New(nsx.Manager{Name: "mgr-t", URL: srv.URL, User: "admin", CAPEM: ca, Timeout: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

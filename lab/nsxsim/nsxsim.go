@@ -118,6 +118,7 @@ type Manager struct {
 	fault Faults
 	fails int            // calls the current faults have failed
 	calls map[string]int // per endpoint
+	stop  func() bool    // unregisters the close-on-cancel of Start's ctx
 }
 
 // Start listens on addr (default "127.0.0.1:0"), generates the CA and server certificate, and
@@ -169,7 +170,7 @@ func Start(ctx context.Context, addr string, cfg Config) (*Manager, error) {
 		defer close(m.done)
 		_ = m.srv.ServeTLS(ln, "", "") // returns on Close
 	}()
-	context.AfterFunc(ctx, func() { _ = m.Close() })
+	m.stop = context.AfterFunc(ctx, func() { _ = m.Close() })
 	return m, nil
 }
 
@@ -212,6 +213,7 @@ func (m *Manager) Calls(endpoint string) int {
 
 // Close stops the server and drops open connections.
 func (m *Manager) Close() error {
+	m.stop()
 	err := m.srv.Close()
 	<-m.done
 	if errors.Is(err, net.ErrClosed) {
@@ -245,6 +247,14 @@ func (m *Manager) routes() http.Handler {
 	mux.HandleFunc("GET /tech_support_logs/vse/{file}", m.guard(EndpointBundle, m.serveBundle))
 	mux.HandleFunc("POST /api/1.0/nsx/cli", m.guard(EndpointCLI, m.serveCLI))
 	mux.HandleFunc("/", m.guard("", func(w http.ResponseWriter, r *http.Request) {
+		// The catch-all also takes other methods on known paths: answer those 405, as a GET would work.
+		probe := r.Clone(r.Context())
+		probe.Method = http.MethodGet
+		if _, pattern := mux.Handler(probe); pattern != "/" {
+			w.Header().Set("Allow", http.MethodGet)
+			writeError(w, http.StatusMethodNotAllowed, 0, "", "Method "+r.Method+" is not supported for "+r.URL.Path+".")
+			return
+		}
 		writeError(w, http.StatusNotFound, 0, "", "The requested URI "+r.URL.Path+" was not found.")
 	}))
 	return mux

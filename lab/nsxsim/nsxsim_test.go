@@ -448,7 +448,7 @@ func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
 func TestClient_CallerDeadline(t *testing.T) {
 	m, c := start(t, authFailedEdge(t))
 	m.SetFaults(nsxsim.Faults{Latency: 5 * time.Second})
-	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
 	_, err := c.IPsecConfig(ctx, edgeID)
 	if !errors.Is(err, context.DeadlineExceeded) {
@@ -457,7 +457,7 @@ func TestClient_CallerDeadline(t *testing.T) {
 	if _, ok := errors.AsType[*nsx.TimeoutError](err); ok {
 		t.Errorf("the caller's deadline is not the Manager's timeout: %v", err)
 	}
-	if n := m.Calls(nsxsim.EndpointIPsecConfig); n != 1 {
-		t.Errorf("attempts = %d", n)
+	if n := m.Calls(nsxsim.EndpointIPsecConfig); n > 1 {
+		t.Errorf("attempts = %d: no retry once the caller's deadline passed", n)
 	}
 }
