@@ -288,4 +288,3 @@ func notifyNumber(v int, name string) uint16 {
 	}
 	return 0
 }
-

@@ -115,4 +115,3 @@ func (a *analyzer) echoReply(p *packetInfo) {
 	f.Replies++
 	f.MaxAnswered = max(f.MaxAnswered, req.size)
 }
-
