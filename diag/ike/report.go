@@ -34,6 +34,15 @@ type MessageInfo struct {
 	Proposals []string `json:"proposals,omitempty"`
 	KEGroup   string   `json:"ke_group,omitempty"`
 	Fragment  bool     `json:"fragment,omitempty"` // IKEv2 SKF or IKEv1 fragment
+	// What the readable payloads say: vendor IDs by name (hex when unknown), identities
+	// ("IDi fqdn peerb.example.net"), deleted SAs ("ESP c1a2b3c4"), traffic selectors
+	// ("TSr 10.2.2.0-10.2.2.255"), the IKEv2 AUTH method, certificate encodings.
+	VendorIDs        []string `json:"vendor_ids,omitempty"`
+	IDs              []string `json:"ids,omitempty"`
+	Deletes          []string `json:"deletes,omitempty"`
+	TrafficSelectors []string `json:"traffic_selectors,omitempty"`
+	AuthMethod       string   `json:"auth_method,omitempty"`
+	Certificates     []string `json:"certificates,omitempty"`
 }
 
 // NotifyInfo is a notify payload's type, by number and name.
