@@ -198,3 +198,34 @@ func TestStart_MarksInterruptedIncidents(t *testing.T) {
 		t.Errorf("still diagnosing: %+v", incs)
 	}
 }
+
+// Ensure a message that cannot be updated, however often it is retried, does not lose the
+// verdict: it is posted in the thread instead, and the incident record is complete.
+func TestDiagnose_UpdateFailingForGood(t *testing.T) {
+	checkLeaks(t)
+	fake := slacktestx.New(t)
+	var faults []slacktestx.Fault
+	for range 50 {
+		faults = append(faults, slacktestx.Fault{Status: 500})
+	}
+	fake.Fail("chat.update", faults...)
+	b := newTestBot(t, t.TempDir(), &fakeEngine{cause: "auth_failed"}, fake)
+	b.command("UOPS", "C1", "diagnose edge-01")
+	inc := waitIncident(t, b, "INC-1", isFinal)
+	b.waitIdle()
+	var verdictInThread bool
+	for _, m := range fake.Messages() {
+		if m.ThreadTS == inc.ThreadTS && strings.Contains(m.Blocks, `"header"`) && strings.Contains(m.Blocks, "auth_failed") {
+			verdictInThread = true
+		}
+	}
+	if !verdictInThread {
+		t.Errorf("verdict not posted in the thread after chat.update failed: %+v", fake.Messages())
+	}
+	if n := len(fake.Calls("chat.update")); n < 3 {
+		t.Errorf("chat.update tried %d times; want retries", n)
+	}
+	if len(fake.Uploads()) != 3 {
+		t.Errorf("uploads = %d", len(fake.Uploads()))
+	}
+}
