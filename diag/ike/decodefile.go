@@ -3,6 +3,7 @@ package ike
 import (
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"slices"
 	"time"
@@ -22,9 +23,18 @@ func DecodeFile(path string) ([]MessageInfo, error) {
 // DecodeCapture is DecodeFile on a reader.
 func DecodeCapture(r io.Reader) ([]MessageInfo, error) {
 	out := []MessageInfo{}
+	v1Initiators := map[uint64]netip.Addr{} // IKEv1 has no I flag: the initiator sent the first message
 	err := walkCapture(r, func(p *packetInfo, t time.Time) {
 		for _, ref := range p.ike {
-			out = append(out, messageInfo(p, ref, t))
+			mi := messageInfo(p, ref, t)
+			if mi.Version == 1 && ref.err == nil && !ref.inICMP {
+				ispi := ref.msg.InitiatorSPI
+				if _, ok := v1Initiators[ispi]; !ok && len(v1Initiators) < maxExchanges {
+					v1Initiators[ispi] = p.ip.src
+				}
+				mi.Initiator = v1Initiators[ispi] == p.ip.src
+			}
+			out = append(out, mi)
 		}
 	})
 	return out, err
@@ -70,8 +80,8 @@ func messageInfo(p *packetInfo, ref ikeRef, t time.Time) MessageInfo {
 		InICMP: ref.inICMP, Reassembled: ref.reassembled,
 	}
 	if v == 1 {
-		// IKEv1 has no I/R flags; the initiator is whoever owns the initiator cookie, which the
-		// header alone cannot say, so both stay false.
+		// IKEv1 has no I and R flags: DecodeCapture fills Initiator from who spoke first, and
+		// Response stays false (a turn in an exchange is not a response in the IKEv2 sense).
 		mi.Initiator, mi.Response = false, false
 	}
 	if ref.err != nil {
@@ -104,6 +114,7 @@ func messageInfo(p *packetInfo, ref ikeRef, t time.Time) MessageInfo {
 			mi.Fragment = true
 		}
 	}
+	describePayloads(&mi, m)
 	if v == 1 && mi.KEGroup == "" && slices.Contains(mi.Payloads, "KE") {
 		mi.KEGroup = v1Group(m)
 	}
