@@ -22,6 +22,7 @@ import (
 	"ipsecbot/config"
 	"ipsecbot/handlers/slacktestx"
 	"ipsecbot/lab"
+	"ipsecbot/store"
 )
 
 // syncBuffer is an io.Writer safe to read while the bot writes to it.
@@ -75,6 +76,8 @@ func TestServe_DiagnoseAgainstLab(t *testing.T) {
 	cfg.Slack.APIURL = fake.APIURL()
 	cfg.Slack.BotTokenEnv, cfg.Slack.BotTokenFile = "", "slack-bot-token"
 	cfg.Slack.SigningSecretEnv, cfg.Slack.SigningSecretFile = "", "slack-signing-secret"
+	cfg.Slack.HealthChannel = "CHEALTH"
+	cfg.Schedule = config.Schedule{HealthSweep: "@every 1s", HealthPost: "@every 1s"}
 	for name, value := range map[string]string{"slack-bot-token": "xoxb-lab", "slack-signing-secret": secret} {
 		if err := os.WriteFile(filepath.Join(l.Dir(), name), []byte(value+"\n"), 0o600); err != nil {
 			t.Fatal(err)
@@ -150,13 +153,25 @@ func TestServe_DiagnoseAgainstLab(t *testing.T) {
 
 	var root slacktestx.Message
 	waitUntil(t, 90*time.Second, "verdict and pcap upload", func() bool {
-		msgs := fake.Messages()
-		if len(msgs) == 0 || !strings.Contains(msgs[0].Blocks, `"header"`) {
+		found := false
+		for _, m := range fake.Messages() {
+			if m.Channel == "C1" && m.ThreadTS == "" && strings.Contains(m.Blocks, `"header"`) {
+				root, found = m, true
+			}
+		}
+		if !found {
 			return false
 		}
-		root = msgs[0]
 		for _, u := range fake.Uploads() {
 			if u.Filename == "capture.pcap" && u.Completed {
+				return true
+			}
+		}
+		return false
+	})
+	waitUntil(t, 30*time.Second, "the scheduled health post", func() bool {
+		for _, m := range fake.Messages() {
+			if m.Channel == "CHEALTH" && strings.Contains(m.Text, "edge-01: 0 of 1 tunnels up") {
 				return true
 			}
 		}
@@ -174,8 +189,13 @@ func TestServe_DiagnoseAgainstLab(t *testing.T) {
 			t.Errorf("capture.pcap is not a pcap: % x", u.Data[:min(8, len(u.Data))])
 		}
 	}
-	if calls := fake.Calls(""); len(calls) == 0 {
-		t.Error("no Slack calls")
+	db, err := store.Open(filepath.Join(l.Dir(), lab.FileStore), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if audit, _ := db.AuditLog(time.Time{}, time.Now().Add(time.Hour)); len(audit) != 1 || audit[0].Command != "/ipsec diagnose" {
+		t.Errorf("audit log = %+v", audit)
 	}
 }
 
