@@ -209,3 +209,57 @@ func waitUntil(t *testing.T, limit time.Duration, what string, cond func() bool)
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Ensure `bot serve` in Socket Mode connects through the Slack API it is pointed at and
+// acknowledges a slash command envelope with the router's reply.
+func TestServe_SocketMode(t *testing.T) {
+	l, err := lab.Start(t.Context(), lab.Options{Scenario: "healthy", Dir: t.TempDir(), CaptureSeconds: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	fake := slacktestx.New(t)
+	cfg := l.Config()
+	cfg.Slack = config.Slack{Mode: config.SlackSocket, APIURL: fake.APIURL(), BotTokenFile: "slack-bot-token", AppTokenFile: "slack-app-token"}
+	for name, value := range map[string]string{"slack-bot-token": "xoxb-lab", "slack-app-token": "xapp-lab"} {
+		if err := os.WriteFile(filepath.Join(l.Dir(), name), []byte(value), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(l.Dir(), "bot.yaml")
+	if err := config.Write(path, cfg); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	stderr := &syncBuffer{}
+	exit := make(chan int, 1)
+	go func() {
+		exit <- run(ctx, &env{stdout: io.Discard, stderr: stderr, getenv: func(string) string { return "" }}, []string{"serve", "--config", path})
+	}()
+	fake.SendToWebsocket(`{"type":"slash_commands","envelope_id":"env-1","payload":{"command":"/ipsec","text":"help","user_id":"UOPS","channel_id":"C1"}}`)
+	select {
+	case ack := <-fake.SeenFeed:
+		if !strings.Contains(ack, `"envelope_id":"env-1"`) || !strings.Contains(ack, "/ipsec diagnose EDGE") {
+			t.Errorf("ack = %s", ack)
+		}
+	case code := <-exit:
+		t.Fatalf("bot serve exited %d: %s", code, stderr.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no acknowledgement: %s", stderr.String())
+	}
+	cancel()
+	if code := <-exit; code != 0 {
+		t.Errorf("exit %d: %s", code, stderr.String())
+	}
+}
+
+func TestServe_Usage(t *testing.T) {
+	for name, args := range map[string][]string{"no_config": {"serve"}, "extra_argument": {"serve", "--config", "x.yaml", "edge-01"}} {
+		t.Run(name, func(t *testing.T) {
+			stderr := &syncBuffer{}
+			if code := run(t.Context(), &env{stdout: io.Discard, stderr: stderr, getenv: os.Getenv}, args); code != 2 {
+				t.Errorf("exit %d, want 2: %s", code, stderr.String())
+			}
+		})
+	}
+}
