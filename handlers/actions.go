@@ -46,6 +46,8 @@ func (s *Server) handleAction(ctx context.Context, a Action) {
 		reply = s.rerunAction(ctx, a, command)
 	case actionResolve:
 		reply = s.resolveAction(ctx, a, command)
+	case actionEscalate:
+		reply = s.escalateAction(ctx, a, command)
 	default:
 		s.record(a.User, a.Channel, command, a.Value, outcomeUsage, "unknown action")
 		reply = "That button is not known to this bot."
@@ -103,4 +105,21 @@ func (s *Server) resolveAction(ctx context.Context, a Action, command string) st
 		}
 	}
 	return fmt.Sprintf("%s is resolved.", inc.ID)
+}
+
+func (s *Server) escalateAction(ctx context.Context, a Action, command string) string {
+	if !s.access.allowed(ctx, PermEscalate, a.User, a.Channel) {
+		return s.denied(a.User, a.Channel, command, a.Value, PermEscalate).Text
+	}
+	msg, err := s.escalate(ctx, a.Value, a.User)
+	if errors.Is(err, store.ErrNotFound) {
+		s.record(a.User, a.Channel, command, a.Value, outcomeNotFound, "")
+		return fmt.Sprintf("There is no incident %s.", escape(a.Value))
+	}
+	if err != nil {
+		s.record(a.User, a.Channel, command, a.Value, outcomeError, err.Error())
+		return fmt.Sprintf(":x: %s could not be escalated: %s", escape(a.Value), escape(err.Error()))
+	}
+	s.record(a.User, a.Channel, command, a.Value, outcomeOK, "")
+	return msg
 }

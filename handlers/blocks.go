@@ -30,6 +30,7 @@ const (
 	actionRerun         = "rerun"
 	actionCaptureLonger = "capture_longer"
 	actionResolve       = "resolve"
+	actionEscalate      = "escalate"
 )
 
 // truncate cuts s to at most n runes' worth of bytes without splitting a character, marking
@@ -223,6 +224,7 @@ func verdictBlocks(r *diag.Report, requester string, captureSeconds, maxCapture 
 	buttons := []slack.BlockElement{
 		slack.NewButtonBlockElement(actionRerun, encodeTarget(r.Edge, captureSeconds), plain("Re-run", 75)),
 		slack.NewButtonBlockElement(actionCaptureLonger, encodeTarget(r.Edge, longer), plain(fmt.Sprintf("Capture %ds", longer), 75)),
+		slack.NewButtonBlockElement(actionEscalate, r.Incident, plain("Escalate", 75)).WithStyle(slack.StyleDanger),
 		slack.NewButtonBlockElement(actionResolve, r.Incident, plain("Resolve", 75)).WithStyle(slack.StylePrimary),
 	}
 	return append(blocks, slack.NewActionBlock("verdict_actions", buttons...))

@@ -19,7 +19,7 @@ type Invocation struct {
 
 // Command is a parsed `/ipsec` invocation.
 type Command struct {
-	Name           string // help, diagnose, status, incident, incidents
+	Name           string // help, diagnose, status, incident, incidents, escalate
 	Edge           string
 	CaptureSeconds int // 0: the default window
 	Incident       string
@@ -37,6 +37,7 @@ var usages = []usage{
 	{"status", "/ipsec status [EDGE]", "tunnel states from the NSX API", ""},
 	{"incident", "/ipsec incident ID", "one incident's state and timeline", ""},
 	{"incidents", "/ipsec incidents", "the open incidents", ""},
+	{"escalate", "/ipsec escalate ID", "hand an incident off to its own channel with the on-call group", PermEscalate},
 }
 
 // usageErr is a malformed command; its text is shown to the user with the usage.
@@ -83,9 +84,9 @@ func parseCommand(text string) (Command, error) {
 			c.Edge = args[0]
 		}
 		return c, nil
-	case "incident":
+	case "incident", "escalate":
 		if len(args) != 1 || !incidentID.MatchString(args[0]) {
-			return Command{}, usageErr{"incident takes one incident ID such as INC-7"}
+			return Command{}, usageErr{name + " takes one incident ID such as INC-7"}
 		}
 		return Command{Name: name, Incident: strings.ToUpper(args[0])}, nil
 	case "incidents":

@@ -56,7 +56,7 @@ func testConfig(dir string) *config.Config {
 	return &config.Config{
 		Dir:   dir,
 		Store: config.Store{Path: filepath.Join(dir, "bot.db")},
-		Slack: config.Slack{Mode: "http", Listen: "127.0.0.1:0"},
+		Slack: config.Slack{Mode: "http", Listen: "127.0.0.1:0", Oncall: []string{"SONCALL", "UPAGER"}},
 		Access: config.Access{
 			Diagnose: []string{"UOPS", "SNETOPS"}, Capture: []string{"UOPS"},
 			Resolve: []string{"UOPS"}, Escalate: []string{"UOPS"},

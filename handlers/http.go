@@ -94,7 +94,11 @@ func (s *Server) serveInteractive(w http.ResponseWriter, r *http.Request) {
 
 // dispatchActions starts the work of each button press after the acknowledgement.
 func (s *Server) dispatchActions(cb slack.InteractionCallback) {
-	for _, a := range actionsFromCallback(cb) {
+	actions := actionsFromCallback(cb)
+	if len(actions) == 0 {
+		s.record(cb.User.ID, cb.Channel.ID, "interaction "+string(cb.Type), "", outcomeUsage, "not handled")
+	}
+	for _, a := range actions {
 		if !s.work.Go(func(ctx context.Context) { s.handleAction(ctx, a) }) {
 			s.record(a.User, a.Channel, "button "+a.ActionID, a.Value, outcomeBusy, "")
 		}

@@ -63,6 +63,8 @@ func (s *Server) handleInvocation(ctx context.Context, inv Invocation) Reply {
 		return s.usageReply(ctx, inv.User, inv.Channel, "")
 	case "diagnose":
 		return s.diagnoseCommand(ctx, inv, cmd)
+	case "escalate":
+		return s.escalateCommand(ctx, inv, cmd)
 	}
 	// The read-only commands need any one permission.
 	if !s.access.any(ctx, inv.User, inv.Channel) {
@@ -310,4 +312,31 @@ func (s *Server) incidentsCommand(inv Invocation) Reply {
 		fmt.Fprintf(&b, " · opened %s", inc.Created.UTC().Format(time.DateTime))
 	}
 	return Reply{Text: b.String(), Blocks: []slack.Block{section(b.String())}}
+}
+
+func (s *Server) escalateCommand(ctx context.Context, inv Invocation, cmd Command) Reply {
+	const name = "/ipsec escalate"
+	if !s.access.allowed(ctx, PermEscalate, inv.User, inv.Channel) {
+		return s.denied(inv.User, inv.Channel, name, inv.Text, PermEscalate)
+	}
+	if _, err := s.db.Incident(cmd.Incident); errors.Is(err, store.ErrNotFound) {
+		s.record(inv.User, inv.Channel, name, inv.Text, outcomeNotFound, "")
+		return Reply{Text: fmt.Sprintf("There is no incident %s.", cmd.Incident)}
+	}
+	started := s.work.Go(func(ctx context.Context) {
+		msg, err := s.escalate(ctx, cmd.Incident, inv.User)
+		if err != nil {
+			s.log.Error("escalation failed", "incident", cmd.Incident, "err", err)
+			msg = fmt.Sprintf(":x: %s could not be escalated: %s", cmd.Incident, escape(err.Error()))
+		}
+		if err := s.api.respond(ctx, inv.ResponseURL, &slack.WebhookMessage{ResponseType: slack.ResponseTypeEphemeral, Text: msg}); err != nil {
+			s.log.Error("escalation answer not posted", "incident", cmd.Incident, "err", err)
+		}
+	})
+	if !started {
+		s.record(inv.User, inv.Channel, name, inv.Text, outcomeBusy, "")
+		return Reply{Text: ":hourglass: The bot is restarting; try again in a minute."}
+	}
+	s.record(inv.User, inv.Channel, name, inv.Text, outcomeOK, cmd.Incident)
+	return Reply{Text: fmt.Sprintf("Escalating %s: creating its channel and inviting the on-call group…", cmd.Incident)}
 }

@@ -155,6 +155,17 @@ func (s *Server) bind(c slacktest.Customize) {
 		}
 		writeJSON(w, map[string]any{"ok": true, "users": users})
 	}))
+	// Channels created get IDs CNEW<n> and keep the name asked for.
+	c.Handle("/conversations.create", s.method("conversations.create", func(w http.ResponseWriter, f url.Values) {
+		s.mu.Lock()
+		s.seq++
+		id := fmt.Sprintf("CNEW%d", s.seq)
+		s.mu.Unlock()
+		writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": id, "name": f.Get("name"), "is_channel": true}})
+	}))
+	c.Handle("/conversations.invite", s.method("conversations.invite", func(w http.ResponseWriter, f url.Values) {
+		writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": f.Get("channel")}})
+	}))
 	// slacktest's own answer, recorded and open to faults (reconnection tests).
 	c.Handle("/apps.connections.open", s.method("apps.connections.open", func(w http.ResponseWriter, f url.Values) {
 		writeJSON(w, map[string]any{"ok": true, "url": s.GetWSURL()})
