@@ -36,7 +36,7 @@ func (s *Server) noteInterrupted(ctx context.Context, incs []store.Incident) {
 			continue
 		}
 		text := fmt.Sprintf(":warning: %s was interrupted: the bot stopped while diagnosing %s. "+
-			"Nothing is left running on the edge. Run `/ipsec diagnose %s` again.", inc.ID, inc.Edge, inc.Edge)
+			"Any capture it left on the edge is stopped and removed. Run `/ipsec diagnose %s` again.", inc.ID, inc.Edge, inc.Edge)
 		if _, err := s.api.post(ctx, inc.Channel, inc.ThreadTS, text, nil); err != nil {
 			s.log.Error("interruption note not posted", "incident", inc.ID, "err", err)
 			continue

@@ -239,24 +239,23 @@ func (s *Server) finished(ctx context.Context, r *run, rep *diag.Report) {
 	}
 }
 
-// publish puts the final message where the run's progress went.
+// publish puts the final message where the run's progress went: the channel message is
+// replaced; if that fails for good, the message goes into its thread; without a channel
+// message, through the response_url. A message that cannot be posted at all is logged and
+// noted in the incident's timeline.
 func (s *Server) publish(ctx context.Context, r *run, text string, blocks []slack.Block) {
-	if r.rootTS != "" {
-		if err := s.api.update(ctx, r.channel, r.rootTS, text, blocks); err == nil {
-			return
-		} else {
+	var err error
+	switch {
+	case r.rootTS == "":
+		msg := &slack.WebhookMessage{ResponseType: slack.ResponseTypeInChannel, Text: text, Blocks: &slack.Blocks{BlockSet: blocks}}
+		err = s.api.respond(ctx, r.responseURL, msg)
+	default:
+		if err = s.api.update(ctx, r.channel, r.rootTS, text, blocks); err != nil {
 			s.log.Warn("verdict update failed; posting it in the thread", "incident", r.incident, "err", err)
+			_, err = s.api.post(ctx, r.channel, r.rootTS, text, blocks)
 		}
-		if _, err := s.api.post(ctx, r.channel, r.rootTS, text, blocks); err == nil {
-			return
-		} else {
-			s.log.Error("verdict not posted", "incident", r.incident, "err", err)
-			s.appendEvent(r.incident, "slack", "verdict not posted: "+err.Error(), "bot")
-		}
-		return
 	}
-	msg := &slack.WebhookMessage{ResponseType: slack.ResponseTypeInChannel, Text: text, Blocks: &slack.Blocks{BlockSet: blocks}}
-	if err := s.api.respond(ctx, r.responseURL, msg); err != nil {
+	if err != nil {
 		s.log.Error("verdict not posted", "incident", r.incident, "err", err)
 		s.appendEvent(r.incident, "slack", "verdict not posted: "+err.Error(), "bot")
 	}

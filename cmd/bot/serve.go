@@ -72,11 +72,6 @@ func serve(ctx context.Context, e *env, cfg *config.Config) error {
 		return err
 	}
 	defer eng.Close()
-	if n, err := eng.CleanupCaptures(ctx); err != nil {
-		lg.Warn("captures left by a previous run could not all be removed", "cleaned", n, "err", err)
-	} else if n > 0 {
-		lg.Info("removed captures left by a previous run", "count", n)
-	}
 
 	bot, err := handlers.New(handlers.Options{
 		Config: cfg, Store: db, Engine: eng, Status: tunnelStatus(eng),
@@ -86,8 +81,15 @@ func serve(ctx context.Context, e *env, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	// Start marks the incidents a previous process left running as interrupted (with a note in
+	// their threads) before the engine removes the captures they left on the edges.
 	if err := bot.Start(ctx); err != nil {
 		return err
+	}
+	if n, err := eng.CleanupCaptures(ctx); err != nil {
+		lg.Warn("captures left by a previous run could not all be removed", "cleaned", n, "err", err)
+	} else if n > 0 {
+		lg.Info("removed captures left by a previous run", "count", n)
 	}
 	sched, err := startCron(ctx, cfg, db, eng, bot, lg)
 	if err != nil {
