@@ -10,8 +10,9 @@ import (
 // auditWriter writes audit records from one goroutine, so an acknowledgement never waits
 // for a database commit. Close drains the queue; no record is dropped.
 type auditWriter struct {
-	db  *store.DB
-	log *slog.Logger
+	db     *store.DB
+	writes *sync.RWMutex // shared with the server's other background writes
+	log    *slog.Logger
 
 	mu      sync.Mutex
 	queue   []store.AuditRecord
@@ -20,8 +21,8 @@ type auditWriter struct {
 	stopped chan struct{}
 }
 
-func newAuditWriter(db *store.DB, lg *slog.Logger) *auditWriter {
-	w := &auditWriter{db: db, log: lg, wake: make(chan struct{}, 1), stopped: make(chan struct{})}
+func newAuditWriter(db *store.DB, writes *sync.RWMutex, lg *slog.Logger) *auditWriter {
+	w := &auditWriter{db: db, writes: writes, log: lg, wake: make(chan struct{}, 1), stopped: make(chan struct{})}
 	go w.loop()
 	return w
 }
@@ -65,6 +66,8 @@ func (w *auditWriter) loop() {
 }
 
 func (w *auditWriter) write(r store.AuditRecord) {
+	w.writes.RLock()
+	defer w.writes.RUnlock()
 	if err := w.db.Audit(r); err != nil {
 		w.log.Error("audit record not written", "user", r.User, "command", r.Command, "outcome", r.Outcome, "err", err)
 	}

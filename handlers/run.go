@@ -66,9 +66,11 @@ func (s *Server) startDiagnosis(edge string, secs int, user, channel, responseUR
 
 // openRun writes the run's incident and starts its goroutine.
 func (s *Server) openRun(r *run) error {
+	s.writes.Lock() // ahead of the bot's queued background writes: an acknowledgement waits on this
 	inc, err := s.db.CreateIncident(store.Incident{
 		Edge: r.edge, Status: store.StatusDiagnosing, Requester: r.requester, Channel: r.channel, CaptureSeconds: r.captureSeconds,
 	})
+	s.writes.Unlock()
 	if err != nil {
 		return fmt.Errorf("open incident: %w", err)
 	}
@@ -81,12 +83,16 @@ func (s *Server) openRun(r *run) error {
 }
 
 func (s *Server) updateIncident(id string, fn func(*store.Incident)) {
+	s.writes.RLock()
+	defer s.writes.RUnlock()
 	if _, err := s.db.UpdateIncident(id, func(i *store.Incident) error { fn(i); return nil }); err != nil {
 		s.log.Error("incident not updated", "incident", id, "err", err)
 	}
 }
 
 func (s *Server) appendEvent(id, kind, text, actor string) {
+	s.writes.RLock()
+	defer s.writes.RUnlock()
 	if err := s.db.AppendEvent(id, store.Event{Time: time.Now().UTC(), Kind: kind, Text: text, Actor: actor}); err != nil {
 		s.log.Error("incident event not written", "incident", id, "err", err)
 	}

@@ -80,6 +80,12 @@ type Server struct {
 
 	mu      sync.Mutex
 	running map[string]*run // edge -> the run in progress
+
+	// writes orders the bot's own store writes: background ones (audit, timeline, updates)
+	// share it, and opening an incident, which an acknowledgement waits for, takes it
+	// exclusively, so it waits for the writes in flight but not for the whole queue behind
+	// them (each write is a commit with an fsync).
+	writes sync.RWMutex
 }
 
 // DefaultMaxBody bounds a Slack request body; slash commands are a few hundred bytes and
@@ -128,7 +134,7 @@ func New(o Options) (*Server, error) {
 		work:      newSupervisor(),
 		running:   map[string]*run{},
 	}
-	s.audits = newAuditWriter(o.Store, lg)
+	s.audits = newAuditWriter(o.Store, &s.writes, lg)
 	return s, nil
 }
 
