@@ -8,10 +8,11 @@ import "bytes"
 // how far the window may jump before any key could end inside it. Most windows in ordinary log
 // text hold no key trigram, so the search moves m-2 bytes at a time.
 type prefilter struct {
-	m     int
-	shift []uint8    // by block hash: safe jump; 0 means "some key may end here"
-	cands [][]uint16 // by block hash: keys whose first m bytes end with this block
-	keys  [][]byte
+	m      int
+	shift  []uint8    // by block hash: safe jump; 0 means "some key's window may end here"
+	cands  [][]uint16 // by block hash: keys whose window ends with this block
+	keys   [][]byte
+	offset []int // where each key's m-byte window starts in the key
 }
 
 const (
@@ -41,8 +42,11 @@ func newPrefilter(keys [][]byte) *prefilter {
 	for i := range f.shift {
 		f.shift[i] = uint8(f.m - blockLen + 1)
 	}
+	for _, k := range f.keys {
+		f.offset = append(f.offset, rarestWindow(k, f.m))
+	}
 	for ki, k := range f.keys {
-		w := k[:f.m]
+		w := k[f.offset[ki] : f.offset[ki]+f.m]
 		for j := 0; j+blockLen <= f.m; j++ {
 			h := hash3(w[j], w[j+1], w[j+2])
 			f.shift[h] = min(f.shift[h], uint8(f.m-blockLen-j))
@@ -64,13 +68,32 @@ func (f *prefilter) next(data []byte, from int) int {
 			pos += int(s)
 			continue
 		}
-		start := pos - m + 1
 		for _, k := range f.cands[h] {
-			if bytes.HasPrefix(data[start:], f.keys[k]) {
+			if start := pos - m + 1 - f.offset[k]; start >= from && bytes.HasPrefix(data[start:], f.keys[k]) {
 				return start
 			}
 		}
 		pos++
 	}
 	return -1
+}
+
+// rarestWindow picks the m-byte window of key least like ordinary prose, so that the
+// trigrams the search stops on are rare in noise lines: it counts trigrams made only of
+// lowercase letters and spaces (common in any log) and takes the window with the fewest.
+func rarestWindow(key []byte, m int) int {
+	common := func(c byte) bool { return c == ' ' || (c >= 'a' && c <= 'z') }
+	best, bestScore := 0, m+1
+	for o := 0; o+m <= len(key); o++ {
+		score := 0
+		for j := o; j+blockLen <= o+m; j++ {
+			if common(key[j]) && common(key[j+1]) && common(key[j+2]) {
+				score++
+			}
+		}
+		if score < bestScore {
+			best, bestScore = o, score
+		}
+	}
+	return best
 }

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# bench/logs.sh: how fast `bot analyze --log` scans a large log, against `grep -c -E -f` with the
+# same patterns (`bot analyze --print-patterns`) and `cat` as the floor.
+#
+# Builds a log of at least SIZE_MB MiB (default 1024) under /tmp from the strongSwan fixtures'
+# logs sprinkled (about 1 line in 500) among realistic syslog noise, runs each command best of
+# RUNS (default 3) with /usr/bin/time -v for the peak RSS, checks that matched_lines equals
+# grep -c, and prints a markdown table with ratios to grep and to cat.
+#
+# Usage: bench/logs.sh [SIZE_MB]        env: RUNS=3 WORK=/tmp/ipsecbot-bench KEEP=1 (keep the log)
+set -euo pipefail
+
+size_mb=${1:-1024}
+runs=${RUNS:-3}
+work=${WORK:-/tmp/ipsecbot-bench}
+top=$(cd "$(dirname "$0")/.." && pwd)
+fixtures=$top/diag/classify/testdata/fixtures
+export LC_ALL=C # grep in bytes, as the scanner matches
+
+mkdir -p "$work"
+log=$work/big.log
+bot=$work/bot
+patterns=$work/patterns.txt
+
+echo "building bot ..." >&2
+(cd "$top" && go build -o "$bot" ./cmd/bot)
+"$bot" analyze --print-patterns >"$patterns"
+
+if [ ! -s "$log" ] || [ "$(stat -c %s "$log")" -lt $((size_mb << 20)) ]; then
+	echo "generating a ${size_mb} MiB log in $log ..." >&2
+	block=$work/block.log
+	# One 64 MiB block of noise with fixture lines, then copies of it (the page cache holds the
+	# result either way; repetition does not help or hurt a single-pass scanner).
+	cat "$fixtures"/*/*.log | awk -v target=$((64 << 20)) '
+	BEGIN { srand(7)
+		n = split("sshd[1234]|CRON[4412]|kernel|systemd[1]|nginx[88]|dhclient[77]|ntpd[901]|postfix/smtpd[2231]", prog, "|")
+		split("web01|db02|edge-01|fw-core|app3|vpn-gw|lb1|ns2", host, "|")
+		msg[1] = "Accepted publickey for deploy from 10.0.%d.%d port %d ssh2: ED25519 SHA256:kq3Yd8rT0bPzW1x"
+		msg[2] = "pam_unix(cron:session): session opened for user root(uid=0) by (uid=%d) tty%d pid %d"
+		msg[3] = "[UFW BLOCK] IN=eth0 OUT= MAC=00:16:3e:aa:bb:cc SRC=198.51.100.%d DST=203.0.113.%d LEN=60 TOS=0x00 PROTO=TCP SPT=%d DPT=443"
+		msg[4] = "Started Session %d of user admin (uid %d, seat %d)."
+		msg[5] = "10.9.%d.%d - - \"GET /api/v1/status?id=%d HTTP/1.1\" 200 512 \"-\" \"curl/8.5.0\""
+		msg[6] = "DHCPREQUEST for 10.1.%d.%d on eth1 to 10.1.0.1 port %d"
+		msg[7] = "time sync status change: offset %d us, frequency %d ppm, stratum %d"
+		msg[8] = "connect from unknown[192.0.2.%d] port %d helo %d"
+		split("Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec", mon, "|")
+	}
+	{ fx[++nf] = $0 }
+	END {
+		while (bytes < target) {
+			if (int(rand() * 500) == 0) line = fx[1 + int(rand() * nf)]
+			else line = sprintf("%s %2d %02d:%02d:%02d %s %s: " msg[1 + int(rand() * 8)], mon[1 + int(rand() * 12)], 1 + int(rand() * 28), int(rand() * 24), int(rand() * 60), int(rand() * 60), host[1 + int(rand() * 8)], prog[1 + int(rand() * n)], int(rand() * 250), int(rand() * 250), int(rand() * 65000))
+			print line
+			bytes += length(line) + 1
+		}
+	}' >"$block"
+	: >"$log"
+	while [ "$(stat -c %s "$log")" -lt $((size_mb << 20)) ]; do cat "$block" >>"$log"; done
+	rm -f "$block"
+fi
+bytes=$(stat -c %s "$log")
+
+# run NAME CMD...: best-of-$runs wall seconds and the peak RSS (KiB) of that run.
+declare -A best rss
+run() {
+	local name=$1
+	shift
+	local i t m
+	cat "$log" >/dev/null # warm the page cache
+	for ((i = 0; i < runs; i++)); do
+		/usr/bin/time -v -o "$work/time.txt" "$@" >"$work/$name.out"
+		t=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (j = 1; j <= n; j++) s = s * 60 + p[j]; print s }' "$work/time.txt")
+		m=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$work/time.txt")
+		if [ -z "${best[$name]:-}" ] || awk -v a="$t" -v b="${best[$name]}" 'BEGIN { exit !(a < b) }'; then
+			best[$name]=$t
+			rss[$name]=$m
+		fi
+	done
+}
+
+echo "scanning $bytes bytes, best of $runs ..." >&2
+run cat cat "$log"
+run grep grep -c -E -f "$patterns" "$log"
+run bot "$bot" analyze --log "$log" --json
+
+grep_count=$(cat "$work/grep.out")
+bot_count=$(sed -n 's/.*"matched_lines": *\([0-9]*\).*/\1/p' "$work/bot.out")
+cores=$(nproc)
+
+row() { # name command
+	awk -v n="$1" -v c="$2" -v t="${best[$1]}" -v m="${rss[$1]}" -v g="${best[grep]}" -v f="${best[cat]}" -v b="$bytes" \
+		'BEGIN { printf "| %s | `%s` | %.2f | %.0f | %.2f | %.2f | %.1f |\n", n, c, t, b / t / 1048576, t / g, t / f, m / 1024 }'
+}
+echo
+echo "Log: $(awk -v b="$bytes" 'BEGIN { printf "%.2f GiB", b / 1073741824 }'), $(wc -l <"$log") lines; $cores cores; $(grep --version | head -1); best of $runs."
+echo
+echo "| run | command | seconds | MiB/s | x grep | x cat | peak RSS MiB |"
+echo "|---|---|---:|---:|---:|---:|---:|"
+row bot "bot analyze --log F --json"
+row grep "grep -c -E -f patterns.txt F"
+row cat "cat F >/dev/null"
+echo
+if [ "$grep_count" = "$bot_count" ]; then
+	echo "matched_lines = grep -c = $grep_count (equal)"
+else
+	echo "MISMATCH: matched_lines $bot_count, grep -c $grep_count"
+	exit 1
+fi
+[ -n "${KEEP:-}" ] || rm -f "$log"
