@@ -27,14 +27,15 @@ go run ./diag/ike/internal/gencap -o "$SMALL" -packets $((PACKETS / 8))
 
 FIELDS="-e frame.number -e isakmp.version -e isakmp.ispi -e isakmp.rspi -e isakmp.exchangetype -e isakmp.messageid -e isakmp.flags -e isakmp.notify.msgtype -e isakmp.frag.number -e esp.spi -e esp.sequence"
 
-# best NAME CMD...: runs CMD $RUNS times, keeps the shortest wall time and the largest peak RSS.
+# best NAME OUT CMD...: runs CMD $RUNS times with stdout to OUT, keeps the shortest wall time
+# and the largest peak RSS.
 best() {
-	name=$1
-	shift
+	name=$1 out=$2
+	shift 2
 	bw= brss=0
 	i=0
 	while [ $i -lt "$RUNS" ]; do
-		/usr/bin/time -v -o "$DIR/time.$name" "$@" >"$DIR/out.$name" 2>"$DIR/err.$name"
+		/usr/bin/time -v -o "$DIR/time.$name" "$@" >"$out" 2>"$DIR/err.$name"
 		w=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(k=1;k<=n;k++) s=s*60+a[k]; print s}' "$DIR/time.$name")
 		r=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$DIR/time.$name")
 		if [ -z "$bw" ] || awk "BEGIN{exit !($w < $bw)}"; then bw=$w; fi
@@ -44,14 +45,14 @@ best() {
 	echo "$bw $brss"
 }
 
-set -- $(best bot "$DIR/bot" pcap summary "$F" --json)
+set -- $(best bot "$DIR/out.bot" "$DIR/bot" pcap summary "$F" --json)
 BOT_S=$1 BOT_RSS=$2
 # shellcheck disable=SC2086
-set -- $(best tshark tshark -n -r "$F" -Y 'isakmp or esp' -T fields -E separator=/t -E occurrence=a -E aggregator=, $FIELDS)
+set -- $(best tshark "$DIR/out.tshark" tshark -n -r "$F" -Y 'isakmp or esp' -T fields -E separator=/t -E occurrence=a -E aggregator=, $FIELDS)
 TS_S=$1 TS_RSS=$2
-set -- $(best cat cat "$F")
+set -- $(best cat /dev/null cat "$F")
 CAT_S=$1 CAT_RSS=$2
-set -- $(RUNS=1 best small "$DIR/bot" pcap summary "$SMALL" --json)
+set -- $(RUNS=1 best small /dev/null "$DIR/bot" pcap summary "$SMALL" --json)
 SMALL_RSS=$2
 
 # Correctness: the counts must be tshark's.
@@ -72,7 +73,7 @@ awk -v pk="$ours_pkts" -v size="$SIZE" -v bs="$BOT_S" -v ts="$TS_S" -v cs="$CAT_
 	-v ike="$ours_ike" -v esp="$ours_esp" -v runs="$RUNS" 'BEGIN {
 	mib = 1024 * 1024
 	printf "Capture: %d packets, %.0f MiB (%d IKE messages, %d ESP packets; both equal tshark'"'"'s counts). Best of %d runs.\n\n", pk, size / mib, ike, esp, runs
-	printf "| reader | wall s | packets/s | MiB/s | peak RSS MiB | vs tshark | vs cat |\n|---|---:|---:|---:|---:|---:|---:|\n"
+	printf "| reader | wall s | packets/s | MiB/s | peak RSS MiB | speed / tshark | speed / cat |\n|---|---:|---:|---:|---:|---:|---:|\n"
 	printf "| `bot pcap summary --json` | %.2f | %.0f | %.0f | %.1f | %.1fx | %.2fx |\n", bs, pk / bs, size / mib / bs, br / 1024, ts / bs, cs / bs
 	printf "| `tshark -Y '"'"'isakmp or esp'"'"' -T fields` | %.2f | %.0f | %.0f | %.1f | 1x | %.3fx |\n", ts, pk / ts, size / mib / ts, tr / 1024, cs / ts
 	printf "| `cat > /dev/null` | %.2f | %.0f | %.0f | %.1f | | 1x |\n", cs, pk / cs, size / mib / cs, cr / 1024

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -36,7 +37,7 @@ func runPcap(_ context.Context, e *env, args []string) error {
 			return fileErr(err)
 		}
 		if *asJSON {
-			if werr := writeJSON(e.stdout, msgs); werr != nil {
+			if werr := writeJSONArray(e.stdout, msgs); werr != nil {
 				return werr
 			}
 		} else {
@@ -69,6 +70,29 @@ func fileErr(err error) error {
 		return fmt.Errorf("%v (the output covers what was read before)", err)
 	}
 	return err
+}
+
+// writeJSONArray writes a JSON array an element at a time, so a capture with many messages
+// never needs its whole document in memory.
+func writeJSONArray[T any](w io.Writer, items []T) error {
+	bw := bufio.NewWriter(w)
+	bw.WriteString("[")
+	for i, it := range items {
+		b, err := json.MarshalIndent(it, "  ", "  ")
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n  ")
+		bw.Write(b)
+	}
+	if len(items) > 0 {
+		bw.WriteString("\n")
+	}
+	bw.WriteString("]\n")
+	return bw.Flush()
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -14,7 +14,7 @@ import (
 
 // Limits that keep memory flat however large the capture: past them, entries are counted, not kept.
 const (
-	maxExchanges   = 20000
+	maxExchanges   = 10000
 	maxNotifies    = 10000
 	maxESPFlows    = 4096
 	maxPingFlows   = 1024

@@ -12,8 +12,9 @@ import (
 var imix = [12]int{60, 540, 60, 60, 540, 60, 1400, 60, 540, 60, 60, 540}
 
 // Bench writes the benchmark capture: two tunnels (plain ESP and ESP in UDP 4500) carrying
-// IMIX-sized traffic both ways, with an IKEv2 DPD exchange every 500 packets and a full IKE_SA_INIT,
-// IKE_AUTH and CREATE_CHILD_SA every 50,000. It stops once both packets and size are reached.
+// IMIX-sized traffic both ways, with an IKEv2 INFORMATIONAL (DPD) exchange every 5,000 packets, a
+// CREATE_CHILD_SA every 50,000 and a new IKE SA (IKE_SA_INIT, IKE_AUTH) every 500,000. It stops
+// once both the packet count and the size are reached.
 func Bench(w io.Writer, packets, size int64) error {
 	cw, err := ike.NewCaptureWriter(w)
 	if err != nil {
@@ -31,7 +32,7 @@ func Bench(w io.Writer, packets, size int64) error {
 			break
 		}
 		switch {
-		case n%50000 == 0:
+		case n%500000 == 0:
 			ispi++
 			rspi++
 			msgID = 2
@@ -47,9 +48,9 @@ func Bench(w io.Writer, packets, size int64) error {
 				}
 				n++
 			}
-		case n%500 == 0:
+		case n%5000 == 0:
 			exch := uint8(37)
-			if n%10000 == 0 {
+			if n%50000 == 0 {
 				exch = 36
 			}
 			if err := cw.IKE(c.next(time.Millisecond), e4, p4, sk(ispi, rspi, exch, msgID, true, false, ike.PayloadNone, 48)); err != nil {
