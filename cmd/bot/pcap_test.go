@@ -85,6 +85,11 @@ func TestPcap_BadFiles(t *testing.T) {
 		t.Fatalf("not a capture: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 
+	code, out, errOut = runBot(t, "pcap", "decode", notCapture, "--json")
+	if code != 1 || out != "" || strings.Count(errOut, "\n") != 1 {
+		t.Fatalf("decode not a capture: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+
 	code, out, errOut = runBot(t, "pcap", "summary", cut, "--json")
 	if code != 1 || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "cut short") {
 		t.Fatalf("cut: exit %d, stderr %q", code, errOut)

@@ -22,9 +22,13 @@ func DecodeFile(path string) ([]MessageInfo, error) {
 
 // DecodeCapture is DecodeFile on a reader.
 func DecodeCapture(r io.Reader) ([]MessageInfo, error) {
+	src, err := openCapture(r)
+	if err != nil {
+		return nil, err
+	}
 	out := []MessageInfo{}
 	v1Initiators := map[uint64]netip.Addr{} // IKEv1 has no I flag: the initiator sent the first message
-	err := walkCapture(r, func(p *packetInfo, t time.Time) {
+	err = walk(src, func(p *packetInfo, t time.Time) {
 		for _, ref := range p.ike {
 			mi := messageInfo(p, ref, t)
 			if mi.Version == 1 && ref.err == nil && !ref.inICMP {
