@@ -150,6 +150,8 @@ func (a *analyzer) newExchange(e Exchange, sa int) int {
 	return len(a.s.Exchanges) - 1
 }
 
+// exchangeV2 matches an IKEv2 message to its exchange: a request opens one (or is a
+// retransmission: same sender, exchange and size), a response closes it.
 func (a *analyzer) exchangeV2(p *packetInfo, m *Message, sa int, src, dst, exName string, notes []string, t time.Time) {
 	byInit := m.IsInitiator() != m.IsResponse()
 	k := exchKey{2, m.InitiatorSPI, m.MessageID, byInit}
@@ -194,6 +196,9 @@ func (a *analyzer) exchangeV2(p *packetInfo, m *Message, sa int, src, dst, exNam
 	}
 }
 
+// exchangeV1 matches an IKEv1 message by turn: within one message ID the other side's message
+// answers the open request and the same side's identical one retransmits it. Informational
+// exchanges are one-way; one answered by the peer's within seconds is counted as a DPD pair.
 func (a *analyzer) exchangeV1(p *packetInfo, m *Message, sa int, src, dst, exName string, notes []string, t time.Time) {
 	k := exchKey{1, m.InitiatorSPI, m.MessageID, false}
 	st := &a.saState[sa]
