@@ -82,6 +82,7 @@ func Classify(ctx context.Context, in Input) (*diag.Verdict, error) {
 			v.Missing = append(v.Missing, "show output "+err.Error())
 		}
 		obs = append(obs, o...)
+		obs = append(obs, observeShow(src)...)
 	}
 	for _, c := range in.Captures {
 		sum, err := c.Summary, error(nil)

@@ -160,3 +160,46 @@ func TestClassify_JudgedFacts(t *testing.T) {
 		t.Fatalf("%s %.2f", v.Cause, v.Confidence)
 	}
 }
+
+// Ensure Edge show outputs count: all UP is healthy; an SA that sends and never receives is
+// ESP blocked; a DOWN channel's reason is the NSX failure message.
+func TestClassify_ShowOutputs(t *testing.T) {
+	up := writeLog(t, "show-service-ipsec.txt",
+		"edge-01> show service ipsec",
+		"-----------------------------------------------------------------------",
+		"vShield Edge IPSec Service Status:",
+		"IPSec Server is running.",
+		"AESNI is enabled.",
+		"Total Sites: 1, 1 UP, 0 Down",
+		"Total Tunnels: 1, 1 UP, 0 Down",
+		"----------------------------------",
+		"Site:  203.0.113.10_172.16.10.0/24-198.51.100.20_172.20.0.0/16",
+		"Channel: PeerIp: 198.51.100.20    LocalIP: 203.0.113.10  Version: IKEv2  Status: UP",
+		"Tunnel: PeerSubnet: 172.20.0.0/16    LocalSubnet: 172.16.10.0/24   Status: UP",
+		"----------------------------------")
+	v, _ := Classify(t.Context(), Input{Shows: []LogSource{{Path: up}}})
+	if v.Cause != diag.CauseHealthy || v.IKEVersion != 2 || v.Evidence[0].Ref != up+":11" {
+		t.Errorf("all up: %s v%d %+v", v.Cause, v.IKEVersion, v.Evidence)
+	}
+	down := writeLog(t, "show-service-ipsec-down.txt",
+		"Total Sites: 1, 0 UP, 1 Down",
+		"Total Tunnels: 1, 0 UP, 1 Down",
+		"Site:  203.0.113.10_172.16.10.0/24-198.51.100.20_172.20.0.0/16",
+		"Channel: PeerIp: 198.51.100.20    LocalIP: 203.0.113.10  Version: IKEv1  Status: DOWN Reason: Version-IKEv1 Authentication Failed.Check the configured secret or local/peer ID configuration.",
+		"Tunnel: PeerSubnet: 172.20.0.0/16    LocalSubnet: 172.16.10.0/24   Status: DOWN")
+	v, _ = Classify(t.Context(), Input{Shows: []LogSource{{Path: down}}})
+	if v.Cause != diag.CauseAuthFailed || v.IKEVersion != 1 || v.Evidence[0].Ref != down+":4" {
+		t.Errorf("down: %s v%d %+v", v.Cause, v.IKEVersion, v.Evidence)
+	}
+	sa := writeLog(t, "show-service-ipsec-sa.txt",
+		"Security Associations (1 up, 0 connecting):",
+		"         dc-link[3]: ESTABLISHED 40 seconds ago, 203.0.113.10[203.0.113.10]...198.51.100.20[198.51.100.20]",
+		"         dc-link[3]: IKEv2 SPIs: 099375f221aecbec_i* 7172077d801d245f_r, rekeying in 3 hours",
+		"     dc-link-net{5}:  INSTALLED, TUNNEL, reqid 1, ESP SPIs: 8db7054e_i c225109e_o",
+		"     dc-link-net{5}:   AES_CBC_256/HMAC_SHA2_256_128, 0 bytes_i, 4200 bytes_o (50 pkts, 1s ago), rekeying in 58 minutes",
+		"     dc-link-net{5}:   172.16.10.0/24 === 172.20.0.0/16")
+	v, _ = Classify(t.Context(), Input{Shows: []LogSource{{Path: sa}}})
+	if v.Cause != diag.CauseESPBlocked || v.Evidence[0].Ref != sa+":5" {
+		t.Errorf("one-way SA: %s %+v", v.Cause, v.Evidence)
+	}
+}
