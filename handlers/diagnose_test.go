@@ -2,10 +2,13 @@ package handlers
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"ipsecbot/handlers/slacktestx"
 	"ipsecbot/store"
@@ -227,5 +230,35 @@ func TestDiagnose_UpdateFailingForGood(t *testing.T) {
 	}
 	if len(fake.Uploads()) != 3 {
 		t.Errorf("uploads = %d", len(fake.Uploads()))
+	}
+}
+
+// Ensure a run the engine cannot carry out ends with the reason in the channel message and an
+// open incident that says so.
+func TestDiagnose_EngineFailure(t *testing.T) {
+	checkLeaks(t)
+	b := newTestBot(t, t.TempDir(), &fakeEngine{err: errors.New("edge-01: ssh: handshake failed: host key mismatch")}, nil)
+	b.command("UOPS", "C1", "diagnose edge-01")
+	inc := waitIncident(t, b, "INC-1", func(i store.Incident) bool { return i.Status == store.StatusOpen })
+	b.waitIdle()
+	if !strings.Contains(inc.Summary, "host key mismatch") {
+		t.Errorf("incident summary %q", inc.Summary)
+	}
+	if root := rootMessage(t, b.slack, "C1"); !strings.Contains(root.Text, "the diagnosis failed") || !strings.Contains(root.Text, "host key mismatch") {
+		t.Errorf("channel message: %q", root.Text)
+	}
+}
+
+func TestTailLines_KeepsNewest(t *testing.T) {
+	var lines []string
+	for i := range 200 {
+		lines = append(lines, fmt.Sprintf("step %03d done", i))
+	}
+	got := tailLines(strings.Join(lines, "\n"), 100)
+	if utf8.RuneCountInString(got) > 100 || !strings.HasSuffix(got, "step 199 done") || !strings.HasPrefix(got, "…\n") {
+		t.Errorf("tailLines = %q", got)
+	}
+	if short := "a\nb"; tailLines(short, 100) != short {
+		t.Error("short text changed")
 	}
 }

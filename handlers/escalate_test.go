@@ -64,3 +64,27 @@ func TestEscalate_HandsOffToIncidentChannel(t *testing.T) {
 		t.Errorf("missing incident: %q", r.Text)
 	}
 }
+
+// Ensure the Escalate button is checked like the command and escalates for an escalator.
+func TestEscalate_Button(t *testing.T) {
+	checkLeaks(t)
+	b := newTestBot(t, t.TempDir(), &fakeEngine{cause: "auth_failed"}, nil)
+	b.slack.SetGroupMembers("SONCALL", "UONCALL1")
+	b.command("UOPS", "C1", "diagnose edge-01")
+	inc := waitIncident(t, b, "INC-1", isFinal)
+	b.waitIdle()
+	b.press("UNOBODY", "C1", actionEscalate, "INC-1", inc.ThreadTS)
+	b.press("UOPS", "C1", actionEscalate, "INC-1", inc.ThreadTS)
+	waitIncident(t, b, "INC-1", func(i store.Incident) bool { return i.Status == store.StatusEscalated })
+	recs := b.auditLog(3)
+	var outcomes []string
+	for _, r := range recs {
+		outcomes = append(outcomes, r.User+" "+r.Command+"="+r.Outcome)
+	}
+	joined := strings.Join(outcomes, ", ")
+	for _, want := range []string{"UNOBODY button escalate=denied: escalate", "UOPS button escalate=ok"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("audit lacks %q: %s", want, joined)
+		}
+	}
+}

@@ -219,6 +219,7 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 // without a lab: for tests where the procedure is not the point.
 type fakeEngine struct {
 	cause diag.Cause
+	err   error         // when set, Diagnose fails with it after the first step
 	gate  chan struct{} // when set, Diagnose waits for it (or ctx) before finishing
 
 	mu    sync.Mutex
@@ -240,6 +241,9 @@ func (f *fakeEngine) Diagnose(ctx context.Context, req diag.Request, listeners .
 	emit(diag.Event{Kind: diag.EventStepStarted, Step: "show_ipsec", Title: "show service ipsec", Index: 1, Total: 2})
 	emit(diag.Event{Kind: diag.EventStepFinished, Step: "show_ipsec", Title: "show service ipsec", Index: 1, Total: 2, Summary: "tunnel down",
 		Result: &diag.StepResult{Name: "show_ipsec", Status: diag.StepOK, Duration: 400 * time.Millisecond}})
+	if f.err != nil {
+		return nil, f.err
+	}
 	if f.gate != nil {
 		select {
 		case <-f.gate:

@@ -160,12 +160,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// Registry is the Prometheus registry /metrics serves.
-func (s *Server) Registry() *prometheus.Registry { return s.registry }
-
-// Go runs fn in a goroutine the server tracks (shutdown, leak checks); cmd/bot's cron uses it.
-func (s *Server) Go(fn func(ctx context.Context)) bool { return s.work.Go(fn) }
-
 // PostText posts a plain message to a channel with the server's retries (health posts).
 func (s *Server) PostText(ctx context.Context, channel, text string) error {
 	_, err := s.api.post(ctx, channel, "", text, nil)
