@@ -150,7 +150,7 @@ func TestClassify_FlapCycles(t *testing.T) {
 	for _, name := range []string{"ikev1-flapping", "ikev2-flapping"} {
 		dir := filepath.Join("testdata/fixtures", name)
 		v, _ := Classify(t.Context(), Input{Logs: []LogSource{{Path: filepath.Join(dir, "edgeA-charon.log"), Site: "edge"}}})
-		if v.Cause != diag.CauseDPDPeerDead || !strings.Contains(v.Summary, "re-established 3 time(s)") {
+		if v.Cause != diag.CauseDPDPeerDead || !strings.Contains(v.Summary, "re-established 3 time(s) in the window); the drops: dead peer") {
 			t.Errorf("%s: %s: %s", name, v.Cause, v.Summary)
 		}
 	}

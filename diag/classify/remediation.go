@@ -45,11 +45,10 @@ var advice = map[diag.Cause]struct {
 
 // summary is the verdict's one line.
 func summary(c diag.Cause, version int, obs []observation, ws []weighed) string {
-	s := versionWord(version) + ": " + advice[c].summary
 	if n := cycles(obs); n > 0 && c != diag.CauseHealthy {
-		s += fmt.Sprintf("; the tunnel flapped: re-established %d time(s) in the window, dropped by %s", n, strings.ReplaceAll(string(c), "_", " "))
+		return fmt.Sprintf("%s: the tunnel flapped (re-established %d time(s) in the window); the drops: %s", versionWord(version), n, advice[c].summary)
 	}
-	return s
+	return versionWord(version) + ": " + advice[c].summary
 }
 
 // remediation is the cause's advice plus what this case's evidence says about both sides.
@@ -61,10 +60,10 @@ func remediation(c diag.Cause, obs []observation, ws []weighed, in Input) []stri
 			out = append(out, proposalAdvice(p))
 			break
 		}
-	case diag.CauseTrafficSelectorMismatch, diag.CauseInvalidID:
+	case diag.CauseTrafficSelectorMismatch, diag.CauseInvalidID, diag.CauseAuthFailed, diag.CauseNoTrustedCA:
 		for _, w := range ws {
-			switch w.obs.event {
-			case ls.EvTSUnacceptable, ls.EvTSNoConfig, ls.EvIDMismatch:
+			switch w.obs.event { // lines that name the values in question
+			case ls.EvTSUnacceptable, ls.EvTSNoConfig, ls.EvIDMismatch, ls.EvMACMismatch, ls.EvNoPeerConfig, ls.EvNoSharedKey, ls.EvNoTrustedKey, ls.EvNoIssuer:
 				out = append(out, fmt.Sprintf("%s (%s)", w.obs.ev.Text, w.obs.ev.Ref))
 			}
 			if len(out) > 0 {

@@ -42,10 +42,13 @@ func decide(v *diag.Verdict, obs []observation, in Input) {
 	for _, w := range weigh(obs) {
 		byCause[w.cause] = append(byCause[w.cause], w)
 	}
-	scores := map[diag.Cause]float64{}
+	scores := map[diag.Cause]float64{} // causes with at least one observation strong enough to name them
+	hints := map[diag.Cause]float64{}  // and all the others, for an unknown verdict
 	for c, ws := range byCause {
 		if slices.ContainsFunc(ws, func(w weighed) bool { return w.weight >= candidateWeight }) {
 			scores[c] = score(ws)
+		} else {
+			hints[c] = score(ws)
 		}
 	}
 	ranked := sortCauses(scores)
@@ -54,9 +57,12 @@ func decide(v *diag.Verdict, obs []observation, in Input) {
 		v.Cause = diag.CauseUnknown
 		v.Confidence = 0
 		v.Summary = unknownSummary(v, obs)
-		v.Remediation = []string{"Collect what is missing and run the analysis again: " + strings.Join(v.Missing, "; ")}
-		for _, c := range ranked {
-			v.AlsoSeen = append(v.AlsoSeen, finding(c, scores[c], byCause[c]))
+		v.Remediation = []string{"Capture IKE and ESP on the Edge's uplink while the problem happens, raise the IPsec log level to debug, and collect both sites' logs; then run the analysis again"}
+		if len(v.Missing) > 0 {
+			v.Remediation = append(v.Remediation, "Missing now: "+strings.Join(v.Missing, "; "))
+		}
+		for _, c := range sortCauses(hints) {
+			v.AlsoSeen = append(v.AlsoSeen, finding(c, hints[c], byCause[c]))
 		}
 		return
 	}
@@ -72,12 +78,16 @@ func decide(v *diag.Verdict, obs []observation, in Input) {
 	v.Remediation = remediation(win, obs, byCause[win], in)
 }
 
+// dropEvents end a tunnel that was up: each one is a cycle of a flap.
+var dropEvents = map[ls.Event]bool{ls.EvDPDDead: true, ls.EvGiveUp: true, ls.EvRekeyFailed: true}
+
 func finding(c diag.Cause, s float64, ws []weighed) diag.Finding {
 	return diag.Finding{Cause: c, Confidence: s, Evidence: topEvidence(ws, maxAlsoEvidence)}
 }
 
 // topEvidence returns the strongest distinct observations, earliest first among equals; one
-// per event and source file, so twelve retransmissions do not crowd out the other proofs.
+// per event and source file, so twelve retransmissions do not crowd out the other proofs,
+// except drops, which are listed up to three times so a flap's cycles show.
 func topEvidence(ws []weighed, n int) []diag.Evidence {
 	ws = slices.Clone(ws)
 	slices.SortStableFunc(ws, func(a, b weighed) int {
@@ -90,15 +100,20 @@ func topEvidence(ws []weighed, n int) []diag.Evidence {
 		event ls.Event
 		name  string
 	}
-	seen := map[key]bool{}
+	seen := map[key]int{}
 	seenRef := map[string]bool{}
 	out := []diag.Evidence{}
 	for _, w := range ws {
 		k := key{w.obs.event, w.obs.name}
-		if seen[k] || seenRef[w.obs.ev.Ref] || w.obs.ev.Ref == "" {
-			continue
+		limit := 1
+		if dropEvents[w.obs.event] {
+			limit = 3
 		}
-		seen[k], seenRef[w.obs.ev.Ref] = true, true
+		if seen[k] >= limit || seenRef[w.obs.ev.Ref] || w.obs.ev.Ref == "" || (w.weight < candidateWeight && len(out) > 0) {
+			continue // weak echoes only when nothing stronger exists
+		}
+		seen[k]++
+		seenRef[w.obs.ev.Ref] = true
 		out = append(out, w.obs.ev)
 		if len(out) == n {
 			break
