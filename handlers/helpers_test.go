@@ -58,7 +58,7 @@ func testConfig(dir string) *config.Config {
 		Store: config.Store{Path: filepath.Join(dir, "bot.db")},
 		Slack: config.Slack{Mode: "http", Listen: "127.0.0.1:0", Oncall: []string{"SONCALL", "UPAGER"}},
 		Access: config.Access{
-			Diagnose: []string{"UOPS", "SNETOPS"}, Capture: []string{"UOPS"},
+			Diagnose: []string{"UOPS", "SNETOPS", "CWARROOM"}, Capture: []string{"UOPS"},
 			Resolve: []string{"UOPS"}, Escalate: []string{"UOPS"},
 		},
 		Edges: []config.Edge{{Name: "edge-01"}, {Name: "edge-02"}, {Name: "branch-edge"}},

@@ -39,11 +39,15 @@ func TestAccess_DenialNamesPermissionAndIsAudited(t *testing.T) {
 	if len(eng.calls) != 0 {
 		t.Errorf("engine ran for denied commands")
 	}
-	// The group member may diagnose without a capture window.
+	// The group member may diagnose without a capture window; anyone may in the war room.
 	if r := b.command("UNET", "C1", "diagnose edge-01"); !strings.Contains(r.Text, "Diagnosing edge-01 as INC-1") {
 		t.Errorf("group member: %q", r.Text)
 	}
+	if r := b.command("UNOBODY", "CWARROOM", "diagnose edge-02"); !strings.Contains(r.Text, "Diagnosing edge-02 as INC-2") {
+		t.Errorf("in the allowed channel: %q", r.Text)
+	}
 	waitIncident(t, b, "INC-1", isFinal)
+	waitIncident(t, b, "INC-2", isFinal)
 }
 
 // Ensure help lists only what the caller may run.
