@@ -22,6 +22,7 @@ import (
 	ls "ipsecbot/diag/classify/logscan"
 	"ipsecbot/diag/ike"
 	"ipsecbot/diag/interop"
+	"ipsecbot/diag/nsx"
 )
 
 // LogSource is a log of one site: a plain, .gz or tar.gz file (Path), or text the caller
@@ -52,7 +53,7 @@ type Input struct {
 	Config   []interop.Mismatch
 	Since    time.Time // only evidence in [Since, Until] counts; zero: open
 	Until    time.Time
-	Scan     ls.Options // scanner tuning (workers, caps)
+	Scan     ls.Options // scanner tuning (workers, chunk size, caps); its Keep is the classifier's
 }
 
 // Threshold is the score a cause needs to be named; below it the verdict is unknown.
@@ -62,28 +63,51 @@ const Threshold = 0.5
 // Verdict.Missing and the rest still count; the error is non-nil only when ctx ends.
 func Classify(ctx context.Context, in Input) (*diag.Verdict, error) {
 	v := &diag.Verdict{AlsoSeen: []diag.Finding{}, Evidence: []diag.Evidence{}, Remediation: []string{}}
+	obs, err := readTexts(ctx, in, v)
+	if err != nil {
+		return nil, err
+	}
+	obs = append(obs, readCaptures(in, v)...)
+	obs = append(obs, readStats(in, v)...)
+	for _, f := range in.Facts {
+		if inWindow(f.Evidence.Time, in.Since, in.Until) {
+			obs = append(obs, observation{event: evJudged, ev: f.Evidence, detail: string(f.Cause), weight: f.Weight})
+		}
+	}
+	obs = append(obs, configObservations(in.Config)...)
+	v.Missing = append(v.Missing, absent(in)...)
+	decide(v, obs, in)
+	return v, nil
+}
+
+// readTexts scans the logs and show outputs.
+func readTexts(ctx context.Context, in Input, v *diag.Verdict) ([]observation, error) {
 	var obs []observation
-	for _, src := range in.Logs {
-		o, err := scanSource(ctx, src, diag.SourceLog, in, &v.Scanned)
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
+	for _, kind := range []string{diag.SourceLog, diag.SourceShow} {
+		srcs, what := in.Logs, "log "
+		if kind == diag.SourceShow {
+			srcs, what = in.Shows, "show output "
 		}
-		if err != nil {
-			v.Missing = append(v.Missing, "log "+err.Error())
+		for _, src := range srcs {
+			o, err := scanSource(ctx, src, kind, in, &v.Scanned)
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if err != nil {
+				v.Missing = append(v.Missing, what+err.Error())
+			}
+			obs = append(obs, o...)
+			if kind == diag.SourceShow {
+				obs = append(obs, observeShow(src)...)
+			}
 		}
-		obs = append(obs, o...)
 	}
-	for _, src := range in.Shows {
-		o, err := scanSource(ctx, src, diag.SourceShow, in, &v.Scanned)
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		if err != nil {
-			v.Missing = append(v.Missing, "show output "+err.Error())
-		}
-		obs = append(obs, o...)
-		obs = append(obs, observeShow(src)...)
-	}
+	return obs, nil
+}
+
+// readCaptures reads the IKE summary (the whole capture) and the ESP packets (the window).
+func readCaptures(in Input, v *diag.Verdict) []observation {
+	var obs []observation
 	for _, c := range in.Captures {
 		sum, err := c.Summary, error(nil)
 		if sum == nil {
@@ -106,7 +130,16 @@ func Classify(ctx context.Context, in Input) (*diag.Verdict, error) {
 			v.Scanned.Packets += packets
 		}
 	}
-	var reads []StatsSource
+	return obs
+}
+
+// readStats reads the NSX statistics documents in the window, and the counters' deltas between
+// consecutive reads.
+func readStats(in Input, v *diag.Verdict) []observation {
+	var (
+		obs  []observation
+		prev *nsx.Statistics
+	)
 	for _, s := range in.Stats {
 		st, err := loadStats(s)
 		if err != nil {
@@ -117,20 +150,12 @@ func Classify(ctx context.Context, in Input) (*diag.Verdict, error) {
 			continue
 		}
 		obs = append(obs, observeStats(s.Path, st)...)
-		if len(reads) > 0 {
-			obs = append(obs, observeCounterDeltas(s.Path, reads[len(reads)-1].Stats, st)...)
+		if prev != nil {
+			obs = append(obs, observeCounterDeltas(s.Path, prev, st)...)
 		}
-		reads = append(reads, StatsSource{Path: s.Path, Stats: st})
+		prev = st
 	}
-	for _, f := range in.Facts {
-		if inWindow(f.Evidence.Time, in.Since, in.Until) {
-			obs = append(obs, observation{event: evJudged, ev: f.Evidence, detail: string(f.Cause), weight: f.Weight})
-		}
-	}
-	obs = append(obs, configObservations(in.Config)...)
-	v.Missing = append(v.Missing, absent(in)...)
-	decide(v, obs, in)
-	return v, nil
+	return obs
 }
 
 // scanSource scans one log or show source and returns its observations within the window.
@@ -158,7 +183,7 @@ func scanSource(ctx context.Context, src LogSource, kind string, in Input, scann
 		err error
 	)
 	if src.Text != nil {
-		_, st, err = ls.ScanLog(ctx, bytesReader(src.Text), src.Path, opts)
+		_, st, err = ls.ScanLog(ctx, bytes.NewReader(src.Text), src.Path, opts)
 	} else {
 		_, st, err = ls.ScanFile(ctx, src.Path, opts)
 	}
@@ -290,5 +315,3 @@ func sortCauses(scores map[diag.Cause]float64) []diag.Cause {
 }
 
 func round2(f float64) float64 { return float64(int(f*100+0.5)) / 100 }
-
-func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

@@ -56,8 +56,8 @@ func observeStats(path string, st *nsx.Statistics) []observation {
 			ref := fmt.Sprintf("%s:siteStatistics[%d]/tunnelStats[1]/tunnelStatus", path, si+1)
 			obs = append(obs, observation{event: evTunnelUp, name: path, version: version,
 				ev: diag.Evidence{Source: diag.SourceAPI, Ref: ref, Text: "channel and tunnels up: " + strings.TrimSpace(site.Tunnels[0].TunnelState), Time: st.Time(), Site: "edge"}})
-		} else if version != 0 {
-			obs = append(obs, observation{event: ls.EvVersion1, name: path, version: version})
+		} else if version != 0 { // no cause, but the IKE version counts
+			obs = append(obs, observation{name: path, version: version})
 		}
 	}
 	return obs

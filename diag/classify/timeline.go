@@ -16,7 +16,6 @@ type observation struct {
 	ev      diag.Evidence
 	version int    // 1 or 2 when the wording tells; 0 otherwise
 	detail  string // proposals: "IKE:AES_CBC_256/..."; no_acceptable: the transform name
-	seq     int    // order within its source, for nearby-line lookups
 	name    string // the source's path, to keep lookups within one file
 	line    int64
 	saKey   string
@@ -36,7 +35,7 @@ func observeLog(lines []logLine, source, site string) []observation {
 	states := map[string]*saState{}
 	anyUp := false
 	obs := make([]observation, 0, len(lines))
-	for i, ll := range lines {
+	for _, ll := range lines {
 		key := saKey(ll.line)
 		st := states[key]
 		if st == nil {
@@ -54,7 +53,7 @@ func observeLog(lines []logLine, source, site string) []observation {
 			c |= wasUp
 		}
 		o := observation{
-			event: ll.hit.Event, cond: c, seq: i, name: ll.hit.Name, line: ll.hit.Line, saKey: key,
+			event: ll.hit.Event, cond: c, name: ll.hit.Name, line: ll.hit.Line, saKey: key,
 			version: ls.VersionOf(ll.hit.Text),
 			ev:      diag.Evidence{Source: source, Ref: ll.hit.Ref(), Text: messageOf(ll), Time: ll.line.Time, Site: site},
 		}
