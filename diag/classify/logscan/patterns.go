@@ -108,6 +108,7 @@ var table = []Pattern{
 	lit(EvTSNoConfig, "no matching CHILD_SA config found for", "charon IKEv1 responder (proxy ID not found)"),
 	lit(EvTSUnacceptable, "TS_UNACCEPTABLE", "IKEv2 notify"),
 	lit(EvTSUnacceptable, "INVALID_SELECTORS", "IKEv2 notify"),
+	lit(EvTSUnacceptable, "SINGLE_PAIR_REQUIRED", "IKEv2 notify: the responder takes one selector pair only"),
 	re(EvMACMismatch, "shared key for .* but MAC mismatched", "but MAC mismatched", "charon PSK mismatch"),
 	lit(EvNoSharedKey, "no shared key found for", "charon"),
 	lit(EvNoPeerConfig, "no matching peer config found", "charon IKEv2 responder"),
