@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -51,7 +50,7 @@ type Options struct {
 	SigningSecret string        // required for the HTTP endpoints
 	Logger        *slog.Logger
 	Registry      *prometheus.Registry // nil: a fresh one (served on /metrics)
-	ArtifactsDir  string               // where each incident's files go; default: the store's artifacts dir
+	ArtifactsDir  string               // where each incident's files go; default: Config.ArtifactsDir()
 	MaxBody       int64                // request body limit, default 256 KiB
 	Retry         RetryPolicy          // zero: DefaultRetryPolicy
 	HTTPClient    *http.Client         // for response_url posts; default: 15 s timeout
@@ -115,15 +114,7 @@ func New(o Options) (*Server, error) {
 		retry = DefaultRetryPolicy
 	}
 	api := &slackAPI{client: o.Slack, http: hc, retry: retry, metrics: m, log: lg}
-	artifacts := o.ArtifactsDir
-	if artifacts == "" {
-		artifacts = o.Config.Store.Artifacts
-		if artifacts == "" {
-			artifacts = filepath.Join(filepath.Dir(o.Config.Path(o.Config.Store.Path)), "artifacts")
-		} else {
-			artifacts = o.Config.Path(artifacts)
-		}
-	}
+	artifacts := cmp.Or(o.ArtifactsDir, o.Config.ArtifactsDir())
 	s := &Server{
 		cfg: o.Config, db: o.Store, engine: o.Engine, status: o.Status, api: api,
 		secret: o.SigningSecret, log: lg, registry: reg, metrics: m,

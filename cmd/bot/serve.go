@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -66,7 +65,7 @@ func serve(ctx context.Context, e *env, cfg *config.Config) error {
 		return err
 	}
 	defer db.Close()
-	artifacts := artifactsDir(cfg)
+	artifacts := cfg.ArtifactsDir()
 	eng, err := engine.New(cfg, db, engine.Options{Logger: lg, ArtifactsDir: artifacts})
 	if err != nil {
 		return err
@@ -148,14 +147,6 @@ func serve(ctx context.Context, e *env, cfg *config.Config) error {
 		lg.Warn("shutdown did not finish cleanly", "err", err)
 	}
 	return runErr
-}
-
-// artifactsDir is where incidents' files go: store.artifacts, or "artifacts" beside the store.
-func artifactsDir(cfg *config.Config) string {
-	if cfg.Store.Artifacts != "" {
-		return cfg.Path(cfg.Store.Artifacts)
-	}
-	return filepath.Join(filepath.Dir(cfg.Path(cfg.Store.Path)), "artifacts")
 }
 
 // tunnelStatus adapts the engine's tunnel states to what `/ipsec status` shows.
