@@ -234,7 +234,8 @@ func observeSummary(path string, s *ike.Summary) []observation {
 		if sa.Established && sa.ShortRekeyResponses > 0 {
 			add(evRekeyRejected, ikeUp|childUp, sa.LastFrame, sa.Version, fmt.Sprintf("%d CREATE_CHILD_SA rekey responses too short to carry a new SA (a bare error notify)", sa.ShortRekeyResponses))
 		}
-		if sa.Established && sa.DPDUnanswered >= 2 { // one may be a final delete, never acknowledged in IKEv1
+		// IKEv2 answers every request; an IKEv1 final delete is never acknowledged, so one is not enough.
+		if sa.Established && (sa.DPDUnanswered >= 2 || (sa.Version == 2 && sa.DPDUnanswered >= 1)) {
 			add(evDPDUnanswered, ikeUp, sa.LastFrame, sa.Version, fmt.Sprintf("%d of %d liveness checks of an established IKE SA unanswered", sa.DPDUnanswered, sa.DPDRequests))
 		}
 	}

@@ -155,3 +155,28 @@ func TestClassify_FlapCycles(t *testing.T) {
 		}
 	}
 }
+
+// Ensure the capture alone decides where the wire shows the fault (the rest is encrypted and
+// needs the logs): unanswered IKE, NO_PROPOSAL_CHOSEN in the clear, ESP one way, large packets
+// lost, short rekey answers, unanswered liveness checks.
+func TestClassify_CaptureOnly(t *testing.T) {
+	for name, want := range map[string]diag.Cause{
+		"ikev1-peer_unreachable": diag.CausePeerUnreachable, "ikev2-nat_t_blocked": diag.CausePeerUnreachable,
+		"ikev1-ike_proposal_mismatch": diag.CauseIKEProposalMismatch, "ikev2-ike_proposal_mismatch": diag.CauseIKEProposalMismatch,
+		"ikev1-esp_blocked": diag.CauseESPBlocked, "ikev2-esp_blocked": diag.CauseESPBlocked,
+		"ikev1-mtu_fragmentation": diag.CauseMTUFragmentation, "ikev2-mtu_fragmentation": diag.CauseMTUFragmentation,
+		"ikev2-pfs_mismatch": diag.CausePFSMismatch, "ikev2-dpd_peer_dead": diag.CauseDPDPeerDead,
+		"ikev1-healthy": diag.CauseHealthy, "ikev2-healthy": diag.CauseHealthy,
+	} {
+		t.Run(name, func(t *testing.T) {
+			v, err := Classify(t.Context(), Input{Captures: []CaptureSource{{Path: filepath.Join("testdata/fixtures", name, "capture.pcap")}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Cause != want {
+				t.Fatalf("cause %s, want %s", v.Cause, want)
+			}
+			checkRefs(t, v.Evidence)
+		})
+	}
+}
