@@ -70,7 +70,7 @@ func (s *Server) rerunAction(ctx context.Context, a Action, command string) stri
 	if (a.ActionID == actionCaptureLonger || secs > 0) && !s.access.allowed(ctx, PermCapture, a.User, a.Channel) {
 		return s.denied(a.User, a.Channel, command, a.Value, PermCapture).Text
 	}
-	e, ok := s.findEdge(edge)
+	e, ok := s.cfg.Edge(edge)
 	if !ok {
 		s.record(a.User, a.Channel, command, a.Value, outcomeUnknownEdge, "")
 		return s.unknownEdgeReply(edge).Text

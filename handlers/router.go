@@ -114,21 +114,8 @@ func (s *Server) usageReply(ctx context.Context, user, channel, msg string) Repl
 	return Reply{Text: b.String()}
 }
 
-// findEdge looks an edge up in the inventory.
-func (s *Server) findEdge(name string) (*config.Edge, bool) {
-	for i := range s.cfg.Edges {
-		if s.cfg.Edges[i].Name == name {
-			return &s.cfg.Edges[i], true
-		}
-	}
-	return nil, false
-}
-
 func (s *Server) unknownEdgeReply(name string) Reply {
-	var names []string
-	for _, e := range s.cfg.Edges {
-		names = append(names, e.Name)
-	}
+	names := s.cfg.EdgeNames()
 	msg := fmt.Sprintf(":warning: There is no edge %q in the inventory.", escape(name))
 	if c := closestNames(name, names); len(c) > 0 {
 		msg += " Did you mean " + quoteList(c) + "?"
@@ -167,7 +154,7 @@ func (s *Server) diagnoseCommand(ctx context.Context, inv Invocation, cmd Comman
 	if cmd.CaptureSeconds > 0 && !s.access.allowed(ctx, PermCapture, inv.User, inv.Channel) {
 		return s.denied(inv.User, inv.Channel, name, inv.Text, PermCapture)
 	}
-	edge, ok := s.findEdge(cmd.Edge)
+	edge, ok := s.cfg.Edge(cmd.Edge)
 	if !ok {
 		s.record(inv.User, inv.Channel, name, inv.Text, outcomeUnknownEdge, "")
 		return s.unknownEdgeReply(cmd.Edge)
@@ -200,17 +187,13 @@ func (s *Server) startedReply(user, channel, command, args string, r *run, joine
 
 func (s *Server) statusCommand(ctx context.Context, inv Invocation, cmd Command) Reply {
 	const name = "/ipsec status"
-	edges := []string{}
+	edges := s.cfg.EdgeNames()
 	if cmd.Edge != "" {
-		if _, ok := s.findEdge(cmd.Edge); !ok {
+		if _, ok := s.cfg.Edge(cmd.Edge); !ok {
 			s.record(inv.User, inv.Channel, name, inv.Text, outcomeUnknownEdge, "")
 			return s.unknownEdgeReply(cmd.Edge)
 		}
-		edges = append(edges, cmd.Edge)
-	} else {
-		for _, e := range s.cfg.Edges {
-			edges = append(edges, e.Name)
-		}
+		edges = []string{cmd.Edge}
 	}
 	if s.status == nil {
 		s.record(inv.User, inv.Channel, name, inv.Text, outcomeError, "no status source")

@@ -46,7 +46,7 @@ func (s *Server) startDiagnosis(edge string, secs int, user, channel, responseUR
 		<-r.ready
 		return r, true, r.err
 	}
-	e, _ := s.findEdge(edge)
+	e, _ := s.cfg.Edge(edge)
 	r := &run{
 		edge: edge, requester: user, channel: channel, responseURL: responseURL,
 		captureSeconds: secs, maxSecs: maxCapture(e), ready: make(chan struct{}),
