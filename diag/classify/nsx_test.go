@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"ipsecbot/diag"
@@ -105,5 +106,24 @@ func TestClassify_CounterDeltas(t *testing.T) {
 	v, _ = Classify(t.Context(), Input{Stats: []StatsSource{{Path: doc(1000, 1, 1, 10, 10, 10)}, {Path: doc(1060, 1, 1, 14, 14, 10)}}})
 	if v.Cause != diag.CausePFSMismatch {
 		t.Fatalf("rekey deltas: cause %s", v.Cause)
+	}
+}
+
+// Ensure a broken statistics document is named in Missing and the other evidence still counts.
+func TestClassify_BadStatistics(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "stats.xml")
+	os.WriteFile(bad, []byte("<ipsecStatusAndStats><siteStatistics><ikeStatus>"), 0o644)
+	v, err := Classify(t.Context(), Input{
+		Stats: []StatsSource{{Path: bad}},
+		Logs:  []LogSource{{Path: "testdata/fixtures/ikev2-psk_mismatch/edgeA-charon.log", Site: "edge"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Cause != diag.CauseAuthFailed {
+		t.Errorf("cause %s", v.Cause)
+	}
+	if len(v.Missing) == 0 || !strings.Contains(v.Missing[0], bad) {
+		t.Errorf("missing %q does not name %s", v.Missing, bad)
 	}
 }
