@@ -2,18 +2,13 @@ package handlers
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -119,17 +114,8 @@ func (b *testBot) stop() {
 	}
 }
 
-// sign returns Slack's v0 signature headers for body at time ts with secret.
-func sign(secret, body string, ts time.Time) http.Header {
-	stamp := strconv.FormatInt(ts.Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(secret))
-	fmt.Fprintf(mac, "v0:%s:%s", stamp, body)
-	h := http.Header{}
-	h.Set("X-Slack-Request-Timestamp", stamp)
-	h.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
-	h.Set("Content-Type", "application/x-www-form-urlencoded")
-	return h
-}
+// sign returns Slack's signature headers for body at time ts with secret.
+func sign(secret, body string, ts time.Time) http.Header { return slacktestx.Sign(secret, body, ts) }
 
 func commandForm(fake *slacktestx.Server, user, channel, text string) string {
 	return url.Values{

@@ -5,6 +5,9 @@
 package slacktestx
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -333,4 +336,18 @@ func (s *Server) ResponseMessages() []slack.WebhookMessage {
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(v)
+}
+
+// Sign returns the headers Slack sends with a request body: the v0 signature
+// (HMAC-SHA256 of "v0:TIMESTAMP:BODY" with the app's signing secret), the timestamp ts, and
+// the form content type of slash commands and interactivity.
+func Sign(secret, body string, ts time.Time) http.Header {
+	stamp := strconv.FormatInt(ts.Unix(), 10)
+	mac := hmac.New(sha256.New, []byte(secret))
+	fmt.Fprintf(mac, "v0:%s:%s", stamp, body)
+	h := http.Header{}
+	h.Set("X-Slack-Request-Timestamp", stamp)
+	h.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
+	h.Set("Content-Type", "application/x-www-form-urlencoded")
+	return h
 }
