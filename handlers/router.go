@@ -48,9 +48,15 @@ const (
 	outcomeBusy        = "shutting_down"
 )
 
+// ackBudget bounds what an acknowledgement may wait for (user group lookups, the incident
+// commit), well inside Slack's 3 seconds.
+const ackBudget = 2 * time.Second
+
 // handleInvocation answers a slash command within Slack's deadline: it parses, checks access,
 // audits, and starts any slow work in the background.
 func (s *Server) handleInvocation(ctx context.Context, inv Invocation) Reply {
+	ctx, cancel := context.WithTimeout(ctx, ackBudget)
+	defer cancel()
 	cmd, err := parseCommand(inv.Text)
 	if err != nil {
 		s.record(inv.User, inv.Channel, "/ipsec", inv.Text, outcomeUsage, "")
