@@ -106,6 +106,9 @@ func proposalAdvice(p proposalPair) string {
 	if p.configured != nil {
 		ref = " (" + p.configured.ev.Ref + ")"
 	}
+	if p.received == nil { // the proposing side's log: its own offer only
+		return fmt.Sprintf("%s proposes %s%s; what %s accepts is not in these logs", capital(rejecter), values(p.configured), ref, offerer)
+	}
 	return fmt.Sprintf("%s proposes %s; %s accepts %s%s", capital(offerer), values(p.received), rejecter, values(p.configured), ref)
 }
 

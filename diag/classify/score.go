@@ -147,7 +147,7 @@ func proposalPairs(obs []observation, ws []weighed) []proposalPair {
 	var out []proposalPair
 	for _, w := range ws {
 		switch w.obs.event {
-		case ls.EvNoAcceptable, ls.EvNoProposalFound:
+		case ls.EvNoAcceptable, ls.EvNoProposalFound, ls.EvNoProposalNotify, ls.EvNoProposalChild:
 		default:
 			continue
 		}
@@ -168,6 +168,16 @@ func proposalPairs(obs []observation, ws []weighed) []proposalPair {
 			out = append(out, p)
 		}
 	}
+	// The rejecting side's pair (it printed what it received) says the most.
+	slices.SortStableFunc(out, func(a, b proposalPair) int {
+		rank := func(p proposalPair) int {
+			if p.received != nil {
+				return 0
+			}
+			return 1
+		}
+		return cmp.Compare(rank(a), rank(b))
+	})
 	return out
 }
 
