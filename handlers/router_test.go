@@ -4,7 +4,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"ipsecbot/handlers/slacktestx"
 	"ipsecbot/store"
 )
 
@@ -169,5 +171,19 @@ func TestButtons_CheckedAndAudited(t *testing.T) {
 		if !strings.Contains(joined, want) {
 			t.Errorf("audit lacks %q: %s", want, joined)
 		}
+	}
+}
+
+// Ensure a hanging Slack API (user group lookup) cannot hold an acknowledgement past
+// Slack's deadline: the group grants nothing and the caller is told so in time.
+func TestAccess_HangingGroupLookupStillAcksInTime(t *testing.T) {
+	checkLeaks(t)
+	fake := slacktestx.New(t)
+	fake.Fail("usergroups.users.list", slacktestx.Fault{Delay: time.Minute})
+	b := newTestBot(t, t.TempDir(), &fakeEngine{}, fake)
+	start := time.Now()
+	r := b.command("UNET", "C1", "diagnose edge-01")
+	if took := time.Since(start); took > 3*time.Second || !strings.Contains(r.Text, "*diagnose* permission") {
+		t.Errorf("after %v: %q", took, r.Text)
 	}
 }

@@ -37,6 +37,9 @@ type Fault struct {
 	Status     int    // HTTP status (429, 500...); 0 means 200 with {"ok":false,"error":Error}
 	RetryAfter int    // seconds, sent as Retry-After when set
 	Error      string // Slack error code for Status 0 (e.g. "not_in_channel")
+	// Delay holds the answer this long (or until the client gives up): a hanging Slack.
+	// With Status and Error unset, the normal answer follows.
+	Delay time.Duration
 }
 
 // Message is a message as the fake holds it after posts and updates.
@@ -186,8 +189,7 @@ func (s *Server) method(name string, h func(http.ResponseWriter, url.Values)) ht
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		if s.record(name, r, r.PostForm, nil) {
-			s.serveFault(w, name)
+		if s.record(name, r, r.PostForm, nil) && s.serveFault(w, r, name) {
 			return
 		}
 		h(w, r.PostForm)
@@ -202,19 +204,33 @@ func (s *Server) record(name string, r *http.Request, form url.Values, body []by
 	return len(s.faults[name]) > 0
 }
 
-func (s *Server) serveFault(w http.ResponseWriter, name string) {
+// serveFault consumes the next fault queued for name; false when the normal answer follows.
+func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, name string) bool {
 	s.mu.Lock()
 	f := s.faults[name][0]
 	s.faults[name] = s.faults[name][1:]
 	s.mu.Unlock()
+	if f.Delay > 0 {
+		t := time.NewTimer(f.Delay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return true
+		}
+	}
+	if f.Status == 0 && f.Error == "" {
+		return false
+	}
 	if f.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
 	}
 	if f.Status != 0 {
 		w.WriteHeader(f.Status)
-		return
+		return true
 	}
 	writeJSON(w, map[string]any{"ok": false, "error": f.Error})
+	return true
 }
 
 func (s *Server) nextTS() string {
@@ -314,8 +330,7 @@ func (s *Server) response(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	if s.record("response", r, nil, body) {
-		s.serveFault(w, "response")
+	if s.record("response", r, nil, body) && s.serveFault(w, r, "response") {
 		return
 	}
 	w.Write([]byte("ok"))
