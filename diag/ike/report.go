@@ -34,6 +34,11 @@ type MessageInfo struct {
 	Proposals []string `json:"proposals,omitempty"`
 	KEGroup   string   `json:"ke_group,omitempty"`
 	Fragment  bool     `json:"fragment,omitempty"` // IKEv2 SKF or IKEv1 fragment
+	// FragmentNumber and FragmentTotal of an IKEv2 SKF (total 0 for IKEv1, which marks only the last).
+	FragmentNumber int `json:"fragment_number,omitempty"`
+	FragmentTotal  int `json:"fragment_total,omitempty"`
+	// Flags is the header's flags byte as sent (IKEv2 I 0x08, V 0x10, R 0x20; IKEv1 E 0x01, C 0x02, A 0x04).
+	Flags int `json:"flags"`
 	// What the readable payloads say: vendor IDs by name (hex when unknown), identities
 	// ("IDi fqdn peerb.example.net"), deleted SAs ("ESP c1a2b3c4"), traffic selectors
 	// ("TSr 10.2.2.0-10.2.2.255"), the IKEv2 AUTH method, certificate encodings.
