@@ -79,7 +79,7 @@ func messageInfo(p *packetInfo, ref ikeRef, t time.Time) MessageInfo {
 		Frame: p.frame, Time: t.UTC(), Src: src, Dst: dst, Version: v,
 		Exchange: ExchangeName(v, m.ExchangeType), ExchangeType: int(m.ExchangeType), MessageID: m.MessageID,
 		ISPI: fmt.Sprintf("%016x", m.InitiatorSPI), RSPI: fmt.Sprintf("%016x", m.ResponderSPI),
-		Initiator: m.IsInitiator(), Response: m.IsResponse(), Encrypted: m.IsEncrypted(),
+		Initiator: m.IsInitiator(), Response: m.IsResponse(), Encrypted: m.IsEncrypted(), Flags: int(m.Flags),
 		Payloads: []string{}, Notify: []NotifyInfo{}, NonESPMarker: ref.marker, Length: int(m.Length),
 		InICMP: ref.inICMP, Reassembled: ref.reassembled,
 	}
@@ -116,6 +116,9 @@ func messageInfo(p *packetInfo, ref ikeRef, t time.Time) MessageInfo {
 			}
 		case PayloadSKF, PayloadFragV1:
 			mi.Fragment = true
+			if f, err := ParseFragment(v, pl.Body); err == nil {
+				mi.FragmentNumber, mi.FragmentTotal = int(f.Number), int(f.Total)
+			}
 		}
 	}
 	describePayloads(&mi, m)

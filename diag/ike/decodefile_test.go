@@ -47,6 +47,13 @@ func TestDecodeFile_Words(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	msgs2, err := DecodeFile("testdata/fixtures/ikev2-healthy_cert/capture.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := msgs2[3]; f.FragmentNumber != 2 || f.FragmentTotal != 2 || f.Flags != 0x08 || f.Exchange != "IKE_AUTH" {
+		t.Fatalf("frame 4: %+v", f)
+	}
 	var quoted int
 	for _, m := range msgs {
 		if m.InICMP {
