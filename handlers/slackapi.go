@@ -112,9 +112,10 @@ func (a *slackAPI) call(ctx context.Context, method string, fn func(ctx context.
 	}
 }
 
-// post sends a message (to a thread when threadTS is set) and returns its timestamp.
+// post sends a message (to a thread when threadTS is set) and returns its timestamp. Every
+// text leaving the bot is cut to Slack's limits here (blocks are cut where they are built).
 func (a *slackAPI) post(ctx context.Context, channel, threadTS, text string, blocks []slack.Block) (string, error) {
-	opts := []slack.MsgOption{slack.MsgOptionText(text, false)}
+	opts := []slack.MsgOption{slack.MsgOptionText(truncate(text, maxMessageText), false)}
 	if len(blocks) > 0 {
 		opts = append(opts, slack.MsgOptionBlocks(blocks...))
 	}
@@ -132,7 +133,7 @@ func (a *slackAPI) post(ctx context.Context, channel, threadTS, text string, blo
 
 // update replaces a message's text and blocks.
 func (a *slackAPI) update(ctx context.Context, channel, ts, text string, blocks []slack.Block) error {
-	opts := []slack.MsgOption{slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)}
+	opts := []slack.MsgOption{slack.MsgOptionText(truncate(text, maxMessageText), false), slack.MsgOptionBlocks(blocks...)}
 	return a.call(ctx, "chat.update", func(ctx context.Context) error {
 		_, _, _, err := a.client.UpdateMessageContext(ctx, channel, ts, opts...)
 		return err
@@ -144,6 +145,7 @@ func (a *slackAPI) respond(ctx context.Context, url string, msg *slack.WebhookMe
 	if url == "" {
 		return errors.New("response_url: none given")
 	}
+	msg.Text = truncate(msg.Text, maxMessageText)
 	return a.call(ctx, "response_url", func(ctx context.Context) error {
 		return slack.PostWebhookCustomHTTPContext(ctx, url, a.http, msg)
 	})
