@@ -204,6 +204,3 @@ func matches(p *Pattern, line []byte) bool {
 
 // PatternEvent returns the event of pattern i.
 func PatternEvent(i int) Event { return table[i].Event }
-
-// IsLiteral reports whether pattern i is a plain string.
-func (p Pattern) IsLiteral() bool { return p.re == nil }
