@@ -38,8 +38,10 @@ type espDir struct {
 	spi        uint32
 }
 
-// espTraffic reads the ESP packets (IP protocol 50, or UDP 4500 with a non-zero SPI) of a
-// capture within the window. A truncated file yields what was read and an error.
+// espTraffic reads the ESP packets (IP protocol 50, or ESP in UDP 4500) of a capture within
+// the window, keeping per direction how many packets of each size went: the IKE summary's ESP
+// flows cover the whole capture and carry no sizes, and an echo that loses only its large
+// packets shows only in sizes. A truncated file yields what was read and an error.
 func espTraffic(path string, since, until time.Time) (dirs []*espDir, packets int64, err error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -129,9 +131,9 @@ func espOf(data []byte, link layers.LinkType) (src, dst string, size int, spi ui
 			return src, dst, size, binary.BigEndian.Uint32(payload), true
 		}
 	case layers.IPProtocolUDP:
-		if len(payload) >= 16 && (binary.BigEndian.Uint16(payload[0:]) == 4500 || binary.BigEndian.Uint16(payload[2:]) == 4500) {
-			if s := binary.BigEndian.Uint32(payload[8:]); s != 0 {
-				return src, dst, size, s, true
+		if len(payload) >= 8 && (binary.BigEndian.Uint16(payload[0:]) == 4500 || binary.BigEndian.Uint16(payload[2:]) == 4500) {
+			if kind, ok := ike.ClassifyEncap(payload[8:]); ok && kind == ike.EncapESP {
+				return src, dst, size, binary.BigEndian.Uint32(payload[8:]), true
 			}
 		}
 	}
