@@ -103,6 +103,11 @@ func linkPayload(link layers.LinkType, b []byte) ([]byte, bool) {
 			return nil, false
 		}
 		etype, b = binary.BigEndian.Uint16(b[14:]), b[16:]
+	case linkTypeSLL2:
+		if len(b) < 20 {
+			return nil, false
+		}
+		etype, b = binary.BigEndian.Uint16(b[0:]), b[20:]
 	case layers.LinkTypeRaw, 12, 14:
 		return b, len(b) > 0
 	case layers.LinkTypeNull, layers.LinkTypeLoop:

@@ -24,6 +24,12 @@ type pcapReader struct {
 	consumed int // bytes of the previous record still to discard
 }
 
+// Link types beyond gopacket's one-byte LinkType, mapped onto unassigned byte values.
+const (
+	linkTypeSLL2    layers.LinkType = 0xfe // LINKTYPE_LINUX_SLL2 (276): newer tcpdump -i any
+	linkTypeUnknown layers.LinkType = 0xff
+)
+
 func newPcapReader(br *bufio.Reader) (*pcapReader, error) {
 	h, err := br.Peek(24)
 	if err != nil {
@@ -48,7 +54,14 @@ func newPcapReader(br *bufio.Reader) (*pcapReader, error) {
 	if r.snaplen <= 0 || r.snaplen > maxRecord {
 		r.snaplen = maxRecord
 	}
-	r.link = layers.LinkType(r.order.Uint32(h[20:]))
+	switch lt := r.order.Uint32(h[20:]); {
+	case lt == 276:
+		r.link = linkTypeSLL2
+	case lt > 0xff:
+		r.link = linkTypeUnknown // gopacket's LinkType is a byte: do not let 0x1xx pass as 0xxx
+	default:
+		r.link = layers.LinkType(lt)
+	}
 	if _, err := br.Discard(24); err != nil {
 		return nil, err
 	}
