@@ -72,7 +72,7 @@ func TestClassify_SonicWallAndWatchGuard(t *testing.T) {
 	wg := writeLog(t, "firebox.log",
 		`Mar  3 10:15:01 firebox iked[1211]: msg_id="0203-0004" IKE phase-1 negotiation from 203.0.113.5:500 to 198.51.100.9:500 failed. Received NO_PROPOSAL_CHOSEN notification`)
 	v, _ = Classify(t.Context(), Input{Logs: []LogSource{{Path: wg, Year: 2026}}})
-	if v.Cause != diag.CauseIKEProposalMismatch && v.Cause != diag.CauseUnknown {
+	if v.Cause != diag.CauseIKEProposalMismatch {
 		t.Errorf("WatchGuard: %s", v.Cause)
 	}
 }
