@@ -79,6 +79,9 @@ type progress struct {
 }
 
 func (p *progress) text() string {
+	if p.total == 0 {
+		return fmt.Sprintf("%s · %s: diagnosis starting", p.incident, p.edge)
+	}
 	return fmt.Sprintf("%s · %s: diagnosing (%d/%d steps)", p.incident, p.edge, len(p.done), p.total)
 }
 

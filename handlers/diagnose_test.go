@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"archive/zip"
 	"bytes"
 	"errors"
 	"fmt"
@@ -89,9 +90,18 @@ func TestDiagnose_VerdictAndUploadsInThread(t *testing.T) {
 			t.Errorf("capture.pcap uploaded %d bytes, want the %d-byte capture", len(u.Data), len(pcap))
 		}
 	}
-	for _, n := range []string{"capture.pcap", "report.md", "show-ipsec.txt"} {
+	for _, n := range []string{"capture.pcap", "report.md", "INC-1-outputs.zip"} {
 		if !names[n] {
 			t.Errorf("%s not uploaded (got %v)", n, names)
+		}
+	}
+	for _, u := range b.slack.Uploads() {
+		if u.Filename != "INC-1-outputs.zip" {
+			continue
+		}
+		zr, err := zip.NewReader(bytes.NewReader(u.Data), int64(len(u.Data)))
+		if err != nil || len(zr.File) != 1 || zr.File[0].Name != "show/ipsec.txt" {
+			t.Errorf("outputs zip: %v %+v", err, zr)
 		}
 	}
 	db := reopen(t, b)

@@ -49,13 +49,18 @@ func TestFlow_DiagnoseEdge01AgainstLab(t *testing.T) {
 		t.Errorf("verdict message: %s", root.Blocks)
 	}
 	var pcap *bytes.Buffer
+	names := map[string]bool{}
 	for _, u := range b.slack.Uploads() {
+		names[u.Filename] = true
 		if !u.Completed || u.ThreadTS != root.TS || u.Channel != "C1" {
 			t.Errorf("upload %s: completed %v into %s/%s; want the verdict's thread %s", u.Filename, u.Completed, u.Channel, u.ThreadTS, root.TS)
 		}
 		if u.Filename == "capture.pcap" {
 			pcap = bytes.NewBuffer(u.Data)
 		}
+	}
+	if !names["report.md"] || !names["INC-1-outputs.zip"] {
+		t.Errorf("uploads: %v; want report.md and the outputs zip beside the capture", names)
 	}
 	if pcap == nil || pcap.Len() < 24 {
 		t.Fatalf("no capture.pcap uploaded: %+v", b.slack.Uploads())

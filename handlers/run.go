@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -220,7 +218,6 @@ func (s *Server) finished(ctx context.Context, r *run, rep *diag.Report) {
 			i.Site = rep.Peer
 		}
 	})
-	files := s.reportFiles(r, rep)
 	note := ""
 	if r.viaResponse {
 		note = fmt.Sprintf("Files are kept with %s; invite the bot to this channel to get them posted.", r.incident)
@@ -229,20 +226,7 @@ func (s *Server) finished(ctx context.Context, r *run, rep *diag.Report) {
 	if r.viaResponse || r.rootTS == "" {
 		return
 	}
-	var failed []string
-	for _, f := range files {
-		if err := s.api.upload(ctx, r.channel, r.rootTS, f.path, f.name, f.name); err != nil {
-			s.log.Error("file not uploaded", "incident", r.incident, "file", f.name, "err", err)
-			failed = append(failed, f.name)
-		}
-	}
-	if len(failed) > 0 {
-		msg := fmt.Sprintf(":warning: Could not upload %v; they are kept with %s on the bot's host.", failed, r.incident)
-		s.appendEvent(r.incident, "slack", msg, "bot")
-		if _, err := s.api.post(ctx, r.channel, r.rootTS, msg, nil); err != nil {
-			s.log.Error("upload failure note not posted", "incident", r.incident, "err", err)
-		}
-	}
+	s.uploadFiles(ctx, r, rep)
 }
 
 // publish puts the final message where the run's progress went: the channel message is
@@ -265,50 +249,6 @@ func (s *Server) publish(ctx context.Context, r *run, text string, blocks []slac
 		s.log.Error("verdict not posted", "incident", r.incident, "err", err)
 		s.appendEvent(r.incident, "slack", "verdict not posted: "+err.Error(), "bot")
 	}
-}
-
-type reportFile struct{ name, path string }
-
-// maxUploads and maxUploadBytes keep a run's uploads reasonable; everything stays on disk.
-const (
-	maxUploads     = 20
-	maxUploadBytes = 100 << 20
-)
-
-// reportFiles lists what goes into the thread: report.md, the captures, then the collected
-// outputs. (The engine records them as the incident's artifacts.)
-func (s *Server) reportFiles(r *run, rep *diag.Report) []reportFile {
-	var first, rest []reportFile
-	seen := map[string]bool{}
-	add := func(name, kind string) {
-		path := filepath.Join(r.outDir, name)
-		if seen[name] {
-			return
-		}
-		st, err := os.Stat(path)
-		if err != nil || st.Size() == 0 {
-			return
-		}
-		seen[name] = true
-		if st.Size() > maxUploadBytes {
-			return
-		}
-		// Slack file names have no directories: show/ipsec.txt is posted as show-ipsec.txt.
-		f := reportFile{name: strings.ReplaceAll(filepath.ToSlash(name), "/", "-"), path: path}
-		if kind == "report" || kind == "pcap" {
-			first = append(first, f)
-		} else {
-			rest = append(rest, f)
-		}
-	}
-	add("report.md", "report")
-	for _, a := range rep.Artifacts {
-		if a.Name == "report.json" {
-			continue
-		}
-		add(a.Name, a.Kind)
-	}
-	return append(first, rest...)[:min(len(first)+len(rest), maxUploads)]
 }
 
 // eventQueue hands a run's events from the engine (whose listeners must not block) to the
