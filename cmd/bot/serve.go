@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/robfig/cron/v3"
 
 	"ipsecbot/config"
@@ -72,8 +74,10 @@ func serve(ctx context.Context, e *env, cfg *config.Config) error {
 	}
 	defer eng.Close()
 
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	bot, err := handlers.New(handlers.Options{
-		Config: cfg, Store: db, Engine: eng, Status: tunnelStatus(eng),
+		Config: cfg, Store: db, Engine: eng, Status: tunnelStatus(eng), Registry: reg,
 		Slack:         handlers.NewSlackClient(botToken, appToken, cfg.Slack.APIURL, 30*time.Second),
 		SigningSecret: secret, Logger: lg, ArtifactsDir: artifacts,
 	})
