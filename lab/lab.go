@@ -20,6 +20,7 @@ import (
 	"ipsecbot/lab/edgesim"
 	"ipsecbot/lab/nsxsim"
 	"ipsecbot/lab/peersim"
+	"ipsecbot/lab/sshserver"
 )
 
 // Options say what to stage and where.
@@ -244,17 +245,10 @@ func randomSecret() string {
 
 // newKeys makes the Edge's and the peer's host keys and the bot's login key for the peer.
 func newKeys() (edgeHost, peerHost ssh.Signer, peerUser ed25519.PrivateKey, err error) {
-	signer := func() (ssh.Signer, error) {
-		_, priv, err := ed25519.GenerateKey(rand.Reader)
-		if err != nil {
-			return nil, err
-		}
-		return ssh.NewSignerFromKey(priv)
-	}
-	if edgeHost, err = signer(); err != nil {
+	if edgeHost, err = sshserver.NewKey(); err != nil {
 		return
 	}
-	if peerHost, err = signer(); err != nil {
+	if peerHost, err = sshserver.NewKey(); err != nil {
 		return
 	}
 	_, peerUser, err = ed25519.GenerateKey(rand.Reader)

@@ -7,16 +7,14 @@ package edgesim
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/subtle"
 	"errors"
 	"fmt"
-	"net"
 	"sync"
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"ipsecbot/lab/sshserver"
 )
 
 // Config is one Edge's identity, content and faults.
@@ -68,16 +66,12 @@ type Faults struct {
 // Edge is a running simulated Edge.
 type Edge struct {
 	cfg    Config
-	altKey ssh.Signer
-	ln     net.Listener
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	altKey ssh.Signer // presented instead of cfg.HostKey under Faults.ChangedHostKey
+	srv    *sshserver.Server
 
 	mu         sync.Mutex
 	faults     Faults
 	commands   []string
-	conns      map[net.Conn]struct{}
 	captures   []*Capture
 	files      map[string][]byte        // the capture files on the Edge's disk
 	knownHosts map[string]ssh.PublicKey // hosts `debug copy scp` has accepted
@@ -105,41 +99,31 @@ func Start(ctx context.Context, addr string, cfg Config) (*Edge, error) {
 	if cfg.FreeDiskBytes == 0 {
 		cfg.FreeDiskBytes = 400 << 20
 	}
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	alt, err := sshserver.NewKey()
 	if err != nil {
 		return nil, err
 	}
-	alt, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		return nil, err
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
+	e := &Edge{cfg: cfg, altKey: alt, faults: cfg.Faults, files: map[string][]byte{}, knownHosts: map[string]ssh.PublicKey{}}
+	e.srv = sshserver.New(sshserver.Config{
+		User:           cfg.User,
+		Password:       cfg.Password,
+		AuthorizedKeys: cfg.AuthorizedKeys,
+		HostKeys:       e.hostKeys,
+	}, e.serveSession)
+	if err := e.srv.Start(ctx, addr); err != nil {
 		return nil, fmt.Errorf("edgesim: %w", err)
 	}
-	e := &Edge{cfg: cfg, altKey: alt, ln: ln, faults: cfg.Faults, conns: map[net.Conn]struct{}{}, files: map[string][]byte{}, knownHosts: map[string]ssh.PublicKey{}}
-	e.ctx, e.cancel = context.WithCancel(ctx)
-	e.wg.Go(e.accept)
-	e.wg.Go(func() {
-		<-e.ctx.Done()
-		e.ln.Close()
-		e.closeConns()
-	})
 	return e, nil
 }
 
 // Addr is the host:port the Edge listens on.
-func (e *Edge) Addr() string { return e.ln.Addr().String() }
+func (e *Edge) Addr() string { return e.srv.Addr() }
 
 // HostKey is the public half of the Edge's configured host key (for known_hosts).
 func (e *Edge) HostKey() ssh.PublicKey { return e.cfg.HostKey.PublicKey() }
 
 // Close stops the Edge and waits for its goroutines.
-func (e *Edge) Close() error {
-	e.cancel()
-	e.wg.Wait()
-	return nil
-}
+func (e *Edge) Close() error { return e.srv.Close() }
 
 // SetFaults changes the fault switches for what follows.
 func (e *Edge) SetFaults(f Faults) {
@@ -183,81 +167,11 @@ func (e *Edge) currentFaults() Faults {
 	return e.faults
 }
 
-func (e *Edge) accept() {
-	for {
-		nc, err := e.ln.Accept()
-		if err != nil {
-			return
-		}
-		e.mu.Lock()
-		e.conns[nc] = struct{}{}
-		e.mu.Unlock()
-		e.wg.Go(func() {
-			defer func() {
-				nc.Close()
-				e.mu.Lock()
-				delete(e.conns, nc)
-				e.mu.Unlock()
-			}()
-			e.serveConn(nc)
-		})
-	}
-}
-
-func (e *Edge) closeConns() {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for c := range e.conns {
-		c.Close()
-	}
-}
-
-func (e *Edge) serverConfig() *ssh.ServerConfig {
-	sc := &ssh.ServerConfig{
-		PasswordCallback: func(c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
-			if c.User() == e.cfg.User && e.cfg.Password != "" && subtle.ConstantTimeCompare(pw, []byte(e.cfg.Password)) == 1 {
-				return nil, nil
-			}
-			return nil, errors.New("denied")
-		},
-		PublicKeyCallback: func(c ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
-			for _, k := range e.cfg.AuthorizedKeys {
-				if c.User() == e.cfg.User && subtle.ConstantTimeCompare(k.Marshal(), key.Marshal()) == 1 {
-					return nil, nil
-				}
-			}
-			return nil, errors.New("denied")
-		},
-	}
+// hostKeys are the keys a new connection is offered: the configured ones, or a different
+// key while Faults.ChangedHostKey is on.
+func (e *Edge) hostKeys() []ssh.Signer {
 	if e.currentFaults().ChangedHostKey {
-		sc.AddHostKey(e.altKey)
-	} else {
-		sc.AddHostKey(e.cfg.HostKey)
-		for _, k := range e.cfg.ExtraHostKeys {
-			sc.AddHostKey(k)
-		}
+		return []ssh.Signer{e.altKey}
 	}
-	return sc
-}
-
-func (e *Edge) serveConn(nc net.Conn) {
-	_ = nc.SetDeadline(time.Now().Add(30 * time.Second))
-	sc, chans, reqs, err := ssh.NewServerConn(nc, e.serverConfig())
-	if err != nil {
-		return
-	}
-	_ = nc.SetDeadline(time.Time{})
-	defer sc.Close()
-	e.wg.Go(func() { ssh.DiscardRequests(reqs) })
-	for nch := range chans {
-		if nch.ChannelType() != "session" {
-			_ = nch.Reject(ssh.UnknownChannelType, "only session channels")
-			continue
-		}
-		ch, creqs, err := nch.Accept()
-		if err != nil {
-			continue
-		}
-		e.wg.Go(func() { e.serveSession(nc, ch, creqs) })
-	}
+	return append([]ssh.Signer{e.cfg.HostKey}, e.cfg.ExtraHostKeys...)
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"ipsecbot/lab/sshserver"
 )
 
 // shell is one CLI session on a PTY.
@@ -30,11 +32,14 @@ type interrupted struct{}
 
 func (interrupted) Error() string { return "interrupted" }
 
-func (e *Edge) serveSession(nc net.Conn, ch ssh.Channel, reqs <-chan *ssh.Request) {
-	sh := &shell{e: e, nc: nc, ch: ch, in: make(chan byte, 4096)}
+// serveSession answers one session's requests: a PTY, its size changes and one shell, the
+// CLI. exec and subsystems (sftp) are refused: the Edge CLI is an interactive shell.
+func (e *Edge) serveSession(s sshserver.Session) {
+	ch := s.Channel
+	sh := &shell{e: e, nc: s.Conn, ch: ch, in: make(chan byte, 4096)}
 	sh.rows.Store(24)
 	started := false
-	for req := range reqs {
+	for req := range s.Requests {
 		switch req.Type {
 		case "pty-req":
 			var p struct {
@@ -61,14 +66,13 @@ func (e *Edge) serveSession(nc net.Conn, ch ssh.Channel, reqs <-chan *ssh.Reques
 			}
 			started = true
 			_ = req.Reply(true, nil)
-			e.wg.Go(sh.pumpInput)
-			e.wg.Go(func() {
+			e.srv.Go(sh.pumpInput)
+			e.srv.Go(func() {
 				sh.repl()
-				_, _ = ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{0}))
+				sshserver.SendExitStatus(ch, 0)
 				ch.Close()
 			})
 		default:
-			// exec and subsystems (sftp) are refused: the Edge CLI is an interactive shell.
 			_ = req.Reply(false, nil)
 		}
 	}

@@ -8,16 +8,15 @@ package peersim
 
 import (
 	"context"
-	"crypto/subtle"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"ipsecbot/lab/sshserver"
 )
 
 // The commands the peer answers. The peer driver (diag/peer) runs exactly these.
@@ -60,17 +59,12 @@ type Faults struct {
 
 // Peer is a running simulated gateway.
 type Peer struct {
-	cfg    Config
-	ln     net.Listener
-	sshCfg *ssh.ServerConfig
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	cfg Config
+	srv *sshserver.Server
 
 	mu       sync.Mutex
 	faults   Faults
 	commands []string
-	conns    map[net.Conn]struct{}
 }
 
 // Start listens on addr (host:port, port 0 for any) and serves until ctx is done or Close.
@@ -81,29 +75,22 @@ func Start(ctx context.Context, addr string, cfg Config) (*Peer, error) {
 	if cfg.User == "" {
 		return nil, errors.New("peersim: no user")
 	}
-	p := &Peer{cfg: cfg, faults: cfg.Faults, conns: map[net.Conn]struct{}{}}
-	p.sshCfg = &ssh.ServerConfig{
-		PasswordCallback:  p.checkPassword,
-		PublicKeyCallback: p.checkKey,
-	}
-	p.sshCfg.AddHostKey(cfg.HostKey)
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
+	p := &Peer{cfg: cfg, faults: cfg.Faults}
+	p.srv = sshserver.New(sshserver.Config{
+		User:           cfg.User,
+		Password:       cfg.Password,
+		AuthorizedKeys: cfg.Keys,
+		HostKeys:       func() []ssh.Signer { return []ssh.Signer{cfg.HostKey} },
+		Refuse:         func() bool { return p.currentFaults().DropConnections },
+	}, p.serveSession)
+	if err := p.srv.Start(ctx, addr); err != nil {
 		return nil, fmt.Errorf("peersim: %w", err)
 	}
-	p.ln = ln
-	p.ctx, p.cancel = context.WithCancel(ctx)
-	p.wg.Go(p.accept)
-	p.wg.Go(func() {
-		<-p.ctx.Done()
-		p.ln.Close()
-		p.closeConns()
-	})
 	return p, nil
 }
 
 // Addr is the host:port the peer listens on.
-func (p *Peer) Addr() string { return p.ln.Addr().String() }
+func (p *Peer) Addr() string { return p.srv.Addr() }
 
 // HostKey is the public half of the peer's host key (for known_hosts).
 func (p *Peer) HostKey() ssh.PublicKey { return p.cfg.HostKey.PublicKey() }
@@ -123,30 +110,7 @@ func (p *Peer) Commands() []string {
 }
 
 // Close stops the listener, drops every connection and waits for the goroutines.
-func (p *Peer) Close() error {
-	p.cancel()
-	p.wg.Wait()
-	return nil
-}
-
-func (p *Peer) checkPassword(c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
-	if p.cfg.Password != "" && c.User() == p.cfg.User &&
-		subtle.ConstantTimeCompare(pw, []byte(p.cfg.Password)) == 1 {
-		return nil, nil
-	}
-	return nil, errors.New("permission denied")
-}
-
-func (p *Peer) checkKey(c ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
-	if c.User() == p.cfg.User {
-		for _, k := range p.cfg.Keys {
-			if subtle.ConstantTimeCompare(k.Marshal(), key.Marshal()) == 1 {
-				return nil, nil
-			}
-		}
-	}
-	return nil, errors.New("permission denied")
-}
+func (p *Peer) Close() error { return p.srv.Close() }
 
 func (p *Peer) currentFaults() Faults {
 	p.mu.Lock()
@@ -154,89 +118,22 @@ func (p *Peer) currentFaults() Faults {
 	return p.faults
 }
 
-func (p *Peer) track(c net.Conn, add bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if add {
-		p.conns[c] = struct{}{}
-	} else {
-		delete(p.conns, c)
-	}
-}
-
-func (p *Peer) closeConns() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for c := range p.conns {
-		c.Close()
-	}
-}
-
-func (p *Peer) accept() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		if p.currentFaults().DropConnections {
-			c.Close()
-			continue
-		}
-		p.track(c, true)
-		if p.ctx.Err() != nil { // Close raced with Accept
-			c.Close()
-		}
-		p.wg.Go(func() {
-			defer p.track(c, false)
-			defer c.Close()
-			p.serveConn(c)
-		})
-	}
-}
-
-func (p *Peer) serveConn(c net.Conn) {
-	c.SetDeadline(time.Now().Add(30 * time.Second)) // bound the handshake
-	sc, chans, reqs, err := ssh.NewServerConn(c, p.sshCfg)
-	if err != nil {
-		return
-	}
-	defer sc.Close()
-	c.SetDeadline(time.Time{})
-	p.wg.Go(func() { ssh.DiscardRequests(reqs) })
-	connDone := make(chan struct{})
-	p.wg.Go(func() { sc.Wait(); close(connDone) })
-	var chWG sync.WaitGroup
-	defer chWG.Wait()
-	for nch := range chans {
-		if nch.ChannelType() != "session" {
-			nch.Reject(ssh.UnknownChannelType, "only sessions")
-			continue
-		}
-		ch, creqs, err := nch.Accept()
-		if err != nil {
-			continue
-		}
-		chWG.Go(func() { p.serveSession(ch, creqs, connDone) })
-	}
-}
-
 // serveSession answers one session: env and pty requests are accepted and ignored, the
 // first exec runs, everything else is refused.
-func (p *Peer) serveSession(ch ssh.Channel, reqs <-chan *ssh.Request, connDone <-chan struct{}) {
+func (p *Peer) serveSession(s sshserver.Session) {
+	ch := s.Channel
 	defer ch.Close()
-	done := false
-	for req := range reqs {
+	for req := range s.Requests {
 		switch {
-		case req.Type == "exec" && !done:
-			cmd, ok := parseString(req.Payload)
-			if !ok {
+		case req.Type == "exec":
+			var exec struct{ Command string }
+			if ssh.Unmarshal(req.Payload, &exec) != nil {
 				req.Reply(false, nil)
 				continue
 			}
 			req.Reply(true, nil)
-			done = true
-			status := p.run(ch, cmd, connDone)
-			sendExitStatus(ch, status)
+			status := p.run(ch, exec.Command, s.ConnDone)
+			sshserver.SendExitStatus(ch, status)
 			ch.CloseWrite()
 			return
 		case req.Type == "env" || req.Type == "pty-req" || req.Type == "window-change":
@@ -265,7 +162,7 @@ func (p *Peer) run(ch ssh.Channel, cmd string, connDone <-chan struct{}) uint32 
 	if f.Latency > 0 {
 		select {
 		case <-time.After(f.Latency):
-		case <-p.ctx.Done():
+		case <-p.srv.Done():
 			return 1
 		}
 	}
@@ -287,28 +184,10 @@ func (p *Peer) run(ch ssh.Channel, cmd string, connDone <-chan struct{}) uint32 
 		// Stall until the client gives up on the connection or the lab closes.
 		select {
 		case <-connDone:
-		case <-p.ctx.Done():
+		case <-p.srv.Done():
 		}
 		return 1
 	}
 	ch.Write([]byte(out))
 	return 0
-}
-
-// parseString reads an SSH wire string (uint32 length + bytes), the payload of an exec request.
-func parseString(b []byte) (string, bool) {
-	if len(b) < 4 {
-		return "", false
-	}
-	n := binary.BigEndian.Uint32(b)
-	if uint64(n) > uint64(len(b)-4) {
-		return "", false
-	}
-	return string(b[4 : 4+n]), true
-}
-
-func sendExitStatus(ch ssh.Channel, status uint32) {
-	var b [4]byte
-	binary.BigEndian.PutUint32(b[:], status)
-	ch.SendRequest("exit-status", false, b[:])
 }
