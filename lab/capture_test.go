@@ -2,16 +2,13 @@ package lab_test
 
 import (
 	"bytes"
-	"crypto/ed25519"
-	"crypto/rand"
 	"os"
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-
 	"ipsecbot/diag/edge"
 	"ipsecbot/lab"
+	"ipsecbot/lab/sshserver"
 )
 
 // Ensure a capture comes back the way the configuration describes it: the bot's SCP
@@ -21,11 +18,7 @@ import (
 func TestCapture_ThroughConfiguredSCP(t *testing.T) {
 	l, cfg := startLab(t, lab.Options{Scenario: "auth_failed"})
 	e := cfg.Edges[0]
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hostKey, err := ssh.NewSignerFromKey(priv)
+	hostKey, err := sshserver.NewKey()
 	if err != nil {
 		t.Fatal(err)
 	}

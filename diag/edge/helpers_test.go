@@ -1,8 +1,6 @@
 package edge_test
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,6 +11,7 @@ import (
 
 	"ipsecbot/diag/edge"
 	"ipsecbot/lab/edgesim"
+	"ipsecbot/lab/sshserver"
 )
 
 const (
@@ -22,11 +21,7 @@ const (
 
 func newSigner(t testing.TB) ssh.Signer {
 	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ssh.NewSignerFromKey(priv)
+	s, err := sshserver.NewKey()
 	if err != nil {
 		t.Fatal(err)
 	}

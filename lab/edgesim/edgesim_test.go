@@ -2,8 +2,6 @@ package edgesim_test
 
 import (
 	"bytes"
-	"crypto/ed25519"
-	"crypto/rand"
 	"io"
 	"strings"
 	"testing"
@@ -12,12 +10,12 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"ipsecbot/lab/edgesim"
+	"ipsecbot/lab/sshserver"
 )
 
 func signer(t *testing.T) ssh.Signer {
 	t.Helper()
-	_, priv, _ := ed25519.GenerateKey(rand.Reader)
-	s, err := ssh.NewSignerFromKey(priv)
+	s, err := sshserver.NewKey()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,8 +3,6 @@ package peersim_test
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"net"
 	"strings"
@@ -15,17 +13,14 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"ipsecbot/lab/peersim"
+	"ipsecbot/lab/sshserver"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func newSigner(t *testing.T) ssh.Signer {
 	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ssh.NewSignerFromKey(priv)
+	s, err := sshserver.NewKey()
 	if err != nil {
 		t.Fatal(err)
 	}
