@@ -303,17 +303,25 @@ func (c *Client) CentralCLI(ctx context.Context, command string) (string, error)
 
 // get is a GET with bounded retries on 5xx, timeouts and dropped connections.
 func (c *Client) get(ctx context.Context, path string, q url.Values) ([]byte, error) {
-	op := "GET " + path
+	return withRetries(ctx, c, "GET "+path, func() ([]byte, error) {
+		return c.attempt(ctx, http.MethodGet, path, q, nil, "application/xml")
+	})
+}
+
+// withRetries runs try until it succeeds, fails with an error not worth retrying, or
+// MaxRetries retries are spent, backing off between attempts. The error is finalErr's.
+func withRetries[T any](ctx context.Context, c *Client, op string, try func() (T, error)) (T, error) {
 	for attempt := 1; ; attempt++ {
-		body, err := c.attempt(ctx, http.MethodGet, path, q, nil, "application/xml")
+		v, err := try()
 		if err == nil {
-			return body, nil
+			return v, nil
 		}
+		var zero T
 		if attempt > c.m.MaxRetries || !retryable(err) || ctx.Err() != nil {
-			return nil, c.finalErr(op, err, attempt)
+			return zero, c.finalErr(op, err, attempt)
 		}
 		if err := sleep(ctx, c.backoff(attempt)); err != nil {
-			return nil, c.finalErr(op, err, attempt)
+			return zero, c.finalErr(op, err, attempt)
 		}
 	}
 }
@@ -344,15 +352,29 @@ func (e *attemptTimeout) Unwrap() error { return e.err }
 // attempt makes one request and returns the body of a 2xx answer, or the error: *AuthError,
 // *APIError, *attemptTimeout, or a transport error.
 func (c *Client) attempt(ctx context.Context, method, path string, q url.Values, body []byte, accept string) ([]byte, error) {
+	resp, data, err := c.exchange(ctx, method, path, q, body, accept)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode/100 == 2 {
+		return data, nil
+	}
+	return nil, c.statusErr(method+" "+path, resp.StatusCode, data)
+}
+
+// exchange makes one request under the per-request Timeout and returns the answer (its body
+// already closed) and the body read up to maxBodyBytes. A transport failure comes back as
+// classify makes it; any status is the caller's to judge.
+func (c *Client) exchange(ctx context.Context, method, path string, q url.Values, body []byte, accept string) (*http.Response, []byte, error) {
 	actx, cancel := context.WithTimeoutCause(ctx, c.m.Timeout, errAttemptTimeout)
 	defer cancel()
 	req, err := c.newRequest(actx, method, path, q, body, accept)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return nil, c.classify(actx, err)
+		return nil, nil, c.classify(actx, err)
 	}
 	defer resp.Body.Close()
 	data, err := readCapped(resp.Body, maxBodyBytes)
@@ -360,12 +382,9 @@ func (c *Client) attempt(ctx context.Context, method, path string, q url.Values,
 		err = actx.Err() // a body cut by the deadline can read as a clean end
 	}
 	if err != nil {
-		return nil, c.classify(actx, err)
+		return nil, nil, c.classify(actx, err)
 	}
-	if resp.StatusCode/100 == 2 {
-		return data, nil
-	}
-	return nil, c.statusErr(method+" "+path, resp.StatusCode, data)
+	return resp, data, nil
 }
 
 var errAttemptTimeout = errors.New("per-request timeout")

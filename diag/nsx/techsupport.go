@@ -36,39 +36,16 @@ func (c *Client) TechSupportLogs(ctx context.Context, edgeID string, w io.Writer
 
 // redirectTarget GETs path (with retries) and returns the Location of its 303.
 func (c *Client) redirectTarget(ctx context.Context, path string) (*url.URL, error) {
-	op := "GET " + path
-	for attempt := 1; ; attempt++ {
-		loc, err := c.redirectOnce(ctx, path)
-		if err == nil {
-			return loc, nil
-		}
-		if attempt > c.m.MaxRetries || !retryable(err) || ctx.Err() != nil {
-			return nil, c.finalErr(op, err, attempt)
-		}
-		if err := sleep(ctx, c.backoff(attempt)); err != nil {
-			return nil, c.finalErr(op, err, attempt)
-		}
-	}
+	return withRetries(ctx, c, "GET "+path, func() (*url.URL, error) { return c.redirectOnce(ctx, path) })
 }
 
 // errNoRedirect is an answer other than a usable 303; it is not worth retrying.
 var errNoRedirect = errors.New("no redirect to the bundle")
 
 func (c *Client) redirectOnce(ctx context.Context, path string) (*url.URL, error) {
-	actx, cancel := context.WithTimeoutCause(ctx, c.m.Timeout, errAttemptTimeout)
-	defer cancel()
-	req, err := c.newRequest(actx, http.MethodGet, path, nil, nil, "application/xml")
+	resp, body, err := c.exchange(ctx, http.MethodGet, path, nil, nil, "application/xml")
 	if err != nil {
 		return nil, err
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return nil, c.classify(actx, err)
-	}
-	defer resp.Body.Close()
-	body, err := readCapped(resp.Body, maxBodyBytes)
-	if err != nil {
-		return nil, c.classify(actx, err)
 	}
 	switch resp.StatusCode {
 	case http.StatusSeeOther, http.StatusFound, http.StatusTemporaryRedirect:
