@@ -329,7 +329,10 @@ func (r *run) choosePeer() {
 // pings then fail with the SSH error.
 func (r *run) edgeCLI() (EdgeCLI, error) {
 	r.cliOnce.Do(func() {
-		r.cli, r.cliErr = r.e.opts.Connect.Edge(r.ctx, r.e.cfg, r.edge)
+		// The session lives until the run closes it, not until its context ends: after a
+		// cancel the capture is still stopped and removed over it (a dial is bounded by the
+		// connect timeout).
+		r.cli, r.cliErr = r.e.opts.Connect.Edge(context.WithoutCancel(r.ctx), r.e.cfg, r.edge)
 		if r.cliErr == nil {
 			return
 		}

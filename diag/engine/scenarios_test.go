@@ -47,7 +47,7 @@ func TestDiagnose_Scenarios(t *testing.T) {
 				if hasPcapEvidence(sc.Label) && !slices.ContainsFunc(rep.Evidence, func(e diag.Evidence) bool {
 					return e.Source == diag.SourcePcap && strings.HasPrefix(e.Ref, "capture.pcap#")
 				}) {
-					t.Errorf("no capture.pcap#N evidence for %s: %v", sc.Label, rep.Evidence)
+					t.Errorf("no capture.pcap#N evidence for %s: %v\nsteps: %+v", sc.Label, rep.Evidence, rep.Steps)
 				}
 			})
 		}

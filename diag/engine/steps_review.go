@@ -134,6 +134,9 @@ func counterDeltas(a, b *nsx.Statistics, siteID string) string {
 	return fmt.Sprintf("during the window: %+d packets in, %+d out, %+d errors", in, out, errs)
 }
 
+// problemWindow is how far back evidence counts.
+const problemWindow = 24 * time.Hour
+
 // reviewStep is procedure step 6: review everything collected and name the cause.
 type reviewStep struct{}
 
@@ -146,7 +149,11 @@ func (reviewStep) Timeout(r *run) time.Duration { return 2 * shortTimeout(r) }
 func (reviewStep) Run(ctx context.Context, r *run) Outcome {
 	r.mu.Lock()
 	c := r.collected
-	c.Since, c.Until = r.started.Add(-24*time.Hour), time.Time{}
+	// The problem window: the last day before the run, up to its end. A lab's logs are
+	// recorded fixtures with their own dates, so the whole of them counts.
+	if r.e.cfg.Lab == nil {
+		c.Since = r.started.Add(-problemWindow)
+	}
 	r.mu.Unlock()
 	v, err := r.e.opts.Classifier.Classify(ctx, &c)
 	if err != nil && v == nil {

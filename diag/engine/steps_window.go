@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -276,7 +277,7 @@ func (peerStateStep) Run(ctx context.Context, r *run) Outcome {
 			return err
 		}
 		text, err := drv.SAs(ctx)
-		if err == peer.ErrNotSupported {
+		if errors.Is(err, peer.ErrNotSupported) {
 			unsupported = true
 			return nil
 		}

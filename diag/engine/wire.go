@@ -200,10 +200,11 @@ func (defaultClassifier) Classify(ctx context.Context, c *Collected) (*diag.Verd
 	for _, s := range c.Shows {
 		in.Shows = append(in.Shows, classify.LogSource{Path: abs(s.Path), Site: "edge"})
 	}
+	var missing []string
 	for _, p := range c.Captures {
 		sum, err := ike.AnalyzeFile(abs(p))
-		if err != nil && sum == nil {
-			c.Missing = append(c.Missing, "capture analysis: "+err.Error())
+		if err != nil {
+			missing = append(missing, "capture analysis: "+err.Error())
 		}
 		in.Captures = append(in.Captures, classify.CaptureSource{Path: abs(p), Summary: sum})
 	}
@@ -219,6 +220,7 @@ func (defaultClassifier) Classify(ctx context.Context, c *Collected) (*diag.Verd
 	in.Since, in.Until = c.Since, c.Until
 	v, err := classify.Classify(ctx, in)
 	if v != nil {
+		v.Missing = append(v.Missing, missing...)
 		relativeRefs(v, c.Dir)
 	}
 	return v, err
