@@ -15,11 +15,12 @@ import (
 	"syscall"
 )
 
-// command is one subcommand: its name, a one-line synopsis and what it runs.
+// command is one subcommand: its name, its arguments, one line on what it does, and what it runs.
 type command struct {
-	name     string
-	synopsis string
-	run      func(ctx context.Context, env *env, args []string) error
+	name    string
+	args    string
+	summary string
+	run     func(ctx context.Context, env *env, args []string) error
 }
 
 // env is what a subcommand may use of the process: its streams and environment.
@@ -34,15 +35,22 @@ var commands []command
 
 func init() {
 	commands = []command{
-		{"demo", "demo [--scenario NAME] [--out DIR] [--list] [--capture-seconds N]   run the procedure against the lab on loopback", runDemo},
-		{"diagnose", "diagnose EDGE [--peer NAME] --config FILE [--json] [--out DIR] [--capture-seconds N]   run the procedure against an edge", runDiagnose},
-		{"analyze", "analyze [--pcap F]... [--log F]... [--stats F] [--show F]... [--since T] [--until T] [--json] | --print-patterns   classify evidence already collected", runAnalyze},
-		{"pcap", "pcap decode FILE --json | pcap summary FILE [--json]   read IKE and ESP from a capture", runPcap},
-		{"lab", "lab [--scenario NAME] [--listen ADDR] [--write-config FILE]   run the simulated NSX world until interrupted", runLab},
-		{"serve", "serve --config FILE   run the bot: Slack, cron, store, /healthz, /metrics", runServe},
-		{"incidents", "incidents list|show ID --config FILE   read incident state", runIncidents},
-		{"version", "version   version and build information", runVersion},
-		{"help", "help [COMMAND]   this text", runHelp},
+		{"demo", "[--scenario NAME] [--out DIR] [--list] [--capture-seconds N]",
+			"run the whole procedure against the lab on loopback and print the verdict", runDemo},
+		{"diagnose", "EDGE [--peer NAME] --config FILE [--json] [--out DIR] [--capture-seconds N]",
+			"run the procedure against an edge of the configuration", runDiagnose},
+		{"analyze", "[--pcap F]... [--log F]... [--stats F]... [--show F]... [--since T] [--until T] [--json] | --print-patterns",
+			"classify evidence already collected", runAnalyze},
+		{"pcap", "decode FILE --json | summary FILE [--json]",
+			"read IKE and ESP from a capture", runPcap},
+		{"lab", "[--scenario NAME] [--listen ADDR] [--write-config FILE]",
+			"run the simulated NSX world until interrupted", runLab},
+		{"serve", "--config FILE",
+			"run the bot: Slack, cron, store, /healthz, /metrics", runServe},
+		{"incidents", "list|show ID --config FILE [--json]",
+			"read incident state from the store", runIncidents},
+		{"version", "", "print version and build information", runVersion},
+		{"help", "[COMMAND]", "show this text, or one command's flags", runHelp},
 	}
 }
 
@@ -83,7 +91,7 @@ func run(ctx context.Context, e *env, args []string) int {
 	err := cmd.run(ctx, e, args[1:])
 	var ue usageError
 	switch {
-	case err == nil:
+	case err == nil, errors.Is(err, errHelpShown):
 		return 0
 	case errors.As(err, &ue):
 		fmt.Fprintf(e.stderr, "bot %s: %s\n", name, ue.msg)
@@ -107,13 +115,16 @@ func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "usage: bot COMMAND [ARGS]")
 	fmt.Fprintln(w)
 	for _, c := range commands {
-		fmt.Fprintf(w, "  bot %s\n", c.synopsis)
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w)
+	fmt.Fprintln(w, "'bot help COMMAND' shows a command's arguments and flags.")
 	fmt.Fprintln(w, "Exit status: 0 done (whatever cause was found), 1 failed, 2 usage.")
 }
 
-func runHelp(_ context.Context, e *env, args []string) error {
+// runHelp prints the overview, or one command's usage and flags (by running it with --help,
+// so the flags shown are exactly the ones it parses).
+func runHelp(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
 		printUsage(e.stdout)
 		return nil
@@ -122,6 +133,9 @@ func runHelp(_ context.Context, e *env, args []string) error {
 	if !ok {
 		return usagef("unknown command %q", args[0])
 	}
-	fmt.Fprintf(e.stdout, "usage: bot %s\n", c.synopsis)
-	return nil
+	if c.name == "help" || c.name == "version" {
+		fmt.Fprintf(e.stdout, "usage: bot %s %s\n\n%s\n", c.name, c.args, c.summary)
+		return nil
+	}
+	return c.run(ctx, e, append(args[1:], "--help"))
 }

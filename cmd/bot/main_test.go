@@ -1,0 +1,57 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestHelp_ListsEveryCommand(t *testing.T) {
+	code, out, errOut := runBot(t, "help")
+	if code != 0 || errOut != "" {
+		t.Fatalf("help: exit %d, stderr %q", code, errOut)
+	}
+	for _, c := range commands {
+		if !strings.Contains(out, "  "+c.name+" ") {
+			t.Errorf("help does not list %q:\n%s", c.name, out)
+		}
+	}
+}
+
+func TestHelp_CommandShowsItsFlags(t *testing.T) {
+	for _, args := range [][]string{{"help", "diagnose"}, {"diagnose", "--help"}} {
+		code, out, errOut := runBot(t, args...)
+		if code != 0 || errOut != "" {
+			t.Fatalf("%v: exit %d, stderr %q", args, code, errOut)
+		}
+		for _, want := range []string{"usage: bot diagnose EDGE", "-capture-seconds", "-config", "-json"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%v: output lacks %q:\n%s", args, want, out)
+			}
+		}
+	}
+}
+
+func TestRun_UsageErrors(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{nil, "usage: bot COMMAND"},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"help", "frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"version", "extra"}, "version takes no arguments"},
+	}
+	for _, c := range cases {
+		code, _, errOut := runBot(t, c.args...)
+		if code != 2 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and %q", c.args, code, errOut, c.want)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := runBot(t, "version")
+	if code != 0 || !strings.HasPrefix(out, "bot ") || !strings.Contains(out, "go1.") {
+		t.Fatalf("version: exit %d, output %q", code, out)
+	}
+}
