@@ -158,7 +158,7 @@ func (c *content) saStatus() *edge.SAStatus {
 // policies is `show service ipsec sp`: NSX installs the site's policies whether or not the
 // tunnel is up (add_spd=on, the default); the SPIs are the installed SA's, when there is one.
 func (c *content) policies() []edge.Policy {
-	sa, _ := parseChildSA(c.edgeSAs)
+	sa, _ := c.installedChild()
 	spi := func(hex string) uint32 {
 		n, _ := strconv.ParseUint(hex, 16, 32)
 		return uint32(n)
@@ -170,9 +170,9 @@ func (c *content) policies() []edge.Policy {
 			return []edge.PolicyTemplate{{Src: src, Dst: dst, Proto: "esp", SPI: s, ReqID: 1, Mode: "tunnel"}}
 		}
 		out = append(out,
-			edge.Policy{Src: local, Dst: remote, Dir: "out", Priority: 375423, Templates: tmpl(EdgeUplinkIP, PeerIP, spi(sa.spiOut))},
+			edge.Policy{Src: local, Dst: remote, Dir: "out", Priority: 375423, Templates: tmpl(EdgeUplinkIP, PeerIP, spi(sa.SPIOut))},
 			edge.Policy{Src: remote, Dst: local, Dir: "fwd", Priority: 375423, Templates: tmpl(PeerIP, EdgeUplinkIP, 0)},
-			edge.Policy{Src: remote, Dst: local, Dir: "in", Priority: 375423, Templates: tmpl(PeerIP, EdgeUplinkIP, spi(sa.spiIn))},
+			edge.Policy{Src: remote, Dst: local, Dir: "in", Priority: 375423, Templates: tmpl(PeerIP, EdgeUplinkIP, spi(sa.SPIIn))},
 		)
 	}
 	return out

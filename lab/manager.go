@@ -3,10 +3,10 @@ package lab
 import (
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
+	"ipsecbot/diag/edge"
 	"ipsecbot/diag/nsx"
 	"ipsecbot/lab/nsxsim"
 )
@@ -67,11 +67,11 @@ func (c *content) statistics(now time.Time) *nsx.Statistics {
 		}
 		if c.tunnelUp {
 			t.TunnelState = "STATE_QUICK_I2 (sent QI2, IPsec SA established)"
-			if sa, ok := parseChildSA(c.edgeSAs); ok {
-				t.EncryptionAlgorithm, t.AuthenticationAlgorithm = sa.enc, sa.integ
-				t.LocalSPI, t.PeerSPI = sa.spiIn, sa.spiOut
-				t.PacketsIn, t.RxBytesOnLocalSubnet = nsx.Counter(sa.pktsIn), nsx.Counter(sa.bytesIn)
-				t.PacketsOut, t.TxBytesFromLocalSubnet = nsx.Counter(sa.pktsOut), nsx.Counter(sa.bytesOut)
+			if sa, ok := c.installedChild(); ok {
+				t.EncryptionAlgorithm, t.AuthenticationAlgorithm = nsxAlgorithms(sa.Proposal)
+				t.LocalSPI, t.PeerSPI = sa.SPIIn, sa.SPIOut
+				t.PacketsIn, t.RxBytesOnLocalSubnet = nsx.Counter(sa.PacketsIn), nsx.Counter(sa.BytesIn)
+				t.PacketsOut, t.TxBytesFromLocalSubnet = nsx.Counter(sa.PacketsOut), nsx.Counter(sa.BytesOut)
 			}
 		}
 		site.Tunnels = append(site.Tunnels, t)
@@ -86,39 +86,29 @@ func upDown(up bool) string {
 	return "down"
 }
 
-// childSA is what the lab reads of a `swanctl --list-sas` CHILD_SA.
-type childSA struct {
-	enc, integ                         string
-	spiIn, spiOut                      string
-	bytesIn, pktsIn, bytesOut, pktsOut uint64
-}
-
-var (
-	espLine = regexp.MustCompile(`INSTALLED, [A-Za-z-]+, ESP:([A-Z0-9_]+)-?\d*/([A-Z0-9_]+)`)
-	spiLine = regexp.MustCompile(`^\s*(in|out)\s+([0-9a-f]{8}),\s+(\d+) bytes,\s+(\d+) packets`)
-)
-
-// parseChildSA reads the first installed CHILD_SA of a `swanctl --list-sas` text.
-func parseChildSA(text string) (childSA, bool) {
-	var sa childSA
-	found := false
-	for line := range strings.Lines(text) {
-		if m := espLine.FindStringSubmatch(line); m != nil && !found {
-			found = true
-			sa.enc = strings.ReplaceAll(strings.ToLower(m[1]), "_", "-") // AES_CBC -> aes-cbc
-			sa.integ = integName(m[2])
-		}
-		if m := spiLine.FindStringSubmatch(line); m != nil && found {
-			b, _ := strconv.ParseUint(m[3], 10, 64)
-			p, _ := strconv.ParseUint(m[4], 10, 64)
-			if m[1] == "in" {
-				sa.spiIn, sa.bytesIn, sa.pktsIn = m[2], b, p
-			} else {
-				sa.spiOut, sa.bytesOut, sa.pktsOut = m[2], b, p
+// installedChild is the Edge's first installed CHILD_SA at the end of the fixture, if any.
+func (c *content) installedChild() (edge.ChildSA, bool) {
+	for _, ike := range c.saStatus().IKESAs {
+		for _, ch := range ike.Children {
+			if ch.State == "INSTALLED" {
+				return ch, true
 			}
 		}
 	}
-	return sa, found
+	return edge.ChildSA{}, false
+}
+
+var keySize = regexp.MustCompile(`_\d+$`)
+
+// nsxAlgorithms names a CHILD_SA proposal's encryption and integrity the way the Manager's
+// statistics do: "AES_CBC_256/HMAC_SHA2_256_128" is "aes-cbc" and "hmac-sha256".
+func nsxAlgorithms(proposal string) (enc, integ string) {
+	algs := strings.Split(proposal, "/")
+	enc = strings.ReplaceAll(strings.ToLower(keySize.ReplaceAllString(algs[0], "")), "_", "-")
+	if len(algs) > 1 {
+		integ = integName(algs[1])
+	}
+	return enc, integ
 }
 
 func integName(s string) string {
