@@ -191,7 +191,7 @@ func TestParseSwanctlConf_Errors(t *testing.T) {
 	}
 }
 
-func readCapture(t *testing.T, pcap []byte) (packets, ike int, addrs map[netip.Addr]bool) {
+func readCapture(t *testing.T, pcap []byte) (packets, ikePackets int, addrs map[netip.Addr]bool) {
 	t.Helper()
 	r, err := pcapgo.NewReader(bytes.NewReader(pcap))
 	if err != nil {
@@ -210,7 +210,7 @@ func readCapture(t *testing.T, pcap []byte) (packets, ike int, addrs map[netip.A
 		p := gopacket.NewPacket(data, layers.LayerTypeEthernet, gopacket.Default)
 		if ip, ok := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4); ok {
 			if ip.Flags&layers.IPv4MoreFragments == 0 && ip.FragOffset == 0 {
-				if !checksumOK(ip.Contents) {
+				if ike.Checksum(ip.Contents) != 0 {
 					t.Fatalf("packet %d: bad IPv4 checksum", packets)
 				}
 			}
@@ -220,21 +220,9 @@ func readCapture(t *testing.T, pcap []byte) (packets, ike int, addrs map[netip.A
 		}
 		if u, ok := p.Layer(layers.LayerTypeUDP).(*layers.UDP); ok && (u.SrcPort == 500 || u.DstPort == 500 ||
 			(u.SrcPort == 4500 || u.DstPort == 4500) && len(u.Payload) >= 4 && bytes.Equal(u.Payload[:4], []byte{0, 0, 0, 0})) {
-			ike++
+			ikePackets++
 		}
 	}
-}
-
-// checksumOK verifies an IPv4 header checksum (RFC 1071: the sum over the header is 0xffff).
-func checksumOK(hdr []byte) bool {
-	var sum uint32
-	for i := 0; i+1 < len(hdr); i += 2 {
-		sum += uint32(hdr[i])<<8 | uint32(hdr[i+1])
-	}
-	for sum>>16 != 0 {
-		sum = sum&0xffff + sum>>16
-	}
-	return sum == 0xffff
 }
 
 func TestRewriteText(t *testing.T) {

@@ -129,6 +129,22 @@ func rewriteIP(b []byte, m map[netip.Addr]netip.Addr, quoted bool) (changes []ch
 // change is bytes of a packet before and after a rewrite; both have the same even length.
 type change struct{ old, new []byte }
 
+// Checksum is the Internet checksum of b (RFC 1071), as IPv4 headers, UDP and ICMP carry it.
+// Over a region that includes a correct checksum field it is 0, which is how tests check one.
+func Checksum(b []byte) uint16 {
+	var sum uint32
+	for i := 0; i+1 < len(b); i += 2 {
+		sum += uint32(b[i])<<8 | uint32(b[i+1])
+	}
+	if len(b)%2 == 1 {
+		sum += uint32(b[len(b)-1]) << 8
+	}
+	for sum>>16 != 0 {
+		sum = sum&0xffff + sum>>16
+	}
+	return ^uint16(sum)
+}
+
 // adjustChecksum updates a ones'-complement checksum for changed 16-bit words (RFC 1624 eqn. 3).
 func adjustChecksum(sum []byte, changes []change) {
 	acc := uint32(^binary.BigEndian.Uint16(sum))

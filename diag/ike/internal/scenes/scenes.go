@@ -280,22 +280,8 @@ func ipv4Header(src, dst netip.Addr, proto uint8, total int, df bool) []byte {
 	s4, d4 := src.As4(), dst.As4()
 	copy(h[12:], s4[:])
 	copy(h[16:], d4[:])
-	binary.BigEndian.PutUint16(h[10:], checksum(h))
+	binary.BigEndian.PutUint16(h[10:], ike.Checksum(h))
 	return h
-}
-
-func checksum(b []byte) uint16 {
-	var sum uint32
-	for i := 0; i+1 < len(b); i += 2 {
-		sum += uint32(b[i])<<8 | uint32(b[i+1])
-	}
-	if len(b)%2 == 1 {
-		sum += uint32(b[len(b)-1]) << 8
-	}
-	for sum>>16 != 0 {
-		sum = sum&0xffff + sum>>16
-	}
-	return ^uint16(sum)
 }
 
 var ethHeader = []byte{2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00}
@@ -321,7 +307,7 @@ func fragments(src, dst netip.Addr, udp []byte, cut int) [][]byte {
 		}
 		binary.BigEndian.PutUint16(h[6:], fo)
 		binary.BigEndian.PutUint16(h[10:], 0)
-		binary.BigEndian.PutUint16(h[10:], checksum(h))
+		binary.BigEndian.PutUint16(h[10:], ike.Checksum(h))
 		return append(append(append([]byte{}, ethHeader...), h...), part...)
 	}
 	return [][]byte{mk(udp[:cut], 0, true), mk(udp[cut:], cut, false)}
