@@ -36,7 +36,12 @@ func startLab(t *testing.T, opts lab.Options) (*lab.Lab, *config.Config) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
-	path := filepath.Join(opts.Dir, "lab.yaml")
+	return l, writeConfig(t, l, filepath.Join(opts.Dir, "lab.yaml"))
+}
+
+// writeConfig writes the lab's bot configuration to path and loads it back, valid for diagnose.
+func writeConfig(t *testing.T, l *lab.Lab, path string) *config.Config {
+	t.Helper()
 	if err := l.WriteConfig(path); err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +52,7 @@ func startLab(t *testing.T, opts lab.Options) (*lab.Lab, *config.Config) {
 	if err := cfg.Validate(config.NeedDiagnose); err != nil {
 		t.Fatal(err)
 	}
-	return l, cfg
+	return cfg
 }
 
 func nsxClient(t *testing.T, cfg *config.Config) *nsx.Client {
@@ -311,16 +316,7 @@ func TestWriteConfig_FileReferences(t *testing.T) {
 	for name, dir := range map[string]string{"beside": l.Dir(), "elsewhere": t.TempDir()} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(dir, "bot.yaml")
-			if err := l.WriteConfig(path); err != nil {
-				t.Fatal(err)
-			}
-			cfg, err := config.Load(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cfg.Validate(config.NeedDiagnose); err != nil {
-				t.Fatal(err)
-			}
+			cfg := writeConfig(t, l, path)
 			e := cfg.Edges[0]
 			if filepath.IsAbs(e.SSH.PasswordFile) != (name == "elsewhere") {
 				t.Errorf("password_file %q", e.SSH.PasswordFile)
