@@ -46,6 +46,22 @@ func openCapture(r io.Reader) (packetSource, error) {
 	return nil, fmt.Errorf("%w: magic %x", ErrNotCapture, magic)
 }
 
+// eachFrame hands every frame of src to fn (frames count from 1) until the capture ends or fn
+// fails. A clean end is nil; a cut-off record is ErrTruncated.
+func eachFrame(src packetSource, fn func(frame int, data []byte, ci gopacket.CaptureInfo) error) error {
+	frame := 0
+	for {
+		data, ci, err := src.ZeroCopyReadPacketData()
+		if err != nil {
+			return readErr(err, frame)
+		}
+		frame++
+		if err := fn(frame, data, ci); err != nil {
+			return err
+		}
+	}
+}
+
 // readErr turns a reader error into ours: nil at a clean end, ErrTruncated for a cut-off record.
 func readErr(err error, frame int) error {
 	switch {

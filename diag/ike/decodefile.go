@@ -7,6 +7,8 @@ import (
 	"os"
 	"slices"
 	"time"
+
+	"github.com/google/gopacket"
 )
 
 // DecodeFile lists every IKE message of a capture (pcap or pcapng) as `bot pcap decode` prints
@@ -56,15 +58,10 @@ func walkCapture(r io.Reader, fn func(p *packetInfo, t time.Time)) error {
 // walk dissects every frame of an open capture and hands it to fn.
 func walk(src packetSource, fn func(p *packetInfo, t time.Time)) error {
 	d := dissector{link: src.LinkType()}
-	frame := 0
-	for {
-		data, ci, err := src.ZeroCopyReadPacketData()
-		if err != nil {
-			return readErr(err, frame)
-		}
-		frame++
+	return eachFrame(src, func(frame int, data []byte, ci gopacket.CaptureInfo) error {
 		fn(d.dissect(frame, data, ci.Length), ci.Timestamp)
-	}
+		return nil
+	})
 }
 
 // messageInfo describes one IKE message of a frame.

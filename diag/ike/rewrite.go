@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/netip"
 
+	"github.com/google/gopacket"
 	"github.com/google/gopacket/pcapgo"
 )
 
@@ -33,21 +34,13 @@ func RewriteAddrs(in io.Reader, out io.Writer, m map[netip.Addr]netip.Addr) erro
 	if err := w.WriteFileHeader(262144, src.LinkType()); err != nil {
 		return err
 	}
-	frame := 0
-	for {
-		data, ci, err := src.ZeroCopyReadPacketData()
-		if err != nil {
-			return readErr(err, frame)
-		}
-		frame++
+	return eachFrame(src, func(_ int, data []byte, ci gopacket.CaptureInfo) error {
 		if ipb, ok := linkPayload(src.LinkType(), data); ok {
 			rewriteIP(ipb, m, false)
 		}
 		ci.CaptureLength = len(data)
-		if err := w.WritePacket(ci, data); err != nil {
-			return err
-		}
-	}
+		return w.WritePacket(ci, data)
+	})
 }
 
 // rewriteIP replaces the addresses of one IP packet in place. It returns the old and new bytes
