@@ -87,6 +87,15 @@ func (e *Engine) newRun(ctx context.Context, edgeCfg *config.Edge, req diag.Requ
 	if err != nil {
 		return nil, err
 	}
+	if e.db != nil && req.Incident == "" {
+		// A terminal run gets an incident of its own, and its directory is named after it.
+		inc, err := e.db.CreateIncident(store.Incident{Edge: req.Edge, Site: peerCfg.Name, Status: store.StatusDiagnosing,
+			Requester: req.Requester, CaptureSeconds: int(window / time.Second)})
+		if err != nil {
+			return nil, fmt.Errorf("record the incident: %w", err)
+		}
+		req.Incident = inc.ID
+	}
 	dir, err := e.runDir(req, start)
 	if err != nil {
 		return nil, err

@@ -223,29 +223,18 @@ func (r *run) finish() {
 	r.emit(diag.Event{Kind: diag.EventFinished, Summary: fmt.Sprintf("%s: %s", rep.Cause, rep.Summary), Report: rep})
 }
 
-// openIncident creates the run's incident when the request has none (a terminal run) and
-// marks it diagnosing.
+// openIncident marks the run's incident diagnosing, with the site chosen.
 func (r *run) openIncident() {
 	db := r.e.db
-	if db == nil {
+	if db == nil || r.req.Incident == "" {
 		return
 	}
-	if r.req.Incident == "" {
-		inc, err := db.CreateIncident(store.Incident{Edge: r.req.Edge, Site: r.peerName(), Status: store.StatusDiagnosing,
-			Requester: r.req.Requester, CaptureSeconds: int(r.window / time.Second)})
-		if err != nil {
-			r.e.log.Warn("create incident", "edge", r.req.Edge, "err", err)
-			return
-		}
-		r.req.Incident = inc.ID
-	} else {
-		_, err := db.UpdateIncident(r.req.Incident, func(inc *store.Incident) error {
-			inc.Status = store.StatusDiagnosing
-			return nil
-		})
-		if err != nil {
-			r.e.log.Warn("update incident", "incident", r.req.Incident, "err", err)
-		}
+	_, err := db.UpdateIncident(r.req.Incident, func(inc *store.Incident) error {
+		inc.Status, inc.Site = store.StatusDiagnosing, r.peerName()
+		return nil
+	})
+	if err != nil {
+		r.e.log.Warn("update incident", "incident", r.req.Incident, "err", err)
 	}
 	r.timeline("status", fmt.Sprintf("diagnosis of %s (peer %s) started, capture window %s", r.req.Edge, r.peerName(), r.window))
 }
