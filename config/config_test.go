@@ -98,6 +98,8 @@ func TestLoad_BadConfigs(t *testing.T) {
 		{"invalid-literal-secret.yaml", `:6: literal secrets are not allowed: use password_env or password_file`},
 		{"invalid-literal-key.yaml", `:6: literal secrets are not allowed: use key_file`},
 		{"invalid-duplicate-edge.yaml", `:8: edges[1].name: duplicate edge name "edge-01"`},
+		{"invalid-duplicate-manager.yaml", `:3: managers[1].name: duplicate manager name "nsxmgr-a"`},
+		{"invalid-duplicate-peer.yaml", `:8: edges[0].peers[1].name: duplicate peer name "branch-fw" in edge "edge-01"`},
 		{"invalid-bad-cron.yaml", `:4: schedule.health_post: bad cron spec "0 9 * * 1-5 2026": expected exactly 5 fields, found 6: [0 9 * * 1-5 2026]`},
 		{"invalid-unknown-manager.yaml", `:5: edges[0].manager: no manager named "nsxmgr-b" in managers`},
 		{"invalid-peer-address.yaml", `:5: edges[0].peers[0].address: "branch-fw.example" is not an IP address`},

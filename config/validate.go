@@ -79,6 +79,18 @@ func (v *validator) failf(path []any, format string, args ...any) {
 	v.err = &Error{File: v.c.name, Line: v.c.line(path), Path: pathString(path), Msg: fmt.Sprintf(format, args...)}
 }
 
+// uniqueName checks a list item's name: given, and not one an earlier item in seen had.
+// The error calls it a kind name ("edge") and adds where (` in edge "edge-01"`).
+func (v *validator) uniqueName(path []any, name string, seen map[string]bool, kind, where string) {
+	switch {
+	case name == "":
+		v.failf(path, "is required")
+	case seen[name]:
+		v.failf(path, "duplicate %s name %q%s", kind, name, where)
+	}
+	seen[name] = true
+}
+
 // keyPath builds a path of keys (strings) and list indexes (ints).
 func keyPath(elems ...any) []any { return elems }
 
@@ -160,13 +172,7 @@ func (v *validator) managers(need Needs) {
 	}
 	seen := map[string]bool{}
 	for i, m := range v.c.Managers {
-		switch {
-		case m.Name == "":
-			v.failf(keyPath("managers", i, "name"), "is required")
-		case seen[m.Name]:
-			v.failf(keyPath("managers", i, "name"), "duplicate manager name %q", m.Name)
-		}
-		seen[m.Name] = true
+		v.uniqueName(keyPath("managers", i, "name"), m.Name, seen, "manager", "")
 		if m.URL == "" {
 			v.failf(keyPath("managers", i, "url"), "is required")
 		} else {
@@ -187,13 +193,7 @@ func (v *validator) edges(need Needs) {
 	seen := map[string]bool{}
 	for i := range v.c.Edges {
 		e := &v.c.Edges[i]
-		switch {
-		case e.Name == "":
-			v.failf(keyPath("edges", i, "name"), "is required")
-		case seen[e.Name]:
-			v.failf(keyPath("edges", i, "name"), "duplicate edge name %q", e.Name)
-		}
-		seen[e.Name] = true
+		v.uniqueName(keyPath("edges", i, "name"), e.Name, seen, "edge", "")
 		if e.Manager != "" {
 			if _, ok := v.c.Manager(e.Manager); !ok {
 				v.failf(keyPath("edges", i, "manager"), "no manager named %q in managers", e.Manager)
@@ -219,13 +219,7 @@ func (v *validator) peers(edge int, e *Edge) {
 	seen := map[string]bool{}
 	for j, pr := range e.Peers {
 		at := func(key string) []any { return keyPath("edges", edge, "peers", j, key) }
-		switch {
-		case pr.Name == "":
-			v.failf(at("name"), "is required")
-		case seen[pr.Name]:
-			v.failf(at("name"), "duplicate peer name %q in edge %q", pr.Name, e.Name)
-		}
-		seen[pr.Name] = true
+		v.uniqueName(at("name"), pr.Name, seen, "peer", fmt.Sprintf(" in edge %q", e.Name))
 		if _, err := netip.ParseAddr(pr.Address); err != nil {
 			v.failf(at("address"), "%q is not an IP address", pr.Address)
 		}
