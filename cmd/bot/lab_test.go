@@ -148,9 +148,20 @@ func TestLab_UsageErrors(t *testing.T) {
 	}
 }
 
-// Ensure the lab works as a separate process: build the binary, start `bot lab`, wait for
-// the configuration, talk to the lab over HTTPS and SSH, interrupt it.
-func TestLab_SeparateProcess(t *testing.T) {
+// labProcess is `bot lab` running as a separate process.
+type labProcess struct {
+	cmd            *exec.Cmd
+	config         string // the configuration it wrote
+	stdout, stderr *lockedBuffer
+	exited         chan struct{}
+	waitErr        error // cmd.Wait's, once exited is closed
+}
+
+// startLabProcess builds the bot, starts `bot lab` on scenario and waits for its
+// configuration. Cleanup interrupts it (killing it after 20s) if the test has not. Skips in
+// -short mode and without the go command.
+func startLabProcess(t *testing.T, scenario string) *labProcess {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
@@ -160,45 +171,55 @@ func TestLab_SeparateProcess(t *testing.T) {
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "bot")
-	build := exec.CommandContext(t.Context(), gobin, "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
+	if out, err := exec.CommandContext(t.Context(), gobin, "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	path := filepath.Join(dir, "lab", "lab.yaml")
-	if err := os.Mkdir(filepath.Dir(path), 0o700); err != nil {
+	p := &labProcess{config: filepath.Join(dir, "lab", "lab.yaml"), stdout: &lockedBuffer{}, stderr: &lockedBuffer{},
+		exited: make(chan struct{})}
+	if err := os.Mkdir(filepath.Dir(p.config), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	var stdout, stderr lockedBuffer
-	cmd := exec.Command(bin, "lab", "--scenario", "auth_failed", "--write-config", path)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
+	p.cmd = exec.Command(bin, "lab", "--scenario", scenario, "--write-config", p.config)
+	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
+	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan struct{})
-	var waitErr error
-	go func() { waitErr = cmd.Wait(); close(exited) }()
+	go func() { p.waitErr = p.cmd.Wait(); close(p.exited) }()
 	t.Cleanup(func() {
 		select {
-		case <-exited:
+		case <-p.exited:
+			return
 		default:
-			cmd.Process.Kill()
-			<-exited
+		}
+		p.cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-p.exited:
+		case <-time.After(20 * time.Second):
+			p.cmd.Process.Kill()
+			<-p.exited
 		}
 	})
-	waitForFile(t, path, exited)
-	checkLabConfig(t, path)
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+	waitForFile(t, p.config, p.exited)
+	return p
+}
+
+// Ensure the lab works as a separate process: build the binary, start `bot lab`, wait for
+// the configuration, talk to the lab over HTTPS and SSH, interrupt it.
+func TestLab_SeparateProcess(t *testing.T) {
+	p := startLabProcess(t, "auth_failed")
+	checkLabConfig(t, p.config)
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case <-exited:
+	case <-p.exited:
 	case <-time.After(30 * time.Second):
 		t.Fatal("bot lab did not stop on interrupt")
 	}
-	if waitErr != nil {
-		t.Errorf("bot lab after interrupt: %v, stderr %q", waitErr, stderr.String())
+	if p.waitErr != nil {
+		t.Errorf("bot lab after interrupt: %v, stderr %q", p.waitErr, p.stderr.String())
 	}
-	if !strings.Contains(stdout.String(), "running until interrupted") {
-		t.Errorf("stdout:\n%s", stdout.String())
+	if !strings.Contains(p.stdout.String(), "running until interrupted") {
+		t.Errorf("stdout:\n%s", p.stdout.String())
 	}
 }
