@@ -2,14 +2,9 @@ package engine
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -354,22 +349,6 @@ func (r *run) edgeCLI() (EdgeCLI, error) {
 	return r.cli, r.cliErr
 }
 
-// centralCLI is the Edge's CLI through the NSX Manager: show commands only.
-type centralCLI struct {
-	run    edge.CentralRunner
-	sshErr error
-}
-
-func (c *centralCLI) Run(ctx context.Context, cmd string) (string, error) { return c.run.Run(ctx, cmd) }
-func (c *centralCLI) Ping(context.Context, netip.Addr, int, bool) (PingResult, error) {
-	return PingResult{}, c.sshErr
-}
-func (c *centralCLI) StartCapture(context.Context, string, netip.Addr) (EdgeCapture, error) {
-	return nil, c.sshErr
-}
-func (c *centralCLI) AbandonCapture(context.Context, string, string) error { return c.sshErr }
-func (c *centralCLI) Close() error                                         { return nil }
-
 // manager returns the API client or why there is none.
 func (r *run) manager() (Manager, error) { return r.mgr, r.mgrErr }
 
@@ -414,84 +393,4 @@ func (r *run) edgeSite() (netip.Addr, string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.edgeAddr, r.siteID
-}
-
-// Artifacts.
-
-// writeArtifact writes data to name (relative to the run's directory) and records it.
-func (r *run) writeArtifact(name, kind string, data []byte) (diag.Artifact, error) {
-	return r.streamArtifact(name, kind, func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
-	})
-}
-
-// streamArtifact writes a file through fill, hashing as it goes, and records it even when fill
-// fails part way (what was written is kept, and said to be partial by the caller's error).
-func (r *run) streamArtifact(name, kind string, fill func(w io.Writer) error) (diag.Artifact, error) {
-	path := filepath.Join(r.dir, filepath.FromSlash(name))
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return diag.Artifact{}, err
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
-	if err != nil {
-		return diag.Artifact{}, err
-	}
-	h := sha256.New()
-	cw := &countWriter{w: io.MultiWriter(f, h)}
-	ferr := fill(cw)
-	cerr := f.Close()
-	a := diag.Artifact{Name: name, Kind: kind, Size: cw.n, SHA256: hex.EncodeToString(h.Sum(nil))}
-	if ferr == nil && cerr != nil {
-		ferr = cerr
-	}
-	if cw.n > 0 || ferr == nil {
-		r.recordArtifact(a)
-	} else {
-		os.Remove(path)
-	}
-	return a, ferr
-}
-
-// addFileArtifact records a file something else wrote into the run's directory.
-func (r *run) addFileArtifact(path, kind string) (diag.Artifact, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return diag.Artifact{}, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return diag.Artifact{}, err
-	}
-	rel, err := filepath.Rel(r.dir, path)
-	if err != nil {
-		rel = filepath.Base(path)
-	}
-	a := diag.Artifact{Name: filepath.ToSlash(rel), Kind: kind, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}
-	r.recordArtifact(a)
-	return a, nil
-}
-
-func (r *run) recordArtifact(a diag.Artifact) {
-	r.mu.Lock()
-	r.artifacts = append(r.artifacts, a)
-	r.mu.Unlock()
-	if db := r.e.db; db != nil && r.req.Incident != "" {
-		if err := db.AddArtifact(r.req.Incident, store.Artifact{Path: filepath.Join(r.dir, a.Name), Kind: a.Kind, Size: a.Size, SHA256: a.SHA256}); err != nil {
-			r.e.log.Warn("record artifact", "incident", r.req.Incident, "artifact", a.Name, "err", err)
-		}
-	}
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }
