@@ -3,11 +3,9 @@ package main
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"ipsecbot/diag"
 	"ipsecbot/lab"
@@ -17,42 +15,9 @@ import (
 // separate process: with --json stdout holds exactly the report, whose cause is the
 // scenario's, and the artifacts are in --out.
 func TestDiagnose_AgainstSeparateLab(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command")
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "bot")
-	if out, err := exec.CommandContext(t.Context(), gobin, "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	path := filepath.Join(dir, "lab", "lab.yaml")
-	if err := os.Mkdir(filepath.Dir(path), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	var labOut, labErr lockedBuffer
-	cmd := exec.Command(bin, "lab", "--scenario", "peer_unreachable", "--write-config", path)
-	cmd.Stdout, cmd.Stderr = &labOut, &labErr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-	})
-	waitForFile(t, path, exited)
-
-	out := filepath.Join(dir, "out")
+	lp := startLabProcess(t, "peer_unreachable")
+	path := lp.config
+	out := filepath.Join(t.TempDir(), "out")
 	code, stdout, stderr := runBot(t, "diagnose", "edge-01", "--config", path, "--json", "--capture-seconds", "1", "--out", out)
 	if code != 0 {
 		t.Fatalf("exit %d\nstderr:\n%s", code, stderr)
