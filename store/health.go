@@ -172,7 +172,7 @@ var healthValuePrefix = fmt.Appendf(nil, `{"v":%d,"state":"`, SchemaVersion)
 // healthState decodes a stored sample's state.
 func healthState(v []byte) (string, error) {
 	if rest, ok := bytes.CutPrefix(v, healthValuePrefix); ok {
-		if state, ok := bytes.CutSuffix(rest, []byte(`"}`)); ok && bytes.IndexAny(state, "\"\\") < 0 {
+		if state, ok := bytes.CutSuffix(rest, []byte(`"}`)); ok && !bytes.ContainsAny(state, "\"\\") {
 			switch string(state) { // the common states without an allocation
 			case "up":
 				return "up", nil
