@@ -28,7 +28,7 @@ type Progress struct {
 }
 
 type runningStep struct {
-	title string
+	name  string
 	since time.Time
 }
 
@@ -56,7 +56,7 @@ func (p *Progress) Event(ev diag.Event) {
 	case diag.EventStarted:
 		fmt.Fprintf(p.w, "%s\n", ev.Summary)
 	case diag.EventStepStarted:
-		p.running[ev.Index] = runningStep{title: ev.Title, since: ev.Time}
+		p.running[ev.Index] = runningStep{name: ev.Step, since: ev.Time}
 	case diag.EventStepFinished, diag.EventStepFailed:
 		delete(p.running, ev.Index)
 		fmt.Fprintln(p.w, StepLine(ev))
@@ -136,7 +136,7 @@ func (p *Progress) draw() {
 	oldest := time.Now()
 	for _, i := range idx {
 		s := p.running[i]
-		names = append(names, shortTitle(s.title))
+		names = append(names, s.name)
 		if s.since.Before(oldest) {
 			oldest = s.since
 		}
@@ -144,12 +144,4 @@ func (p *Progress) draw() {
 	line := fmt.Sprintf("%s %s (%ds)", spinner[p.frame%len(spinner)], strings.Join(names, ", "), int(time.Since(oldest).Seconds()))
 	fmt.Fprint(p.w, oneLine(line, 118))
 	p.drawn = true
-}
-
-// shortTitle keeps what comes before the colon: "Step 3", "Prerequisite".
-func shortTitle(t string) string {
-	if i := strings.Index(t, ":"); i > 0 {
-		return t[:i]
-	}
-	return t
 }
