@@ -111,8 +111,7 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	if l.content, err = loadContent(sc, edgeHost); err != nil {
 		return nil, err
 	}
-	edgePassword, mgrPassword := randomSecret(), randomSecret()
-	edgeKey, peerHostKey, peerUserKey, err := newKeys()
+	sec, err := newSecrets()
 	if err != nil {
 		return nil, err
 	}
@@ -122,44 +121,62 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 		return nil, err
 	}
 	outputs := l.content.showOutputs()
-	if l.edge, err = edgesim.Start(ctx, net.JoinHostPort(host, "0"), edgesim.Config{
+	if err = l.startEdge(ctx, host, sec, outputs, opts.Faults.Edge); err != nil {
+		return nil, err
+	}
+	if err = l.startManager(ctx, mgrAddr, sec, outputs, opts.Faults.Manager); err != nil {
+		return nil, err
+	}
+	if err = l.startPeer(ctx, host, sec, opts.Faults.Peer); err != nil {
+		return nil, err
+	}
+	if err = l.writeFiles(sec); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// startEdge runs the Edge's CLI with the scenario's show outputs, log and capture.
+func (l *Lab) startEdge(ctx context.Context, host string, sec secrets, outputs map[string]string, faults edgesim.Faults) (err error) {
+	l.edge, err = edgesim.Start(ctx, net.JoinHostPort(host, "0"), edgesim.Config{
 		Hostname:        EdgeName,
 		User:            edgeUser,
-		Password:        edgePassword,
-		HostKey:         edgeKey,
+		Password:        sec.edgePassword,
+		HostKey:         sec.edgeHostKey,
 		Outputs:         outputs,
 		Log:             l.content.edgeLog,
 		CaptureFile:     func() []byte { return l.content.capture },
 		Ping:            l.content.ping,
 		SCPDialOverride: l.scpAddr,
-		Faults:          opts.Faults.Edge,
-	}); err != nil {
-		return nil, err
-	}
+		Faults:          faults,
+	})
+	return err
+}
+
+// startManager runs the Manager's API, whose central CLI answers with the Edge's outputs.
+func (l *Lab) startManager(ctx context.Context, addr string, sec secrets, outputs map[string]string, faults nsxsim.Faults) error {
 	ec, err := l.content.edgeContent(time.Now(), centralCLI(outputs, l.content.edgeLog))
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if l.manager, err = nsxsim.Start(ctx, mgrAddr, nsxsim.Config{
-		User: managerUser, Password: mgrPassword, Edges: []nsxsim.EdgeContent{ec}, Faults: opts.Faults.Manager,
-	}); err != nil {
-		return nil, err
-	}
-	peerLogin, err := ssh.NewPublicKey(peerUserKey.Public())
+	l.manager, err = nsxsim.Start(ctx, addr, nsxsim.Config{
+		User: managerUser, Password: sec.managerPassword, Edges: []nsxsim.EdgeContent{ec}, Faults: faults,
+	})
+	return err
+}
+
+// startPeer runs the strongSwan peer, which lets the bot in with its login key.
+func (l *Lab) startPeer(ctx context.Context, host string, sec secrets, faults peersim.Faults) error {
+	login, err := ssh.NewPublicKey(sec.peerUserKey.Public())
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if l.peer, err = peersim.Start(ctx, net.JoinHostPort(host, "0"), peersim.Config{
-		User: peerUser, Keys: []ssh.PublicKey{peerLogin}, HostKey: peerHostKey,
+	l.peer, err = peersim.Start(ctx, net.JoinHostPort(host, "0"), peersim.Config{
+		User: peerUser, Keys: []ssh.PublicKey{login}, HostKey: sec.peerHostKey,
 		ListSAs: l.content.peerSAs, ListConns: listConns(l.content.peer), Log: l.content.peerLog,
-		Faults: opts.Faults.Peer,
-	}); err != nil {
-		return nil, err
-	}
-	if err = l.writeFiles(mgrPassword, edgePassword, peerUserKey); err != nil {
-		return nil, err
-	}
-	return l, nil
+		Faults: faults,
+	})
+	return err
 }
 
 // listenAddrs splits Options.Listen into the host for every simulator and the Manager's address.
@@ -213,8 +230,8 @@ func (l *Lab) Close() error {
 	return errors.Join(errs...)
 }
 
-func (l *Lab) writeFiles(mgrPassword, edgePassword string, peerUserKey ed25519.PrivateKey) error {
-	block, err := ssh.MarshalPrivateKey(peerUserKey, "ipsecbot lab peer login")
+func (l *Lab) writeFiles(sec secrets) error {
+	block, err := ssh.MarshalPrivateKey(sec.peerUserKey, "ipsecbot lab peer login")
 	if err != nil {
 		return err
 	}
@@ -225,8 +242,8 @@ func (l *Lab) writeFiles(mgrPassword, edgePassword string, peerUserKey ed25519.P
 		data []byte
 	}{
 		{FileCA, l.manager.CAPEM()},
-		{FileManagerPassword, []byte(mgrPassword + "\n")},
-		{FileEdgePassword, []byte(edgePassword + "\n")},
+		{FileManagerPassword, []byte(sec.managerPassword + "\n")},
+		{FileEdgePassword, []byte(sec.edgePassword + "\n")},
 		{FilePeerKey, pem.EncodeToMemory(block)},
 		{FileKnownHosts, []byte(kh)},
 	} {
@@ -243,16 +260,23 @@ func randomSecret() string {
 	return hex.EncodeToString(b)
 }
 
-// newKeys makes the Edge's and the peer's host keys and the bot's login key for the peer.
-func newKeys() (edgeHost, peerHost ssh.Signer, peerUser ed25519.PrivateKey, err error) {
-	if edgeHost, err = sshserver.NewKey(); err != nil {
-		return
+// secrets are the lab's credentials, made fresh for every run.
+type secrets struct {
+	edgePassword, managerPassword string
+	edgeHostKey, peerHostKey      ssh.Signer
+	peerUserKey                   ed25519.PrivateKey // the bot's login to the peer
+}
+
+func newSecrets() (sec secrets, err error) {
+	sec.edgePassword, sec.managerPassword = randomSecret(), randomSecret()
+	if sec.edgeHostKey, err = sshserver.NewKey(); err != nil {
+		return sec, err
 	}
-	if peerHost, err = sshserver.NewKey(); err != nil {
-		return
+	if sec.peerHostKey, err = sshserver.NewKey(); err != nil {
+		return sec, err
 	}
-	_, peerUser, err = ed25519.GenerateKey(rand.Reader)
-	return
+	_, sec.peerUserKey, err = ed25519.GenerateKey(rand.Reader)
+	return sec, err
 }
 
 // freePort finds a port on host nobody listens on now.
