@@ -116,43 +116,54 @@ func (c *content) saStatus() *edge.SAStatus {
 			continue
 		}
 		if child != nil {
-			if m := sasTraffc.FindStringSubmatch(line); m != nil {
-				b, _ := strconv.ParseInt(m[3], 10, 64)
-				p, _ := strconv.ParseInt(m[4], 10, 64)
-				if m[1] == "in" {
-					child.SPIIn, child.BytesIn, child.PacketsIn = m[2], b, p
-				} else {
-					child.SPIOut, child.BytesOut, child.PacketsOut = m[2], b, p
-				}
-			} else if m := sasTS.FindStringSubmatch(line); m != nil {
-				p := netip.MustParsePrefix(m[2])
-				if m[1] == "local" {
-					child.LocalTS = append(child.LocalTS, p)
-				} else {
-					child.RemoteTS = append(child.RemoteTS, p)
-				}
-			} else if m := sasAge.FindStringSubmatch(strings.Replace(line, "installed", "established", 1)); m != nil {
-				child.Rekey = "rekeying in " + m[2] + " seconds"
-			}
-			continue
-		}
-		if m := sasSide.FindStringSubmatch(line); m != nil {
-			a := netip.MustParseAddr(m[3])
-			if m[1] == "local" {
-				ike.Local, ike.LocalID = a, m[2]
-			} else {
-				ike.Remote, ike.RemoteID = a, m[2]
-			}
-		} else if m := sasAge.FindStringSubmatch(line); m != nil {
-			ike.Age = m[1] + " seconds ago"
-			if m[2] != "" {
-				ike.Rekey = "rekeying in " + m[2] + " seconds"
-			}
-		} else if m := sasProp.FindStringSubmatch(line); m != nil {
-			ike.Proposal = strings.ReplaceAll(m[1], "-", "_")
+			readChildDetail(child, line)
+		} else {
+			readIKEDetail(ike, line)
 		}
 	}
 	return st
+}
+
+// readChildDetail reads a line under a CHILD_SA: traffic, selectors or rekey time.
+func readChildDetail(child *edge.ChildSA, line string) {
+	if m := sasTraffc.FindStringSubmatch(line); m != nil {
+		b, _ := strconv.ParseInt(m[3], 10, 64)
+		p, _ := strconv.ParseInt(m[4], 10, 64)
+		if m[1] == "in" {
+			child.SPIIn, child.BytesIn, child.PacketsIn = m[2], b, p
+		} else {
+			child.SPIOut, child.BytesOut, child.PacketsOut = m[2], b, p
+		}
+	} else if m := sasTS.FindStringSubmatch(line); m != nil {
+		p := netip.MustParsePrefix(m[2])
+		if m[1] == "local" {
+			child.LocalTS = append(child.LocalTS, p)
+		} else {
+			child.RemoteTS = append(child.RemoteTS, p)
+		}
+	} else if m := sasAge.FindStringSubmatch(strings.Replace(line, "installed", "established", 1)); m != nil {
+		child.Rekey = "rekeying in " + m[2] + " seconds"
+	}
+}
+
+// readIKEDetail reads a line under an IKE SA, before its first CHILD_SA: the endpoints and
+// identities, the age and rekey time, the proposal.
+func readIKEDetail(ike *edge.IKESA, line string) {
+	if m := sasSide.FindStringSubmatch(line); m != nil {
+		a := netip.MustParseAddr(m[3])
+		if m[1] == "local" {
+			ike.Local, ike.LocalID = a, m[2]
+		} else {
+			ike.Remote, ike.RemoteID = a, m[2]
+		}
+	} else if m := sasAge.FindStringSubmatch(line); m != nil {
+		ike.Age = m[1] + " seconds ago"
+		if m[2] != "" {
+			ike.Rekey = "rekeying in " + m[2] + " seconds"
+		}
+	} else if m := sasProp.FindStringSubmatch(line); m != nil {
+		ike.Proposal = strings.ReplaceAll(m[1], "-", "_")
+	}
 }
 
 // policies is `show service ipsec sp`: NSX installs the site's policies whether or not the
