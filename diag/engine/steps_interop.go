@@ -45,8 +45,14 @@ func (interopStep) Run(ctx context.Context, r *run) Outcome {
 	ms := interop.Compare(edgeSet, peerSet)
 	ev := interop.Evidence(ms)
 	r.collect(func(c *Collected) { c.Config = append(c.Config, ms...) })
+	note := ""
+	if len(peerSet.Encryption) == 0 && len(peerSet.ESPEncrypt) == 0 {
+		const unknown = "the peer's proposals are unknown (swanctl --list-conns does not print them and no SA is up): declare them under peers[].declared to compare them"
+		note = "; " + unknown
+		r.addMissing("Step 2: " + unknown)
+	}
 	if len(ms) == 0 {
-		return Outcome{Summary: fmt.Sprintf("no mismatch between %s and %s", edgeSet.Source, peerSet.Source)}
+		return Outcome{Summary: fmt.Sprintf("no mismatch between %s and %s%s", edgeSet.Source, peerSet.Source, note)}
 	}
 	var parts []string
 	breaking := 0
@@ -56,7 +62,7 @@ func (interopStep) Run(ctx context.Context, r *run) Outcome {
 			breaking++
 		}
 	}
-	return Outcome{Evidence: ev, Summary: fmt.Sprintf("%d mismatches (%d breaking): %s", len(ms), breaking, strings.Join(parts, ", "))}
+	return Outcome{Evidence: ev, Summary: fmt.Sprintf("%d mismatches (%d breaking): %s%s", len(ms), breaking, strings.Join(parts, ", "), note)}
 }
 
 // edgeSettings reads the Edge's side: ipsec/config and peerconfig from the API, else
