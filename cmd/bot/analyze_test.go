@@ -13,17 +13,37 @@ import (
 	"ipsecbot/diag/classify/logscan"
 )
 
-const fixtures = "../../diag/classify/testdata/fixtures"
+// The two real data sets: the lab's default variant and its alt variant (other addresses,
+// names, proposals, timers, log time format; the peer initiates).
+const (
+	fixtures    = "../../diag/classify/testdata/fixtures"
+	altFixtures = "../../diag/classify/testdata/alt"
+)
 
 // Ensure every real fixture classifies to its label through `bot analyze --json`, with evidence
 // whose references resolve, from the capture and both logs only.
-func TestAnalyze_Fixtures(t *testing.T) {
-	dirs, _ := filepath.Glob(filepath.Join(fixtures, "*"))
+func TestAnalyze_Fixtures(t *testing.T) { analyzeFixtureSet(t, fixtures, false) }
+
+// Ensure the same holds for the second, independent data set, from the Edge's capture and
+// both logs.
+func TestAnalyze_AltFixtures(t *testing.T) { analyzeFixtureSet(t, altFixtures, false) }
+
+// Ensure both sets keep their labels when both sites' captures are given, and the ESP-blocked
+// scenarios then cite the SPI that left one site and never arrived at the other.
+func TestAnalyze_BothCaptures(t *testing.T) {
+	analyzeFixtureSet(t, fixtures, true)
+	analyzeFixtureSet(t, altFixtures, true)
+}
+
+// analyzeFixtureSet runs every scenario folder of set through `bot analyze --json` with the
+// Edge's capture (and, with peerCapture, the peer's) and both logs.
+func analyzeFixtureSet(t *testing.T, set string, peerCapture bool) {
+	dirs, _ := filepath.Glob(filepath.Join(set, "ikev*"))
 	if len(dirs) < 32 {
-		t.Fatalf("%d fixtures, want 32", len(dirs))
+		t.Fatalf("%s: %d fixtures, want 32", set, len(dirs))
 	}
 	for _, dir := range dirs {
-		t.Run(filepath.Base(dir), func(t *testing.T) {
+		t.Run(filepath.Base(set)+"/"+filepath.Base(dir), func(t *testing.T) {
 			var sc struct {
 				IKEVersion int          `json:"ike_version"`
 				Expected   diag.Cause   `json:"expected_label"`
@@ -36,23 +56,14 @@ func TestAnalyze_Fixtures(t *testing.T) {
 			if err := json.Unmarshal(b, &sc); err != nil {
 				t.Fatal(err)
 			}
-			code, stdout, stderr := runBot(t, "analyze", "--json",
-				"--pcap", filepath.Join(dir, "capture.pcap"),
-				"--log", filepath.Join(dir, "edgeA-charon.log"),
-				"--log", filepath.Join(dir, "peerB-charon.log"))
-			if code != 0 {
-				t.Fatalf("exit %d: %s", code, stderr)
+			args := []string{"analyze", "--json", "--pcap", filepath.Join(dir, "capture.pcap")}
+			if peerCapture {
+				args = append(args, "--pcap", filepath.Join(dir, "capture-peerB.pcap"))
 			}
-			var v diag.Verdict
-			dec := json.NewDecoder(strings.NewReader(stdout))
-			if err := dec.Decode(&v); err != nil {
-				t.Fatalf("stdout is not JSON: %v\n%s", err, stdout)
-			}
-			if dec.More() {
-				t.Fatal("stdout holds more than one JSON document")
-			}
+			args = append(args, "--log", filepath.Join(dir, "edgeA-charon.log"), "--log", filepath.Join(dir, "peerB-charon.log"))
+			v := analyzeJSON(t, args...)
 			if v.Cause != sc.Expected && !slices.Contains(sc.AlsoAccept, v.Cause) {
-				t.Fatalf("cause %s, want %s", v.Cause, sc.Expected)
+				t.Fatalf("cause %s, want %s (%s)", v.Cause, sc.Expected, v.Summary)
 			}
 			if v.IKEVersion != sc.IKEVersion {
 				t.Errorf("ike_version %d, want %d", v.IKEVersion, sc.IKEVersion)
@@ -66,7 +77,42 @@ func TestAnalyze_Fixtures(t *testing.T) {
 			if v.Scanned.LogLines == 0 || v.Scanned.Packets == 0 {
 				t.Errorf("scanned %+v", v.Scanned)
 			}
+			if peerCapture && sc.Expected == diag.CauseESPBlocked &&
+				!(strings.Contains(v.Evidence[0].Text, "packets left ") && strings.Contains(v.Evidence[0].Text, "0 arrived at ")) {
+				t.Errorf("the loss between the sites is not the first evidence: %+v", v.Evidence)
+			}
 		})
+	}
+}
+
+// analyzeJSON runs `bot` with args that include --json and decodes its one JSON document.
+func analyzeJSON(t *testing.T, args ...string) diag.Verdict {
+	t.Helper()
+	code, stdout, stderr := runBot(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var v diag.Verdict
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, stdout)
+	}
+	if dec.More() {
+		t.Fatal("stdout holds more than one JSON document")
+	}
+	return v
+}
+
+// Ensure --until applies to the capture too: the dead-peer capture cut off before the peer died
+// (04:19:21.1, after its tenth frame) shows an established IKE SA and ESP both ways.
+func TestAnalyze_WindowAppliesToCaptures(t *testing.T) {
+	pcap := filepath.Join(fixtures, "ikev2-dpd_peer_dead", "capture.pcap")
+	if v := analyzeJSON(t, "analyze", "--json", "--pcap", pcap); v.Cause != diag.CauseDPDPeerDead {
+		t.Fatalf("whole capture: %s", v.Cause)
+	}
+	v := analyzeJSON(t, "analyze", "--json", "--pcap", pcap, "--until", "2026-11-27T04:19:21.1Z")
+	if v.Cause != diag.CauseHealthy || v.Scanned.IKEMessages != 4 {
+		t.Fatalf("until 04:19:21.1: %s, %d IKE messages", v.Cause, v.Scanned.IKEMessages)
 	}
 }
 

@@ -38,36 +38,68 @@ type espDir struct {
 	spi        uint32
 }
 
-// espTraffic reads the ESP packets (IP protocol 50, or ESP in UDP 4500) of a capture within
-// the window, keeping per direction how many packets of each size went: the IKE summary's ESP
-// flows cover the whole capture and carry no sizes, and an echo that loses only its large
-// packets shows only in sizes. A truncated file yields what was read and an error.
-func espTraffic(path string, since, until time.Time) (dirs []*espDir, packets int64, err error) {
+// captureFacts is what the classifier reads from one capture's packets within the window:
+// ESP per direction (sizes), per SPI (for the comparison across captures) and as echoes (which
+// packets are answered at once), plus the IKE messages that let two captures' clocks be lined up.
+type captureFacts struct {
+	path       string
+	packets    int64 // frames read, window or not
+	dirs       []*espDir
+	flows      []*spiFlow
+	echoes     map[[2]string]*echoPairing
+	anchors    map[uint64]anchor
+	first      time.Time // the first and last frame within the window
+	last       time.Time
+	firstFrame int
+	lastFrame  int
+}
+
+// wirePacket is the part of a frame the classifier's own reading needs.
+type wirePacket struct {
+	src, dst string
+	size     int    // IP length
+	esp      bool   // ESP, plain or in UDP 4500
+	spi      uint32 // ESP only
+	ike      []byte // the IKE message (UDP payload after any non-ESP marker), IKE only
+}
+
+// packetReader opens a pcap or pcapng file and returns its packets one by one.
+func packetReader(path string) (next func() ([]byte, gopacket.CaptureInfo, error), link layers.LinkType, closer io.Closer, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
-	defer f.Close()
 	br := bufio.NewReader(f)
 	magic, _ := br.Peek(4)
-	var (
-		next func() ([]byte, gopacket.CaptureInfo, error)
-		link layers.LinkType
-	)
 	if len(magic) == 4 && binary.LittleEndian.Uint32(magic) == 0x0A0D0D0A {
 		r, err := pcapgo.NewNgReader(br, pcapgo.DefaultNgReaderOptions)
 		if err != nil {
-			return nil, 0, fmt.Errorf("%s: %w", path, err)
+			f.Close()
+			return nil, 0, nil, fmt.Errorf("%s: %w", path, err)
 		}
-		next, link = r.ReadPacketData, r.LinkType()
-	} else {
-		r, err := pcapgo.NewReader(br)
-		if err != nil {
-			return nil, 0, fmt.Errorf("%s: %w", path, err)
-		}
-		next, link = r.ReadPacketData, r.LinkType()
+		return r.ReadPacketData, r.LinkType(), f, nil
 	}
+	r, err := pcapgo.NewReader(br)
+	if err != nil {
+		f.Close()
+		return nil, 0, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return r.ReadPacketData, r.LinkType(), f, nil
+}
+
+// readCaptureFacts reads the ESP packets (IP protocol 50, or ESP in UDP 4500) and IKE messages
+// of a capture within the window. The IKE summary's ESP flows cover the whole capture and carry
+// no sizes or timing, and an echo that loses only its large packets shows only in sizes. A
+// truncated file yields what was read and an error.
+func readCaptureFacts(path string, since, until time.Time) (*captureFacts, error) {
+	cf := &captureFacts{path: path, echoes: map[[2]string]*echoPairing{}, anchors: map[uint64]anchor{}}
+	next, link, closer, err := packetReader(path)
+	if err != nil {
+		return cf, err
+	}
+	defer closer.Close()
 	byPair := map[[2]string]*espDir{}
+	bySPI := map[spiKey]*spiFlow{}
 	for frame := 1; ; frame++ {
 		data, ci, rerr := next()
 		if rerr != nil {
@@ -76,87 +108,116 @@ func espTraffic(path string, since, until time.Time) (dirs []*espDir, packets in
 			}
 			break
 		}
-		packets++
+		cf.packets++
 		if !inWindow(ci.Timestamp, since, until) {
 			continue
 		}
-		src, dst, size, spi, ok := espOf(data, link)
+		if cf.firstFrame == 0 {
+			cf.first, cf.firstFrame = ci.Timestamp, frame
+		}
+		cf.last, cf.lastFrame = ci.Timestamp, frame
+		p, ok := packetOf(data, link)
 		if !ok {
 			continue
 		}
-		d := byPair[[2]string{src, dst}]
+		if !p.esp {
+			cf.addAnchor(p, ci.Timestamp)
+			continue
+		}
+		d := byPair[[2]string{p.src, p.dst}]
 		if d == nil {
-			d = &espDir{src: src, dst: dst, firstFrame: frame, sizes: map[int]int{}, sizeFrame: map[int]int{}, spi: spi}
-			byPair[[2]string{src, dst}] = d
-			dirs = append(dirs, d)
+			d = &espDir{src: p.src, dst: p.dst, firstFrame: frame, sizes: map[int]int{}, sizeFrame: map[int]int{}, spi: p.spi}
+			byPair[[2]string{p.src, p.dst}] = d
+			cf.dirs = append(cf.dirs, d)
 		}
 		d.packets++
-		d.sizes[size]++
-		if d.sizeFrame[size] == 0 {
-			d.sizeFrame[size] = frame
+		d.sizes[p.size]++
+		if d.sizeFrame[p.size] == 0 {
+			d.sizeFrame[p.size] = frame
 		}
+		cf.addFlow(bySPI, p, frame, ci.Timestamp)
+		cf.echo(p, frame, ci.Timestamp)
 	}
-	return dirs, packets, err
+	return cf, err
 }
 
-// espOf returns the addresses, IP length and SPI of an ESP packet.
-func espOf(data []byte, link layers.LinkType) (src, dst string, size int, spi uint32, ok bool) {
+// packetOf returns the addresses and IP length of an ESP packet or an IKE message, with the
+// SPI or the message.
+func packetOf(data []byte, link layers.LinkType) (p wirePacket, ok bool) {
 	var first gopacket.Decoder = link
 	if link == layers.LinkTypeRaw || link == 12 { // raw IP (DLT_RAW differs across platforms)
 		if len(data) == 0 {
-			return
+			return p, false
 		}
 		first = layers.LayerTypeIPv4
 		if data[0]>>4 == 6 {
 			first = layers.LayerTypeIPv6
 		}
 	}
-	p := gopacket.NewPacket(data, first, gopacket.DecodeOptions{Lazy: true, NoCopy: true})
+	pk := gopacket.NewPacket(data, first, gopacket.DecodeOptions{Lazy: true, NoCopy: true})
 	var proto layers.IPProtocol
 	var payload []byte
-	switch ip := p.NetworkLayer().(type) {
+	switch ip := pk.NetworkLayer().(type) {
 	case *layers.IPv4:
-		src, dst, size, proto, payload = ip.SrcIP.String(), ip.DstIP.String(), int(ip.Length), ip.Protocol, ip.Payload
+		p.src, p.dst, p.size, proto, payload = ip.SrcIP.String(), ip.DstIP.String(), int(ip.Length), ip.Protocol, ip.Payload
 		if ip.Flags&layers.IPv4MoreFragments != 0 || ip.FragOffset != 0 {
-			return
+			return p, false
 		}
 	case *layers.IPv6:
-		src, dst, size, proto, payload = ip.SrcIP.String(), ip.DstIP.String(), int(ip.Length)+40, ip.NextHeader, ip.Payload
+		p.src, p.dst, p.size, proto, payload = ip.SrcIP.String(), ip.DstIP.String(), int(ip.Length)+40, ip.NextHeader, ip.Payload
 	default:
-		return
+		return p, false
 	}
 	switch proto {
 	case layers.IPProtocolESP:
 		if len(payload) >= 8 {
-			return src, dst, size, binary.BigEndian.Uint32(payload), true
+			p.esp, p.spi = true, binary.BigEndian.Uint32(payload)
+			return p, true
 		}
 	case layers.IPProtocolUDP:
-		if len(payload) >= 8 && (binary.BigEndian.Uint16(payload[0:]) == 4500 || binary.BigEndian.Uint16(payload[2:]) == 4500) {
-			if kind, ok := ike.ClassifyEncap(payload[8:]); ok && kind == ike.EncapESP {
-				return src, dst, size, binary.BigEndian.Uint32(payload[8:]), true
+		if len(payload) < 8 {
+			return p, false
+		}
+		sport, dport, body := binary.BigEndian.Uint16(payload[0:]), binary.BigEndian.Uint16(payload[2:]), payload[8:]
+		switch {
+		case sport == 4500 || dport == 4500:
+			kind, ok := ike.ClassifyEncap(body)
+			switch {
+			case ok && kind == ike.EncapESP:
+				p.esp, p.spi = true, binary.BigEndian.Uint32(body)
+				return p, true
+			case ok && kind == ike.EncapIKE && len(body) >= 4+ikeHeaderLen:
+				p.ike = body[4:]
+				return p, true
 			}
+		case (sport == 500 || dport == 500) && len(body) >= ikeHeaderLen:
+			p.ike = body
+			return p, true
 		}
 	}
-	return "", "", 0, 0, false
+	return p, false
 }
 
-// observeESP turns ESP traffic into observations: one-way flows, flows both ways, and echo-like
-// traffic whose large packets never come back.
-func observeESP(path string, dirs []*espDir) []observation {
-	var obs []observation
+// ikeHeaderLen is the fixed IKE header; shorter UDP payloads are no IKE message.
+const ikeHeaderLen = 28
+
+// observeESP turns a capture's ESP into observations: one-way flows, flows both ways, echo-like
+// traffic whose large packets never come back, and ESP answered one way only (echo.go).
+func observeESP(cf *captureFacts) []observation {
+	obs, oneWay := observeEchoes(cf)
 	pcapEv := func(event ls.Event, frame int, text string) {
-		obs = append(obs, observation{event: event, name: path,
-			ev: diag.Evidence{Source: diag.SourcePcap, Ref: fmt.Sprintf("%s#%d", path, frame), Text: text}})
+		obs = append(obs, observation{event: event, name: cf.path,
+			ev: diag.Evidence{Source: diag.SourcePcap, Ref: fmt.Sprintf("%s#%d", cf.path, frame), Text: text}})
 	}
-	for _, d := range dirs {
-		back := reverseOf(dirs, d)
+	for _, d := range cf.dirs {
+		back := reverseOf(cf.dirs, d)
 		if back == nil {
 			if d.packets >= 3 {
 				pcapEv(evESPOneWay, d.firstFrame, fmt.Sprintf("%d ESP packets %s -> %s (SPI %08x), none in the other direction", d.packets, d.src, d.dst, d.spi))
 			}
 			continue
 		}
-		if d.src < d.dst {
+		if d.src < d.dst && !oneWay[[2]string{d.src, d.dst}] {
 			pcapEv(evESPBothWays, min(d.firstFrame, back.firstFrame), fmt.Sprintf("ESP both ways: %d packets %s -> %s, %d back", d.packets, d.src, d.dst, back.packets))
 		}
 		if size, n, small := largeLost(d, back); n > 0 {

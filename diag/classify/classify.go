@@ -20,7 +20,6 @@ import (
 
 	"ipsecbot/diag"
 	ls "ipsecbot/diag/classify/logscan"
-	"ipsecbot/diag/ike"
 	"ipsecbot/diag/interop"
 	"ipsecbot/diag/nsx"
 )
@@ -105,15 +104,19 @@ func readTexts(ctx context.Context, in Input, v *diag.Verdict) ([]observation, e
 	return obs, nil
 }
 
-// readCaptures reads the IKE summary (the whole capture) and the ESP packets (the window).
+// readCaptures reads each capture's IKE summary and its ESP packets, both within the window,
+// and then compares the captures with each other (captures from both sites).
 func readCaptures(in Input, v *diag.Verdict) []observation {
-	var obs []observation
+	var (
+		obs  []observation
+		caps []*captureFacts
+	)
 	for _, c := range in.Captures {
 		sum, err := c.Summary, error(nil)
-		if sum == nil {
-			sum, err = ike.AnalyzeFile(c.Path) // a cut capture: what was read, and an error
+		if sum == nil || windowed(in) {
+			sum, err = summaryInWindow(c.Path, in.Since, in.Until) // a cut capture: what was read, and an error
 		}
-		dirs, packets, espErr := espTraffic(c.Path, in.Since, in.Until)
+		cf, espErr := readCaptureFacts(c.Path, in.Since, in.Until)
 		if err = cmp.Or(err, espErr); err != nil {
 			msg := err.Error()
 			if !strings.Contains(msg, c.Path) {
@@ -121,16 +124,17 @@ func readCaptures(in Input, v *diag.Verdict) []observation {
 			}
 			v.Missing = append(v.Missing, "capture "+msg)
 		}
-		obs = append(obs, observeESP(c.Path, dirs)...)
+		caps = append(caps, cf)
+		obs = append(obs, observeESP(cf)...)
 		if sum != nil {
 			obs = append(obs, observeSummary(c.Path, sum)...)
 			v.Scanned.Packets += sum.Packets
 			v.Scanned.IKEMessages += sum.IKEMessages
 		} else {
-			v.Scanned.Packets += packets
+			v.Scanned.Packets += cf.packets
 		}
 	}
-	return obs
+	return append(obs, observeAcrossSites(caps)...)
 }
 
 // readStats reads the NSX statistics documents in the window, and the counters' deltas between

@@ -18,23 +18,35 @@ type scenario struct {
 	AlsoAccept    []diag.Cause `json:"also_accept"`
 }
 
-func loadScenarios(t *testing.T) map[string]scenario {
+// fixtureSets are the two independent real data sets: the lab's default variant, and its alt
+// variant (other addresses with a routed WAN hop, names, FQDN IDs, proposals, timers, log time
+// format, and the peer initiating). Each holds 32 scenario folders.
+var fixtureSets = []string{"testdata/fixtures", "testdata/alt"}
+
+// loadScenarios reads the scenario.json of every folder of the given sets (default: both).
+func loadScenarios(t *testing.T, sets ...string) map[string]scenario {
 	t.Helper()
-	dirs, _ := filepath.Glob("testdata/fixtures/*")
-	if len(dirs) < 32 {
-		t.Fatalf("found %d fixtures, want 32", len(dirs))
+	if len(sets) == 0 {
+		sets = fixtureSets
 	}
 	out := map[string]scenario{}
-	for _, d := range dirs {
-		b, err := os.ReadFile(filepath.Join(d, "scenario.json"))
-		if err != nil {
-			t.Fatal(err)
+	for _, set := range sets {
+		dirs, _ := filepath.Glob(filepath.Join(set, "ikev*"))
+		if len(dirs) < 32 {
+			t.Fatalf("%s: found %d fixtures, want 32", set, len(dirs))
 		}
-		var s scenario
-		if err := json.Unmarshal(b, &s); err != nil {
-			t.Fatal(err)
+		for _, d := range dirs {
+			b, err := os.ReadFile(filepath.Join(d, "scenario.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var s scenario
+			if err := json.Unmarshal(b, &s); err != nil {
+				t.Fatal(err)
+			}
+			s.Name = filepath.Base(set) + "/" + s.Name
+			out[d] = s
 		}
-		out[d] = s
 	}
 	return out
 }
@@ -43,7 +55,8 @@ func (s scenario) accepts(c diag.Cause) bool {
 	return c == s.ExpectedLabel || slices.Contains(s.AlsoAccept, c)
 }
 
-// Ensure every real fixture classifies to its label from its capture and both logs.
+// Ensure every real fixture of both sets classifies to its label from the Edge's capture and
+// both logs.
 func TestClassify_Fixtures(t *testing.T) {
 	for dir, sc := range loadScenarios(t) {
 		t.Run(sc.Name, func(t *testing.T) {

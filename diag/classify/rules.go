@@ -13,6 +13,8 @@ const (
 	evRekeyRejected     ls.Event = "pcap_rekey_rejected"      // CREATE_CHILD_SA rekeys answered with a bare notify
 	evESPOneWay         ls.Event = "pcap_esp_one_way"         // ESP leaves and nothing comes back
 	evESPBothWays       ls.Event = "pcap_esp_both_ways"       // ESP flows in both directions
+	evESPUnanswered     ls.Event = "pcap_esp_unanswered"      // one side answers at once, the other never (echo.go)
+	evESPLostOnPath     ls.Event = "pcap_esp_lost_on_path"    // an SPI seen at one site, not at the other (crosssite.go)
 	evESPLargeLost      ls.Event = "pcap_esp_large_lost"      // echo-like ESP: small packets come back, large never do
 	evICMPFragNeeded    ls.Event = "pcap_icmp_frag_needed"
 	evPingDFLost        ls.Event = "pcap_ping_df_lost" // small pings answered, large don't-fragment pings not
@@ -125,7 +127,9 @@ var rules = []rule{
 	{ls.EvPayloadMalformed, 0, ikeUp, diag.CauseNoTrustedCA, 0.5},
 
 	// The data path.
+	{evESPLostOnPath, 0, 0, diag.CauseESPBlocked, 0.95}, // two captures: direct proof
 	{evESPOneWay, 0, 0, diag.CauseESPBlocked, 0.9},
+	{evESPUnanswered, 0, 0, diag.CauseESPBlocked, 0.8}, // one capture, by pairing: may be one-way traffic
 	{ls.EvChildOneWay, 0, 0, diag.CauseESPBlocked, 0.7},
 	{evESPLargeLost, 0, 0, diag.CauseMTUFragmentation, 0.88},
 	{evPingDFLost, 0, 0, diag.CauseMTUFragmentation, 0.88},
