@@ -71,3 +71,12 @@ func formatError(command string, line int, format string, args ...any) error {
 	}
 	return fmt.Errorf("%s: %s: %w", command, fmt.Sprintf(format, args...), ErrFormat)
 }
+
+// unreadable is the error of output a parser found nothing in: the Edge's own error text when
+// it answered with one (an unknown command, a missing argument), else what the parser missed.
+func unreadable(command, out string, line int, format string, args ...any) error {
+	if e := EdgeError(out); e != "" {
+		return formatError(command, line, "edge answered %q", e)
+	}
+	return formatError(command, line, format, args...)
+}

@@ -73,10 +73,7 @@ func ParseConfigIPsec(out string) (*IPsecConfig, error) {
 	text := cleanOutput(out)
 	i := strings.IndexByte(text, '{')
 	if i < 0 {
-		if e := EdgeError(out); e != "" {
-			return nil, formatError(cmd, 0, "edge answered %q", e)
-		}
-		return nil, formatError(cmd, 0, "no JSON document")
+		return nil, unreadable(cmd, out, 0, "no JSON document")
 	}
 	var doc struct {
 		IPsec *IPsecConfig `json:"ipsec"`

@@ -30,10 +30,7 @@ func ParseFiles(out string) ([]File, error) {
 		default:
 			m := fileLine.FindStringSubmatch(t)
 			if m == nil {
-				if e := EdgeError(t); e != "" {
-					return nil, formatError(cmd, n+1, "edge answered %q", e)
-				}
-				return nil, formatError(cmd, n+1, "unreadable file line %q", truncate(t, 80))
+				return nil, unreadable(cmd, t, n+1, "unreadable file line %q", truncate(t, 80))
 			}
 			size, _ := strconv.ParseInt(m[1], 10, 64)
 			fs = append(fs, File{Name: m[2], Size: size})
@@ -86,10 +83,7 @@ func ParseStorage(out string) (int64, error) {
 		}
 	}
 	if !found {
-		if e := EdgeError(out); e != "" {
-			return 0, formatError(cmd, 0, "edge answered %q", e)
-		}
-		return 0, formatError(cmd, 0, "no filesystem listed")
+		return 0, unreadable(cmd, out, 0, "no filesystem listed")
 	}
 	return best, nil
 }
@@ -100,10 +94,7 @@ var pingSummary = regexp.MustCompile(`(\d+) packets transmitted, (\d+) (?:packet
 func ParsePing(out string) (sent, received int, err error) {
 	m := pingSummary.FindStringSubmatch(cleanOutput(out))
 	if m == nil {
-		if e := EdgeError(out); e != "" {
-			return 0, 0, formatError("ping", 0, "edge answered %q", e)
-		}
-		return 0, 0, formatError("ping", 0, "no summary line")
+		return 0, 0, unreadable("ping", out, 0, "no summary line")
 	}
 	sent, _ = strconv.Atoi(m[1])
 	received, _ = strconv.Atoi(m[2])

@@ -82,10 +82,7 @@ func ParseInterfaces(out string) ([]Interface, error) {
 		}
 	}
 	if len(ifs) == 0 {
-		if e := EdgeError(out); e != "" {
-			return nil, formatError(cmd, 0, "edge answered %q", e)
-		}
-		return nil, formatError(cmd, 0, "no interface found")
+		return nil, unreadable(cmd, out, 0, "no interface found")
 	}
 	return ifs, nil
 }

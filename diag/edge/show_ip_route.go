@@ -59,10 +59,7 @@ func ParseRoutes(out string) (*RouteTable, error) {
 		rt.Routes = append(rt.Routes, r)
 	}
 	if rt.Total < 0 && len(rt.Routes) == 0 {
-		if e := EdgeError(out); e != "" {
-			return nil, formatError(cmd, 0, "edge answered %q", e)
-		}
-		return nil, formatError(cmd, 0, "no routes and no route count")
+		return nil, unreadable(cmd, out, 0, "no routes and no route count")
 	}
 	return rt, nil
 }

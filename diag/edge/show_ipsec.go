@@ -166,10 +166,7 @@ func ParseServiceIPsec(out string) (*IPsecStatus, error) {
 		}
 	}
 	if !recognised {
-		if e := EdgeError(out); e != "" {
-			return nil, formatError(cmd, 0, "edge answered %q", e)
-		}
-		return nil, formatError(cmd, 0, "no IPsec status header or site found")
+		return nil, unreadable(cmd, out, 0, "no IPsec status header or site found")
 	}
 	return st, nil
 }
