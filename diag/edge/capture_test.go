@@ -41,11 +41,7 @@ func captureLab(t *testing.T, mod func(*edgesim.Config)) (*edgesim.Edge, edge.Ta
 
 func TestCaptureReachesBotOnlyThroughSCP(t *testing.T) {
 	e, target, recv, pcap := captureLab(t, nil)
-	s, err := edge.Dial(t.Context(), target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := dial(t, target)
 	c, err := s.StartCapture(t.Context(), edge.CaptureSpec{Interface: "vNic_0", Peer: peerAddr, MaxBytes: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
@@ -104,11 +100,7 @@ func TestCaptureReachesBotOnlyThroughSCP(t *testing.T) {
 
 func TestCaptureOverSizeCapIsRefusedAndRemoved(t *testing.T) {
 	e, target, recv, _ := captureLab(t, nil)
-	s, err := edge.Dial(t.Context(), target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := dial(t, target)
 	c, err := s.StartCapture(t.Context(), edge.CaptureSpec{Interface: "vNic_0", Peer: peerAddr, MaxBytes: 100})
 	if err != nil {
 		t.Fatal(err)
@@ -127,12 +119,8 @@ func TestCaptureOverSizeCapIsRefusedAndRemoved(t *testing.T) {
 
 func TestCaptureRefusedWhenDiskLow(t *testing.T) {
 	e, target, _, _ := captureLab(t, func(c *edgesim.Config) { c.FreeDiskBytes = 10 << 20 })
-	s, err := edge.Dial(t.Context(), target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	_, err = s.StartCapture(t.Context(), edge.CaptureSpec{Interface: "vNic_0", Peer: peerAddr, MaxBytes: 64 << 20})
+	s := dial(t, target)
+	_, err := s.StartCapture(t.Context(), edge.CaptureSpec{Interface: "vNic_0", Peer: peerAddr, MaxBytes: 64 << 20})
 	if !errors.Is(err, edge.ErrDiskFull) {
 		t.Fatalf("got %v, want ErrDiskFull", err)
 	}
@@ -143,11 +131,7 @@ func TestCaptureRefusedWhenDiskLow(t *testing.T) {
 
 func TestCaptureRejectsBadInterface(t *testing.T) {
 	e, target, _, _ := captureLab(t, nil)
-	s, err := edge.Dial(t.Context(), target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := dial(t, target)
 	for _, iface := range []string{"vNic_0; reboot", "eth0", "vNic_", "vNic_0 port_22"} {
 		if _, err := s.StartCapture(t.Context(), edge.CaptureSpec{Interface: iface, Peer: peerAddr}); !errors.Is(err, edge.ErrInvalidArgument) {
 			t.Errorf("%q: got %v, want ErrInvalidArgument", iface, err)
@@ -162,11 +146,7 @@ func TestCaptureRejectsBadInterface(t *testing.T) {
 
 func TestCaptureTimeCapStopsIt(t *testing.T) {
 	e, target, _, _ := captureLab(t, nil)
-	s, err := edge.Dial(t.Context(), target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := dial(t, target)
 	c, err := s.StartCapture(t.Context(), edge.CaptureSpec{Interface: "vNic_1", Peer: peerAddr, MaxDuration: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -188,11 +168,7 @@ func TestCaptureTimeCapStopsIt(t *testing.T) {
 
 func TestDisplayFallbackKeepsTextEvidence(t *testing.T) {
 	_, target, _, _ := captureLab(t, nil)
-	s, err := edge.Dial(t.Context(), target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := dial(t, target)
 	out, err := s.Display(t.Context(), "vNic_0", peerAddr, 300*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
@@ -215,11 +191,7 @@ func TestPingMTU(t *testing.T) {
 			return 3, 3
 		}
 	})
-	s, err := edge.Dial(t.Context(), target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := dial(t, target)
 	dst := netip.MustParseAddr("10.2.2.10")
 	if sent, recv, err := s.Ping(t.Context(), dst, 64, 3, true); err != nil || sent != 3 || recv != 3 {
 		t.Errorf("small ping: %d/%d %v", sent, recv, err)
@@ -232,11 +204,7 @@ func TestPingMTU(t *testing.T) {
 func TestFetchWithoutSCPPathFailsFastAndCleansUp(t *testing.T) {
 	e, target, recv, _ := captureLab(t, nil)
 	recv.Close() // nothing listens where the Edge is told to copy
-	s, err := edge.Dial(t.Context(), target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := dial(t, target)
 	c, err := s.StartCapture(t.Context(), edge.CaptureSpec{Interface: "vNic_0", Peer: peerAddr})
 	if err != nil {
 		t.Fatal(err)
@@ -256,11 +224,7 @@ func TestFetchWithoutSCPPathFailsFastAndCleansUp(t *testing.T) {
 // a crashed run's) makes the start fail; it is neither stopped nor removed.
 func TestCaptureLeavesOthersAlone(t *testing.T) {
 	e, target, _, _ := captureLab(t, nil)
-	s, err := edge.Dial(t.Context(), target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := dial(t, target)
 	if _, err := s.Run(t.Context(), "debug packet capture interface vNic_0 port_22"); err != nil {
 		t.Fatal(err)
 	}
@@ -292,11 +256,7 @@ func TestTemplateOverridesValidated(t *testing.T) {
 	// An override is what the session sends.
 	e, target, recv, _ := captureLab(t, nil)
 	target.Templates = map[string]string{edge.TmplStart: "debug packet capture interface {{iface}} udp_port_500"}
-	s, err := edge.Dial(t.Context(), target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := dial(t, target)
 	c, err := s.StartCapture(t.Context(), edge.CaptureSpec{Interface: "vNic_2", Peer: peerAddr})
 	if err != nil {
 		t.Fatal(err)

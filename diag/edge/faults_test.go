@@ -27,13 +27,9 @@ func TestHangEndsWithTimeoutNamingEdgeAndCommand(t *testing.T) {
 		c.Faults = edgesim.Faults{HangAfterBytes: 120, HangCommand: edge.CmdServiceIPsecSA}
 	})
 	target.CommandTimeout = time.Second
-	s, err := edge.Dial(t.Context(), target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := dial(t, target)
 	start := time.Now()
-	_, err = s.Run(t.Context(), edge.CmdServiceIPsecSA)
+	_, err := s.Run(t.Context(), edge.CmdServiceIPsecSA)
 	elapsed := time.Since(start)
 	te, ok := errors.AsType[*edge.TimeoutError](err)
 	if !ok {
@@ -112,11 +108,7 @@ func TestWrongPasswordNamedPlainly(t *testing.T) {
 func TestWrongEnablePassword(t *testing.T) {
 	_, target := startEdge(t, nil)
 	target.EnablePassword = "not-the-enable-password"
-	s, err := edge.Dial(t.Context(), target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := dial(t, target)
 	if _, err := s.Run(t.Context(), "debug show files"); !errors.Is(err, edge.ErrAuth) {
 		t.Fatalf("got %v, want ErrAuth", err)
 	}
@@ -145,11 +137,7 @@ func TestKeyAuth(t *testing.T) {
 	}
 	_, target := startEdge(t, func(c *edgesim.Config) { c.AuthorizedKeys = []ssh.PublicKey{signer.PublicKey()} })
 	target.Password, target.KeyFile, target.EnablePassword = "", keyFile, labPassword
-	s, err := edge.Dial(t.Context(), target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := dial(t, target)
 	if _, err := s.Run(t.Context(), "debug show files"); err != nil {
 		t.Fatal(err)
 	}
@@ -157,11 +145,7 @@ func TestKeyAuth(t *testing.T) {
 
 func TestUnknownCommandIsEdgeError(t *testing.T) {
 	_, target := startEdge(t, nil)
-	s, err := edge.Dial(t.Context(), target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := dial(t, target)
 	out, err := s.Run(t.Context(), "show service ipsec cacerts")
 	if !errors.Is(err, edge.ErrCommand) || !strings.HasPrefix(out, "% ") {
 		t.Fatalf("got %q, %v; want the Edge's error text and ErrCommand", out, err)
@@ -178,11 +162,7 @@ func TestPagerByRows(t *testing.T) {
 	}
 	_, target := startEdge(t, func(c *edgesim.Config) { c.Log = log.String() })
 	target.TermRows = 10
-	s, err := edge.Dial(t.Context(), target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := dial(t, target)
 	out, err := s.Run(t.Context(), edge.CmdLog)
 	if err != nil {
 		t.Fatal(err)
@@ -198,11 +178,7 @@ func TestPagerByRows(t *testing.T) {
 
 func TestDroppedConnection(t *testing.T) {
 	_, target := startEdge(t, func(c *edgesim.Config) { c.Faults.DropAfterCommands = 1 })
-	s, err := edge.Dial(t.Context(), target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := dial(t, target)
 	if _, err := s.Run(t.Context(), edge.CmdServiceIPsec); err != nil {
 		t.Fatal(err)
 	}
@@ -281,11 +257,7 @@ func TestHostKeyAlgorithmFromKnownHosts(t *testing.T) {
 func TestKeepalivesKeepSessionUsable(t *testing.T) {
 	_, target := startEdge(t, nil)
 	target.Keepalive = 5 * time.Millisecond
-	s, err := edge.Dial(t.Context(), target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := dial(t, target)
 	time.Sleep(60 * time.Millisecond) // several keepalive round trips
 	if _, err := s.Run(t.Context(), edge.CmdServiceIPsec); err != nil {
 		t.Fatal(err)

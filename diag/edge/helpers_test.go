@@ -76,4 +76,15 @@ func startEdge(t testing.TB, mod func(*edgesim.Config)) (*edgesim.Edge, edge.Tar
 	}
 }
 
+// dial opens a session to the lab Edge, closed when the test ends.
+func dial(t testing.TB, target edge.Target) *edge.Session {
+	t.Helper()
+	s, err := edge.Dial(t.Context(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 func renderStatus(st *edge.IPsecStatus) string { return edgesim.RenderServiceIPsec(st) }

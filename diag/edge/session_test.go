@@ -11,11 +11,7 @@ import (
 
 func TestSessionRunsShowCommands(t *testing.T) {
 	_, target := startEdge(t, nil)
-	s, err := edge.Dial(t.Context(), target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := dial(t, target)
 	out, err := s.Run(t.Context(), edge.CmdServiceIPsec)
 	if err != nil {
 		t.Fatal(err)
@@ -34,11 +30,7 @@ func TestSessionRunsShowCommands(t *testing.T) {
 func TestOneByteAtATime(t *testing.T) {
 	_, target := startEdge(t, func(c *edgesim.Config) { c.Faults.OneByteWrites = true })
 	target.TermRows = 8
-	s, err := edge.Dial(t.Context(), target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := dial(t, target)
 	want := labOutputs(t)
 	want[edge.CmdLog] = sampleLog
 	for _, cmd := range edge.ShowCommands {
