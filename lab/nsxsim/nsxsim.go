@@ -429,12 +429,16 @@ func serveStatus(w http.ResponseWriter, _ *http.Request, e *EdgeContent) {
 	})
 }
 
-func serveIPsecConfig(w http.ResponseWriter, _ *http.Request, e *EdgeContent) {
-	c := e.IPsec
-	if c == nil {
-		c = &nsx.IPsecConfig{}
+// orEmpty writes doc, or an empty document of its type when the scenario gave none.
+func orEmpty[T any](w http.ResponseWriter, doc *T) {
+	if doc == nil {
+		doc = new(T)
 	}
-	writeXML(w, c) // PSKs are nsx.Secrets: they encode as NSX's mask
+	writeXML(w, doc)
+}
+
+func serveIPsecConfig(w http.ResponseWriter, _ *http.Request, e *EdgeContent) {
+	orEmpty(w, e.IPsec) // PSKs are nsx.Secrets: they encode as NSX's mask
 }
 
 func serveStatistics(w http.ResponseWriter, _ *http.Request, e *EdgeContent) {
@@ -443,11 +447,7 @@ func serveStatistics(w http.ResponseWriter, _ *http.Request, e *EdgeContent) {
 		_, _ = w.Write(e.StatisticsXML)
 		return
 	}
-	s := e.Statistics
-	if s == nil {
-		s = &nsx.Statistics{}
-	}
-	writeXML(w, s)
+	orEmpty(w, e.Statistics)
 }
 
 func servePeerConfig(w http.ResponseWriter, r *http.Request, e *EdgeContent) {
@@ -466,21 +466,9 @@ func servePeerConfig(w http.ResponseWriter, r *http.Request, e *EdgeContent) {
 	_, _ = io.WriteString(w, text)
 }
 
-func serveFirewall(w http.ResponseWriter, _ *http.Request, e *EdgeContent) {
-	c := e.Firewall
-	if c == nil {
-		c = &nsx.FirewallConfig{}
-	}
-	writeXML(w, c)
-}
+func serveFirewall(w http.ResponseWriter, _ *http.Request, e *EdgeContent) { orEmpty(w, e.Firewall) }
 
-func serveSyslog(w http.ResponseWriter, _ *http.Request, e *EdgeContent) {
-	c := e.Syslog
-	if c == nil {
-		c = &nsx.SyslogConfig{}
-	}
-	writeXML(w, c)
-}
+func serveSyslog(w http.ResponseWriter, _ *http.Request, e *EdgeContent) { orEmpty(w, e.Syslog) }
 
 // bundlePrefix is the file name the Manager gives an edge's bundle; the edge ID follows it.
 const bundlePrefix = "NSX_Edge_Support_"
