@@ -29,11 +29,7 @@ func TestCapture_ThroughConfiguredSCP(t *testing.T) {
 	defer recv.Close()
 	target := edgeTarget(t, cfg)
 	target.SCPHost = e.Capture.SCPAddress
-	s, err := edge.Dial(t.Context(), target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := dialEdge(t, target)
 	c, err := s.StartCapture(t.Context(), edge.CaptureSpec{Interface: e.Uplink, Peer: lab.PeerIP, MaxDuration: time.Minute})
 	if err != nil {
 		t.Fatal(err)

@@ -32,23 +32,15 @@ func TestFaults(t *testing.T) {
 		l.Edge().SetFaults(edgesim.Faults{HangAfterBytes: 40, HangCommand: edge.CmdServiceIPsec})
 		target := edgeTarget(t, cfg)
 		target.CommandTimeout = 300 * time.Millisecond
-		s, err := edge.Dial(t.Context(), target)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		_, err = s.Run(t.Context(), edge.CmdServiceIPsec)
+		s := dialEdge(t, target)
+		_, err := s.Run(t.Context(), edge.CmdServiceIPsec)
 		if te, ok := errors.AsType[*edge.TimeoutError](err); !ok || te.Command != edge.CmdServiceIPsec {
 			t.Errorf("err = %v", err)
 		}
 	})
 	t.Run("edge-drop", func(t *testing.T) {
 		l.Edge().SetFaults(edgesim.Faults{DropAfterCommands: 1})
-		s, err := edge.Dial(t.Context(), edgeTarget(t, cfg))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s := dialEdge(t, edgeTarget(t, cfg))
 		s.Run(t.Context(), edge.CmdServiceIPsec)
 		if _, err := s.Run(t.Context(), edge.CmdServiceIPsecSA); err == nil {
 			t.Error("no error after the connection was dropped")

@@ -71,6 +71,17 @@ func nsxClient(t *testing.T, cfg *config.Config) *nsx.Client {
 	return c
 }
 
+// dialEdge opens a session to the lab's Edge, closed when the test ends.
+func dialEdge(t *testing.T, target edge.Target) *edge.Session {
+	t.Helper()
+	s, err := edge.Dial(t.Context(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 func edgeTarget(t *testing.T, cfg *config.Config) edge.Target {
 	t.Helper()
 	e := cfg.Edges[0]
@@ -111,11 +122,7 @@ func TestStart_EveryScenario(t *testing.T) {
 				t.Errorf("site up = %v, want %v", site.Up(), wantUp)
 			}
 
-			sess, err := edge.Dial(t.Context(), edgeTarget(t, cfg))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer sess.Close()
+			sess := dialEdge(t, edgeTarget(t, cfg))
 			run := func(cmd string) string {
 				out, err := sess.Run(t.Context(), cmd)
 				if err != nil {
@@ -207,11 +214,7 @@ func TestUserStory_AuthFailed(t *testing.T) {
 	}
 
 	// The project's own clients.
-	s, err := edge.Dial(t.Context(), edgeTarget(t, cfg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := dialEdge(t, edgeTarget(t, cfg))
 	text, err := s.Run(t.Context(), edge.CmdServiceIPsec)
 	if err != nil {
 		t.Fatal(err)
