@@ -79,7 +79,7 @@ func EdgeError(output string) string {
 // into its fields. Keys are matched case-insensitively; a value runs to the next known key;
 // the last known key (e.g. Reason) takes the rest of the line.
 func keyValues(line string, keys ...string) map[string]string {
-	lower := strings.ToLower(line)
+	lower := asciiLower(line)
 	type hit struct {
 		key        string
 		start, val int
@@ -117,4 +117,16 @@ func keyValues(line string, keys ...string) map[string]string {
 		out[h.key] = strings.TrimSpace(line[h.val:end])
 	}
 	return out
+}
+
+// asciiLower lower-cases ASCII letters only, so that every byte offset in the result is the
+// same offset in s (strings.ToLower turns invalid UTF-8 into longer replacement runes).
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
