@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -58,7 +57,7 @@ func runIncidents(_ context.Context, e *env, args []string) error {
 			return err
 		}
 		if *asJSON {
-			return printIncidentsJSON(e.stdout, emptyIfNil(list))
+			return writeJSON(e.stdout, emptyIfNil(list))
 		}
 		return printIncidentList(e.stdout, list)
 	case sub == "show" && len(pos) == 2:
@@ -72,7 +71,7 @@ func runIncidents(_ context.Context, e *env, args []string) error {
 			return err
 		}
 		if *asJSON {
-			return printIncidentsJSON(e.stdout, d)
+			return writeJSON(e.stdout, d)
 		}
 		return printIncidentDetail(e.stdout, d)
 	case sub == "show":
@@ -163,12 +162,6 @@ func printIncidentDetail(w io.Writer, d incidentDetail) error {
 		fmt.Fprintf(w, "  %-7s %10d  %s  sha256:%s\n", a.Kind, a.Size, a.Path, a.SHA256)
 	}
 	return nil
-}
-
-func printIncidentsJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 // emptyIfNil makes an empty list print as [] rather than null in JSON.

@@ -95,6 +95,7 @@ func writeJSONArray[T any](w io.Writer, items []T) error {
 	return bw.Flush()
 }
 
+// writeJSON writes v as one indented JSON document.
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -145,13 +146,11 @@ func printSummary(w io.Writer, s *ike.Summary) {
 	if len(s.Exchanges) > 0 {
 		fmt.Fprintln(tw, "\nEXCHANGE\tMID\tINITIATOR\tRESPONDER\tREQ FRAME\tRESP FRAME\tRETRANS\tNOTIFY")
 		for _, x := range s.Exchanges {
-			resp := "-"
+			resp := "NONE"
 			if x.Answered {
 				resp = fmt.Sprint(x.ResponseFrame)
 			} else if x.OneWay {
 				resp = "(one-way)"
-			} else {
-				resp = "NONE"
 			}
 			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%d\t%s\n", x.Exchange, x.MessageID, x.Initiator, x.Responder, x.RequestFrame, resp,
 				x.Retransmissions, strings.Join(x.Notify, ","))
