@@ -1,6 +1,6 @@
 // Package lab is a simulated NSX world on loopback: an NSX Manager over HTTPS (lab/nsxsim),
-// an Edge's CLI over SSH (lab/edgesim) and a strongSwan peer over SSH (lab/peersim), all
-// staging one failure scenario. `bot lab` runs it standalone; `bot demo` and the tests of
+// an Edge's CLI over SSH (lab/edgesim) and a strongSwan peer over SSH (lab/peersim), the two
+// sharing one SSH server core (lab/sshserver), all staging one failure scenario. `bot lab` runs it standalone; `bot demo` and the tests of
 // every client run it in-process with Start.
 //
 // A scenario's content comes from a real strongSwan fixture (testdata/fixtures, copied from
