@@ -20,13 +20,13 @@ import (
 func runAnalyze(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("analyze", e)
 	var pcaps, logs, edgeLogs, peerLogs, stats, shows multiFlag
-	fs.Var(&pcaps, "pcap", "packet capture (pcap or pcapng); repeatable")
+	fs.Var(&pcaps, "pcap", "packet capture (pcap or pcapng); repeatable: give both sites' captures to compare their ESP")
 	fs.Var(&logs, "log", "log file: plain, .gz or tar.gz bundle; repeatable")
 	fs.Var(&edgeLogs, "edge-log", "a log of the NSX Edge's side; repeatable")
 	fs.Var(&peerLogs, "peer-log", "a log of the third-party gateway's side; repeatable")
 	fs.Var(&stats, "stats", "NSX IPsec statistics XML; repeat for two reads to use counter deltas")
 	fs.Var(&shows, "show", "output of show service ipsec [sa|sp]; repeatable")
-	since := fs.String("since", "", "start of the problem window (RFC 3339 or 2006-01-02 15:04:05)")
+	since := fs.String("since", "", "start of the problem window (RFC 3339 or 2006-01-02 15:04:05); log lines, capture frames and statistics outside it do not count")
 	until := fs.String("until", "", "end of the problem window")
 	tz := fs.String("tz", "UTC", "time zone of log times that carry none (IANA name)")
 	year := fs.Int("year", 0, "year of year-less log times (default: from each file's modification time)")

@@ -21,8 +21,9 @@ import (
 
 // CaptureSource is a packet capture: its path (for frame references) and, when the caller has
 // one already, the IKE analyzer's summary of it (else Classify runs ike.AnalyzeFile). The
-// classifier reads the ESP packets itself (sizes per direction within the time window); IKE
-// facts come from the summary.
+// classifier reads the ESP packets itself (sizes, SPIs and timing within the time window); IKE
+// facts come from the summary. A summary covers its whole file, so with a window (Input.Since,
+// Input.Until) Classify makes it again from the frames within the window.
 type CaptureSource struct {
 	Path    string
 	Summary *ike.Summary
@@ -46,6 +47,7 @@ type captureFacts struct {
 	packets    int64 // frames read, window or not
 	dirs       []*espDir
 	flows      []*spiFlow
+	flowsCut   bool // more SPI flows than maxFlows: counts per SPI are incomplete
 	echoes     map[[2]string]*echoPairing
 	anchors    map[uint64]anchor
 	first      time.Time // the first and last frame within the window

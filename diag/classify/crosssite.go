@@ -22,6 +22,7 @@ import (
 
 const (
 	maxAnchors = 4096 // IKE messages remembered per capture
+	maxFlows   = 4096 // SPI flows kept per capture; past it the capture proves no absence
 	// lostShare: at most one packet in lostShare arriving counts as lost on the way; an MTU
 	// limit or a flap loses some packets of an SPI, not (nearly) all.
 	lostShare = 10
@@ -59,6 +60,10 @@ func (cf *captureFacts) addAnchor(p wirePacket, at time.Time) {
 func (cf *captureFacts) addFlow(bySPI map[spiKey]*spiFlow, p wirePacket, frame int, at time.Time) {
 	k := spiKey{p.spi, p.src, p.dst}
 	f := bySPI[k]
+	if f == nil && len(cf.flows) >= maxFlows {
+		cf.flowsCut = true
+		return
+	}
 	if f == nil {
 		f = &spiFlow{spiKey: k, firstFrame: frame, first: at}
 		bySPI[k] = f
@@ -106,7 +111,7 @@ func observeAcrossSites(caps []*captureFacts) []observation {
 	var obs []observation
 	for _, x := range caps {
 		for _, y := range caps {
-			if x == y || y.firstFrame == 0 {
+			if x == y || y.firstFrame == 0 || y.flowsCut {
 				continue
 			}
 			for _, f := range x.flows {

@@ -1,7 +1,10 @@
 package classify
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"ipsecbot/diag"
@@ -29,7 +32,8 @@ import (
 // captures (crosssite.go), which is direct proof.
 const (
 	answerWindow = 50 * time.Millisecond
-	maxPending   = 256 // unanswered packets remembered per direction, so memory stays flat
+	maxPending   = 256  // unanswered packets remembered per direction, so memory stays flat
+	maxEchoPairs = 1024 // host pairs paired per capture; the rest are not judged
 )
 
 // echoPairing pairs one host pair's ESP packets as requests and answers. Index 0 is the
@@ -55,6 +59,9 @@ func (cf *captureFacts) echo(p wirePacket, frame int, at time.Time) {
 		key, dir = [2]string{p.dst, p.src}, 1
 	}
 	e := cf.echoes[key]
+	if e == nil && len(cf.echoes) >= maxEchoPairs {
+		return
+	}
 	if e == nil {
 		e = &echoPairing{hosts: key}
 		for i := range 2 {
@@ -117,7 +124,8 @@ func total(m map[int]int) int {
 func observeEchoes(cf *captureFacts) ([]observation, map[[2]string]bool) {
 	var obs []observation
 	oneWay := map[[2]string]bool{}
-	for key, e := range cf.echoes {
+	for _, key := range slices.SortedFunc(maps.Keys(cf.echoes), compareHosts) { // map order would shuffle the evidence
+		e := cf.echoes[key]
 		for a := range 2 {
 			lost, answered, ok := e.unanswered(a)
 			if !ok {
@@ -133,4 +141,8 @@ func observeEchoes(cf *captureFacts) ([]observation, map[[2]string]bool) {
 		}
 	}
 	return obs, oneWay
+}
+
+func compareHosts(a, b [2]string) int {
+	return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1]))
 }

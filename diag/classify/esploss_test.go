@@ -130,7 +130,7 @@ func TestEchoPairing_FiresOnlyOnOneWayLoss(t *testing.T) {
 
 // rewriteCapture copies a classic pcap through fn, which may change a frame's data and time or
 // drop it (nil data).
-func rewriteCapture(t *testing.T, src, dst string, fn func(frame int, ci *gopacket.CaptureInfo, data []byte) []byte) string {
+func rewriteCapture(t testing.TB, src, dst string, fn func(frame int, ci *gopacket.CaptureInfo, data []byte) []byte) string {
 	t.Helper()
 	in, err := os.Open(src)
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 	"github.com/google/gopacket/pcapgo"
 )
 
-func countFrames(t *testing.T, path string) int {
+func countFrames(t testing.TB, path string) int {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {

@@ -1,0 +1,50 @@
+package classify
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// FuzzCaptureFacts feeds arbitrary bytes to the classifier's own capture reading (ESP per
+// direction, per SPI and as echoes; IKE anchors) and to the windowed IKE analysis: no panic, no
+// hang, and every frame an observation cites was read.
+func FuzzCaptureFacts(f *testing.F) {
+	for _, p := range []string{
+		"testdata/alt/ikev2-esp_blocked/capture.pcap", "testdata/alt/ikev1-esp_blocked/capture-peerB.pcap",
+		"testdata/fixtures/ikev2-mtu_fragmentation/capture.pcap", "testdata/fixtures/ikev1-dpd_peer_dead/capture.pcap",
+	} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+		f.Add(b[:len(b)/2]) // cut mid-record
+	}
+	f.Add([]byte{0xd4, 0xc3, 0xb2, 0xa1})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		path := filepath.Join(t.TempDir(), "f.pcap")
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cf, _ := readCaptureFacts(path, time.Time{}, time.Time{})
+		if cf == nil {
+			t.Fatal("no facts, not even empty ones")
+		}
+		obs := append(observeESP(cf), observeAcrossSites([]*captureFacts{cf, cf})...)
+		for _, o := range obs {
+			frame := o.ev.Ref[strings.LastIndexByte(o.ev.Ref, '#')+1:] // the fuzzer's temporary folder has a # in its name
+			if n, err := strconv.Atoi(frame); err != nil || n < 1 || int64(n) > cf.packets {
+				t.Fatalf("observation cites frame %q of %d: %s", frame, cf.packets, o.ev.Text)
+			}
+		}
+		// A window that starts after the first frame: the analyzer reads a copy with it emptied.
+		if sum, _ := summaryInWindow(path, cf.first.Add(time.Nanosecond), time.Time{}); sum != nil && sum.Packets > cf.packets+1 {
+			panic(fmt.Sprintf("windowed copy has %d packets, the file %d", sum.Packets, cf.packets))
+		}
+	})
+}
