@@ -34,56 +34,41 @@ func ParseStatistics(r io.Reader) (*Statistics, error) {
 
 // ParseIPsecConfig reads an ipsec/config document (<ipsec>).
 func ParseIPsecConfig(r io.Reader) (*IPsecConfig, error) {
-	var c IPsecConfig
-	if err := decodeDoc(r, "ipsec", &c); err != nil {
-		return nil, err
-	}
-	return &c, nil
+	return parseDoc[IPsecConfig](r, "ipsec")
 }
 
 // ParseFirewallConfig reads a firewall/config document (<firewall>).
 func ParseFirewallConfig(r io.Reader) (*FirewallConfig, error) {
-	var c FirewallConfig
-	if err := decodeDoc(r, "firewall", &c); err != nil {
-		return nil, err
-	}
-	return &c, nil
+	return parseDoc[FirewallConfig](r, "firewall")
 }
 
 // ParseSyslogConfig reads a syslog/config document (<syslog>).
 func ParseSyslogConfig(r io.Reader) (*SyslogConfig, error) {
-	var c SyslogConfig
-	if err := decodeDoc(r, "syslog", &c); err != nil {
-		return nil, err
-	}
-	return &c, nil
+	return parseDoc[SyslogConfig](r, "syslog")
 }
 
 // ParseEdgeList reads one page of GET /api/4.0/edges (<pagedEdgeList>).
 func ParseEdgeList(r io.Reader) (*PagedEdgeList, error) {
-	var l PagedEdgeList
-	if err := decodeDoc(r, "pagedEdgeList", &l); err != nil {
-		return nil, err
-	}
-	return &l, nil
+	return parseDoc[PagedEdgeList](r, "pagedEdgeList")
 }
 
 // ParseHealthSummary reads an edge's healthsummary document (<edgeHealthSummary>).
 func ParseHealthSummary(r io.Reader) (*EdgeHealthSummary, error) {
-	var h EdgeHealthSummary
-	if err := decodeDoc(r, "edgeHealthSummary", &h); err != nil {
-		return nil, err
-	}
-	return &h, nil
+	return parseDoc[EdgeHealthSummary](r, "edgeHealthSummary")
 }
 
 // ParseEdgeStatus reads an edge's status document (<edgeStatus>).
 func ParseEdgeStatus(r io.Reader) (*EdgeStatus, error) {
-	var s EdgeStatus
-	if err := decodeDoc(r, "edgeStatus", &s); err != nil {
+	return parseDoc[EdgeStatus](r, "edgeStatus")
+}
+
+// parseDoc decodes one document whose root element is root.
+func parseDoc[T any](r io.Reader, root string) (*T, error) {
+	var v T
+	if err := decodeDoc(r, root, &v); err != nil {
 		return nil, err
 	}
-	return &s, nil
+	return &v, nil
 }
 
 // ParseAPIError reads an error body: <error> or <errors> (several are joined with "; ";
