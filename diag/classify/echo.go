@@ -133,7 +133,7 @@ func observeEchoes(cf *captureFacts) ([]observation, map[[2]string]bool) {
 			}
 			src, dst := e.hosts[a], e.hosts[1-a]
 			oneWay[key] = true
-			obs = append(obs, observation{event: evESPUnanswered, name: cf.path, ev: diag.Evidence{
+			obs = append(obs, observation{event: evESPUnanswered, name: cf.path, detail: src + " to " + dst, ev: diag.Evidence{
 				Source: diag.SourcePcap, Ref: fmt.Sprintf("%s#%d", cf.path, e.firstRequest[a]),
 				Text: fmt.Sprintf("%d ESP packets %s -> %s (SPI %08x) never answered, while %s answers %d packets from %s at once with packets of the same size: ESP from %s is lost on the way",
 					lost, src, dst, e.spi[a], src, answered, dst, src),

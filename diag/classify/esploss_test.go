@@ -72,6 +72,9 @@ func TestClassify_BothCaptures(t *testing.T) {
 				!strings.Contains(e.Text, "packets left ") || !strings.Contains(e.Text, "0 arrived at ") || !strings.Contains(e.Text, e.Ref) {
 				t.Errorf("evidence %+v", e)
 			}
+			if !strings.HasPrefix(v.Remediation[0], "ESP from ") || !strings.Contains(v.Remediation[0], "is lost on the way") {
+				t.Errorf("remediation does not name the direction: %q", v.Remediation)
+			}
 		})
 	}
 }
@@ -85,6 +88,9 @@ func TestClassify_LostOnPathCapturesOnly(t *testing.T) {
 		if v.Cause != diag.CauseESPBlocked || !strings.Contains(v.Evidence[0].Text, "packets left 100.64.20.5") ||
 			!strings.Contains(v.Evidence[0].Text, "0 arrived at 100.64.90.7") {
 			t.Errorf("%s: %s %+v", name, v.Cause, v.Evidence)
+		}
+		if want := "ESP from 100.64.20.5 to 100.64.90.7 is lost on the way"; len(v.Remediation) < 2 || !strings.HasPrefix(v.Remediation[0], want) {
+			t.Errorf("%s: remediation %q, want first %q", name, v.Remediation, want)
 		}
 		checkRefs(t, v.Evidence)
 	}

@@ -70,6 +70,8 @@ func remediation(c diag.Cause, obs []observation, ws []weighed, in Input) []stri
 				break
 			}
 		}
+	case diag.CauseESPBlocked:
+		out = append(out, lostDirections(ws)...)
 	}
 	for _, m := range in.Config {
 		for _, mc := range configCauses[m.Field] {
@@ -117,4 +119,20 @@ func capital(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// lostDirections names each direction in which ESP was shown lost (by two captures, or by one
+// capture's pairing), once, with the proof's reference.
+func lostDirections(ws []weighed) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, w := range ws {
+		if (w.obs.event != evESPLostOnPath && w.obs.event != evESPUnanswered) || seen[w.obs.detail] {
+			continue
+		}
+		seen[w.obs.detail] = true
+		from, to, _ := strings.Cut(w.obs.detail, " to ")
+		out = append(out, fmt.Sprintf("ESP from %s is lost on the way (%s): find what drops ESP — or UDP 4500 with NAT-T — from %s towards %s on the firewalls and routers between the sites", w.obs.detail, w.obs.ev.Ref, from, to))
+	}
+	return out
 }

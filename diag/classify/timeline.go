@@ -15,7 +15,7 @@ type observation struct {
 	cond    cond
 	ev      diag.Evidence
 	version int    // 1 or 2 when the wording tells; 0 otherwise
-	detail  string // proposals: "IKE:AES_CBC_256/..."; no_acceptable: the transform name
+	detail  string // proposals: "IKE:AES_CBC_256/..."; no_acceptable: the transform name; ESP lost: "SRC to DST"
 	name    string // the source's path, to keep lookups within one file
 	line    int64
 	saKey   string
