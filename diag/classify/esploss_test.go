@@ -40,42 +40,48 @@ const lostOnPathText = " arrived at " // the wording of the across-sites observa
 // Ensure that, with both sites' captures and both logs, every scenario of both sets keeps its
 // label, and only the ESP-blocked ones claim ESP lost between the sites — with the SPI, the
 // count that left, the count that arrived, and a frame of the capture that saw them leave.
+// The peer's capture given first must change nothing.
 func TestClassify_BothCaptures(t *testing.T) {
 	for dir, sc := range loadScenarios(t) {
-		t.Run(sc.Name, func(t *testing.T) {
-			v, err := Classify(t.Context(), Input{
-				Logs: []LogSource{
-					{Path: filepath.Join(dir, "edgeA-charon.log"), Site: "edge"},
-					{Path: filepath.Join(dir, "peerB-charon.log"), Site: "peer"},
-				},
-				Captures: []CaptureSource{{Path: filepath.Join(dir, "capture.pcap")}, {Path: filepath.Join(dir, "capture-peerB.pcap")}},
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !sc.accepts(v.Cause) {
-				t.Fatalf("cause %s, want %s (%s)", v.Cause, sc.ExpectedLabel, v.Summary)
-			}
-			checkRefs(t, v.Evidence)
-			lost := evidenceWith(v, lostOnPathText)
-			if sc.ExpectedLabel != diag.CauseESPBlocked {
-				if len(lost) > 0 {
-					t.Fatalf("claims ESP lost between the sites: %+v", lost)
-				}
-				return
-			}
-			if len(v.Evidence) == 0 || !strings.Contains(v.Evidence[0].Text, lostOnPathText) {
-				t.Fatalf("first evidence is not the loss between the sites: %+v", v.Evidence)
-			}
-			e := v.Evidence[0]
-			if !strings.HasPrefix(e.Ref, filepath.Join(dir, "capture")) || !strings.Contains(e.Text, "SPI ") ||
-				!strings.Contains(e.Text, "packets left ") || !strings.Contains(e.Text, "0 arrived at ") || !strings.Contains(e.Text, e.Ref) {
-				t.Errorf("evidence %+v", e)
-			}
-			if !strings.HasPrefix(v.Remediation[0], "ESP from ") || !strings.Contains(v.Remediation[0], "is lost on the way") {
-				t.Errorf("remediation does not name the direction: %q", v.Remediation)
-			}
-		})
+		edge, peer := CaptureSource{Path: filepath.Join(dir, "capture.pcap")}, CaptureSource{Path: filepath.Join(dir, "capture-peerB.pcap")}
+		for order, caps := range map[string][]CaptureSource{"EdgeFirst": {edge, peer}, "PeerFirst": {peer, edge}} {
+			t.Run(sc.Name+"/"+order, func(t *testing.T) { checkBothCaptures(t, dir, sc, caps) })
+		}
+	}
+}
+
+func checkBothCaptures(t *testing.T, dir string, sc scenario, caps []CaptureSource) {
+	v, err := Classify(t.Context(), Input{
+		Logs: []LogSource{
+			{Path: filepath.Join(dir, "edgeA-charon.log"), Site: "edge"},
+			{Path: filepath.Join(dir, "peerB-charon.log"), Site: "peer"},
+		},
+		Captures: caps,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sc.accepts(v.Cause) {
+		t.Fatalf("cause %s, want %s (%s)", v.Cause, sc.ExpectedLabel, v.Summary)
+	}
+	checkRefs(t, v.Evidence)
+	lost := evidenceWith(v, lostOnPathText)
+	if sc.ExpectedLabel != diag.CauseESPBlocked {
+		if len(lost) > 0 {
+			t.Fatalf("claims ESP lost between the sites: %+v", lost)
+		}
+		return
+	}
+	if len(v.Evidence) == 0 || !strings.Contains(v.Evidence[0].Text, lostOnPathText) {
+		t.Fatalf("first evidence is not the loss between the sites: %+v", v.Evidence)
+	}
+	e := v.Evidence[0]
+	if !strings.HasPrefix(e.Ref, filepath.Join(dir, "capture")) || !strings.Contains(e.Text, "SPI ") ||
+		!strings.Contains(e.Text, "packets left ") || !strings.Contains(e.Text, "0 arrived at ") || !strings.Contains(e.Text, e.Ref) {
+		t.Errorf("evidence %+v", e)
+	}
+	if !strings.HasPrefix(v.Remediation[0], "ESP from ") || !strings.Contains(v.Remediation[0], "is lost on the way") {
+		t.Errorf("remediation does not name the direction: %q", v.Remediation)
 	}
 }
 
