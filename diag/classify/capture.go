@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"slices"
 	"time"
@@ -54,6 +55,9 @@ type captureFacts struct {
 	last       time.Time
 	firstFrame int
 	lastFrame  int
+	// IKEv1 Main Mode negotiations by initiator SPI, in the order they began (mainmode.go)
+	mainModes     map[uint64]*mainMode
+	mainModeOrder []uint64
 }
 
 // wirePacket is the part of a frame the classifier's own reading needs.
@@ -94,7 +98,7 @@ func packetReader(path string) (next func() ([]byte, gopacket.CaptureInfo, error
 // no sizes or timing, and an echo that loses only its large packets shows only in sizes. A
 // truncated file yields what was read and an error.
 func readCaptureFacts(path string, since, until time.Time) (*captureFacts, error) {
-	cf := &captureFacts{path: path, echoes: map[[2]string]*echoPairing{}, anchors: map[uint64]anchor{}}
+	cf := &captureFacts{path: path, echoes: map[[2]string]*echoPairing{}, anchors: map[uint64]anchor{}, mainModes: map[uint64]*mainMode{}}
 	next, link, closer, err := packetReader(path)
 	if err != nil {
 		return cf, err
@@ -124,6 +128,7 @@ func readCaptureFacts(path string, since, until time.Time) (*captureFacts, error
 		}
 		if !p.esp {
 			cf.addAnchor(p, ci.Timestamp)
+			cf.addMainMode(p, frame)
 			continue
 		}
 		d := byPair[[2]string{p.src, p.dst}]
@@ -306,8 +311,10 @@ func observeSummary(path string, s *ike.Summary) []observation {
 	}
 	peerErrors := slices.ContainsFunc(s.Notifies, func(n ike.NotifySeen) bool { return n.Error })
 	for _, x := range s.Exchanges {
-		// A peer that answers with error notifies is reachable, whatever the exchange matching says.
-		if x.Answered || x.RequestFrame == 0 || peerErrors {
+		// A peer that answers with error notifies is reachable, whatever the exchange matching says;
+		// so is one that sends IKE after the request (an IKEv1 responder that cannot decrypt or
+		// accept MM5 answers with an informational, not with MM6): it refused the request.
+		if x.Answered || x.RequestFrame == 0 || peerErrors || heardFromAfter(s, x) {
 			continue
 		}
 		var c cond
@@ -351,6 +358,30 @@ func observeSummary(path string, s *ike.Summary) []observation {
 		}
 	}
 	return obs
+}
+
+// heardFromAfter reports whether x's responder sent any IKE message of the same IKE SA after x's
+// request (the port may float from 500 to 4500 meanwhile). Only the same SA counts: a peer that
+// starts negotiations of its own may still not be getting ours.
+func heardFromAfter(s *ike.Summary, x ike.Exchange) bool {
+	host := hostOf(x.Responder)
+	for _, y := range s.Exchanges {
+		if y.ISPI != x.ISPI {
+			continue
+		}
+		if hostOf(y.Initiator) == host && y.RequestFrame > x.RequestFrame || hostOf(y.Responder) == host && y.ResponseFrame > x.RequestFrame {
+			return true
+		}
+	}
+	return false
+}
+
+// hostOf is the address of ip:port ([v6]:port too); addr itself when it has no port.
+func hostOf(addr string) string {
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		return h
+	}
+	return addr
 }
 
 // isFirstExchange: IKEv2 IKE_SA_INIT, or IKEv1's first Main/Aggressive Mode message.

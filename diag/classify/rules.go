@@ -7,20 +7,22 @@ import (
 
 // Events that only captures and the NSX API produce (the log scanner's vocabulary is in logscan).
 const (
-	evIKEInitUnanswered ls.Event = "pcap_ike_init_unanswered" // the first IKE request never answered
-	evIKEUnanswered     ls.Event = "pcap_ike_unanswered"      // a later IKE request never answered
-	evDPDUnanswered     ls.Event = "pcap_dpd_unanswered"      // liveness checks of an established SA unanswered
-	evRekeyRejected     ls.Event = "pcap_rekey_rejected"      // CREATE_CHILD_SA rekeys answered with a bare notify
-	evESPOneWay         ls.Event = "pcap_esp_one_way"         // ESP leaves and nothing comes back
-	evESPBothWays       ls.Event = "pcap_esp_both_ways"       // ESP flows in both directions
-	evESPUnanswered     ls.Event = "pcap_esp_unanswered"      // one side answers at once, the other never (echo.go)
-	evESPLostOnPath     ls.Event = "pcap_esp_lost_on_path"    // an SPI seen at one site, not at the other (crosssite.go)
-	evESPLargeLost      ls.Event = "pcap_esp_large_lost"      // echo-like ESP: small packets come back, large never do
-	evICMPFragNeeded    ls.Event = "pcap_icmp_frag_needed"
-	evPingDFLost        ls.Event = "pcap_ping_df_lost" // small pings answered, large don't-fragment pings not
-	evTunnelUp          ls.Event = "api_tunnel_up"     // NSX says channel and tunnels are up
-	evConfigMismatch    ls.Event = "config_mismatch"   // the configuration comparison found a breaking difference
-	evJudged            ls.Event = "judged"            // a fact another step already judged (Input.Facts)
+	evIKEInitUnanswered   ls.Event = "pcap_ike_init_unanswered" // the first IKE request never answered
+	evIKEUnanswered       ls.Event = "pcap_ike_unanswered"      // a later IKE request never answered
+	evDPDUnanswered       ls.Event = "pcap_dpd_unanswered"      // liveness checks of an established SA unanswered
+	evRekeyRejected       ls.Event = "pcap_rekey_rejected"      // CREATE_CHILD_SA rekeys answered with a bare notify
+	evESPOneWay           ls.Event = "pcap_esp_one_way"         // ESP leaves and nothing comes back
+	evESPBothWays         ls.Event = "pcap_esp_both_ways"       // ESP flows in both directions
+	evESPUnanswered       ls.Event = "pcap_esp_unanswered"      // one side answers at once, the other never (echo.go)
+	evESPLostOnPath       ls.Event = "pcap_esp_lost_on_path"    // an SPI seen at one site, not at the other (crosssite.go)
+	evESPLargeLost        ls.Event = "pcap_esp_large_lost"      // echo-like ESP: small packets come back, large never do
+	evICMPFragNeeded      ls.Event = "pcap_icmp_frag_needed"
+	evPingDFLost          ls.Event = "pcap_ping_df_lost"          // small pings answered, large don't-fragment pings not
+	evIdentityRefused     ls.Event = "pcap_identity_refused"      // IKEv1 MM5 answered by an informational, never by MM6 (mainmode.go)
+	evPeerIdentityRefused ls.Event = "pcap_peer_identity_refused" // IKEv1 MM6 answered by the initiator's informational, no Quick Mode
+	evTunnelUp            ls.Event = "api_tunnel_up"              // NSX says channel and tunnels are up
+	evConfigMismatch      ls.Event = "config_mismatch"            // the configuration comparison found a breaking difference
+	evJudged              ls.Event = "judged"                     // a fact another step already judged (Input.Facts)
 )
 
 // cond is what was known when an observation was made, from the lines (or packets) before it.
@@ -33,6 +35,7 @@ const (
 	ikeProp                  // the proposals printed next to this line are IKE (phase 1) proposals
 	espProp                  // ... ESP (phase 2 / CHILD_SA) proposals
 	keGroup                  // the transform that failed is the key exchange (DH) group
+	pskAuth                  // the IKE SA authenticates with a pre-shared key (a capture read it in the clear)
 )
 
 // rule gives an event, seen under some conditions, a weight towards one cause.
@@ -119,6 +122,16 @@ var rules = []rule{
 	{ls.EvDecryptFailed, 0, 0, diag.CauseAuthFailed, 0.95}, // IKEv1: the keys differ, so do the PSKs
 	{ls.EvNoSharedKey, 0, 0, diag.CauseAuthFailed, 0.85},
 	{ls.EvNoPeerConfig, 0, 0, diag.CauseAuthFailed, 0.8},
+
+	// Refused encrypted identities (IKEv1 Main Mode, mainmode.go says why). With a pre-shared
+	// key the capture names the cause; with certificates the CA is as likely as the ID or key,
+	// so each stays a hint below the threshold and the logs decide.
+	{evIdentityRefused, pskAuth, 0, diag.CauseAuthFailed, 0.8},
+	{evIdentityRefused, 0, pskAuth, diag.CauseAuthFailed, 0.45},
+	{evIdentityRefused, 0, pskAuth, diag.CauseNoTrustedCA, 0.45},
+	{evPeerIdentityRefused, pskAuth, 0, diag.CauseInvalidID, 0.7},
+	{evPeerIdentityRefused, 0, pskAuth, diag.CauseAuthFailed, 0.45},
+	{evPeerIdentityRefused, 0, pskAuth, diag.CauseNoTrustedCA, 0.45},
 
 	// Certificates.
 	{ls.EvNoTrustedKey, 0, 0, diag.CauseNoTrustedCA, 0.95},

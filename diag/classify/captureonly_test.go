@@ -1,0 +1,97 @@
+package classify
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"ipsecbot/diag"
+)
+
+// captureAloneRun is one capture given to Classify with nothing else.
+type captureAloneRun struct {
+	name     string // set/scenario/capture
+	want     diag.Cause
+	accepted []diag.Cause
+	got      diag.Cause
+	conf     float64
+	summary  string
+}
+
+// Ensure a capture given alone (each capture point of both sets: 128 runs) never names a wrong
+// cause: it names the expected one, one the scenario also accepts, or unknown, and an unknown
+// says what is missing. The confusion matrix is logged so a change of rules shows its effect.
+func TestClassify_CaptureAloneConfusion(t *testing.T) {
+	var runs []captureAloneRun
+	for dir, sc := range loadScenarios(t) {
+		for _, file := range []string{"capture.pcap", "capture-peerB.pcap"} {
+			v, err := Classify(t.Context(), Input{Captures: []CaptureSource{{Path: filepath.Join(dir, file)}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			runs = append(runs, captureAloneRun{
+				name: sc.Name + "/" + file,
+				want: sc.ExpectedLabel, accepted: sc.AlsoAccept,
+				got: v.Cause, conf: v.Confidence, summary: v.Summary,
+			})
+		}
+	}
+	if len(runs) != 128 {
+		t.Fatalf("%d runs, want 128", len(runs))
+	}
+	slices.SortFunc(runs, func(a, b captureAloneRun) int { return cmp.Compare(a.name, b.name) })
+	t.Log("capture alone, expected -> got:\n" + confusion(runs))
+	right, accepted, unknown := 0, 0, 0
+	for _, r := range runs {
+		switch {
+		case r.got == r.want:
+			right++
+		case slices.Contains(r.accepted, r.got):
+			accepted++
+		case r.got == diag.CauseUnknown:
+			unknown++
+			if !strings.Contains(r.summary, "missing") {
+				t.Errorf("%s: unknown without saying what is missing: %s", r.name, r.summary)
+			}
+		default:
+			if r.conf >= Threshold {
+				t.Errorf("%s: %s (%.2f), want %s or unknown: %s", r.name, r.got, r.conf, r.want, r.summary)
+			}
+		}
+	}
+	t.Logf("right %d, also accepted %d, unknown %d, wrong %d of %d", right, accepted, unknown, len(runs)-right-accepted-unknown, len(runs))
+}
+
+// confusion renders runs as rows of expected labels, each with the labels it came out as.
+func confusion(runs []captureAloneRun) string {
+	m := map[diag.Cause]map[diag.Cause]int{}
+	for _, r := range runs {
+		if m[r.want] == nil {
+			m[r.want] = map[diag.Cause]int{}
+		}
+		m[r.want][r.got]++
+	}
+	var b strings.Builder
+	for _, want := range slices.Sorted(maps.Keys(m)) {
+		fmt.Fprintf(&b, "%-26s", want)
+		for _, got := range slices.Sorted(maps.Keys(m[want])) {
+			fmt.Fprintf(&b, " %s=%d", got, m[want][got])
+		}
+		b.WriteByte('\n')
+	}
+	for _, r := range runs {
+		mark := "ok"
+		if r.got != r.want && !slices.Contains(r.accepted, r.got) {
+			mark = "UNKNOWN"
+			if r.got != diag.CauseUnknown {
+				mark = "WRONG"
+			}
+		}
+		fmt.Fprintf(&b, "%-7s %-52s %-26s %.2f  want %s\n", mark, r.name, r.got, r.conf, r.want)
+	}
+	return b.String()
+}
