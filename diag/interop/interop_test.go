@@ -2,9 +2,12 @@ package interop
 
 import (
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"ipsecbot/config"
+	"ipsecbot/diag/nsx"
 )
 
 func TestParseProposal(t *testing.T) {
@@ -134,4 +137,28 @@ func FuzzParseProposal(f *testing.F) {
 		}
 		_ = NormVersion(in) + NormAuth(in)
 	})
+}
+
+// Ensure an Edge site (ipsec/config, VMware's documented example values) and its peerconfig
+// map to Settings, with NSX's defaults where a field is absent.
+func TestFromNSX(t *testing.T) {
+	site := &nsx.IPsecSite{LocalID: "11.0.0.11", LocalIP: "11.0.0.11", PeerID: "11.0.0.1", PeerIP: "any",
+		EncryptionAlgorithm: "aes256", AuthenticationMode: "psk", EnablePFS: true, DHGroup: "dh2",
+		LocalSubnets: []string{"192.168.11.0/24"}, PeerSubnets: []string{"192.168.1.0/24"}, IKEOption: "ikev2"}
+	s := FromNSX(site, nil)
+	if s.IKEVersion != "ikev2" || !slices.Equal(s.Encryption, []string{"aes256"}) || !slices.Equal(s.Digest, []string{"sha1"}) ||
+		!slices.Equal(s.DHGroup, []string{"dh2"}) || !slices.Equal(s.PFSGroup, []string{"dh2"}) || s.IKELifetime != 28800 ||
+		s.ESPLifetime != 3600 || s.AuthMode != "psk" || !slices.Equal(s.ESPEncrypt, s.Encryption) {
+		t.Errorf("settings = %+v", s)
+	}
+	pc := &nsx.PeerConfig{Phase1: nsx.PeerPhase1{IKEVersion: "ikev1", SALifetime: 28800 * time.Second, DHGroup: "DH14"},
+		Phase2: nsx.PeerPhase2{SALifetime: 3600 * time.Second, PFS: true, PFSDHGroup: "DH14"}}
+	s = FromNSX(site, pc)
+	if s.IKEVersion != "ikev1" || !slices.Equal(s.DHGroup, []string{"dh14"}) || !slices.Equal(s.PFSGroup, []string{"dh14"}) ||
+		!strings.Contains(s.Source, "peerconfig") {
+		t.Errorf("with peerconfig = %+v", s)
+	}
+	if FromNSX(nil, pc) != nil {
+		t.Error("nil site gives settings")
+	}
 }
