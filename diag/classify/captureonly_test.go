@@ -20,6 +20,7 @@ type captureAloneRun struct {
 	got      diag.Cause
 	conf     float64
 	summary  string
+	hints    []diag.Cause // also seen, below the threshold
 }
 
 // Ensure a capture given alone (each capture point of both sets: 128 runs) never names a wrong
@@ -38,6 +39,9 @@ func TestClassify_CaptureAloneConfusion(t *testing.T) {
 				want: sc.ExpectedLabel, accepted: sc.AlsoAccept,
 				got: v.Cause, conf: v.Confidence, summary: v.Summary,
 			})
+			for _, f := range v.AlsoSeen {
+				runs[len(runs)-1].hints = append(runs[len(runs)-1].hints, f.Cause)
+			}
 		}
 	}
 	if len(runs) != 128 {
@@ -56,6 +60,10 @@ func TestClassify_CaptureAloneConfusion(t *testing.T) {
 			unknown++
 			if !strings.Contains(r.summary, "missing") {
 				t.Errorf("%s: unknown without saying what is missing: %s", r.name, r.summary)
+			}
+			// Where the capture saw a failure inside encrypted IKE, the causes it names include the right one.
+			if strings.Contains(r.summary, "inside encrypted IKE") && !slices.ContainsFunc(r.hints, func(c diag.Cause) bool { return c == r.want || slices.Contains(r.accepted, c) }) {
+				t.Errorf("%s: the encrypted failure's hints %v miss %s: %s", r.name, r.hints, r.want, r.summary)
 			}
 		default:
 			if r.conf >= Threshold {
@@ -91,7 +99,7 @@ func confusion(runs []captureAloneRun) string {
 				mark = "WRONG"
 			}
 		}
-		fmt.Fprintf(&b, "%-7s %-52s %-26s %.2f  want %s\n", mark, r.name, r.got, r.conf, r.want)
+		fmt.Fprintf(&b, "%-7s %-52s %-26s %.2f  want %-26s hints %v\n", mark, r.name, r.got, r.conf, r.want, r.hints)
 	}
 	return b.String()
 }

@@ -23,6 +23,10 @@ type mainMode struct {
 	refusedFrame int    // something else the responder sent after MM5, with no MM6: a refusal
 	closedFrame  int    // an informational the initiator sent after MM6
 	quickMode    bool   // a Quick Mode followed: phase 1 was accepted
+	qmFrom       string // who sent the first Quick Mode message (either side may start phase 2)
+	qmFrame      int
+	qmAnswered   bool // the other side sent Quick Mode too
+	qmRefused    int  // ... or only an informational: frame
 }
 
 // maxMainModes bounds the negotiations tracked per capture (a long capture of a flapping
@@ -62,6 +66,15 @@ func (cf *captureFacts) addMainMode(p wirePacket, frame int) {
 	switch {
 	case exchange == exchangeQuickMode:
 		mm.quickMode = true
+		if mm.qmFrom == "" {
+			mm.qmFrom, mm.qmFrame = p.src, frame
+		} else if p.src != mm.qmFrom {
+			mm.qmAnswered = true
+		}
+	case exchange == exchangeInformational && mm.qmFrom != "" && p.src != mm.qmFrom && !mm.qmAnswered:
+		if mm.qmRefused == 0 {
+			mm.qmRefused = frame
+		}
 	case exchange == exchangeMainMode && fromInitiator && identity && rspi != 0:
 		if mm.idFrame == 0 {
 			mm.idFrame = frame
@@ -111,7 +124,10 @@ func chosenAuth(b []byte) (psk, cert bool) {
 	return false, false
 }
 
-// observeMainModes turns refused identity messages into observations.
+// espSeen reports any ESP in the capture (within the window).
+func (cf *captureFacts) espSeen() bool { return len(cf.dirs) > 0 }
+
+// observeMainModes turns refused identity and Quick Mode messages into observations.
 //
 // The responder answered MM1-MM4, so it is reachable and both sides agreed on a proposal; it
 // then answered the initiator's encrypted identity and proof (MM5) with an informational instead
@@ -149,6 +165,11 @@ func observeMainModes(cf *captureFacts) []observation {
 			add(evPeerIdentityRefused, c, mm.idAnswer, fmt.Sprintf(
 				"Main Mode (%s authentication): %s received the peer's identity message (MM6) and ended with an informational (frame %d), no Quick Mode: it refused the peer's identity",
 				method, mm.initiator, mm.closedFrame))
+		case mm.qmRefused != 0 && !cf.espSeen():
+			// Phase 1 is up; the proposal, PFS group and proxy IDs of phase 2 travel encrypted.
+			add(evQuickModeRefused, 0, mm.qmFrame, fmt.Sprintf(
+				"Quick Mode from %s answered only by an informational (frame %d), never by its second message, and no ESP: the peer refused the IPsec SA (proposal, PFS group or proxy IDs)",
+				mm.qmFrom, mm.qmRefused))
 		}
 	}
 	return obs

@@ -20,6 +20,9 @@ const (
 	evPingDFLost          ls.Event = "pcap_ping_df_lost"          // small pings answered, large don't-fragment pings not
 	evIdentityRefused     ls.Event = "pcap_identity_refused"      // IKEv1 MM5 answered by an informational, never by MM6 (mainmode.go)
 	evPeerIdentityRefused ls.Event = "pcap_peer_identity_refused" // IKEv1 MM6 answered by the initiator's informational, no Quick Mode
+	evIKEAuthRefused      ls.Event = "pcap_ike_auth_refused"      // IKEv2 IKE_AUTH answered, the IKE SA never established (ikeauth.go)
+	evIKEAuthTornDown     ls.Event = "pcap_ike_auth_torn_down"    // IKEv2 IKE_AUTH answered, then an INFORMATIONAL at once, no CHILD_SA
+	evQuickModeRefused    ls.Event = "pcap_quick_mode_refused"    // IKEv1 Quick Mode answered by an informational, not by QM2 (mainmode.go)
 	evTunnelUp            ls.Event = "api_tunnel_up"              // NSX says channel and tunnels are up
 	evConfigMismatch      ls.Event = "config_mismatch"            // the configuration comparison found a breaking difference
 	evJudged              ls.Event = "judged"                     // a fact another step already judged (Input.Facts)
@@ -132,6 +135,18 @@ var rules = []rule{
 	{evPeerIdentityRefused, pskAuth, 0, diag.CauseInvalidID, 0.7},
 	{evPeerIdentityRefused, 0, pskAuth, diag.CauseAuthFailed, 0.45},
 	{evPeerIdentityRefused, 0, pskAuth, diag.CauseNoTrustedCA, 0.45},
+
+	// Failures inside encrypted IKE whose shape fits several causes: hints only, so a capture
+	// alone says unknown and names them, and the logs decide (ikeauth.go, mainmode.go).
+	{evIKEAuthRefused, 0, 0, diag.CauseAuthFailed, 0.45},
+	{evIKEAuthRefused, 0, 0, diag.CauseNoTrustedCA, 0.4},
+	{evIKEAuthTornDown, 0, 0, diag.CauseIPsecProposalMismatch, 0.4},
+	{evIKEAuthTornDown, 0, 0, diag.CauseTrafficSelectorMismatch, 0.4},
+	{evIKEAuthTornDown, 0, 0, diag.CauseAuthFailed, 0.35},
+	{evIKEAuthTornDown, 0, 0, diag.CauseNoTrustedCA, 0.35},
+	{evQuickModeRefused, 0, 0, diag.CauseIPsecProposalMismatch, 0.45},
+	{evQuickModeRefused, 0, 0, diag.CauseTrafficSelectorMismatch, 0.4},
+	{evQuickModeRefused, 0, 0, diag.CausePFSMismatch, 0.35},
 
 	// Certificates.
 	{ls.EvNoTrustedKey, 0, 0, diag.CauseNoTrustedCA, 0.95},

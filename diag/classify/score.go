@@ -56,13 +56,13 @@ func decide(v *diag.Verdict, obs []observation, in Input) {
 	if len(ranked) == 0 || scores[ranked[0]] < Threshold {
 		v.Cause = diag.CauseUnknown
 		v.Confidence = 0
+		for _, c := range sortCauses(hints) {
+			v.AlsoSeen = append(v.AlsoSeen, finding(c, hints[c], byCause[c]))
+		}
 		v.Summary = unknownSummary(v, obs)
 		v.Remediation = []string{"Capture IKE and ESP on the Edge's uplink while the problem happens, raise the IPsec log level to debug, and collect both sites' logs; then run the analysis again"}
 		if len(v.Missing) > 0 {
 			v.Remediation = append(v.Remediation, "Missing now: "+strings.Join(v.Missing, "; "))
-		}
-		for _, c := range sortCauses(hints) {
-			v.AlsoSeen = append(v.AlsoSeen, finding(c, hints[c], byCause[c]))
 		}
 		return
 	}
@@ -233,10 +233,29 @@ func unknownSummary(v *diag.Verdict, obs []observation) string {
 	if len(obs) == 0 {
 		s += ": no known IPsec message, packet fact or API status in the evidence"
 	}
+	if o := encryptedFailure(obs); o != nil {
+		var causes []string
+		for _, f := range v.AlsoSeen {
+			causes = append(causes, string(f.Cause))
+		}
+		s += ": " + o.ev.Text + "; the failure is inside encrypted IKE, the logs of either side name it (could be: " + strings.Join(causes, ", ") + ")"
+	}
 	if len(v.Missing) > 0 {
 		s += "; missing: " + strings.Join(v.Missing, "; ")
 	}
 	return s
+}
+
+// encryptedFailure returns the first observation of a negotiation that failed where the wire is
+// encrypted, if any: a capture alone sees that it failed, not why.
+func encryptedFailure(obs []observation) *observation {
+	for i, o := range obs {
+		switch o.event {
+		case evIKEAuthRefused, evIKEAuthTornDown, evQuickModeRefused, evIdentityRefused, evPeerIdentityRefused:
+			return &obs[i]
+		}
+	}
+	return nil
 }
 
 func versionWord(v int) string {
