@@ -10,10 +10,10 @@ import (
 	"ipsecbot/lab"
 )
 
-// Every lab scenario (IKEv1 variants included) through the whole pipeline (real SSH to the lab's Edge and peer, real
-// HTTPS to its Manager, the capture fetched over SCP) yields its label; and again with the
-// API switched off, from the Edge's CLI, the logs, the capture and the peer alone, so the
-// lab's statistics cannot carry the answer by themselves.
+// Every lab scenario, IKEv1 variants included, through the whole pipeline (real SSH to the
+// lab's Edge and peer, real HTTPS to its Manager, the capture fetched over SCP) yields its
+// label; and again with the API switched off, from the Edge's CLI, the logs, the capture and
+// the peer alone, so the lab's statistics cannot carry the answer by themselves.
 func TestDiagnose_Scenarios(t *testing.T) {
 	for _, api := range []bool{true, false} {
 		for _, sc := range lab.AllScenarios() {
