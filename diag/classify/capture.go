@@ -58,6 +58,9 @@ type captureFacts struct {
 	// IKEv1 Main Mode negotiations by initiator SPI, in the order they began (mainmode.go)
 	mainModes     map[uint64]*mainMode
 	mainModeOrder []uint64
+	// the first exchange of each IKE SA, for answers lost on the way back (answerslost.go)
+	firstRequests     map[uint64]*firstRequest
+	firstRequestOrder []uint64
 }
 
 // wirePacket is the part of a frame the classifier's own reading needs.
@@ -98,7 +101,7 @@ func packetReader(path string) (next func() ([]byte, gopacket.CaptureInfo, error
 // no sizes or timing, and an echo that loses only its large packets shows only in sizes. A
 // truncated file yields what was read and an error.
 func readCaptureFacts(path string, since, until time.Time) (*captureFacts, error) {
-	cf := &captureFacts{path: path, echoes: map[[2]string]*echoPairing{}, anchors: map[uint64]anchor{}, mainModes: map[uint64]*mainMode{}}
+	cf := &captureFacts{path: path, echoes: map[[2]string]*echoPairing{}, anchors: map[uint64]anchor{}, mainModes: map[uint64]*mainMode{}, firstRequests: map[uint64]*firstRequest{}}
 	next, link, closer, err := packetReader(path)
 	if err != nil {
 		return cf, err
@@ -129,6 +132,7 @@ func readCaptureFacts(path string, since, until time.Time) (*captureFacts, error
 		if !p.esp {
 			cf.addAnchor(p, ci.Timestamp)
 			cf.addMainMode(p, frame)
+			cf.addFirstRequest(p, frame)
 			continue
 		}
 		d := byPair[[2]string{p.src, p.dst}]

@@ -127,6 +127,7 @@ func readCaptures(in Input, v *diag.Verdict) []observation {
 		caps = append(caps, cf)
 		obs = append(obs, observeESP(cf)...)
 		obs = append(obs, observeMainModes(cf)...)
+		obs = append(obs, observeAnswersLost(cf)...)
 		if sum != nil {
 			obs = append(obs, observeSummary(c.Path, sum)...)
 			v.Scanned.Packets += sum.Packets
