@@ -39,6 +39,9 @@ func runAnalyze(ctx context.Context, e *env, args []string) error {
 		return usagef("unexpected argument %q (files are given with --pcap, --log, --stats, --show)", pos[0])
 	}
 	if *printPatterns {
+		if n := fs.NFlag(); n > 1 {
+			return usagef("--print-patterns takes no other flags")
+		}
 		for _, p := range logscan.Patterns() {
 			fmt.Fprintln(e.stdout, p)
 		}

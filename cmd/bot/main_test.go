@@ -55,3 +55,22 @@ func TestVersion(t *testing.T) {
 		t.Fatalf("version: exit %d, output %q", code, out)
 	}
 }
+
+func TestHelp_EveryCommandAnswersHelpFlag(t *testing.T) {
+	for _, c := range commands {
+		code, out, errOut := runBot(t, c.name, "--help")
+		if c.name == "help" || c.name == "version" {
+			continue
+		}
+		if code != 0 || errOut != "" || !strings.Contains(out, "usage: bot "+c.name) {
+			t.Errorf("bot %s --help: exit %d, stdout %q, stderr %q", c.name, code, out, errOut)
+		}
+	}
+}
+
+func TestAnalyze_PrintPatternsTakesNoOtherFlags(t *testing.T) {
+	code, out, errOut := runBot(t, "analyze", "--print-patterns", "--json")
+	if code != 2 || out != "" || !strings.Contains(errOut, "--print-patterns takes no other flags") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}

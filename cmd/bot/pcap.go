@@ -20,6 +20,13 @@ func runPcap(_ context.Context, e *env, args []string) error {
 		return usagef("want 'decode FILE --json' or 'summary FILE [--json]'")
 	}
 	sub := args[0]
+	if sub == "-h" || sub == "-help" || sub == "--help" {
+		// The flags belong to the subcommands; show them with the shared help.
+		fs := newFlags("pcap", e)
+		fs.Bool("json", false, "print JSON")
+		_, err := parseFlags(fs, []string{"--help"})
+		return err
+	}
 	fs := newFlags("pcap "+sub, e)
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parseFlags(fs, args[1:])
