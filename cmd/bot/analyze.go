@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -64,9 +65,16 @@ func runAnalyze(ctx context.Context, e *env, args []string) error {
 	if len(pcaps)+len(logs)+len(edgeLogs)+len(peerLogs)+len(stats)+len(shows) == 0 {
 		return usagef("nothing to analyze: give at least one --pcap, --log, --stats or --show")
 	}
-	for _, group := range [][]string{pcaps, logs, edgeLogs, peerLogs, stats, shows} {
+	for _, group := range [][]string{pcaps, stats} {
 		for _, p := range group {
-			if _, err := os.Stat(p); err != nil {
+			if err := checkInputFile(p, false); err != nil {
+				return err
+			}
+		}
+	}
+	for _, group := range [][]string{logs, edgeLogs, peerLogs, shows} {
+		for _, p := range group {
+			if err := checkInputFile(p, true); err != nil {
 				return err
 			}
 		}
@@ -94,6 +102,40 @@ func runAnalyze(ctx context.Context, e *env, args []string) error {
 		return writeJSON(e.stdout, v)
 	}
 	printVerdict(e.stdout, v)
+	return nil
+}
+
+// checkInputFile refuses, with one line, what the user named but cannot be evidence: a missing
+// path, a directory, or (for text) a plain file whose first block holds NUL bytes — a binary,
+// not a log. Compressed logs and bundles are recognised by their magic and read as such.
+func checkInputFile(path string, text bool) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("%s is a directory, not a file", path)
+	}
+	if !text {
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	head := make([]byte, 8192)
+	n, err := io.ReadFull(f, head)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return err
+	}
+	head = head[:n]
+	if bytes.HasPrefix(head, []byte{0x1f, 0x8b}) { // gzip: a .gz log or a tar.gz bundle
+		return nil
+	}
+	if bytes.IndexByte(head, 0) >= 0 {
+		return fmt.Errorf("%s does not look like a text log (it holds NUL bytes)", path)
+	}
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -72,5 +73,28 @@ func TestAnalyze_PrintPatternsTakesNoOtherFlags(t *testing.T) {
 	code, out, errOut := runBot(t, "analyze", "--print-patterns", "--json")
 	if code != 2 || out != "" || !strings.Contains(errOut, "--print-patterns takes no other flags") {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+func TestAnalyze_RefusesWhatCannotBeEvidence(t *testing.T) {
+	dir := t.TempDir()
+	binary := dir + "/core"
+	if err := os.WriteFile(binary, []byte("ELF\x00\x01\x02 received AUTHENTICATION_FAILED notify error\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--log", dir}, "is a directory"},
+		{[]string{"--pcap", dir}, "is a directory"},
+		{[]string{"--log", binary}, "does not look like a text log"},
+		{[]string{"--show", binary}, "does not look like a text log"},
+	}
+	for _, c := range cases {
+		code, out, errOut := runBot(t, append([]string{"analyze", "--json"}, c.args...)...)
+		if code != 1 || out != "" || !strings.Contains(errOut, c.want) {
+			t.Errorf("analyze %v: exit %d, stdout %q, stderr %q; want exit 1 and %q", c.args, code, out, errOut, c.want)
+		}
 	}
 }
