@@ -11,12 +11,14 @@ import (
 )
 
 // FuzzCaptureFacts feeds arbitrary bytes to the classifier's own capture reading (ESP per
-// direction, per SPI and as echoes; IKE anchors) and to the windowed IKE analysis: no panic, no
+// direction, per SPI and as echoes; IKE anchors, Main Mode refusals, lost answers) and to the windowed IKE analysis: no panic, no
 // hang, and every frame an observation cites was read.
 func FuzzCaptureFacts(f *testing.F) {
 	for _, p := range []string{
 		"testdata/alt/ikev2-esp_blocked/capture.pcap", "testdata/alt/ikev1-esp_blocked/capture-peerB.pcap",
 		"testdata/fixtures/ikev2-mtu_fragmentation/capture.pcap", "testdata/fixtures/ikev1-dpd_peer_dead/capture.pcap",
+		"testdata/fixtures/ikev1-psk_mismatch/capture.pcap", "testdata/fixtures/ikev1-id_mismatch/capture.pcap",
+		"testdata/alt/ikev1-esp_proposal_mismatch/capture.pcap", "testdata/alt/ikev2-peer_unreachable/capture.pcap",
 	} {
 		b, err := os.ReadFile(p)
 		if err != nil {
@@ -36,6 +38,8 @@ func FuzzCaptureFacts(f *testing.F) {
 			t.Fatal("no facts, not even empty ones")
 		}
 		obs := append(observeESP(cf), observeAcrossSites([]*captureFacts{cf, cf})...)
+		obs = append(obs, observeMainModes(cf)...)
+		obs = append(obs, observeAnswersLost(cf)...)
 		for _, o := range obs {
 			frame := o.ev.Ref[strings.LastIndexByte(o.ev.Ref, '#')+1:] // the fuzzer's temporary folder has a # in its name
 			if n, err := strconv.Atoi(frame); err != nil || n < 1 || int64(n) > cf.packets {
