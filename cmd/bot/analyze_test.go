@@ -199,3 +199,48 @@ func TestAnalyze_Errors(t *testing.T) {
 		})
 	}
 }
+
+// Ensure `bot analyze --json --pcap F` with nothing else (a third-party peer, no Edge logs at
+// hand) never names a wrong cause: for each capture point of both sets it names the scenario's
+// label, one it also accepts, or unknown, and an unknown says what is missing.
+func TestAnalyze_CaptureAlone(t *testing.T) {
+	for _, set := range []string{fixtures, altFixtures} {
+		dirs, _ := filepath.Glob(filepath.Join(set, "ikev*"))
+		if len(dirs) < 32 {
+			t.Fatalf("%s: %d fixtures, want 32", set, len(dirs))
+		}
+		for _, dir := range dirs {
+			var sc struct {
+				Expected   diag.Cause   `json:"expected_label"`
+				AlsoAccept []diag.Cause `json:"also_accept"`
+			}
+			b, err := os.ReadFile(filepath.Join(dir, "scenario.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(b, &sc); err != nil {
+				t.Fatal(err)
+			}
+			for _, capture := range []string{"capture.pcap", "capture-peerB.pcap"} {
+				t.Run(filepath.Base(set)+"/"+filepath.Base(dir)+"/"+capture, func(t *testing.T) {
+					v := analyzeJSON(t, "analyze", "--json", "--pcap", filepath.Join(dir, capture))
+					switch {
+					case v.Cause == sc.Expected || slices.Contains(sc.AlsoAccept, v.Cause):
+						if len(v.Evidence) == 0 {
+							t.Fatalf("%s without evidence", v.Cause)
+						}
+						for _, e := range v.Evidence {
+							resolveRef(t, e)
+						}
+					case v.Cause == diag.CauseUnknown:
+						if !strings.Contains(v.Summary, "missing: no Edge or peer logs") {
+							t.Errorf("unknown without saying the logs are missing: %s", v.Summary)
+						}
+					default:
+						t.Errorf("cause %s (%.2f), want %s or unknown: %s", v.Cause, v.Confidence, sc.Expected, v.Summary)
+					}
+				})
+			}
+		}
+	}
+}

@@ -103,3 +103,33 @@ func confusion(runs []captureAloneRun) string {
 	}
 	return b.String()
 }
+
+// Ensure what a capture alone only hints at, the logs decide: with both logs, every scenario
+// whose capture alone was refused inside encrypted IKE gets its own label, not a hint's.
+func TestClassify_LogsDecideOverEncryptedHints(t *testing.T) {
+	for dir, sc := range loadScenarios(t) {
+		pcap := filepath.Join(dir, "capture.pcap")
+		alone, err := Classify(t.Context(), Input{Captures: []CaptureSource{{Path: pcap}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(alone.Summary, "inside encrypted IKE") && alone.Cause == diag.CauseUnknown {
+			continue
+		}
+		t.Run(sc.Name, func(t *testing.T) {
+			v, err := Classify(t.Context(), Input{
+				Captures: []CaptureSource{{Path: pcap}},
+				Logs:     []LogSource{{Path: filepath.Join(dir, "edgeA-charon.log"), Site: "edge"}, {Path: filepath.Join(dir, "peerB-charon.log"), Site: "peer"}},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !sc.accepts(v.Cause) {
+				t.Fatalf("capture alone %s, with logs %s, want %s", alone.Cause, v.Cause, sc.ExpectedLabel)
+			}
+			if alone.Cause != diag.CauseUnknown && v.Confidence < alone.Confidence {
+				t.Errorf("the logs lowered the confidence: %.2f alone, %.2f with logs", alone.Confidence, v.Confidence)
+			}
+		})
+	}
+}

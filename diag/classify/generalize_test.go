@@ -164,9 +164,14 @@ func TestClassify_FlapCycles(t *testing.T) {
 
 // Ensure the capture alone decides where the wire shows the fault (the rest is encrypted and
 // needs the logs): unanswered IKE, NO_PROPOSAL_CHOSEN in the clear, ESP one way, large packets
-// lost, short rekey answers, unanswered liveness checks.
+// lost, short rekey answers, unanswered liveness checks; IKEv1 Main Mode with a pre-shared key
+// whose encrypted identity message the responder refused (MM5) or whose answer the initiator
+// refused (MM6); a first request answered yet resent (the answers are lost on the way back).
 func TestClassify_CaptureOnly(t *testing.T) {
 	for name, want := range map[string]diag.Cause{
+		"ikev1-psk_mismatch": diag.CauseAuthFailed, "../alt/ikev1-psk_mismatch": diag.CauseAuthFailed,
+		"../alt/ikev1-id_mismatch": diag.CauseAuthFailed, "ikev1-id_mismatch": diag.CauseInvalidID,
+		"../alt/ikev1-peer_unreachable": diag.CausePeerUnreachable, "../alt/ikev2-peer_unreachable": diag.CausePeerUnreachable,
 		"ikev1-peer_unreachable": diag.CausePeerUnreachable, "ikev2-nat_t_blocked": diag.CausePeerUnreachable,
 		"ikev1-ike_proposal_mismatch": diag.CauseIKEProposalMismatch, "ikev2-ike_proposal_mismatch": diag.CauseIKEProposalMismatch,
 		"ikev1-esp_blocked": diag.CauseESPBlocked, "ikev2-esp_blocked": diag.CauseESPBlocked,
