@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
-	"time"
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
@@ -15,17 +13,19 @@ import (
 
 var ifaceName = regexp.MustCompile(`^vNic_[0-9]+$`)
 
-// debug runs the `debug ...` / `no debug ...` commands; false ends the session.
+// debug runs the `debug ...` / `no debug ...` commands; false ends the session. The Edge's
+// state changes in Edge methods (state.go) that return the answer; it is written afterwards,
+// never under e.mu.
 func (sh *shell) debug(args []string, line string, f Faults) bool {
 	switch {
 	case len(args) >= 5 && args[0] == "debug" && args[1] == "packet" && args[2] == "capture" && args[3] == "interface":
-		sh.startCapture(args[4], strings.Join(args[5:], " "))
+		sh.write(sh.e.startCapture(args[4], strings.Join(args[5:], " ")))
 	case len(args) == 6 && args[0] == "no" && args[1] == "debug" && args[2] == "packet" && args[3] == "capture" && args[4] == "interface":
-		sh.stopCapture(args[5])
+		sh.write(sh.e.stopCapture(args[5]))
 	case line == "debug show files":
-		return sh.output(line, sh.listFiles(), f)
+		return sh.output(line, sh.e.fileListing(), f)
 	case len(args) == 3 && args[0] == "debug" && args[1] == "remove":
-		sh.remove(args[2])
+		sh.write(sh.e.removeFile(args[2]))
 	case len(args) == 5 && args[0] == "debug" && args[1] == "copy" && args[2] == "scp":
 		sh.copySCP(args[3], args[4])
 	case len(args) >= 5 && args[0] == "debug" && args[1] == "packet" && args[2] == "display" && args[3] == "interface":
@@ -34,85 +34,6 @@ func (sh *shell) debug(args []string, line string, f Faults) bool {
 		sh.write("% Unrecognized command\n")
 	}
 	return true
-}
-
-func (sh *shell) startCapture(iface, expr string) {
-	if !ifaceName.MatchString(iface) {
-		sh.write("% Invalid interface " + iface + "\n")
-		return
-	}
-	e := sh.e
-	e.mu.Lock()
-	n := 0
-	for _, c := range e.captures {
-		if c.Interface == iface {
-			if c.Running {
-				e.mu.Unlock()
-				sh.write("% A packet capture is already running on " + iface + "\n")
-				return
-			}
-			n++
-		}
-	}
-	c := &Capture{Interface: iface, Expr: expr, File: fmt.Sprintf("tcpdump_%s.%d", iface, n), Running: true}
-	e.captures = append(e.captures, c)
-	e.mu.Unlock()
-	sh.write("tcpdump: listening on " + iface + ", link-type EN10MB (Ethernet), capture size 65535 bytes\n")
-}
-
-func (sh *shell) stopCapture(iface string) {
-	e := sh.e
-	data := emptyPcap()
-	if e.cfg.CaptureFile != nil {
-		data = e.cfg.CaptureFile()
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, c := range e.captures {
-		if c.Interface == iface && c.Running {
-			c.Running, c.Stopped = false, true
-			e.files[c.File] = data
-			return
-		}
-	}
-	sh.write("% No packet capture is running on " + iface + "\n")
-}
-
-// listFiles renders `debug show files` (nsx-formats.md §1.7).
-func (sh *shell) listFiles() string {
-	e := sh.e
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	names := make([]string, 0, len(e.files))
-	var total int
-	for n, d := range e.files {
-		names = append(names, n)
-		total += len(d)
-	}
-	sort.Strings(names)
-	var b strings.Builder
-	fmt.Fprintf(&b, "total %.1fK\n", float64(total)/1024)
-	stamp := time.Now().UTC().Format("Jan _2 15:04")
-	for _, n := range names {
-		fmt.Fprintf(&b, "-rw------- 1 %d %s %s\n", len(e.files[n]), stamp, n)
-	}
-	return b.String()
-}
-
-func (sh *shell) remove(name string) {
-	e := sh.e
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if _, ok := e.files[name]; !ok {
-		sh.write("% File not found: " + name + "\n")
-		return
-	}
-	delete(e.files, name)
-	for _, c := range e.captures {
-		if c.File == name {
-			c.Removed = true
-		}
-	}
 }
 
 // display streams tcpdump-style one-liners of the scenario's capture until Ctrl-C.

@@ -68,7 +68,11 @@ type Edge struct {
 	cfg    Config
 	altKey ssh.Signer // presented instead of cfg.HostKey under Faults.ChangedHostKey
 	srv    *sshserver.Server
+	ctx    context.Context // done when the Edge stops; ends what sessions wait on
+	stop   context.CancelFunc
 
+	// mu guards the fields below. It is held only to read or change them (state.go), never
+	// across a write to a session or anything else that can block.
 	mu         sync.Mutex
 	faults     Faults
 	commands   []string
@@ -104,13 +108,15 @@ func Start(ctx context.Context, addr string, cfg Config) (*Edge, error) {
 		return nil, err
 	}
 	e := &Edge{cfg: cfg, altKey: alt, faults: cfg.Faults, files: map[string][]byte{}, knownHosts: map[string]ssh.PublicKey{}}
+	e.ctx, e.stop = context.WithCancel(ctx)
 	e.srv = sshserver.New(sshserver.Config{
 		User:           cfg.User,
 		Password:       cfg.Password,
 		AuthorizedKeys: cfg.AuthorizedKeys,
 		HostKeys:       e.hostKeys,
 	}, e.serveSession)
-	if err := e.srv.Start(ctx, addr); err != nil {
+	if err := e.srv.Start(e.ctx, addr); err != nil {
+		e.stop()
 		return nil, fmt.Errorf("edgesim: %w", err)
 	}
 	return e, nil
@@ -122,8 +128,24 @@ func (e *Edge) Addr() string { return e.srv.Addr() }
 // HostKey is the public half of the Edge's configured host key (for known_hosts).
 func (e *Edge) HostKey() ssh.PublicKey { return e.cfg.HostKey.PublicKey() }
 
-// Close stops the Edge and waits for its goroutines.
-func (e *Edge) Close() error { return e.srv.Close() }
+// Close stops the Edge and waits for its goroutines. It cuts every connection first, so a
+// session blocked writing to a client that reads nothing ends too.
+func (e *Edge) Close() error {
+	e.stop()
+	return e.srv.Close()
+}
+
+// sleep waits d, or less if the Edge stops first (then false).
+func (e *Edge) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-e.ctx.Done():
+		return false
+	}
+}
 
 // SetFaults changes the fault switches for what follows.
 func (e *Edge) SetFaults(f Faults) {

@@ -24,15 +24,42 @@ func signer(t *testing.T) ssh.Signer {
 
 func start(t *testing.T) *edgesim.Edge {
 	t.Helper()
-	e, err := edgesim.Start(t.Context(), "127.0.0.1:0", edgesim.Config{
+	return startWith(t, func(*edgesim.Config) {})
+}
+
+// startWith starts an Edge with the tests' identity and whatever adjust changes. Its cleanup
+// fails the test if Close does not return: a stuck session must never hold Close up.
+func startWith(t *testing.T, adjust func(*edgesim.Config)) *edgesim.Edge {
+	t.Helper()
+	cfg := edgesim.Config{
 		Hostname: "vShield-edge-3", User: "admin", Password: "pw", HostKey: signer(t),
 		Outputs: map[string]string{"show lines": strings.Repeat("a line\n", 30)},
-	})
+	}
+	adjust(&cfg)
+	e, err := edgesim.Start(t.Context(), "127.0.0.1:0", cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { e.Close() })
+	t.Cleanup(func() { closeWithin(t, e, closeLimit) })
 	return e
+}
+
+// closeLimit is far beyond what Close needs; reaching it means Close is stuck for good.
+const closeLimit = 10 * time.Second
+
+// closeWithin closes e and fails the test if Close has not returned within limit.
+func closeWithin(t *testing.T, e *edgesim.Edge, limit time.Duration) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.Close()
+	}()
+	select {
+	case <-done:
+	case <-time.After(limit):
+		t.Errorf("Edge.Close still blocked after %v", limit)
+	}
 }
 
 func dial(t *testing.T, e *edgesim.Edge) *ssh.Client {

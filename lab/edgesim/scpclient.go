@@ -2,6 +2,7 @@ package edgesim
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -24,9 +25,7 @@ func (sh *shell) copySCP(target, file string) {
 		return
 	}
 	e := sh.e
-	e.mu.Lock()
-	data, exists := e.files[file]
-	e.mu.Unlock()
+	data, exists := e.file(file)
 	if !exists {
 		sh.write(file + ": No such file or directory\n")
 		return
@@ -49,7 +48,7 @@ func (sh *shell) copySCP(target, file string) {
 		}), 3)},
 		Timeout: 10 * time.Second,
 	}
-	client, err := ssh.Dial("tcp", addr, cfg)
+	client, err := e.dialSSH(addr, cfg)
 	if err != nil {
 		switch {
 		case errors.As(err, new(interrupted)):
@@ -67,23 +66,37 @@ func (sh *shell) copySCP(target, file string) {
 		sh.write("scp: " + err.Error() + "\n")
 		return
 	}
-	e.mu.Lock()
-	for _, c := range e.captures {
-		if c.File == file {
-			c.Copied++
-		}
-	}
-	e.mu.Unlock()
+	e.markCopied(file)
 	sh.write(fmt.Sprintf("%-45s 100%% %5d %8.1fKB/s   00:00\n", file, len(data), float64(len(data))/1024))
+}
+
+// dialSSH connects to an SCP receiver. The connection is closed when the Edge stops, so a
+// receiver that stalls (in the handshake or the transfer) cannot hold Close up; Dial's
+// Timeout bounds only the TCP connect. The returned client closes it too.
+func (e *Edge) dialSSH(addr string, cfg *ssh.ClientConfig) (*ssh.Client, error) {
+	conn, err := (&net.Dialer{Timeout: cfg.Timeout}).DialContext(e.ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	stop := context.AfterFunc(e.ctx, func() { conn.Close() })
+	c, chans, reqs, err := ssh.NewClientConn(conn, addr, cfg)
+	if err != nil {
+		stop()
+		conn.Close()
+		return nil, err
+	}
+	client := ssh.NewClient(c, chans, reqs)
+	e.srv.Go(func() {
+		_ = client.Wait()
+		stop()
+	})
+	return client, nil
 }
 
 // askHostKey trusts a key the Edge has accepted before for host, else asks (yes/no).
 func (sh *shell) askHostKey(host string) ssh.HostKeyCallback {
 	return func(_ string, _ net.Addr, key ssh.PublicKey) error {
-		e := sh.e
-		e.mu.Lock()
-		known, seen := e.knownHosts[host]
-		e.mu.Unlock()
+		known, seen := sh.e.knownHost(host)
 		if seen {
 			if string(known.Marshal()) == string(key.Marshal()) {
 				return nil
@@ -102,9 +115,7 @@ func (sh *shell) askHostKey(host string) ssh.HostKeyCallback {
 		if strings.TrimSpace(ans) != "yes" {
 			return errors.New("host key not accepted")
 		}
-		e.mu.Lock()
-		e.knownHosts[host] = key
-		e.mu.Unlock()
+		sh.e.trustHost(host, key)
 		sh.write(fmt.Sprintf("Warning: Permanently added '%s' (%s) to the list of known hosts.\n", host, strings.ToUpper(strings.TrimPrefix(key.Type(), "ssh-"))))
 		return nil
 	}

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"golang.org/x/crypto/ssh"
 
@@ -18,7 +17,8 @@ type shell struct {
 	e        *Edge
 	nc       net.Conn
 	ch       ssh.Channel
-	in       chan byte // the terminal's keystrokes; closed when the channel ends
+	in       chan byte     // the terminal's keystrokes; closed when the channel ends
+	done     chan struct{} // closed when the CLI has ended: nobody reads in any more
 	rows     atomic.Int32
 	enabled  bool
 	commands int
@@ -36,7 +36,7 @@ func (interrupted) Error() string { return "interrupted" }
 // CLI. exec and subsystems (sftp) are refused: the Edge CLI is an interactive shell.
 func (e *Edge) serveSession(s sshserver.Session) {
 	ch := s.Channel
-	sh := &shell{e: e, nc: s.Conn, ch: ch, in: make(chan byte, 4096)}
+	sh := &shell{e: e, nc: s.Conn, ch: ch, in: make(chan byte, 4096), done: make(chan struct{})}
 	sh.rows.Store(24)
 	started := false
 	for req := range s.Requests {
@@ -69,6 +69,7 @@ func (e *Edge) serveSession(s sshserver.Session) {
 			e.srv.Go(sh.pumpInput)
 			e.srv.Go(func() {
 				sh.repl()
+				close(sh.done)
 				sshserver.SendExitStatus(ch, 0)
 				ch.Close()
 			})
@@ -81,13 +82,19 @@ func (e *Edge) serveSession(s sshserver.Session) {
 	}
 }
 
+// pumpInput feeds the channel's bytes to in until the channel ends or the CLI has ended
+// (then what the client typed after `exit` is dropped rather than waited on).
 func (sh *shell) pumpInput() {
 	defer close(sh.in)
 	buf := make([]byte, 1024)
 	for {
 		n, err := sh.ch.Read(buf)
 		for _, b := range buf[:n] {
-			sh.in <- b
+			select {
+			case sh.in <- b:
+			case <-sh.done:
+				return
+			}
 		}
 		if err != nil {
 			return
@@ -95,8 +102,12 @@ func (sh *shell) pumpInput() {
 	}
 }
 
-// write sends text to the terminal with "\n" as "\r\n".
+// write sends text to the terminal with "\n" as "\r\n". It may block as long as the client
+// does not read, so it is never called under e.mu.
 func (sh *shell) write(s string) {
+	if s == "" {
+		return
+	}
 	s = strings.ReplaceAll(s, "\r\n", "\n")
 	sh.writeRaw([]byte(strings.ReplaceAll(s, "\n", "\r\n")))
 }
@@ -188,16 +199,14 @@ func (sh *shell) repl() {
 		if line == "" {
 			continue
 		}
-		sh.e.mu.Lock()
-		sh.e.commands = append(sh.e.commands, line)
-		sh.e.mu.Unlock()
+		sh.e.recordCommand(line)
 		f := sh.e.currentFaults()
 		if f.DropAfterCommands > 0 && sh.commands >= f.DropAfterCommands {
 			sh.nc.Close() // cut the TCP connection, as a firewall or a crashing Edge would
 			return
 		}
-		if f.Latency > 0 {
-			time.Sleep(f.Latency)
+		if f.Latency > 0 && !sh.e.sleep(f.Latency) {
+			return
 		}
 		if !sh.dispatch(line, f) {
 			return
