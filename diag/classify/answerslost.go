@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"ipsecbot/diag"
+	"ipsecbot/diag/ike"
 )
 
 // firstRequest follows the first message of one IKE SA (IKE_SA_INIT, or Main/Aggressive Mode's
@@ -40,13 +41,24 @@ func (cf *captureFacts) addFirstRequest(p wirePacket, frame int) {
 		return
 	}
 	switch {
-	case p.src != fr.initiator && fr.answerFrame == 0:
+	case p.src != fr.initiator && fr.answerFrame == 0 && acceptsProposal(b, fr.version):
 		fr.answerFrame = frame
 	case p.src == fr.initiator && rspi == 0 && fr.answerFrame != 0:
 		fr.resent++
 	case p.src == fr.initiator && rspi != 0:
 		fr.progressed = true
 	}
+}
+
+// acceptsProposal reports an answer that opens with the responder's chosen SA, as IKE_SA_INIT's
+// and MM2 do. Refusals (NO_PROPOSAL_CHOSEN, INVALID_KE_PAYLOAD, COOKIE) open with a notify and
+// rightly make the initiator try again: they are no lost answers.
+func acceptsProposal(b []byte, version int) bool {
+	first := ike.PayloadType(b[16])
+	if version == 1 {
+		return (b[18] == exchangeMainMode || b[18] == exchangeAggressive) && first == ike.PayloadSAv1
+	}
+	return first == ike.PayloadSA
 }
 
 // observeAnswersLost: the first request arrived again and again although each copy was

@@ -131,7 +131,7 @@ func readCaptureFacts(path string, since, until time.Time) (*captureFacts, error
 		}
 		if !p.esp {
 			cf.addAnchor(p, ci.Timestamp)
-			cf.addMainMode(p, frame)
+			cf.addMainMode(p, frame, ci.Timestamp)
 			cf.addFirstRequest(p, frame)
 			continue
 		}

@@ -3,6 +3,7 @@ package classify
 import (
 	"encoding/binary"
 	"fmt"
+	"time"
 
 	"ipsecbot/diag"
 	ls "ipsecbot/diag/classify/logscan"
@@ -19,7 +20,9 @@ type mainMode struct {
 	cert         bool   // ... signatures (certificates)
 	idFrame      int    // the initiator's identity message (MM5): first frame
 	idSends      int    // ... and how often it was sent
-	idAnswer     int    // the responder's identity message (MM6): frame
+	idLast       time.Time
+	idAnswer     int // the responder's identity message (MM6): frame
+	idAnswerAt   time.Time
 	refusedFrame int    // something else the responder sent after MM5, with no MM6: a refusal
 	closedFrame  int    // an informational the initiator sent after MM6
 	quickMode    bool   // a Quick Mode followed: phase 1 was accepted
@@ -29,6 +32,11 @@ type mainMode struct {
 	qmRefused    int  // ... or only an informational: frame
 }
 
+// answerWithin is how soon an informational must follow the message it answers to count as the
+// answer: a refusal is sent on receipt, while a half-open SA timing out is deleted tens of seconds
+// later (and would then say nothing about the message).
+const answerWithin = 2 * time.Second
+
 // maxMainModes bounds the negotiations tracked per capture (a long capture of a flapping
 // tunnel has one per cycle; the first ones tell the story).
 const maxMainModes = 64
@@ -37,6 +45,7 @@ const maxMainModes = 64
 // (RFC 2409 appendix A).
 const (
 	exchangeMainMode      = 2
+	exchangeAggressive    = 4
 	exchangeInformational = 5
 	exchangeQuickMode     = 32
 	attrAuthMethod        = 3
@@ -44,7 +53,7 @@ const (
 )
 
 // addMainMode follows an IKEv1 message of p through its negotiation.
-func (cf *captureFacts) addMainMode(p wirePacket, frame int) {
+func (cf *captureFacts) addMainMode(p wirePacket, frame int, at time.Time) {
 	b := p.ike
 	if len(b) < ikeHeaderLen || b[17]>>4 != 1 {
 		return
@@ -80,17 +89,18 @@ func (cf *captureFacts) addMainMode(p wirePacket, frame int) {
 			mm.idFrame = frame
 		}
 		mm.idSends++
+		mm.idLast = at
 	case exchange == exchangeMainMode && !fromInitiator && identity:
 		if mm.idAnswer == 0 {
-			mm.idAnswer = frame
+			mm.idAnswer, mm.idAnswerAt = frame, at
 		}
 	case exchange == exchangeMainMode && !fromInitiator && !mm.psk && !mm.cert:
 		mm.psk, mm.cert = chosenAuth(b)
-	case exchange == exchangeInformational && !fromInitiator && mm.idFrame != 0 && mm.idAnswer == 0:
+	case exchange == exchangeInformational && !fromInitiator && mm.idFrame != 0 && mm.idAnswer == 0 && at.Sub(mm.idLast) <= answerWithin:
 		if mm.refusedFrame == 0 {
 			mm.refusedFrame = frame
 		}
-	case exchange == exchangeInformational && fromInitiator && mm.idAnswer != 0 && !mm.quickMode:
+	case exchange == exchangeInformational && fromInitiator && mm.idAnswer != 0 && !mm.quickMode && at.Sub(mm.idAnswerAt) <= answerWithin:
 		if mm.closedFrame == 0 {
 			mm.closedFrame = frame
 		}
