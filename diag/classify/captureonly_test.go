@@ -8,8 +8,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/gopacket"
 
 	"ipsecbot/diag"
+	"ipsecbot/diag/ike"
 )
 
 // captureAloneRun is one capture given to Classify with nothing else.
@@ -131,5 +135,53 @@ func TestClassify_LogsDecideOverEncryptedHints(t *testing.T) {
 				t.Errorf("the logs lowered the confidence: %.2f alone, %.2f with logs", alone.Confidence, v.Confidence)
 			}
 		})
+	}
+}
+
+// Ensure a refused IKEv1 identity message needs the refusal: the real PSK-mismatch capture with
+// the responder's informationals removed is the NAT-T-blocked shape (peer_unreachable), and with
+// them arriving 30 s late (a half-open SA timing out, not an answer) it is no authentication
+// failure.
+func TestClassify_IdentityRefusalNeedsAnAnswer(t *testing.T) {
+	src := "testdata/fixtures/ikev1-psk_mismatch/capture.pcap"
+	msgs, err := ike.DecodeFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	informational := map[int]bool{}
+	for _, m := range msgs {
+		if m.Exchange == "INFORMATIONAL_V1" {
+			informational[m.Frame] = true
+		}
+	}
+	if len(informational) == 0 {
+		t.Fatal("the fixture has no informationals")
+	}
+	classify := func(fn func(frame int, ci *gopacket.CaptureInfo, data []byte) []byte) *diag.Verdict {
+		path := rewriteCapture(t, src, filepath.Join(t.TempDir(), "capture.pcap"), fn)
+		v, err := Classify(t.Context(), Input{Captures: []CaptureSource{{Path: path}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	dropped := classify(func(frame int, _ *gopacket.CaptureInfo, data []byte) []byte {
+		if informational[frame] {
+			return nil
+		}
+		return data
+	})
+	if dropped.Cause != diag.CausePeerUnreachable {
+		t.Errorf("without the informationals: %s (%s), want peer_unreachable", dropped.Cause, dropped.Summary)
+	}
+	late := classify(func(frame int, ci *gopacket.CaptureInfo, data []byte) []byte {
+		if informational[frame] {
+			ci.Timestamp = ci.Timestamp.Add(30 * time.Second)
+		}
+		return data
+	})
+	t.Logf("informationals 30 s late: %s (%s)", late.Cause, late.Summary)
+	if late.Cause == diag.CauseAuthFailed {
+		t.Errorf("informationals 30 s late taken as the refusal: %s", late.Summary)
 	}
 }
