@@ -3,6 +3,7 @@ package classify
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"ipsecbot/diag"
 	"ipsecbot/diag/ike"
@@ -76,6 +77,41 @@ func observeAnswersLost(cf *captureFacts) []observation {
 		obs = append(obs, observation{event: evAnswersLost, name: cf.path, version: fr.version,
 			ev: diag.Evidence{Source: diag.SourcePcap, Ref: fmt.Sprintf("%s#%d", cf.path, fr.answerFrame),
 				Text: fmt.Sprintf("the first IKE request from %s was answered, yet arrived %d more times and the negotiation never went on: the answers do not reach %s", fr.initiator, fr.resent, fr.initiator)}})
+	}
+	return obs
+}
+
+// observeStalled: an IKE SA whose every request was answered, with no error, stopped after the
+// responder's answer to its first phase (IKE_SA_INIT, or Main Mode before the encrypted MM5):
+// the initiator's next message never arrived here. At the responder that is what UDP 4500
+// blocked after the float looks like, but an initiator that gave up, or a capture that ended,
+// look the same: a hint only.
+func observeStalled(path string, s *ike.Summary) []observation {
+	if slices.ContainsFunc(s.Notifies, func(n ike.NotifySeen) bool { return n.Error }) {
+		return nil // a refusal in the clear: the notify rules say more
+	}
+	var obs []observation
+	for _, sa := range s.IKESAs {
+		if sa.Established {
+			continue
+		}
+		var last ike.Exchange
+		for _, x := range s.Exchanges {
+			if x.ISPI != sa.ISPI {
+				continue
+			}
+			if !x.Answered {
+				last = ike.Exchange{}
+				break
+			}
+			last = x
+		}
+		if last.Exchange != "IKE_SA_INIT" && last.Exchange != "MAIN_MODE" {
+			continue
+		}
+		obs = append(obs, observation{event: evStalled, name: path, version: last.Version,
+			ev: diag.Evidence{Source: diag.SourcePcap, Ref: fmt.Sprintf("%s#%d", path, last.ResponseFrame),
+				Text: fmt.Sprintf("%s answered %s and the negotiation stopped there: the next message from %s never arrived (UDP 4500 blocked after the float, or it gave up)", last.Responder, last.Exchange, last.Initiator)}})
 	}
 	return obs
 }

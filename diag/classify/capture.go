@@ -354,6 +354,7 @@ func observeSummary(path string, s *ike.Summary) []observation {
 		add(ls.PatternEvent(i), c, n.Frame, 0, fmt.Sprintf("%s notify in %s from %s", n.Name, n.Exchange, n.Src))
 	}
 	obs = append(obs, observeIKEAuth(path, s)...)
+	obs = append(obs, observeStalled(path, s)...)
 	if s.Fragments.ICMPFragNeeded > 0 {
 		add(evICMPFragNeeded, 0, s.Fragments.ICMPFragNeededFrame, 0, fmt.Sprintf("%d ICMP fragmentation-needed messages", s.Fragments.ICMPFragNeeded))
 	}

@@ -24,6 +24,7 @@ const (
 	evIKEAuthTornDown     ls.Event = "pcap_ike_auth_torn_down"    // IKEv2 IKE_AUTH answered, then an INFORMATIONAL at once, no CHILD_SA
 	evQuickModeRefused    ls.Event = "pcap_quick_mode_refused"    // IKEv1 Quick Mode answered by an informational, not by QM2 (mainmode.go)
 	evAnswersLost         ls.Event = "pcap_answers_lost"          // the first IKE request answered, yet resent and never followed up (answerslost.go)
+	evStalled             ls.Event = "pcap_stalled"               // the first phase answered, the initiator's next message never came (answerslost.go)
 	evTunnelUp            ls.Event = "api_tunnel_up"              // NSX says channel and tunnels are up
 	evConfigMismatch      ls.Event = "config_mismatch"            // the configuration comparison found a breaking difference
 	evJudged              ls.Event = "judged"                     // a fact another step already judged (Input.Facts)
@@ -75,6 +76,7 @@ var rules = []rule{
 	{evIKEInitUnanswered, wasUp, 0, diag.CausePeerUnreachable, 0.3},
 	{evIKEUnanswered, 0, ikeUp | wasUp, diag.CausePeerUnreachable, 0.75},
 	{evAnswersLost, 0, 0, diag.CausePeerUnreachable, 0.75},
+	{evStalled, 0, 0, diag.CausePeerUnreachable, 0.4}, // a hint: an initiator that gave up looks the same
 
 	// The peer died while the tunnel was up.
 	{ls.EvDPDDead, 0, 0, diag.CauseDPDPeerDead, 0.95},

@@ -230,15 +230,19 @@ func cycles(obs []observation) int {
 
 func unknownSummary(v *diag.Verdict, obs []observation) string {
 	s := "Nothing conclusive"
-	if len(obs) == 0 {
-		s += ": no known IPsec message, packet fact or API status in the evidence"
+	var causes []string
+	for _, f := range v.AlsoSeen {
+		causes = append(causes, string(f.Cause))
 	}
-	if o := encryptedFailure(obs); o != nil {
-		var causes []string
-		for _, f := range v.AlsoSeen {
-			causes = append(causes, string(f.Cause))
-		}
+	switch o := encryptedFailure(obs); {
+	case o != nil:
 		s += ": " + o.ev.Text + "; the failure is inside encrypted IKE, the logs of either side name it (could be: " + strings.Join(causes, ", ") + ")"
+	case len(v.AlsoSeen) > 0 && len(v.AlsoSeen[0].Evidence) > 0:
+		s += ": " + v.AlsoSeen[0].Evidence[0].Text + " (too weak alone; could be: " + strings.Join(causes, ", ") + ")"
+	case len(obs) == 0 && v.Scanned.IKEMessages > 0:
+		s += fmt.Sprintf(": the capture's %d IKE messages show no fault the wire can prove (what is encrypted, the logs of either side tell)", v.Scanned.IKEMessages)
+	case len(obs) == 0:
+		s += ": no known IPsec message, packet fact or API status in the evidence"
 	}
 	if len(v.Missing) > 0 {
 		s += "; missing: " + strings.Join(v.Missing, "; ")
