@@ -17,7 +17,7 @@ import (
 type mainMode struct {
 	initiator    string // address that sent MM1 (the port floats to 4500 later)
 	psk          bool   // the responder chose pre-shared-key authentication
-	cert         bool   // ... signatures (certificates)
+	cert         bool   // ... any other method (signatures, hybrid): certificates may be at fault
 	idFrame      int    // the initiator's identity message (MM5): first frame
 	idSends      int    // ... and how often it was sent
 	idLast       time.Time
