@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -70,12 +73,12 @@ func (c *defaultConnector) Edge(ctx context.Context, cfg *config.Config, e *conf
 	if err != nil {
 		return nil, err
 	}
-	return &edgeSession{s: s, edge: e, conn: c}, nil
+	return &edgeSession{s: s, edge: e, conn: c, cfg: cfg}, nil
 }
 
 // receiver returns the SCP endpoint for listen, started on first use and kept for the
 // process's life (the Edge pushes every capture to it).
-func (c *defaultConnector) receiver(listen string) (*edge.SCPReceiver, error) {
+func (c *defaultConnector) receiver(cfg *config.Config, listen string) (*edge.SCPReceiver, error) {
 	if listen == "" {
 		return nil, errors.New("no capture.scp_listen configured: the capture cannot be fetched")
 	}
@@ -84,11 +87,7 @@ func (c *defaultConnector) receiver(listen string) (*edge.SCPReceiver, error) {
 	if r, ok := c.recv[listen]; ok {
 		return r, nil
 	}
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	key, err := ssh.NewSignerFromKey(priv)
+	key, err := scpHostKey(scpHostKeyPath(cfg))
 	if err != nil {
 		return nil, err
 	}
@@ -101,6 +100,67 @@ func (c *defaultConnector) receiver(listen string) (*edge.SCPReceiver, error) {
 	}
 	c.recv[listen] = r
 	return r, nil
+}
+
+// SCPHostKeyFile is the file, beside the store, that keeps the capture endpoint's host key.
+const SCPHostKeyFile = "scp_host_ed25519"
+
+// scpHostKeyPath is where the capture endpoint's host key is kept: beside the store ("" when
+// no store is configured: the key then lives as long as the process).
+func scpHostKeyPath(cfg *config.Config) string {
+	if cfg == nil || cfg.Store.Path == "" {
+		return ""
+	}
+	return filepath.Join(filepath.Dir(cfg.Path(cfg.Store.Path)), SCPHostKeyFile)
+}
+
+// scpHostKey loads the endpoint's ed25519 host key from path, or makes one and keeps it there
+// (0600). The Edge remembers the first key it accepted, as its known_hosts would, so every
+// later process must present the same key.
+func scpHostKey(path string) (ssh.Signer, error) {
+	if path != "" {
+		if data, err := os.ReadFile(path); err == nil {
+			key, err := ssh.ParsePrivateKey(data)
+			if err != nil {
+				return nil, fmt.Errorf("capture endpoint host key %s: %w", path, err)
+			}
+			return key, nil
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("capture endpoint host key: %w", err)
+		}
+	}
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	key, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		return nil, err
+	}
+	if path == "" {
+		return key, nil
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "ipsecbot capture endpoint")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("capture endpoint host key: %w", err)
+	}
+	// O_EXCL: of two processes starting at once, one key wins and both use it.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return scpHostKey(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("capture endpoint host key: %w", err)
+	}
+	_, werr := f.Write(pem.EncodeToMemory(block))
+	if err := errors.Join(werr, f.Close()); err != nil {
+		os.Remove(path)
+		return nil, fmt.Errorf("capture endpoint host key %s: %w", path, err)
+	}
+	return key, nil
 }
 
 // Close stops the SCP endpoints.
@@ -120,6 +180,7 @@ type edgeSession struct {
 	s    *edge.Session
 	edge *config.Edge
 	conn *defaultConnector
+	cfg  *config.Config
 }
 
 // pingCount is how many echo requests each MTU ping sends.
@@ -180,7 +241,7 @@ func (c *edgeCapture) Remove(ctx context.Context) error {
 }
 
 func (c *edgeCapture) Fetch(ctx context.Context, dir string) (string, error) {
-	recv, err := c.e.conn.receiver(c.e.edge.Capture.SCPListen)
+	recv, err := c.e.conn.receiver(c.e.cfg, c.e.edge.Capture.SCPListen)
 	if err != nil {
 		return "", err
 	}
