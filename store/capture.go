@@ -15,7 +15,10 @@ import (
 type Capture struct {
 	Edge      string    `json:"edge"`
 	Interface string    `json:"interface"`
-	File      string    `json:"file"` // the capture file's name on the Edge
+	File      string    `json:"file"` // the capture file's name on the Edge (a pattern until the Edge names it)
+	// Before lists the Edge's capture files from before the capture started: a cleanup after
+	// a restart removes only files of the interface not in it (those this capture created).
+	Before []string `json:"before,omitempty"`
 	Incident  string    `json:"incident,omitempty"`
 	Started   time.Time `json:"started"`
 }
