@@ -12,7 +12,8 @@ import (
 	"github.com/slack-go/slack"
 )
 
-// Handler serves POST /slack/commands, POST /slack/interactive, GET /healthz and GET /metrics.
+// Handler serves POST /slack/commands, POST /slack/interactive, GET /healthz and GET /metrics,
+// and to loopback clients only the read-only GET /incidents and GET /incidents/{id} (incidents.go).
 // Slack requests are refused before anything else unless their v0 signature is valid and
 // recent (401) and their body within the limit (413).
 func (s *Server) Handler() http.Handler {
@@ -24,6 +25,8 @@ func (s *Server) Handler() http.Handler {
 		io.WriteString(w, "ok\n")
 	})
 	mux.Handle("GET /metrics", metricsHandler(s.registry))
+	mux.Handle("GET "+IncidentsPath, s.localOnly(s.serveIncidentList))
+	mux.Handle("GET "+IncidentsPath+"/{id}", s.localOnly(s.serveIncidentDetail))
 	return mux
 }
 
