@@ -210,6 +210,18 @@ func (e *edgeSession) StartCapture(ctx context.Context, iface string, p netip.Ad
 	c, err := e.s.StartCapture(ctx, edge.CaptureSpec{Interface: iface, Peer: p,
 		MaxBytes: e.edge.Capture.ByteLimit(), MaxDuration: e.edge.Capture.TimeLimit()})
 	if err != nil {
+		if ctx.Err() != nil {
+			// Interrupted mid-start (which closes the session): the capture may be running
+			// with nobody left to stop it. Stop and remove it over a session of its own.
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+			defer cancel()
+			if cli, derr := e.conn.Edge(cctx, e.cfg, e.edge); derr == nil {
+				if aerr := cli.AbandonCapture(cctx, iface, predicted); aerr != nil {
+					err = fmt.Errorf("%w; cleaning up after it: %v", err, aerr)
+				}
+				cli.Close()
+			}
+		}
 		return nil, err
 	}
 	return &edgeCapture{c: c, e: e, predicted: predicted}, nil
