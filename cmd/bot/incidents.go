@@ -12,19 +12,25 @@ import (
 	"time"
 
 	"ipsecbot/config"
+	"ipsecbot/handlers"
 	"ipsecbot/store"
 )
 
 // incidentsLockTimeout is short: the terminal should hear at once that the bot holds the store.
 const incidentsLockTimeout = 500 * time.Millisecond
 
-// runIncidents reads incident state: `incidents list` and `incidents show ID`.
-func runIncidents(_ context.Context, e *env, args []string) error {
+// incidentsBotTimeout bounds the question to the running bot when it holds the store.
+const incidentsBotTimeout = 3 * time.Second
+
+// runIncidents reads incident state: `incidents list` and `incidents show ID`. It reads the
+// store file; while the running bot holds the file it asks the bot on slack.listen instead,
+// and prints the same.
+func runIncidents(ctx context.Context, e *env, args []string) error {
 	flags := newFlags("incidents", e)
 	cfgPath := flags.String("config", "", "configuration file")
 	asJSON := flags.Bool("json", false, "print one JSON document")
 	edge := flags.String("edge", "", "list: only this edge's incidents")
-	limit := flags.Int("limit", 50, "list: at most this many, newest first (0: all)")
+	limit := flags.Int("limit", handlers.DefaultIncidentLimit, "list: at most this many, newest first (0: all)")
 	var statuses multiFlag
 	flags.Var(&statuses, "status", "list: only incidents with this status (repeatable)")
 	pos, err := parseFlags(flags, args)
@@ -47,12 +53,12 @@ func runIncidents(_ context.Context, e *env, args []string) error {
 		if *limit < 0 {
 			return usagef("--limit must not be negative")
 		}
-		db, err := openIncidentStore(*cfgPath)
+		src, err := openIncidents(*cfgPath)
 		if err != nil {
 			return err
 		}
-		defer db.Close()
-		list, err := db.Incidents(store.IncidentFilter{Statuses: statuses, Edge: *edge, Limit: *limit})
+		defer src.Close()
+		list, err := src.Incidents(ctx, store.IncidentFilter{Statuses: statuses, Edge: *edge, Limit: *limit})
 		if err != nil {
 			return err
 		}
@@ -61,12 +67,12 @@ func runIncidents(_ context.Context, e *env, args []string) error {
 		}
 		return printIncidentList(e.stdout, list)
 	case sub == "show" && len(pos) == 2:
-		db, err := openIncidentStore(*cfgPath)
+		src, err := openIncidents(*cfgPath)
 		if err != nil {
 			return err
 		}
-		defer db.Close()
-		d, err := loadIncidentDetail(db, pos[1])
+		defer src.Close()
+		d, err := src.IncidentDetail(ctx, pos[1])
 		if err != nil {
 			return err
 		}
@@ -81,9 +87,16 @@ func runIncidents(_ context.Context, e *env, args []string) error {
 	}
 }
 
-// openIncidentStore opens the configuration's store read-only, and says plainly when the
-// running bot holds it.
-func openIncidentStore(cfgPath string) (*store.DB, error) {
+// incidentSource is where `bot incidents` reads: the store file, or the bot that holds it.
+type incidentSource interface {
+	Incidents(ctx context.Context, f store.IncidentFilter) ([]store.Incident, error)
+	IncidentDetail(ctx context.Context, id string) (store.IncidentDetail, error)
+	Close() error
+}
+
+// openIncidents opens the configuration's store read-only or, when the running bot holds it
+// (bbolt lets one process have the file), returns a source that asks the bot.
+func openIncidents(cfgPath string) (incidentSource, error) {
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		return nil, err
@@ -95,34 +108,62 @@ func openIncidentStore(cfgPath string) (*store.DB, error) {
 	db, err := store.Open(path, store.Options{ReadOnly: true, LockTimeout: incidentsLockTimeout})
 	switch {
 	case errors.Is(err, store.ErrInUse):
-		return nil, fmt.Errorf("the store %s is in use by another process (is `bot serve` running with this configuration?); incidents can be read from the terminal once it stops", path)
+		inUse := fmt.Sprintf("the store %s is in use by another process (is `bot serve` running with this configuration?)", path)
+		if cfg.Slack.Listen == "" {
+			return nil, fmt.Errorf("%s, and the configuration has no slack.listen to ask the bot on; incidents can be read from the terminal once it stops", inUse)
+		}
+		c, err := handlers.NewIncidentsClient(cfg.Slack.Listen, incidentsBotTimeout)
+		if err != nil {
+			return nil, fmt.Errorf("%s, and the bot cannot be asked: %w", inUse, err)
+		}
+		return botIncidents{c, inUse}, nil
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("no store at %s yet: nothing has been recorded with this configuration", path)
+	case err != nil:
+		return nil, err
 	}
-	return db, err
+	return fileIncidents{db}, nil
 }
 
-// incidentDetail is what `incidents show` prints.
-type incidentDetail struct {
-	Incident  store.Incident   `json:"incident"`
-	Timeline  []store.Event    `json:"timeline"`
-	Artifacts []store.Artifact `json:"artifacts"`
+// fileIncidents reads the store file.
+type fileIncidents struct{ db *store.DB }
+
+func (f fileIncidents) Incidents(_ context.Context, fl store.IncidentFilter) ([]store.Incident, error) {
+	return f.db.Incidents(fl)
 }
 
-func loadIncidentDetail(db *store.DB, id string) (incidentDetail, error) {
-	inc, err := db.Incident(id)
-	if err != nil {
-		return incidentDetail{}, err
+func (f fileIncidents) IncidentDetail(_ context.Context, id string) (store.IncidentDetail, error) {
+	return f.db.IncidentDetail(id)
+}
+
+func (f fileIncidents) Close() error { return f.db.Close() }
+
+// botIncidents asks the running bot. Its answers read as the file's; when it cannot answer,
+// the one error line says that the store is held and what the bot said.
+type botIncidents struct {
+	client *handlers.IncidentsClient
+	inUse  string // why the file was not read
+}
+
+func (b botIncidents) Incidents(ctx context.Context, fl store.IncidentFilter) ([]store.Incident, error) {
+	list, err := b.client.Incidents(ctx, fl)
+	return list, b.explain(err)
+}
+
+func (b botIncidents) IncidentDetail(ctx context.Context, id string) (store.IncidentDetail, error) {
+	d, err := b.client.IncidentDetail(ctx, id)
+	return d, b.explain(err)
+}
+
+func (b botIncidents) Close() error { return nil }
+
+// explain keeps the bot's "incident INC-7: not found" as the file would say it, and puts any
+// other failure after the reason the file was not read.
+func (b botIncidents) explain(err error) error {
+	if err == nil || errors.Is(err, store.ErrNotFound) {
+		return err
 	}
-	d := incidentDetail{Incident: inc}
-	if d.Timeline, err = db.Timeline(inc.ID); err != nil {
-		return incidentDetail{}, err
-	}
-	if d.Artifacts, err = db.Artifacts(inc.ID); err != nil {
-		return incidentDetail{}, err
-	}
-	d.Timeline, d.Artifacts = emptyIfNil(d.Timeline), emptyIfNil(d.Artifacts)
-	return d, nil
+	return fmt.Errorf("%s, and asking the bot at %s%s failed: %w", b.inUse, b.client.URL(), handlers.IncidentsPath, err)
 }
 
 func printIncidentList(w io.Writer, list []store.Incident) error {
@@ -139,7 +180,7 @@ func printIncidentList(w io.Writer, list []store.Incident) error {
 	return tw.Flush()
 }
 
-func printIncidentDetail(w io.Writer, d incidentDetail) error {
+func printIncidentDetail(w io.Writer, d store.IncidentDetail) error {
 	inc := d.Incident
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, f := range [][2]string{

@@ -2,13 +2,21 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"ipsecbot/config"
+	"ipsecbot/diag"
+	"ipsecbot/handlers"
 	"ipsecbot/store"
 )
 
@@ -107,7 +115,7 @@ func TestIncidents_Show(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	var d incidentDetail
+	var d store.IncidentDetail
 	if err := json.Unmarshal([]byte(out), &d); err != nil {
 		t.Fatalf("stdout is not one JSON document: %v\n%s", err, out)
 	}
@@ -163,9 +171,124 @@ func TestIncidents_Errors(t *testing.T) {
 	}
 	defer db.Close()
 	code, _, errOut := runBot(t, "incidents", "list", "--config", cfg)
-	want := "bot incidents: the store " + dbPath + " is in use by another process (is `bot serve` running with this configuration?); incidents can be read from the terminal once it stops\n"
+	want := "bot incidents: the store " + dbPath + " is in use by another process (is `bot serve` running with this configuration?), and the configuration has no slack.listen to ask the bot on; incidents can be read from the terminal once it stops\n"
 	if code != 1 || errOut != want {
 		t.Errorf("in use: exit %d, %q", code, errOut)
+	}
+	if err := db.Check(); err != nil {
+		t.Errorf("store damaged: %v", err)
+	}
+}
+
+// setListen gives the configuration at cfgPath the bot's HTTP listen address.
+func setListen(t *testing.T, cfgPath, listen string) {
+	t.Helper()
+	f, err := os.OpenFile(cfgPath, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := fmt.Fprintf(f, "slack:\n  listen: %q\n", listen); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// noDiagnoses is the engine of a bot that is only asked about incidents.
+type noDiagnoses struct{}
+
+func (noDiagnoses) Diagnose(context.Context, diag.Request, ...diag.Listener) (*diag.Report, error) {
+	return nil, errors.New("this bot only answers incident queries")
+}
+
+// holdStore opens the store at dbPath the way `bot serve` does and serves the bot's HTTP
+// handler for cfgPath on ln. It returns the open store and a func that stops the HTTP server
+// (the store stays held until the test ends).
+func holdStore(t *testing.T, cfgPath, dbPath string, ln net.Listener) (*store.DB, func()) {
+	t.Helper()
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(dbPath, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	bot, err := handlers.New(handlers.Options{
+		Config: cfg, Store: db, Engine: noDiagnoses{}, SigningSecret: "incidents-test-secret",
+		Slack: handlers.NewSlackClient("xoxb-incidents-test", "", "http://127.0.0.1:1/api/", time.Second),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(bot.Handler())
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			srv.Close()
+		}
+	}
+	t.Cleanup(func() {
+		stop()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := bot.Shutdown(ctx); err != nil {
+			t.Errorf("bot shutdown: %v", err)
+		}
+	})
+	return db, stop
+}
+
+// Ensure `bot incidents` prints exactly the same (stdout, stderr, exit status) through the
+// running bot as from the file, for every list and show form; that a slack.listen of 0.0.0.0
+// is asked on 127.0.0.1; and that when the bot does not answer either, one line says both.
+func TestIncidents_ThroughRunningBot(t *testing.T) {
+	cfg, dbPath := incidentsFixture(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	setListen(t, cfg, fmt.Sprintf("0.0.0.0:%d", port))
+
+	cases := [][]string{
+		{"list"}, {"list", "--json"}, {"list", "--status", "resolved", "--json"}, {"list", "--status", "diagnosing", "--status", "open"},
+		{"list", "--edge", "edge-02"}, {"list", "--edge", "edge-09", "--json"}, {"list", "--limit", "1", "--json"},
+		{"show", "INC-1"}, {"show", "INC-1", "--json"}, {"show", "inc-2"}, {"show", "INC-2", "--json"},
+		{"show", "INC-7"}, {"show", "12"},
+	}
+	type result struct {
+		code        int
+		out, errOut string
+	}
+	direct := make([]result, len(cases))
+	for i, args := range cases {
+		code, out, errOut := runBot(t, append([]string{"incidents", "--config", cfg}, args...)...)
+		direct[i] = result{code, out, errOut}
+	}
+	if direct[0].code != 0 || !strings.Contains(direct[0].out, "INC-1") || direct[11].code != 1 {
+		t.Fatalf("direct reads: %+v", direct)
+	}
+
+	db, stopHTTP := holdStore(t, cfg, dbPath, ln)
+	for i, args := range cases {
+		code, out, errOut := runBot(t, append([]string{"incidents", "--config", cfg}, args...)...)
+		if got := (result{code, out, errOut}); got != direct[i] {
+			t.Errorf("incidents %s through the bot:\nexit %d\n%s%s\nfrom the file:\nexit %d\n%s%s",
+				strings.Join(args, " "), got.code, got.out, got.errOut, direct[i].code, direct[i].out, direct[i].errOut)
+		}
+	}
+
+	stopHTTP()
+	code, out, errOut := runBot(t, "incidents", "show", "INC-1", "--config", cfg)
+	prefix := "bot incidents: the store " + dbPath + " is in use by another process (is `bot serve` running with this configuration?)" +
+		fmt.Sprintf(", and asking the bot at http://127.0.0.1:%d/incidents failed: ", port)
+	if code != 1 || out != "" || !strings.HasPrefix(errOut, prefix) || !strings.HasSuffix(errOut, "connection refused\n") || strings.Count(errOut, "\n") != 1 {
+		t.Errorf("bot not answering: exit %d, stdout %q, stderr %q; want one line starting %q", code, out, errOut, prefix)
 	}
 	if err := db.Check(); err != nil {
 		t.Errorf("store damaged: %v", err)
