@@ -134,14 +134,17 @@ func ParseIncidentFilter(q url.Values) (store.IncidentFilter, error) {
 				}
 			}
 		case "edge":
-			if len(vals) > 1 {
+			if len(vals) != 1 {
 				return store.IncidentFilter{}, errors.New("edge given more than once")
 			}
 			f.Edge = vals[0]
 		case "limit":
-			n, err := strconv.Atoi(vals[len(vals)-1])
-			if err != nil || n < 0 || len(vals) > 1 {
+			if len(vals) != 1 {
 				return store.IncidentFilter{}, fmt.Errorf("limit must be one number, 0 or more: %q", strings.Join(vals, ","))
+			}
+			n, err := strconv.Atoi(vals[0])
+			if err != nil || n < 0 {
+				return store.IncidentFilter{}, fmt.Errorf("limit must be one number, 0 or more: %q", vals[0])
 			}
 			f.Limit = n
 		default:
