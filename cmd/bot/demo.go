@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"ipsecbot/config"
 	"ipsecbot/diag"
 	"ipsecbot/diag/engine"
 	"ipsecbot/lab"
@@ -33,24 +35,35 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return usagef("unexpected argument %q", pos[0])
 	}
 	if *list {
-		for _, s := range lab.Scenarios() {
-			fmt.Fprintln(e.stdout, s.Name)
+		for _, name := range lab.ScenarioNames() {
+			fmt.Fprintln(e.stdout, name)
 		}
 		return nil
 	}
 	if *secs <= 0 {
 		return usagef("--capture-seconds must be positive")
 	}
+	// The lab's edge allows the configuration's default capture time cap.
+	if err := checkWindow(*secs, config.DefaultCaptureSeconds*time.Second); err != nil {
+		return err
+	}
 	sc, ok := lab.LookupScenario(*scenario)
 	if !ok {
 		return usagef("unknown scenario %q (one of: %s)", *scenario, strings.Join(lab.ScenarioNames(), ", "))
+	}
+	dir, err := filepath.Abs(*out)
+	if *out == "" || err != nil {
+		return usagef("--out must name a directory")
+	}
+	if err := prepareOut(dir); err != nil {
+		return err
 	}
 	labDir, err := os.MkdirTemp("", "bot-demo-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(labDir)
-	l, err := lab.Start(ctx, lab.Options{Scenario: sc.Name, Dir: labDir, CaptureSeconds: *secs})
+	l, err := lab.Start(ctx, lab.Options{Scenario: sc.Name, Dir: labDir})
 	if err != nil {
 		return fmt.Errorf("start the lab: %w", err)
 	}
@@ -64,10 +77,6 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	}
 	if db != nil {
 		defer db.Close()
-	}
-	dir, err := filepath.Abs(*out)
-	if err != nil {
-		return err
 	}
 	req := diag.Request{Edge: cfg.Edges[0].Name, CaptureSeconds: *secs, OutDir: dir, Requester: "cli"}
 	return diagnoseAndPrint(ctx, e, cfg, db, req, engine.Options{Logger: stderrLogger(e.stderr)}, false)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,15 +43,13 @@ func TestDemo_Scenario(t *testing.T) {
 
 func TestDemo_List(t *testing.T) {
 	code, stdout, _ := runBot(t, "demo", "--list")
-	var want []string
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
 	for _, s := range lab.Scenarios() {
-		want = append(want, s.Name)
-	}
-	if code != 0 || stdout != strings.Join(want, "\n")+"\n" {
-		t.Errorf("exit %d, stdout:\n%s", code, stdout)
-	}
-	if !strings.Contains(stdout, "flapping\n") || !strings.Contains(stdout, "healthy\n") {
-		t.Errorf("missing scenarios:\n%s", stdout)
+		if !strings.Contains(stdout, s.Name+"\n") {
+			t.Errorf("no %s in:\n%s", s.Name, stdout)
+		}
 	}
 }
 
@@ -58,5 +58,103 @@ func TestDemo_Usage(t *testing.T) {
 		if code, _, stderr := runBot(t, args...); code != 2 || stderr == "" {
 			t.Errorf("%v: exit %d, stderr %q", args, code, stderr)
 		}
+	}
+}
+
+// Ensure --list names every scenario --scenario accepts, the IKEv1 variants included, one a line.
+func TestDemo_ListHasIKEv1Variants(t *testing.T) {
+	code, stdout, _ := runBot(t, "demo", "--list")
+	if code != 0 || stdout != strings.Join(lab.ScenarioNames(), "\n")+"\n" {
+		t.Errorf("exit %d, stdout:\n%s", code, stdout)
+	}
+	if !strings.Contains(stdout, "ikev1-auth_failed\n") {
+		t.Errorf("no IKEv1 variants:\n%s", stdout)
+	}
+}
+
+// Ensure demo refuses a capture window above the edge's time cap, as diagnose does, before
+// anything starts.
+func TestDemo_CaptureSecondsAboveCapRefused(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	code, _, stderr := runBot(t, "demo", "--capture-seconds", "100000", "--out", out)
+	if code != 2 || !strings.Contains(stderr, "max_seconds") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("%s was created by a refused run", out)
+	}
+}
+
+// Ensure an empty --out is refused and an unwritable one is found before the run starts.
+func TestDemo_OutChecked(t *testing.T) {
+	if code, _, stderr := runBot(t, "demo", "--out", ""); code != 2 || !strings.Contains(stderr, "--out") {
+		t.Errorf("empty --out: exit %d, stderr %q", code, stderr)
+	}
+	if os.Geteuid() == 0 {
+		t.Skip("root can write anywhere")
+	}
+	ro := t.TempDir()
+	if err := os.Chmod(ro, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(ro, 0o700) })
+	code, _, stderr := runBot(t, "demo", "--out", filepath.Join(ro, "out"), "--capture-seconds", "1")
+	if code != 1 || strings.Contains(stderr, "Step ") {
+		t.Errorf("unwritable --out: exit %d (the run should not start), stderr:\n%s", code, stderr)
+	}
+}
+
+// Ensure a reused --out holds only the new report's files: the earlier report's artifacts are
+// cleared; a non-empty directory that holds no report is refused and left as it is.
+func TestDemo_ReusedOut(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	if code, _, stderr := runBot(t, "demo", "--scenario", "mtu_fragmentation", "--out", out, "--capture-seconds", "1"); code != 0 {
+		t.Fatalf("first run: exit %d\n%s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out, "capture.pcap")); err != nil {
+		t.Fatal(err)
+	}
+	// The second run's Edge gives no capture (its SSH is refused by nothing here, so make
+	// the earlier report list a file this run will not write).
+	if err := os.WriteFile(filepath.Join(out, "stale-note.txt"), []byte("mine"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runBot(t, "demo", "--out", out, "--capture-seconds", "1"); code != 0 {
+		t.Fatalf("second run: exit %d\n%s", code, stderr)
+	}
+	var rep struct {
+		Artifacts []struct{ Name string } `json:"artifacts"`
+	}
+	b, err := os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil || json.Unmarshal(b, &rep) != nil {
+		t.Fatalf("report.json: %v", err)
+	}
+	listed := map[string]bool{"report.json": true, "report.md": true}
+	for _, a := range rep.Artifacts {
+		listed[a.Name] = true
+	}
+	filepath.WalkDir(out, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(out, p)
+		if rel == "stale-note.txt" {
+			return nil // not the earlier report's: kept
+		}
+		if !listed[filepath.ToSlash(rel)] {
+			t.Errorf("%s is in --out but not in the new report", rel)
+		}
+		return nil
+	})
+	if _, err := os.Stat(filepath.Join(out, "stale-note.txt")); err != nil {
+		t.Errorf("a file the earlier report did not list was removed: %v", err)
+	}
+
+	other := t.TempDir()
+	if err := os.WriteFile(filepath.Join(other, "notes.txt"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runBot(t, "demo", "--out", other, "--capture-seconds", "1"); code != 2 || !strings.Contains(stderr, "not empty") {
+		t.Errorf("non-empty non-report --out: exit %d, stderr %q", code, stderr)
 	}
 }

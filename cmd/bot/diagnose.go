@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"golang.org/x/term"
@@ -46,6 +48,16 @@ func runDiagnose(ctx context.Context, e *env, args []string) error {
 	}
 	if err := cfg.Validate(config.NeedDiagnose); err != nil {
 		return err
+	}
+	if ec, ok := cfg.Edge(pos[0]); ok {
+		if err := checkWindow(*secs, ec.Capture.TimeLimit()); err != nil {
+			return err
+		}
+	}
+	if *out != "" {
+		if err := prepareOut(*out); err != nil {
+			return err
+		}
 	}
 	db, err := openStoreForRun(cfg, e.stderr)
 	if err != nil {
@@ -99,6 +111,73 @@ func openStoreForRun(cfg *config.Config, stderr io.Writer) (*store.DB, error) {
 		return nil, nil
 	}
 	return db, err
+}
+
+// checkWindow refuses a capture window above the edge's time cap (capture.max_seconds): the
+// Edge would stop the capture before the window ends.
+func checkWindow(secs int, limit time.Duration) error {
+	if time.Duration(secs)*time.Second > limit {
+		return usagef("--capture-seconds %d is above the edge's capture.max_seconds (%d)", secs, int(limit/time.Second))
+	}
+	return nil
+}
+
+// prepareOut makes dir ready for a report before the run starts: created and writable; when it
+// holds an earlier report, that report's files are removed (and nothing else); a non-empty
+// directory without a report is refused, untouched.
+func prepareOut(dir string) error {
+	if dir == "" {
+		return usagef("--out must name a directory")
+	}
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+	case err != nil:
+		return fmt.Errorf("--out: %w", err)
+	case len(entries) > 0:
+		if err := removeEarlierReport(dir); err != nil {
+			return err
+		}
+	}
+	probe, err := os.CreateTemp(dir, ".write-check-*")
+	if err != nil {
+		return fmt.Errorf("--out %s is not writable: %w", dir, err)
+	}
+	probe.Close()
+	return os.Remove(probe.Name())
+}
+
+// removeEarlierReport deletes report.json, report.md and the artifacts report.json lists.
+func removeEarlierReport(dir string) error {
+	data, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return usagef("--out %s is not empty and holds no earlier report: choose an empty or new directory", dir)
+	}
+	if err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	var old struct {
+		Artifacts []diag.Artifact `json:"artifacts"`
+	}
+	if err := json.Unmarshal(data, &old); err != nil {
+		return usagef("--out %s holds a report.json that is not a report: choose another directory", dir)
+	}
+	names := []string{"report.json", "report.md"}
+	for _, a := range old.Artifacts {
+		names = append(names, a.Name)
+	}
+	for _, n := range names {
+		if !filepath.IsLocal(filepath.FromSlash(n)) {
+			continue // never outside dir, whatever the file says
+		}
+		if err := os.Remove(filepath.Join(dir, filepath.FromSlash(n))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("--out: remove the earlier report's %s: %w", n, err)
+		}
+	}
+	return nil
 }
 
 // stderrLogger logs warnings and errors as text on stderr.

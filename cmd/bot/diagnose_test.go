@@ -70,7 +70,7 @@ func TestDiagnose_RecordsIncident(t *testing.T) {
 
 // Ensure usage mistakes exit 2 and a run that cannot happen exits 1, each with one line.
 func TestDiagnose_Errors(t *testing.T) {
-	l, err := lab.Start(t.Context(), lab.Options{Scenario: "healthy", Dir: t.TempDir(), CaptureSeconds: 1})
+	l, err := lab.Start(t.Context(), lab.Options{Scenario: "healthy", Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,6 +88,8 @@ func TestDiagnose_Errors(t *testing.T) {
 		{"no-edge", []string{"diagnose", "--config", path}, 2, "exactly one EDGE"},
 		{"no-config", []string{"diagnose", "edge-01"}, 2, "--config"},
 		{"bad-seconds", []string{"diagnose", "edge-01", "--config", path, "--capture-seconds", "0"}, 2, "positive"},
+		{"above-cap", []string{"diagnose", "edge-01", "--config", path, "--capture-seconds", "100000"}, 2, "capture.max_seconds (300)"},
+		{"out-not-empty", []string{"diagnose", "edge-01", "--config", path, "--out", l.Dir()}, 2, "not empty"},
 		{"unknown-edge", []string{"diagnose", "edge-99", "--config", path}, 1, `unknown edge "edge-99"`},
 		{"unknown-peer", []string{"diagnose", "edge-01", "--peer", "nope", "--config", path}, 1, `no peer "nope"`},
 		{"missing-config", []string{"diagnose", "edge-01", "--config", filepath.Join(t.TempDir(), "none.yaml")}, 1, "none.yaml"},
