@@ -1,7 +1,8 @@
-// Package diag holds the diagnosis domain: the cause labels, evidence, step results and the
-// report every part produces or consumes, and (in engine.go) the procedure that fills them in.
-// Subpackages talk to one technology each (edge, nsx, peer, ike) or hold the rules (classify);
-// none of them imports Slack.
+// Package diag holds the diagnosis domain: the cause labels, evidence, step results, the
+// report every part produces or consumes, and a run's request and progress events.
+// Subpackages talk to one technology each (edge, nsx, peer, ike), hold the rules (classify) or
+// run the procedure (engine, which lives apart from these types because every subpackage
+// imports them); none of them imports Slack.
 package diag
 
 import "time"
