@@ -103,15 +103,31 @@ type Edge struct {
 
 // SSH is how to reach a host over SSH.
 type SSH struct {
-	Address               string `yaml:"address,omitempty"`
-	User                  string `yaml:"user,omitempty"`
-	PasswordEnv           string `yaml:"password_env,omitempty"`
-	PasswordFile          string `yaml:"password_file,omitempty"`
-	KeyFile               string `yaml:"key_file,omitempty"`
-	KnownHosts            string `yaml:"known_hosts,omitempty"`
-	InsecureIgnoreHostKey bool   `yaml:"insecure_ignore_host_key,omitempty"`
-	Timeout               string `yaml:"timeout,omitempty"`         // connect, Go duration, default 10s
-	CommandTimeout        string `yaml:"command_timeout,omitempty"` // per command, default 30s
+	Address string `yaml:"address,omitempty"`
+	// HAAddresses is, for an Edge with HA, the address (host:port) of each appliance by its HA
+	// index (0, 1): the bot dials the one the NSX API reports active, and Address when the API
+	// cannot say. Edges only.
+	HAAddresses           []string `yaml:"ha_addresses,omitempty"`
+	User                  string   `yaml:"user,omitempty"`
+	PasswordEnv           string   `yaml:"password_env,omitempty"`
+	PasswordFile          string   `yaml:"password_file,omitempty"`
+	KeyFile               string   `yaml:"key_file,omitempty"`
+	KnownHosts            string   `yaml:"known_hosts,omitempty"`
+	InsecureIgnoreHostKey bool     `yaml:"insecure_ignore_host_key,omitempty"`
+	Timeout               string   `yaml:"timeout,omitempty"`         // connect, Go duration, default 10s
+	CommandTimeout        string   `yaml:"command_timeout,omitempty"` // per command, default 30s
+}
+
+// HAAppliances is how many appliances an NSX-v Edge with HA runs (HA index 0 and 1).
+const HAAppliances = 2
+
+// DefaultAddress is the address to dial when the active HA appliance is not known: Address,
+// else the appliance of HA index 0.
+func (s *SSH) DefaultAddress() string {
+	if s.Address == "" && len(s.HAAddresses) > 0 {
+		return s.HAAddresses[0]
+	}
+	return s.Address
 }
 
 // Capture configures packet captures on the Edge and how their files come back.

@@ -33,6 +33,9 @@ func TestLoad_Example(t *testing.T) {
 	if m, ok := c.Manager(e.Manager); !ok || m.URL != "https://nsxmgr-a.example" {
 		t.Errorf("Manager(%q) = %+v, %v", e.Manager, m, ok)
 	}
+	if len(e.SSH.HAAddresses) != 2 || e.SSH.DefaultAddress() != "edge-01.example:22" {
+		t.Errorf("ssh = %+v", e.SSH)
+	}
 	if len(e.Peers) != 3 || e.Peers[2].Declared == nil || e.Peers[2].Declared.DHGroup != "dh14" {
 		t.Errorf("peers = %+v", e.Peers)
 	}
@@ -106,6 +109,10 @@ func TestLoad_BadConfigs(t *testing.T) {
 		{"invalid-peer-kind.yaml", `:4: edges[0].peers[0].kind: must be one of strongswan, syslog, declared, not "cisco"`},
 		{"invalid-manager-url.yaml", `:3: managers[0].url: "ftp://nsxmgr-a.example" is not an http(s) URL`},
 		{"invalid-ssh-address.yaml", `:4: edges[0].ssh.address: "edge-01.example" is not host:port`},
+		{"invalid-ha-address.yaml", `:7: edges[0].ssh.ha_addresses[1]: "edge-01-1.example" is not host:port`},
+		{"invalid-ha-too-many.yaml", `:4: edges[0].ssh.ha_addresses: has 3 addresses: an Edge with HA has 2 appliances (HA index 0 and 1)`},
+		{"invalid-ha-unknown-key.yaml", `:5: unknown key "ha_address" in edges[0].ssh`},
+		{"invalid-ha-peer.yaml", `:9: edges[0].peers[0].ssh.ha_addresses: is for edges only (a peer has one address)`},
 		{"invalid-access-id.yaml", `:3: access.capture[1]: "alice" is neither "*" nor a Slack user, user group or channel ID`},
 		{"invalid-slack-mode.yaml", `:2: slack.mode: must be "http" or "socket", not "rtm"`},
 		{"invalid-duration.yaml", `:3: store.health_retention: "30d" is not a positive duration (e.g. 30s, 5m, 720h)`},
@@ -330,4 +337,46 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Ensure ssh.ha_addresses loads in HA index order, stands in for ssh.address when that is
+// absent, and DefaultAddress picks the address to dial when the active appliance is unknown.
+func TestLoad_HAAddresses(t *testing.T) {
+	const doc = `managers:
+  - {name: nsxmgr-a, url: "https://nsxmgr-a.example", user: admin, password_env: NSX_PASSWORD}
+edges:
+  - name: edge-01
+    manager: nsxmgr-a
+    edge_id: edge-1
+    ssh:
+      ha_addresses: ["192.0.2.10:22", "192.0.2.11:22"]
+      user: admin
+      password_env: EDGE01_PASSWORD
+      known_hosts: ./known_hosts
+    peers:
+      - {name: branch-fw, address: 203.0.113.2, kind: declared, declared: {ike_version: ikev2}}
+`
+	c, err := config.Parse([]byte(doc), "bot.yaml", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(config.NeedDiagnose); err != nil {
+		t.Fatalf("ha_addresses without address: %v", err)
+	}
+	ssh := c.Edges[0].SSH
+	if want := []string{"192.0.2.10:22", "192.0.2.11:22"}; !reflect.DeepEqual(ssh.HAAddresses, want) {
+		t.Errorf("ha_addresses = %q, want %q", ssh.HAAddresses, want)
+	}
+	if got := ssh.DefaultAddress(); got != "192.0.2.10:22" {
+		t.Errorf("DefaultAddress without address = %q, want the appliance of HA index 0", got)
+	}
+	ssh.Address = "edge-01.example:22"
+	if got := ssh.DefaultAddress(); got != "edge-01.example:22" {
+		t.Errorf("DefaultAddress = %q, want ssh.address", got)
+	}
+	ssh.Address, ssh.HAAddresses = "", nil
+	err = c.Validate(config.NeedDiagnose)
+	if err == nil || !strings.Contains(err.Error(), "edges[0].ssh.address: is required") {
+		t.Errorf("neither address nor ha_addresses: %v", err)
+	}
 }

@@ -239,6 +239,9 @@ func (v *validator) peers(edge int, e *Edge) {
 		default:
 			v.failf(at("kind"), "must be one of %s, %s, %s, not %q", PeerStrongSwan, PeerSyslog, PeerDeclared, pr.Kind)
 		}
+		if pr.SSH != nil && len(pr.SSH.HAAddresses) > 0 {
+			v.failf(append(at("ssh"), "ha_addresses"), "is for edges only (a peer has one address)")
+		}
 		v.ssh(at("ssh"), pr.SSH, true)
 		v.timezone(at("log_timezone"), pr.LogTimezone)
 	}
@@ -251,11 +254,17 @@ func (v *validator) ssh(path []any, s *SSH, strict bool) {
 	}
 	at := func(key string) []any { return append(append([]any{}, path...), key) }
 	if s.Address == "" {
-		if strict {
+		if strict && len(s.HAAddresses) == 0 {
 			v.failf(at("address"), "is required")
 		}
 	} else {
 		v.hostPort(at("address"), s.Address)
+	}
+	if len(s.HAAddresses) > HAAppliances {
+		v.failf(at("ha_addresses"), "has %d addresses: an Edge with HA has %d appliances (HA index 0 and 1)", len(s.HAAddresses), HAAppliances)
+	}
+	for i, a := range s.HAAddresses {
+		v.hostPort(append(at("ha_addresses"), i), a)
 	}
 	if strict && s.User == "" {
 		v.failf(at("user"), "is required")
