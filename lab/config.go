@@ -27,6 +27,10 @@ func (l *Lab) config(dir string) *config.Config {
 		return p
 	}
 	scpHost, _, _ := net.SplitHostPort(l.scpAddr)
+	var haAddrs []string
+	for _, e := range l.ha {
+		haAddrs = append(haAddrs, e.Addr())
+	}
 	return &config.Config{
 		Store: config.Store{Path: ref(FileStore)},
 		Slack: config.Slack{
@@ -41,7 +45,7 @@ func (l *Lab) config(dir string) *config.Config {
 		Edges: []config.Edge{{
 			Name: EdgeName, Manager: ManagerName, EdgeID: EdgeID,
 			SSH: &config.SSH{
-				Address: l.edge.Addr(), User: edgeUser,
+				Address: l.edge.Addr(), HAAddresses: haAddrs, User: edgeUser,
 				PasswordFile: ref(FileEdgePassword), KnownHosts: ref(FileKnownHosts),
 			},
 			Uplink: UplinkNIC, Internal: InternalNIC,

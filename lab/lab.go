@@ -37,6 +37,10 @@ type Options struct {
 	Faults Faults
 	// CaptureSeconds caps the capture window the configuration allows (0: the default).
 	CaptureSeconds int
+	// HA runs the Edge as an HA pair: a second appliance (HA index 1, its own host key and
+	// address, the same content) that the Manager's health summary and status report active.
+	// The configuration then lists both in ssh.ha_addresses; ssh.address stays appliance 0.
+	HA bool
 }
 
 // Faults gathers the simulators' fault switches.
@@ -71,7 +75,8 @@ type Lab struct {
 	dir      string
 	tempDir  bool
 	content  *content
-	edge     *edgesim.Edge
+	edge     *edgesim.Edge   // appliance 0
+	ha       []*edgesim.Edge // with Options.HA: the appliances by HA index (ha[0] == edge)
 	manager  *nsxsim.Manager
 	peer     *peersim.Peer
 	scpAddr  string
@@ -121,8 +126,13 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 		return nil, err
 	}
 	outputs := l.content.showOutputs()
-	if err = l.startEdge(ctx, host, sec, outputs, opts.Faults.Edge); err != nil {
+	if l.edge, err = l.startEdge(ctx, host, sec.edgeHostKey, 0, sec, outputs, opts.Faults.Edge); err != nil {
 		return nil, err
+	}
+	if opts.HA {
+		if err = l.startStandby(ctx, host, sec, outputs, opts.Faults.Edge); err != nil {
+			return nil, err
+		}
 	}
 	if err = l.startManager(ctx, mgrAddr, sec, outputs, opts.Faults.Manager); err != nil {
 		return nil, err
@@ -136,13 +146,14 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	return l, nil
 }
 
-// startEdge runs the Edge's CLI with the scenario's show outputs, log and capture.
-func (l *Lab) startEdge(ctx context.Context, host string, sec secrets, outputs map[string]string, faults edgesim.Faults) (err error) {
-	l.edge, err = edgesim.Start(ctx, net.JoinHostPort(host, "0"), edgesim.Config{
+// startEdge runs one Edge appliance's CLI with the scenario's show outputs, log and capture.
+func (l *Lab) startEdge(ctx context.Context, host string, hostKey ssh.Signer, haIndex int, sec secrets, outputs map[string]string, faults edgesim.Faults) (*edgesim.Edge, error) {
+	return edgesim.Start(ctx, net.JoinHostPort(host, "0"), edgesim.Config{
 		Hostname:        EdgeName,
+		HAIndex:         haIndex,
 		User:            edgeUser,
 		Password:        sec.edgePassword,
-		HostKey:         sec.edgeHostKey,
+		HostKey:         hostKey,
 		Outputs:         outputs,
 		Log:             l.content.edgeLog,
 		CaptureFile:     func() []byte { return l.content.capture },
@@ -150,7 +161,20 @@ func (l *Lab) startEdge(ctx context.Context, host string, sec secrets, outputs m
 		SCPDialOverride: l.scpAddr,
 		Faults:          faults,
 	})
-	return err
+}
+
+// startStandby runs the HA pair's second appliance (HA index 1), with a host key of its own.
+func (l *Lab) startStandby(ctx context.Context, host string, sec secrets, outputs map[string]string, faults edgesim.Faults) error {
+	key, err := sshserver.NewKey()
+	if err != nil {
+		return err
+	}
+	second, err := l.startEdge(ctx, host, key, 1, sec, outputs, faults)
+	if err != nil {
+		return err
+	}
+	l.ha = []*edgesim.Edge{l.edge, second}
+	return nil
 }
 
 // startManager runs the Manager's API, whose central CLI answers with the Edge's outputs.
@@ -158,6 +182,9 @@ func (l *Lab) startManager(ctx context.Context, addr string, sec secrets, output
 	ec, err := l.content.edgeContent(time.Now(), centralCLI(outputs, l.content.edgeLog))
 	if err != nil {
 		return err
+	}
+	if l.ha != nil {
+		ec.Health, ec.Status = haDocuments()
 	}
 	l.manager, err = nsxsim.Start(ctx, addr, nsxsim.Config{
 		User: managerUser, Password: sec.managerPassword, Edges: []nsxsim.EdgeContent{ec}, Faults: faults,
@@ -200,8 +227,18 @@ func (l *Lab) Scenario() Scenario { return l.scenario }
 // Dir is where the lab's files are.
 func (l *Lab) Dir() string { return l.dir }
 
-// Edge is the simulated Edge (its fault switches and capture tracking).
+// Edge is the simulated Edge (its fault switches and capture tracking); with Options.HA,
+// appliance 0 (ssh.address), the standby one.
 func (l *Lab) Edge() *edgesim.Edge { return l.edge }
+
+// Appliances are, with Options.HA, the Edge's appliances by HA index; Active is the index the
+// Manager reports active. Without HA: nil and 0.
+func (l *Lab) Appliances() (appliances []*edgesim.Edge, active int) {
+	if l.ha == nil {
+		return nil, 0
+	}
+	return l.ha, haActiveIndex
+}
 
 // Manager is the simulated NSX Manager.
 func (l *Lab) Manager() *nsxsim.Manager { return l.manager }
@@ -224,6 +261,9 @@ func (l *Lab) Close() error {
 	if l.edge != nil {
 		errs = append(errs, l.edge.Close())
 	}
+	for _, e := range l.ha[min(1, len(l.ha)):] { // ha[0] is l.edge
+		errs = append(errs, e.Close())
+	}
 	if l.tempDir {
 		errs = append(errs, os.RemoveAll(l.dir))
 	}
@@ -237,6 +277,9 @@ func (l *Lab) writeFiles(sec secrets) error {
 	}
 	kh := knownhosts.Line([]string{knownhosts.Normalize(l.edge.Addr())}, l.edge.HostKey()) + "\n" +
 		knownhosts.Line([]string{knownhosts.Normalize(l.peer.Addr())}, l.peer.HostKey()) + "\n"
+	for _, e := range l.ha[min(1, len(l.ha)):] { // every appliance's own key
+		kh += knownhosts.Line([]string{knownhosts.Normalize(e.Addr())}, e.HostKey()) + "\n"
+	}
 	for _, f := range []struct {
 		name string
 		data []byte

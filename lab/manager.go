@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"ipsecbot/config"
 	"ipsecbot/diag/edge"
 	"ipsecbot/diag/nsx"
 	"ipsecbot/lab/nsxsim"
@@ -258,4 +259,30 @@ func (c *content) syslogConfig() *nsx.SyslogConfig {
 		return &nsx.SyslogConfig{}
 	}
 	return &nsx.SyslogConfig{Protocol: "udp", ServerAddresses: []string{syslogServer}}
+}
+
+// haActiveIndex is the appliance a lab HA pair's Manager reports active.
+const haActiveIndex = 1
+
+// haDocuments are the health summary and status of the lab's HA pair: appliance 1 active,
+// appliance 0 standby.
+func haDocuments() (*nsx.EdgeHealthSummary, *nsx.EdgeStatus) {
+	active := haActiveIndex
+	state := func(i int) string {
+		if i == active {
+			return "active"
+		}
+		return "standby"
+	}
+	h := &nsx.EdgeHealthSummary{ID: EdgeID, Name: EdgeName, EdgeType: "gatewayServices",
+		PublishStatus: "APPLIED", HaVnicInUse: "vNic_1"}
+	s := &nsx.EdgeStatus{SystemStatus: "good", ActiveVseHaIndex: &active, EdgeStatus: "GREEN", PublishStatus: "APPLIED",
+		Features: []nsx.FeatureStatus{{Service: "ipsec", Configured: true, ServerStatus: "up"}}}
+	for i := range config.HAAppliances {
+		id, name := fmt.Sprintf("vm-%d", 101+i), fmt.Sprintf("%s-%d", EdgeName, i)
+		h.VMs = append(h.VMs, nsx.VMHealthSummary{ID: id, Name: name, HaAdminState: "up", HaState: state(i),
+			MpConnectivityStatus: "UP", HaIndex: i})
+		s.VMs = append(s.VMs, nsx.EdgeVMStatus{EdgeVMStatus: "GREEN", HaState: state(i), Index: i, ID: id, Name: name})
+	}
+	return h, s
 }

@@ -19,7 +19,9 @@ import (
 
 // Config is one Edge's identity, content and faults.
 type Config struct {
-	Hostname string // the prompt is Hostname+"-0>" (or "-0#" in enable mode)
+	Hostname string // the prompt is Hostname+"-0>" (or "-0#" in enable mode), 0 the HA index
+	// HAIndex is the appliance's HA index (0 or 1): the prompt of appliance 1 is Hostname+"-1>".
+	HAIndex  int
 	User     string
 	Password string // login; enable asks "Password:" and takes the same one
 	// AuthorizedKeys may log in as User with public-key authentication.

@@ -125,10 +125,11 @@ func (sh *shell) writeRaw(b []byte) {
 }
 
 func (sh *shell) prompt() string {
+	name := fmt.Sprintf("%s-%d", sh.e.cfg.Hostname, sh.e.cfg.HAIndex)
 	if sh.enabled {
-		return sh.e.cfg.Hostname + "-0# "
+		return name + "# "
 	}
-	return sh.e.cfg.Hostname + "-0> "
+	return name + "> "
 }
 
 // readKey returns the next keystroke; ok is false when the session ended.
