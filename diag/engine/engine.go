@@ -79,7 +79,7 @@ func New(cfg *config.Config, db *store.DB, opts Options) (*Engine, error) {
 		opts.Now = time.Now
 	}
 	if opts.Connect == nil {
-		opts.Connect = &defaultConnector{log: opts.Logger}
+		opts.Connect = &defaultConnector{log: opts.Logger, noAPI: opts.DisableAPI}
 	}
 	if opts.Classifier == nil {
 		opts.Classifier = defaultClassifier{}

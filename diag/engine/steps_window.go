@@ -224,6 +224,9 @@ func (showStep) Run(ctx context.Context, r *run) Outcome {
 		return nil
 	})
 	sum := fmt.Sprintf("tunnel at start: %s; at end: %s", orDash(states["start"]), orDash(states["end"]))
+	if note := r.applianceNote(); note != "" {
+		sum = note + "; " + sum
+	}
 	var ev []diag.Evidence
 	if s, e := states["start"], states["end"]; s != "" && e != "" && s != e {
 		ev = append(ev, diag.Evidence{Source: diag.SourceShow, Ref: "show/show-service-ipsec-end.txt", Site: "edge",

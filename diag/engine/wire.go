@@ -31,6 +31,8 @@ import (
 // and peer (diag/peer) from the configuration.
 type defaultConnector struct {
 	log *slog.Logger
+	// noAPI is Options.DisableAPI: an HA edge is then dialled at its default address, unasked.
+	noAPI bool
 
 	mu   sync.Mutex
 	recv map[string]*edge.SCPReceiver // by listen address: one receive endpoint per address
@@ -39,6 +41,10 @@ type defaultConnector struct {
 var _ Manager = (*nsx.Client)(nil)
 
 func (c *defaultConnector) Manager(cfg *config.Config, m *config.Manager) (Manager, error) {
+	return c.nsxClient(cfg, m)
+}
+
+func (c *defaultConnector) nsxClient(cfg *config.Config, m *config.Manager) (*nsx.Client, error) {
 	pw, err := cfg.ManagerPassword(m)
 	if err != nil {
 		return nil, err
@@ -55,8 +61,9 @@ func (c *defaultConnector) Edge(ctx context.Context, cfg *config.Config, e *conf
 	if e.SSH == nil {
 		return nil, fmt.Errorf("%s: no ssh settings", e.Name)
 	}
+	target := c.edgeAddress(ctx, cfg, e)
 	t := edge.Target{
-		Name: e.Name, Address: e.SSH.Address, User: e.SSH.User, KeyFile: cfg.Path(e.SSH.KeyFile),
+		Name: e.Name, Address: target.addr, User: e.SSH.User, KeyFile: cfg.Path(e.SSH.KeyFile),
 		KnownHosts: cfg.Path(e.SSH.KnownHosts), InsecureIgnoreHostKey: e.SSH.InsecureIgnoreHostKey,
 		ConnectTimeout: e.SSH.DialTimeout(), CommandTimeout: e.SSH.CmdTimeout(), Logger: c.log,
 		Templates: e.Capture.Templates, SCPHost: e.Capture.SCPAddress,
@@ -71,9 +78,72 @@ func (c *defaultConnector) Edge(ctx context.Context, cfg *config.Config, e *conf
 	}
 	s, err := edge.Dial(ctx, t)
 	if err != nil {
+		if target.which != "" {
+			err = fmt.Errorf("%s: %w", target.which, err)
+		}
 		return nil, err
 	}
-	return &edgeSession{s: s, edge: e, conn: c, cfg: cfg}, nil
+	return &edgeSession{s: s, edge: e, conn: c, cfg: cfg, appliance: target.which}, nil
+}
+
+// edgeTarget is the address an Edge session dials and, for an HA edge, which appliance that
+// is and how it was chosen.
+type edgeTarget struct {
+	addr  string
+	which string // "appliance 1 at 192.0.2.11:22 (active per healthsummary)"; "" without HA
+}
+
+// edgeAddress picks the address to dial. Without ssh.ha_addresses it is ssh.address. With
+// them, it is the appliance the NSX API reports active (so the commands and the capture run
+// where the tunnel is), or the default address when the API is off, fails, or names an
+// appliance the list has no address for; which then says why.
+func (c *defaultConnector) edgeAddress(ctx context.Context, cfg *config.Config, e *config.Edge) edgeTarget {
+	ha := e.SSH.HAAddresses
+	if len(ha) == 0 {
+		return edgeTarget{addr: e.SSH.Address}
+	}
+	fallback := func(why string) edgeTarget {
+		addr, name := e.SSH.DefaultAddress(), "ssh.address"
+		if e.SSH.Address == "" {
+			name = "appliance 0"
+		}
+		return edgeTarget{addr: addr, which: fmt.Sprintf("%s at %s (%s)", name, addr, why)}
+	}
+	if c.noAPI {
+		return fallback("the NSX API is switched off: the active HA appliance is unknown")
+	}
+	m, ok := cfg.Manager(e.Manager)
+	if !ok {
+		return fallback(fmt.Sprintf("manager %q is not configured: the active HA appliance is unknown", e.Manager))
+	}
+	client, err := c.nsxClient(cfg, m)
+	if err != nil {
+		return fallback("the active HA appliance is unknown: " + err.Error())
+	}
+	defer client.Close()
+	ctx, cancel := context.WithTimeout(ctx, e.SSH.CmdTimeout())
+	defer cancel()
+	a, err := client.ActiveAppliance(ctx, e.EdgeID)
+	if err != nil {
+		return fallback("the NSX API could not say which HA appliance is active: " + err.Error())
+	}
+	if a.Index < 0 || a.Index >= len(ha) {
+		return fallback(fmt.Sprintf("the NSX API reports appliance %d active, and ssh.ha_addresses has no address for it", a.Index))
+	}
+	return edgeTarget{addr: ha[a.Index], which: fmt.Sprintf("appliance %d at %s (active per %s)", a.Index, ha[a.Index], a.Source)}
+}
+
+// applianceNote says which HA appliance the run's Edge session is connected to ("" without
+// HA, or when the show commands go through the Manager): step 4's summary carries it.
+func (r *run) applianceNote() string {
+	cli, err := r.edgeCLI()
+	if err != nil {
+		return ""
+	}
+	if s, ok := cli.(*edgeSession); ok && s.appliance != "" {
+		return "connected to " + s.appliance
+	}
+	return ""
 }
 
 // receiver returns the SCP endpoint for listen, started on first use and kept for the
@@ -177,10 +247,11 @@ func (c *defaultConnector) Close() error {
 
 // edgeSession adapts *edge.Session to EdgeCLI.
 type edgeSession struct {
-	s    *edge.Session
-	edge *config.Edge
-	conn *defaultConnector
-	cfg  *config.Config
+	s         *edge.Session
+	edge      *config.Edge
+	conn      *defaultConnector
+	cfg       *config.Config
+	appliance string // edgeTarget.which: the HA appliance dialled, and why
 }
 
 // pingCount is how many echo requests each MTU ping sends.
