@@ -20,5 +20,8 @@ func (c *centralCLI) Ping(context.Context, netip.Addr, int, bool) (PingResult, e
 func (c *centralCLI) StartCapture(context.Context, string, netip.Addr) (EdgeCapture, error) {
 	return nil, c.sshErr
 }
-func (c *centralCLI) AbandonCapture(context.Context, string, string) error { return c.sshErr }
-func (c *centralCLI) Close() error                                         { return nil }
+func (c *centralCLI) CaptureFiles(context.Context) ([]string, error) { return nil, c.sshErr }
+func (c *centralCLI) AbandonCapture(context.Context, string, []string) error {
+	return c.sshErr
+}
+func (c *centralCLI) Close() error { return nil }

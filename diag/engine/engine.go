@@ -195,7 +195,9 @@ func (e *Engine) CleanupCaptures(ctx context.Context) (int, error) {
 			continue
 		}
 		for _, c := range list {
-			if err := cli.AbandonCapture(ctx, c.Interface, c.File); err != nil {
+			// Only the interface's files that were not on the Edge before it started: the Edge
+			// names files by every capture it ever took, so a name cannot be predicted.
+			if err := cli.AbandonCapture(ctx, c.Interface, c.Before); err != nil {
 				errs = append(errs, fmt.Errorf("%s: capture %s: %w", name, c.File, err))
 				continue
 			}

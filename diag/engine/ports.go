@@ -22,11 +22,15 @@ type EdgeCLI interface {
 	Run(ctx context.Context, command string) (string, error)
 	// Ping pings dst from the Edge with size bytes of payload, don't-fragment when df.
 	Ping(ctx context.Context, dst netip.Addr, size int, df bool) (PingResult, error)
+	// CaptureFiles lists the capture files on the Edge (`debug show files`), taken before a
+	// capture starts so that a cleanup removes only what that capture created.
+	CaptureFiles(ctx context.Context) ([]string, error)
 	// StartCapture starts a packet capture of IKE and ESP between the Edge and peer on iface.
 	StartCapture(ctx context.Context, iface string, peer netip.Addr) (EdgeCapture, error)
-	// AbandonCapture stops a capture on iface and removes file, for captures a dead process
-	// left behind (CleanupCaptures): there is no EdgeCapture for them any more.
-	AbandonCapture(ctx context.Context, iface, file string) error
+	// AbandonCapture stops the capture on iface and removes the interface's capture files
+	// (tcpdump_<iface>.*) that are not in before, for a capture whose own handle is gone (a
+	// dead process, a start cut short, a closed session).
+	AbandonCapture(ctx context.Context, iface string, before []string) error
 	Close() error
 }
 

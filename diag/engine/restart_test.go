@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"bufio"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 
 	"ipsecbot/config"
 	"ipsecbot/diag"
+	"ipsecbot/diag/edge"
 	"ipsecbot/diag/engine"
 	"ipsecbot/lab"
 	"ipsecbot/store"
@@ -62,6 +64,9 @@ func TestCleanupCaptures_AfterKill(t *testing.T) {
 	if err := l.WriteConfig(cfgPath); err != nil {
 		t.Fatal(err)
 	}
+	// The Edge has taken captures before: one whose file someone keeps, one removed since. It
+	// numbers files by every capture ever taken, so this run's file is not the next free name.
+	prepareEarlierCaptures(t, l)
 	dbPath := filepath.Join(t.TempDir(), "bot.db")
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperCaptureThenHang$", "-test.timeout=5m")
 	cmd.Env = append(os.Environ(), "ENGINE_HELPER_CONFIG="+cfgPath, "ENGINE_HELPER_DB="+dbPath)
@@ -97,7 +102,7 @@ func TestCleanupCaptures_AfterKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd.Wait()
-	if caps := l.Edge().Captures(); len(caps) != 1 || !caps[0].Running {
+	if caps := l.Edge().Captures(); len(caps) != 3 || !caps[2].Running {
 		t.Fatalf("edge captures after the kill: %+v", caps)
 	}
 
@@ -125,8 +130,11 @@ func TestCleanupCaptures_AfterKill(t *testing.T) {
 		t.Fatalf("CleanupCaptures = %d, %v", n, err)
 	}
 	caps := l.Edge().Captures()
-	if len(caps) != 1 || caps[0].Running || !caps[0].Removed || caps[0].File != recs[0].File {
-		t.Errorf("edge captures after cleanup: %+v (recorded %s)", caps, recs[0].File)
+	if len(caps) != 3 || caps[2].Running || !caps[2].Removed {
+		t.Errorf("edge captures after cleanup: %+v (recorded %+v)", caps, recs[0])
+	}
+	if files := l.Edge().Files(); len(files) != 1 || files[0] != "tcpdump_"+lab.UplinkNIC+".0" {
+		t.Errorf("files on the edge after cleanup: %v, want only the earlier kept one", files)
 	}
 	if recs, _ := db.Captures(); len(recs) != 0 {
 		t.Errorf("still recorded: %+v", recs)
@@ -146,4 +154,38 @@ func timelineText(evs []store.Event) string {
 		b.WriteString(e.Kind + ": " + e.Text + "\n")
 	}
 	return b.String()
+}
+
+// prepareEarlierCaptures takes two captures on the lab's Edge over real SSH: the first's file
+// is kept (not ours to remove later), the second's is removed.
+func prepareEarlierCaptures(t *testing.T, l *lab.Lab) {
+	t.Helper()
+	cfg := l.Config()
+	ec := cfg.Edges[0]
+	pw, _ := cfg.SSHPassword(ec.SSH)
+	s, err := edge.Dial(t.Context(), edge.Target{Name: ec.Name, Address: ec.SSH.Address, User: ec.SSH.User,
+		Password: pw, KeyFile: cfg.Path(ec.SSH.KeyFile), KnownHosts: cfg.Path(ec.SSH.KnownHosts),
+		InsecureIgnoreHostKey: ec.SSH.InsecureIgnoreHostKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	peer := netip.MustParseAddr(ec.Peers[0].Address)
+	for i := range 2 {
+		c, err := s.StartCapture(t.Context(), edge.CaptureSpec{Interface: ec.Uplink, Peer: peer})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Stop(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 {
+			if err := c.Remove(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if files := l.Edge().Files(); len(files) != 1 {
+		t.Fatalf("earlier files: %v", files)
+	}
 }

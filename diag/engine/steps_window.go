@@ -40,17 +40,40 @@ func (captureStep) Run(ctx context.Context, r *run) (out Outcome) {
 		return Outcome{Err: err}
 	}
 	iface := r.edge.Uplink
-	c, err := cli.StartCapture(ctx, iface, r.peerAddr)
+	// The Edge numbers capture files by every capture it ever took and names one only when it
+	// stops: record the files there now, so a cleanup (even after a crash) removes only the
+	// interface's files this capture created.
+	before, err := cli.CaptureFiles(ctx)
 	if err != nil {
-		return Outcome{Err: fmt.Errorf("start capture on %s: %w", iface, err)}
+		return Outcome{Err: fmt.Errorf("list the Edge's capture files: %w", err)}
 	}
-	rec := store.Capture{Edge: r.edge.Name, Interface: c.Interface(), File: c.File(), Incident: r.req.Incident, Started: r.e.opts.Now()}
+	rec := store.Capture{Edge: r.edge.Name, Interface: iface, File: "tcpdump_" + iface + ".*", Before: before,
+		Incident: r.req.Incident, Started: r.e.opts.Now()}
 	if db := r.e.db; db != nil {
 		if err := db.PutCapture(rec); err != nil {
-			r.e.log.Warn("record capture", "edge", rec.Edge, "file", rec.File, "err", err)
+			r.e.log.Warn("record capture", "edge", rec.Edge, "interface", iface, "err", err)
 		}
 	}
-	r.timeline("capture", fmt.Sprintf("capture %s started on %s (filter: host %s, IKE and ESP)", c.File(), c.Interface(), r.peerAddr))
+	c, err := cli.StartCapture(ctx, iface, r.peerAddr)
+	if err != nil {
+		err = fmt.Errorf("start capture on %s: %w", iface, err)
+		if errors.Is(err, edge.ErrCommand) {
+			// The Edge refused: nothing of ours runs (and a capture someone else runs on the
+			// interface is not ours to stop).
+			r.forgetCapture(rec)
+			return Outcome{Err: err}
+		}
+		// Cut short (a cancel closes the session): it may run with nobody to stop it.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		defer cancel()
+		if aerr := r.abandonCapture(cctx, iface, before); aerr != nil {
+			r.timeline("capture", fmt.Sprintf("a capture on %s %s may be left running: %v (recorded; removed at the next start)", rec.Edge, iface, aerr))
+			return Outcome{Err: fmt.Errorf("%w; cleaning up after it: %v", err, aerr)}
+		}
+		r.forgetCapture(rec)
+		return Outcome{Err: err}
+	}
+	r.timeline("capture", fmt.Sprintf("capture started on %s %s (filter: host %s, IKE and ESP)", rec.Edge, c.Interface(), r.peerAddr))
 	stopped, removed := false, false
 	defer func() {
 		// Whatever happened, the Edge's capture is stopped and its file removed, with a
@@ -72,7 +95,7 @@ func (captureStep) Run(ctx context.Context, r *run) (out Outcome) {
 		}
 		if !removed {
 			// A cancelled command closes the Edge session: clean up over a fresh one.
-			if err := r.abandonCapture(cctx, c.Interface(), c.File()); err != nil {
+			if err := r.abandonCapture(cctx, c.Interface(), before); err != nil {
 				errs = append(errs, "over a new session: "+err.Error())
 			} else {
 				removed, errs = true, nil
@@ -80,7 +103,7 @@ func (captureStep) Run(ctx context.Context, r *run) (out Outcome) {
 		}
 		if removed {
 			r.forgetCapture(rec)
-			r.timeline("capture", fmt.Sprintf("capture %s stopped and removed from %s", rec.File, rec.Edge))
+			r.timeline("capture", fmt.Sprintf("capture %s stopped and removed from %s", firstNonEmpty(c.File(), rec.File), rec.Edge))
 		}
 		if len(errs) > 0 {
 			msg := fmt.Sprintf("capture %s on %s could not be cleaned up: %s (recorded; removed at the next start)", rec.File, rec.Edge, strings.Join(errs, "; "))
@@ -101,7 +124,7 @@ func (captureStep) Run(ctx context.Context, r *run) (out Outcome) {
 		return Outcome{Err: fmt.Errorf("stop capture: %w", err)}
 	}
 	stopped = true
-	if c.File() != rec.File { // the Edge named it otherwise than predicted: record the real name
+	if c.File() != "" && c.File() != rec.File { // the Edge has named it: record the name
 		r.forgetCapture(rec)
 		rec.File = c.File()
 		if db := r.e.db; db != nil {
@@ -130,14 +153,15 @@ func (captureStep) Run(ctx context.Context, r *run) (out Outcome) {
 	return Outcome{Summary: fmt.Sprintf("%s: %d bytes over %s on %s; removed from the Edge", art.Name, art.Size, r.window, c.Interface()), Artifacts: []diag.Artifact{art}}
 }
 
-// abandonCapture stops and removes a capture over a session of its own.
-func (r *run) abandonCapture(ctx context.Context, iface, file string) error {
+// abandonCapture stops the capture on iface and removes the files it created (those not in
+// before) over a session of its own.
+func (r *run) abandonCapture(ctx context.Context, iface string, before []string) error {
 	cli, err := r.e.opts.Connect.Edge(ctx, r.e.cfg, r.edge)
 	if err != nil {
 		return err
 	}
 	defer cli.Close()
-	return cli.AbandonCapture(ctx, iface, file)
+	return cli.AbandonCapture(ctx, iface, before)
 }
 
 func (r *run) forgetCapture(c store.Capture) {

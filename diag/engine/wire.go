@@ -12,6 +12,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -265,58 +267,66 @@ func (e *edgeSession) Ping(ctx context.Context, dst netip.Addr, size int, df boo
 	return PingResult{Sent: sent, Received: recv, Output: out}, err
 }
 
-func (e *edgeSession) StartCapture(ctx context.Context, iface string, p netip.Addr) (EdgeCapture, error) {
-	// The Edge names the file only when the capture stops; predict it (tcpdump_vNic_N.K, K the
-	// number of earlier files of the interface) so a restart can clean up after a crash.
-	predicted := fmt.Sprintf("tcpdump_%s.0", iface)
-	if files, err := e.s.Files(ctx); err == nil {
-		k := 0
-		for _, f := range files {
-			if strings.HasPrefix(f.Name, "tcpdump_"+iface+".") {
-				k++
-			}
-		}
-		predicted = fmt.Sprintf("tcpdump_%s.%d", iface, k)
+func (e *edgeSession) CaptureFiles(ctx context.Context) ([]string, error) {
+	files, err := e.s.Files(ctx)
+	if err != nil {
+		return nil, err
 	}
+	names := make([]string, 0, len(files))
+	for _, f := range files {
+		names = append(names, f.Name)
+	}
+	return names, nil
+}
+
+// StartCapture starts the capture. The Edge names its file only when it stops, so nothing
+// is predicted here: the caller has recorded the files from before (CaptureFiles).
+func (e *edgeSession) StartCapture(ctx context.Context, iface string, p netip.Addr) (EdgeCapture, error) {
 	c, err := e.s.StartCapture(ctx, edge.CaptureSpec{Interface: iface, Peer: p,
 		MaxBytes: e.edge.Capture.ByteLimit(), MaxDuration: e.edge.Capture.TimeLimit()})
 	if err != nil {
-		if ctx.Err() != nil {
-			// Interrupted mid-start (which closes the session): the capture may be running
-			// with nobody left to stop it. Stop and remove it over a session of its own.
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-			defer cancel()
-			if cli, derr := e.conn.Edge(cctx, e.cfg, e.edge); derr == nil {
-				if aerr := cli.AbandonCapture(cctx, iface, predicted); aerr != nil {
-					err = fmt.Errorf("%w; cleaning up after it: %v", err, aerr)
-				}
-				cli.Close()
-			}
-		}
 		return nil, err
 	}
-	return &edgeCapture{c: c, e: e, predicted: predicted}, nil
+	return &edgeCapture{c: c, e: e}, nil
 }
 
-func (e *edgeSession) AbandonCapture(ctx context.Context, iface, file string) error {
-	return e.s.Cleanup(ctx, iface, file)
+var validIface = regexp.MustCompile(`^vNic_[0-9]+$`)
+
+func (e *edgeSession) AbandonCapture(ctx context.Context, iface string, before []string) error {
+	if !validIface.MatchString(iface) {
+		return fmt.Errorf("%s: capture interface %q: %w", e.edge.Name, iface, edge.ErrInvalidArgument)
+	}
+	// Stop first: the Edge names the file only then.
+	stop := edge.DefaultTemplates[edge.TmplStop]
+	if t, ok := e.edge.Capture.Templates[edge.TmplStop]; ok {
+		stop = t
+	}
+	if _, err := e.s.Run(ctx, strings.ReplaceAll(stop, "{{iface}}", iface)); err != nil && !errors.Is(err, edge.ErrCommand) {
+		return err // an "is not running" answer is fine
+	}
+	files, err := e.CaptureFiles(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, f := range files {
+		if strings.HasPrefix(f, "tcpdump_"+iface+".") && !slices.Contains(before, f) {
+			errs = append(errs, e.s.Cleanup(ctx, iface, f))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (e *edgeSession) Close() error { return e.s.Close() }
 
 type edgeCapture struct {
-	c         *edge.Capture
-	e         *edgeSession
-	predicted string
+	c *edge.Capture
+	e *edgeSession
 }
 
-// File is the capture's file on the Edge: its real name once stopped, the predicted one before.
-func (c *edgeCapture) File() string {
-	if c.c.File != "" {
-		return c.c.File
-	}
-	return c.predicted
-}
+// File is the capture's file on the Edge once stopped ("" before): read under the capture's
+// lock, since its time-cap timer may be stopping it.
+func (c *edgeCapture) File() string                   { return c.c.CurrentFile() }
 func (c *edgeCapture) Interface() string              { return c.c.Interface }
 func (c *edgeCapture) Stop(ctx context.Context) error { return c.c.Stop(ctx) }
 func (c *edgeCapture) Remove(ctx context.Context) error {
