@@ -130,6 +130,9 @@ type Report struct {
 	Finished  time.Time    `json:"finished"`
 	Steps     []StepResult `json:"steps"`
 	Artifacts []Artifact   `json:"artifacts"`
+	// Interrupted says why the run was cut short (cancelled, the bot stopping); "" for a run
+	// that finished. The verdict is then classified from what was collected until then.
+	Interrupted string `json:"interrupted,omitempty"`
 	// Dir is the directory the artifacts (and report.json itself) are in; Artifact names are
 	// relative to it.
 	Dir string `json:"-"`
