@@ -102,10 +102,12 @@ func New(cfg *config.Config, db *store.DB, opts Options) (*Engine, error) {
 
 // Diagnose runs the procedure against req.Edge and returns the report. A second request for
 // an edge whose diagnosis is running joins it: its listeners get the run's later events and it
-// gets the same report. The error is non-nil only when the run itself could not happen (an
-// unknown edge, no directory to write to, ctx ended); a failed step is in the report.
-// Cancelling the ctx of the request that started the run cancels the run (its capture is
-// stopped and removed); a joiner's ctx only stops its waiting.
+// gets the same report. The error is non-nil when the run itself could not happen (an unknown
+// edge, no directory to write to, the report not written) or was interrupted; a failed step is
+// in the report. Cancelling the ctx of the request that started the run interrupts the run:
+// its capture is stopped and removed, what was collected is classified, and Diagnose returns
+// that report (Interrupted set) with an error wrapping the cancel, once all that is done. A
+// joiner's ctx only stops its waiting.
 func (e *Engine) Diagnose(ctx context.Context, req diag.Request, listeners ...diag.Listener) (*diag.Report, error) {
 	edgeCfg, ok := e.cfg.Edge(req.Edge)
 	if !ok {
@@ -138,7 +140,13 @@ func (e *Engine) Diagnose(ctx context.Context, req diag.Request, listeners ...di
 		e.mu.Unlock()
 		close(r.done)
 	}()
-	return r.wait(ctx)
+	// The starter's ctx ends the run itself, so its report (and the capture's cleanup) follow
+	// soon after a cancel: wait for them rather than leave a capture behind on return.
+	<-r.done
+	if r.report != nil && r.report.Interrupted != "" {
+		return r.report, fmt.Errorf("diagnosis of %s interrupted: %w", req.Edge, context.Cause(ctx))
+	}
+	return r.report, r.err
 }
 
 // Running reports whether a diagnosis of edge is in progress.

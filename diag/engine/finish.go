@@ -21,7 +21,7 @@ func (r *run) finish() {
 			Remediation: []string{"Read the collected artifacts; rerun when the failed steps can run"}}
 	}
 	rep := &diag.Report{Verdict: *v, Edge: r.req.Edge, Peer: r.peerName(), Incident: r.req.Incident,
-		Started: r.started, Finished: r.e.opts.Now(), Steps: r.results, Dir: r.dir}
+		Started: r.started, Finished: r.e.opts.Now(), Steps: r.results, Dir: r.dir, Interrupted: r.interrupted()}
 	for _, m := range missing {
 		if !slices.Contains(rep.Missing, m) {
 			rep.Missing = append(rep.Missing, m)
@@ -50,7 +50,10 @@ func (r *run) finish() {
 	if db := r.e.db; db != nil && r.req.Incident != "" {
 		_, err := db.UpdateIncident(r.req.Incident, func(inc *store.Incident) error {
 			inc.Cause, inc.Summary = string(rep.Cause), rep.Summary
-			if inc.Status == store.StatusDiagnosing {
+			switch {
+			case rep.Interrupted != "":
+				inc.Status = store.StatusInterrupted
+			case inc.Status == store.StatusDiagnosing:
 				inc.Status = store.StatusOpen
 			}
 			return nil
@@ -58,6 +61,9 @@ func (r *run) finish() {
 		if err != nil {
 			r.e.log.Warn("update incident", "incident", r.req.Incident, "err", err)
 		}
+	}
+	if rep.Interrupted != "" {
+		r.timeline("interrupted", "the diagnosis was "+rep.Interrupted)
 	}
 	r.timeline("finding", fmt.Sprintf("%s (confidence %.2f): %s", rep.Cause, rep.Confidence, rep.Summary))
 	r.emit(diag.Event{Kind: diag.EventFinished, Summary: fmt.Sprintf("%s: %s", rep.Cause, rep.Summary), Report: rep})

@@ -60,6 +60,9 @@ func RenderMarkdown(r *diag.Report) string {
 	}
 	fmt.Fprintf(&b, "Started %s, finished %s (%s).\n\n", r.Started.UTC().Format(time.RFC3339), r.Finished.UTC().Format(time.RFC3339),
 		r.Finished.Sub(r.Started).Round(100*time.Millisecond))
+	if r.Interrupted != "" {
+		fmt.Fprintf(&b, "**This diagnosis was %s.**\n\n", mdLine(r.Interrupted))
+	}
 	fmt.Fprintf(&b, "## Cause: `%s`\n\n", r.Cause)
 	fmt.Fprintf(&b, "%s\n\n", mdLine(r.Summary))
 	fmt.Fprintf(&b, "Confidence %.2f", r.Confidence)
@@ -132,6 +135,9 @@ func WriteVerdict(w io.Writer, r *diag.Report, dir string) {
 		fmt.Fprintf(w, ", IKEv%d", r.IKEVersion)
 	}
 	fmt.Fprintf(w, ")\n%s\n", r.Summary)
+	if r.Interrupted != "" {
+		fmt.Fprintf(w, "This diagnosis was %s.\n", r.Interrupted)
+	}
 	if len(r.Evidence) > 0 {
 		fmt.Fprintln(w, "\nEvidence:")
 		for _, e := range r.Evidence {

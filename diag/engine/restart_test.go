@@ -39,9 +39,12 @@ func TestHelperCaptureThenHang(t *testing.T) {
 	}
 	go func() {
 		for {
+			// Recorded before it starts; running once the timeline says so.
 			if caps, _ := db.Captures(); len(caps) > 0 {
-				os.Stdout.WriteString("CAPTURING " + caps[0].File + "\n")
-				return
+				if tl, _ := db.Timeline(caps[0].Incident); strings.Contains(timelineText(tl), "capture started") {
+					os.Stdout.WriteString("CAPTURING " + caps[0].File + "\n")
+					return
+				}
 			}
 			time.Sleep(10 * time.Millisecond)
 		}

@@ -21,6 +21,7 @@ import (
 // listeners of its events. Steps read and add to it concurrently through its methods.
 type run struct {
 	e        *Engine
+	reqCtx   context.Context // the starter's: its end interrupts the run
 	ctx      context.Context // the run's: the overall deadline, cancelled with the request
 	cancel   context.CancelFunc
 	req      diag.Request
@@ -101,7 +102,7 @@ func (e *Engine) newRun(ctx context.Context, edgeCfg *config.Edge, req diag.Requ
 	}
 	rctx, cancel := context.WithTimeout(ctx, deadline)
 	r := &run{
-		e: e, ctx: rctx, cancel: cancel, req: req, edge: edgeCfg, peerCfg: peerCfg, dir: dir,
+		e: e, reqCtx: ctx, ctx: rctx, cancel: cancel, req: req, edge: edgeCfg, peerCfg: peerCfg, dir: dir,
 		window: window, started: start, plan: procedure(),
 		listeners:  slices.Clone(listeners),
 		windowOpen: make(chan struct{}), windowEnd: make(chan struct{}), snapshotsDone: make(chan struct{}),
@@ -171,6 +172,16 @@ func (r *run) execute() {
 	}
 	r.finish()
 	r.closeClients()
+}
+
+// interrupted says why the run was cut short by its requester (a cancel, the bot stopping),
+// "" when it was not. The run's own deadline is no interruption: its steps report it.
+func (r *run) interrupted() string {
+	if r.reqCtx.Err() == nil {
+		return ""
+	}
+	return fmt.Sprintf("interrupted after %s (%v): the verdict is from what was collected until then",
+		r.e.opts.Now().Sub(r.started).Round(time.Second), context.Cause(r.reqCtx))
 }
 
 func (r *run) peerName() string {

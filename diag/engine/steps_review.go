@@ -18,7 +18,17 @@ func (reviewStep) Phase() phase                 { return phaseAfter }
 func (reviewStep) Snapshot() bool               { return false }
 func (reviewStep) Timeout(r *run) time.Duration { return 2 * shortTimeout(r) }
 
+// classifyGrace bounds classifying after the run was cut short (its context is gone then).
+const classifyGrace = 10 * time.Second
+
 func (reviewStep) Run(ctx context.Context, r *run) Outcome {
+	if r.ctx.Err() != nil {
+		// Cancelled or out of time: classify what was collected, under a short context of
+		// its own, rather than lose it.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), classifyGrace)
+		defer cancel()
+	}
 	r.mu.Lock()
 	c := r.collected
 	// The problem window: the last day before the run, up to its end. A lab's logs are
