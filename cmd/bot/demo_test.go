@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"ipsecbot/lab"
 )
@@ -90,15 +94,12 @@ func TestDemo_OutChecked(t *testing.T) {
 	if code, _, stderr := runBot(t, "demo", "--out", ""); code != 2 || !strings.Contains(stderr, "--out") {
 		t.Errorf("empty --out: exit %d, stderr %q", code, stderr)
 	}
-	if os.Geteuid() == 0 {
-		t.Skip("root can write anywhere")
-	}
-	ro := t.TempDir()
-	if err := os.Chmod(ro, 0o500); err != nil {
+	// Below a regular file: no directory can be made there, not even by root.
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.Chmod(ro, 0o700) })
-	code, _, stderr := runBot(t, "demo", "--out", filepath.Join(ro, "out"), "--capture-seconds", "1")
+	code, _, stderr := runBot(t, "demo", "--out", filepath.Join(file, "out"), "--capture-seconds", "1")
 	if code != 1 || strings.Contains(stderr, "Step ") {
 		t.Errorf("unwritable --out: exit %d (the run should not start), stderr:\n%s", code, stderr)
 	}
@@ -114,8 +115,9 @@ func TestDemo_ReusedOut(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, "capture.pcap")); err != nil {
 		t.Fatal(err)
 	}
-	// The second run's Edge gives no capture (its SSH is refused by nothing here, so make
-	// the earlier report list a file this run will not write).
+	// The earlier report also lists a file the next run does not write; a file it does not
+	// list (someone's note) is not the report's to clear.
+	addListedArtifact(t, out, "show/earlier-only.txt")
 	if err := os.WriteFile(filepath.Join(out, "stale-note.txt"), []byte("mine"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -146,6 +148,9 @@ func TestDemo_ReusedOut(t *testing.T) {
 		}
 		return nil
 	})
+	if _, err := os.Stat(filepath.Join(out, "show", "earlier-only.txt")); err == nil {
+		t.Errorf("the earlier report's show/earlier-only.txt survived")
+	}
 	if _, err := os.Stat(filepath.Join(out, "stale-note.txt")); err != nil {
 		t.Errorf("a file the earlier report did not list was removed: %v", err)
 	}
@@ -156,5 +161,86 @@ func TestDemo_ReusedOut(t *testing.T) {
 	}
 	if code, _, stderr := runBot(t, "demo", "--out", other, "--capture-seconds", "1"); code != 2 || !strings.Contains(stderr, "not empty") {
 		t.Errorf("non-empty non-report --out: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// cancelOnWrite cancels once what was written contains trigger, after delay.
+type cancelOnWrite struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	trigger string
+	delay   time.Duration
+	once    sync.Once
+	cancel  context.CancelFunc
+}
+
+func (w *cancelOnWrite) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if strings.Contains(w.buf.String(), w.trigger) {
+		w.once.Do(func() { time.AfterFunc(w.delay, w.cancel) })
+	}
+	return len(p), nil
+}
+
+func (w *cancelOnWrite) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// Ensure a demo interrupted during its capture window (SIGINT cancels the command's context)
+// still classifies what it collected, prints that verdict saying it was interrupted and
+// writes the report, and exits 1 with one line.
+func TestDemo_InterruptedPrintsVerdict(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	stderr := &cancelOnWrite{trigger: "Step 2:", delay: 500 * time.Millisecond, cancel: cancel}
+	var stdout bytes.Buffer
+	out := filepath.Join(t.TempDir(), "out")
+	code := run(ctx, &env{stdout: &stdout, stderr: stderr, getenv: func(string) string { return "" }},
+		[]string{"demo", "--out", out, "--capture-seconds", "30"})
+	if code != 1 || !strings.Contains(stderr.String(), "interrupted") {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	if strings.Contains(stderr.String(), "classify: context canceled") {
+		t.Errorf("step 6 did not classify:\n%s", stderr)
+	}
+	for _, want := range []string{"Cause:", "This diagnosis was interrupted"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil || !strings.Contains(string(b), `"interrupted"`) {
+		t.Errorf("report.json: %v\n%s", err, b)
+	}
+}
+
+// addListedArtifact writes name into the report directory dir and lists it in its report.json.
+func addListedArtifact(t *testing.T, dir, name string) {
+	t.Helper()
+	path := filepath.Join(dir, "report.json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep map[string]any
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	rep["artifacts"] = append(rep["artifacts"].([]any), map[string]any{"name": name, "kind": "show"})
+	if b, err = json.Marshal(rep); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), []byte("earlier"), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -87,16 +87,21 @@ func diagnoseAndPrint(ctx context.Context, e *env, cfg *config.Config, db *store
 	progress := engine.NewProgress(e.stderr, isTerminal(e.stderr))
 	rep, err := eng.Diagnose(ctx, req, progress.Listener())
 	progress.Close()
-	if err != nil {
+	if rep == nil {
 		return err
 	}
+	// A report comes back also when the run was interrupted or its files could not be
+	// written: its verdict is printed all the same, then the error.
 	if asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		if jerr := enc.Encode(rep); jerr != nil {
+			return errors.Join(err, jerr)
+		}
+		return err
 	}
 	engine.WriteVerdict(e.stdout, rep, rep.Dir)
-	return nil
+	return err
 }
 
 // openStoreForRun opens the configured store to record the incident. When another process
