@@ -70,3 +70,52 @@ func TestFlow_DiagnoseEdge01AgainstLab(t *testing.T) {
 		t.Errorf("artifacts = %v, %v", arts, err)
 	}
 }
+
+// Ensure a diagnosis cut short by the bot stopping (SIGTERM) is recorded as interrupted, not
+// as a finished one: the incident says so, the capture is off the Edge, and the thread gets
+// the interruption note while the bot shuts down.
+func TestFlow_ShutdownDuringCaptureMarksInterrupted(t *testing.T) {
+	checkLeaks(t)
+	l, err := lab.Start(t.Context(), lab.Options{Scenario: "auth_failed", Dir: t.TempDir(), CaptureSeconds: 120})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	cfg := l.Config()
+	db, err := store.Open(filepath.Join(t.TempDir(), "bot.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := engine.New(cfg, db, engine.Options{ArtifactsDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	b := startBot(t, cfg, db, eng, nil)
+	b.command("U123", "C1", "diagnose edge-01 capture 60")
+	running := waitIncident(t, b, "INC-1", func(i store.Incident) bool { return i.ThreadTS != "" })
+	waitFor(t, "the capture running on the edge", func() bool {
+		caps := l.Edge().Captures()
+		return len(caps) > 0 && caps[0].Running
+	})
+	b.stop()
+
+	inc, err := reopen(t, b).Incident("INC-1")
+	if err != nil || inc.Status != store.StatusInterrupted {
+		t.Fatalf("incident after shutdown: %+v %v", inc, err)
+	}
+	for _, c := range l.Edge().Captures() {
+		if c.Running || !c.Removed {
+			t.Errorf("edge captures: %+v", l.Edge().Captures())
+		}
+	}
+	noted := false
+	for _, m := range b.slack.Messages() {
+		if m.ThreadTS == running.ThreadTS && strings.Contains(m.Text, "interrupted") {
+			noted = true
+		}
+	}
+	if !noted {
+		t.Errorf("no interruption note in the thread: %+v", b.slack.Messages())
+	}
+}

@@ -3,18 +3,43 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"slices"
+	"time"
 
 	"ipsecbot/store"
 )
 
+// interruptNoteTimeout bounds posting the interruption note while the bot shuts down.
+const interruptNoteTimeout = 5 * time.Second
+
+// interruptionNoted is the timeline text once an incident's thread has its interruption note.
+const interruptionNoted = "interruption noted in the thread"
+
 // markInterrupted marks the incidents a previous process left in "diagnosing": their run
-// died with it. It returns them, updated.
+// died with it. It returns them, updated, with the interrupted incidents (cancelled runs the
+// engine marked itself) whose thread never got the note.
 func (s *Server) markInterrupted() ([]store.Incident, error) {
 	incs, err := s.db.Incidents(store.IncidentFilter{Statuses: []string{store.StatusDiagnosing}})
 	if err != nil {
 		return nil, err
 	}
 	var out []store.Incident
+	interrupted, err := s.db.Incidents(store.IncidentFilter{Statuses: []string{store.StatusInterrupted}})
+	if err != nil {
+		return nil, err
+	}
+	for _, inc := range interrupted {
+		if inc.Channel == "" || inc.ThreadTS == "" {
+			continue
+		}
+		tl, err := s.db.Timeline(inc.ID)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.ContainsFunc(tl, func(e store.Event) bool { return e.Kind == "slack" && e.Text == interruptionNoted }) {
+			out = append(out, inc)
+		}
+	}
 	for _, inc := range incs {
 		upd, err := s.db.UpdateIncident(inc.ID, func(i *store.Incident) error {
 			i.Status = store.StatusInterrupted
@@ -41,6 +66,6 @@ func (s *Server) noteInterrupted(ctx context.Context, incs []store.Incident) {
 			s.log.Error("interruption note not posted", "incident", inc.ID, "err", err)
 			continue
 		}
-		s.appendEvent(inc.ID, "slack", "interruption noted in the thread", "bot")
+		s.appendEvent(inc.ID, "slack", interruptionNoted, "bot")
 	}
 }

@@ -126,9 +126,15 @@ func (s *Server) drive(ctx context.Context, r *run) {
 
 	if err != nil {
 		if ctx.Err() != nil {
-			// The bot is stopping: the incident stays "diagnosing" and the next start marks it
-			// interrupted, with a note in its thread.
+			// The bot is stopping: the engine has marked the incident interrupted (else the
+			// next start does). Say so in its thread now if Slack answers within a moment;
+			// the next start posts what could not be posted here.
 			s.log.Warn("diagnosis cancelled by shutdown", "incident", r.incident)
+			nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), interruptNoteTimeout)
+			defer cancel()
+			if inc, ierr := s.db.Incident(r.incident); ierr == nil && inc.Status == store.StatusInterrupted {
+				s.noteInterrupted(nctx, []store.Incident{inc})
+			}
 			return
 		}
 		s.failed(ctx, r, err)
