@@ -41,8 +41,11 @@ func TestDiagnose_DeclaredPeer(t *testing.T) {
 		t.Errorf("cause = %s", rep.Cause)
 	}
 	s2 := step(t, rep, "step2-interop")
+	interopWhat := map[string]string{"encryption": "IKE encryption", "digest": "IKE digest", "dh_group": "IKE DH group"}
 	for _, field := range []string{"encryption", "digest", "dh_group"} {
-		if !slices.ContainsFunc(s2.Evidence, func(e diag.Evidence) bool { return e.Ref == "interop:"+field }) {
+		if !slices.ContainsFunc(s2.Evidence, func(e diag.Evidence) bool {
+			return strings.HasPrefix(e.Ref, "interop.txt:") && strings.HasPrefix(e.Text, interopWhat[field])
+		}) {
 			t.Errorf("step 2 has no %s mismatch: %+v", field, s2.Evidence)
 		}
 	}

@@ -84,9 +84,11 @@ type Collected struct {
 	Shows    []ShowFile
 	Prereqs  []diag.Evidence // already-judged facts (MTU pings, firewall, routes)
 	Config   []interop.Mismatch
-	Since    time.Time
-	Until    time.Time
-	Missing  []string // what could not be collected, and why
+	// ConfigLines is each compared setting's line in interop.txt (the refs of Config's evidence).
+	ConfigLines map[string]int
+	Since       time.Time
+	Until       time.Time
+	Missing     []string // what could not be collected, and why
 }
 
 // LogFile is one collected log and the site it comes from.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"ipsecbot/diag"
 	"ipsecbot/diag/edge"
 	"ipsecbot/diag/interop"
 	"ipsecbot/diag/nsx"
@@ -43,8 +44,16 @@ func (interopStep) Run(ctx context.Context, r *run) Outcome {
 		return Outcome{Err: fmt.Errorf("peer settings: %w", peerErr)}
 	}
 	ms := interop.Compare(edgeSet, peerSet)
-	ev := interop.Evidence(ms)
-	r.collect(func(c *Collected) { c.Config = append(c.Config, ms...) })
+	// The comparison, one line per setting, is what the evidence cites.
+	table, lines := interop.Table(edgeSet, peerSet, ms)
+	var arts []diag.Artifact
+	if a, err := r.writeArtifact(interop.TableFile, "config", []byte(table)); err == nil {
+		arts = append(arts, a)
+	} else {
+		lines = nil
+	}
+	ev := interop.Evidence(ms, lines)
+	r.collect(func(c *Collected) { c.Config, c.ConfigLines = append(c.Config, ms...), lines })
 	note := ""
 	if len(peerSet.Encryption) == 0 && len(peerSet.ESPEncrypt) == 0 {
 		const unknown = "the peer's proposals are unknown (swanctl --list-conns does not print them and no SA is up): declare them under peers[].declared to compare them"
@@ -52,7 +61,7 @@ func (interopStep) Run(ctx context.Context, r *run) Outcome {
 		r.addMissing("Step 2: " + unknown)
 	}
 	if len(ms) == 0 {
-		return Outcome{Summary: fmt.Sprintf("no mismatch between %s and %s%s", edgeSet.Source, peerSet.Source, note)}
+		return Outcome{Summary: fmt.Sprintf("no mismatch between %s and %s%s", edgeSet.Source, peerSet.Source, note), Artifacts: arts}
 	}
 	var parts []string
 	breaking := 0
@@ -62,7 +71,7 @@ func (interopStep) Run(ctx context.Context, r *run) Outcome {
 			breaking++
 		}
 	}
-	return Outcome{Evidence: ev, Summary: fmt.Sprintf("%d mismatches (%d breaking): %s%s", len(ms), breaking, strings.Join(parts, ", "), note)}
+	return Outcome{Evidence: ev, Artifacts: arts, Summary: fmt.Sprintf("%d mismatches (%d breaking): %s%s", len(ms), breaking, strings.Join(parts, ", "), note)}
 }
 
 // edgeSettings reads the Edge's side: ipsec/config and peerconfig from the API, else
@@ -75,7 +84,7 @@ func (r *run) edgeSettings(ctx context.Context) (*interop.Settings, error) {
 			var err error
 			pc, err = mgr.PeerConfig(ctx, r.edge.EdgeID, site.SiteID)
 			if err == nil {
-				if js, err := json.MarshalIndent(pc, "", "  "); err == nil {
+				if js, err := peerConfigJSON(pc); err == nil {
 					r.writeArtifact("api/peerconfig.json", "api", js)
 				}
 			}
@@ -150,4 +159,30 @@ func siteFromCLI(s edge.IPsecConfigSite) *nsx.IPsecSite {
 		DigestAlgorithm: s.DigestAlgorithm, AuthenticationMode: s.AuthenticationMode, EnablePFS: s.EnablePFS,
 		DHGroup: s.DHGroup, IKEOption: s.IKEOption, LocalSubnets: s.LocalSubnets.Subnets, PeerSubnets: s.PeerSubnets.Subnets,
 	}
+}
+
+// peerConfigJSON is the parsed peer configuration as JSON with its durations in seconds, as
+// the API's text gives them (time.Duration would write nanoseconds): "sa_lifetime_seconds".
+func peerConfigJSON(pc *nsx.PeerConfig) ([]byte, error) {
+	js, err := json.Marshal(pc)
+	if err != nil {
+		return nil, err
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(js, &doc); err != nil {
+		return nil, err
+	}
+	for _, part := range []string{"phase1", "phase2", "dpd"} {
+		m, ok := doc[part].(map[string]any)
+		if !ok {
+			continue
+		}
+		for _, k := range []string{"sa_lifetime", "interval", "timeout"} {
+			if ns, ok := m[k].(float64); ok {
+				delete(m, k)
+				m[k+"_seconds"] = ns / float64(time.Second)
+			}
+		}
+	}
+	return json.MarshalIndent(doc, "", "  ")
 }

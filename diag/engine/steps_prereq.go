@@ -179,7 +179,13 @@ func (mtuStep) Run(ctx context.Context, r *run) Outcome {
 		text += fmt.Sprintf("; %d-byte payload with don't-fragment %d/%d answered", largePing, large.Received, large.Sent)
 	}
 	art, _ := r.writeArtifact("show/ping.txt", "show", []byte(small.Output+"\n"+large.Output))
-	ev := diag.Evidence{Source: diag.SourcePrereq, Ref: art.Name, Text: text}
+	// Cite the decisive line: the small ping when it went unanswered (or alone), else the
+	// large don't-fragment ping that tells whether fragmentation loses packets.
+	line := 2
+	if small.Received == 0 || lerr != nil {
+		line = 1
+	}
+	ev := diag.Evidence{Source: diag.SourcePrereq, Ref: fmt.Sprintf("%s:%d", art.Name, line), Text: text}
 	r.collect(func(c *Collected) { c.Prereqs = append(c.Prereqs, ev) })
 	out := Outcome{Summary: text, Evidence: []diag.Evidence{ev}, Artifacts: []diag.Artifact{art}}
 	if lerr != nil {

@@ -25,6 +25,7 @@ import (
 	"ipsecbot/diag/classify"
 	"ipsecbot/diag/edge"
 	"ipsecbot/diag/ike"
+	"ipsecbot/diag/interop"
 	"ipsecbot/diag/nsx"
 	"ipsecbot/diag/peer"
 )
@@ -376,6 +377,7 @@ func (defaultClassifier) Classify(ctx context.Context, c *Collected) (*diag.Verd
 	if v != nil {
 		v.Missing = append(v.Missing, missing...)
 		relativeRefs(v, c.Dir)
+		interopRefs(v, c.ConfigLines)
 	}
 	return v, err
 }
@@ -429,7 +431,25 @@ func relativeRefs(v *diag.Verdict, dir string) {
 	for i := range v.AlsoSeen {
 		fix(v.AlsoSeen[i].Evidence)
 	}
-	for i, m := range v.Missing {
-		v.Missing[i] = strings.ReplaceAll(m, prefix, "")
+	for _, list := range [][]string{v.Missing, v.Remediation} {
+		for i, m := range list {
+			list[i] = filepath.ToSlash(strings.ReplaceAll(m, prefix, ""))
+		}
+	}
+}
+
+// interopRefs turns the classifier's "interop:FIELD" references into the field's line of
+// interop.txt, the comparison step 2 wrote.
+func interopRefs(v *diag.Verdict, lines map[string]int) {
+	fix := func(ev []diag.Evidence) {
+		for i, e := range ev {
+			if field, ok := strings.CutPrefix(e.Ref, "interop:"); ok {
+				ev[i].Ref = interop.Ref(field, lines)
+			}
+		}
+	}
+	fix(v.Evidence)
+	for i := range v.AlsoSeen {
+		fix(v.AlsoSeen[i].Evidence)
 	}
 }

@@ -85,13 +85,22 @@ func Compare(edge, peer *Settings) []Mismatch {
 	return out
 }
 
-// Evidence turns mismatches into evidence items whose Ref names the field (ref: "interop:FIELD").
-func Evidence(ms []Mismatch) []diag.Evidence {
+// Evidence turns mismatches into evidence items citing the field's line of the Table written
+// as TableFile ("interop.txt:12"); "interop:FIELD" when lines does not know the field.
+func Evidence(ms []Mismatch, lines map[string]int) []diag.Evidence {
 	out := make([]diag.Evidence, 0, len(ms))
 	for _, m := range ms {
-		out = append(out, diag.Evidence{Source: diag.SourceConfig, Ref: "interop:" + m.Field, Text: m.Text + " (" + m.Severity + ")"})
+		out = append(out, diag.Evidence{Source: diag.SourceConfig, Ref: Ref(m.Field, lines), Text: m.Text + " (" + m.Severity + ")"})
 	}
 	return out
+}
+
+// Ref is the reference of field: its line of TableFile, or "interop:FIELD" when unknown.
+func Ref(field string, lines map[string]int) string {
+	if n, ok := lines[field]; ok {
+		return fmt.Sprintf("%s:%d", TableFile, n)
+	}
+	return "interop:" + field
 }
 
 // espOr: when a side does not list ESP algorithms separately, NSX uses the site's IKE

@@ -1,6 +1,7 @@
 package interop
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -97,8 +98,19 @@ func TestCompare_Faults(t *testing.T) {
 			if ms[i].Severity != tt.sev || ms[i].Text == "" {
 				t.Errorf("mismatch = %+v", ms[i])
 			}
-			if ev := Evidence(ms); len(ev) != len(ms) || ev[0].Source != "config" {
+			if ev := Evidence(ms, nil); len(ev) != len(ms) || ev[0].Source != "config" {
 				t.Errorf("evidence = %+v", ev)
+			}
+			// The table's line that the evidence cites is the field's, and says mismatch.
+			text, lines := Table(edgeA(), p, ms)
+			rows := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+			ref := Evidence(ms, lines)[i].Ref
+			var n int
+			if _, err := fmt.Sscanf(ref, TableFile+":%d", &n); err != nil || n < 1 || n > len(rows) {
+				t.Fatalf("ref %q into %d rows: %v", ref, len(rows), err)
+			}
+			if row := rows[n-1]; !strings.HasPrefix(row, tt.field+" ") || !strings.Contains(row, "mismatch ("+tt.sev+")") {
+				t.Errorf("%s cites %q", ref, row)
 			}
 		})
 	}
