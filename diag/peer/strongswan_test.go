@@ -2,8 +2,6 @@ package peer
 
 import (
 	"bytes"
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"net/netip"
 	"os"
@@ -19,15 +17,12 @@ import (
 
 	"ipsecbot/diag/edge"
 	"ipsecbot/lab/peersim"
+	"ipsecbot/lab/sshserver"
 )
 
 func newSigner(t *testing.T) ssh.Signer {
 	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ssh.NewSignerFromKey(priv)
+	s, err := sshserver.NewKey()
 	if err != nil {
 		t.Fatal(err)
 	}
