@@ -24,7 +24,7 @@ const demoCaptureSeconds = 3
 func runDemo(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("demo", e)
 	scenario := fs.String("scenario", lab.DefaultScenario, "lab scenario (see --list)")
-	out := fs.String("out", "out", "directory for the report and artifacts")
+	out := fs.String("out", "out", "directory for the report and artifacts: "+outRule)
 	list := fs.Bool("list", false, "print the scenario names, one a line")
 	secs := fs.Int("capture-seconds", demoCaptureSeconds, "capture window in seconds")
 	pos, err := parseFlags(fs, args)

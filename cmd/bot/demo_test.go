@@ -244,3 +244,13 @@ func addListedArtifact(t *testing.T, dir, name string) {
 		t.Fatal(err)
 	}
 }
+
+// Ensure --help says what happens to a reused --out, for demo and diagnose alike.
+func TestOutHelp_SaysWhatAReusedDirectoryGets(t *testing.T) {
+	for _, cmd := range []string{"demo", "diagnose"} {
+		code, out, _ := runBot(t, "help", cmd)
+		if code != 0 || !strings.Contains(out, "an earlier report's files in it are replaced") || !strings.Contains(out, "refused") {
+			t.Errorf("%s --help (exit %d) does not say what a reused --out gets:\n%s", cmd, code, out)
+		}
+	}
+}

@@ -28,7 +28,7 @@ func runDiagnose(ctx context.Context, e *env, args []string) error {
 	peer := fs.String("peer", "", "the IPsec site's peer (default: the edge's first)")
 	cfgPath := fs.String("config", "", "configuration file")
 	asJSON := fs.Bool("json", false, "print the report as JSON on stdout")
-	out := fs.String("out", "", "directory for the artifacts (default: under the store's artifacts directory)")
+	out := fs.String("out", "", "directory for the artifacts (default: under the store's artifacts directory); "+outRule)
 	secs := fs.Int("capture-seconds", engine.DefaultCaptureSeconds, "capture window in seconds")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -117,6 +117,9 @@ func openStoreForRun(cfg *config.Config, stderr io.Writer) (*store.DB, error) {
 	}
 	return db, err
 }
+
+// outRule is what --out accepts, as prepareOut enforces it (said in --help).
+const outRule = "created if missing; an earlier report's files in it are replaced, any other non-empty directory is refused"
 
 // checkWindow refuses a capture window above the edge's time cap (capture.max_seconds): the
 // Edge would stop the capture before the window ends.
