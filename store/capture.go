@@ -13,14 +13,14 @@ import (
 // and deleted once the capture is stopped and its file removed, so a restarted bot can find
 // and clean up what a previous run left behind.
 type Capture struct {
-	Edge      string    `json:"edge"`
-	Interface string    `json:"interface"`
-	File      string    `json:"file"` // the capture file's name on the Edge (a pattern until the Edge names it)
+	Edge      string `json:"edge"`
+	Interface string `json:"interface"`
+	File      string `json:"file"` // the capture file's name on the Edge (a pattern until the Edge names it)
 	// Before lists the Edge's capture files from before the capture started: a cleanup after
 	// a restart removes only files of the interface not in it (those this capture created).
-	Before []string `json:"before,omitempty"`
-	Incident  string    `json:"incident,omitempty"`
-	Started   time.Time `json:"started"`
+	Before   []string  `json:"before,omitempty"`
+	Incident string    `json:"incident,omitempty"`
+	Started  time.Time `json:"started"`
 }
 
 type captureRecord struct {
