@@ -16,23 +16,7 @@ import (
 // the lab's capture uploaded into the verdict's thread.
 func TestFlow_DiagnoseEdge01AgainstLab(t *testing.T) {
 	checkLeaks(t)
-	l, err := lab.Start(t.Context(), lab.Options{Scenario: "auth_failed", Dir: t.TempDir(), CaptureSeconds: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	cfg := l.Config()
-	db, err := store.Open(filepath.Join(t.TempDir(), "bot.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := engine.New(cfg, db, engine.Options{ArtifactsDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { eng.Close() })
-	b := startBot(t, cfg, db, eng, nil)
-
+	_, b := startLabBot(t, 2)
 	ack := b.command("U123", "C1", "diagnose edge-01")
 	if !strings.Contains(ack.Text, "Diagnosing edge-01 as INC-1") {
 		t.Fatalf("ack = %q", ack.Text)
@@ -76,22 +60,7 @@ func TestFlow_DiagnoseEdge01AgainstLab(t *testing.T) {
 // the interruption note while the bot shuts down.
 func TestFlow_ShutdownDuringCaptureMarksInterrupted(t *testing.T) {
 	checkLeaks(t)
-	l, err := lab.Start(t.Context(), lab.Options{Scenario: "auth_failed", Dir: t.TempDir(), CaptureSeconds: 120})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	cfg := l.Config()
-	db, err := store.Open(filepath.Join(t.TempDir(), "bot.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := engine.New(cfg, db, engine.Options{ArtifactsDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { eng.Close() })
-	b := startBot(t, cfg, db, eng, nil)
+	l, b := startLabBot(t, 120)
 	b.command("U123", "C1", "diagnose edge-01 capture 60")
 	running := waitIncident(t, b, "INC-1", func(i store.Incident) bool { return i.ThreadTS != "" })
 	waitFor(t, "the capture running on the edge", func() bool {
@@ -118,4 +87,26 @@ func TestFlow_ShutdownDuringCaptureMarksInterrupted(t *testing.T) {
 	if !noted {
 		t.Errorf("no interruption note in the thread: %+v", b.slack.Messages())
 	}
+}
+
+// startLabBot runs the lab's auth_failed scenario with the given capture cap, and a bot with a
+// real store and the real engine pointed at it.
+func startLabBot(t *testing.T, captureSeconds int) (*lab.Lab, *testBot) {
+	t.Helper()
+	l, err := lab.Start(t.Context(), lab.Options{Scenario: "auth_failed", Dir: t.TempDir(), CaptureSeconds: captureSeconds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	cfg := l.Config()
+	db, err := store.Open(filepath.Join(t.TempDir(), "bot.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := engine.New(cfg, db, engine.Options{ArtifactsDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	return l, startBot(t, cfg, db, eng, nil)
 }
