@@ -65,16 +65,13 @@ func runAnalyze(ctx context.Context, e *env, args []string) error {
 	if len(pcaps)+len(logs)+len(edgeLogs)+len(peerLogs)+len(stats)+len(shows) == 0 {
 		return usagef("nothing to analyze: give at least one --pcap, --log, --stats or --show")
 	}
-	for _, group := range [][]string{pcaps, stats} {
-		for _, p := range group {
-			if err := checkInputFile(p, false); err != nil {
-				return err
-			}
-		}
-	}
-	for _, group := range [][]string{logs, edgeLogs, peerLogs, shows} {
-		for _, p := range group {
-			if err := checkInputFile(p, true); err != nil {
+	inputs := []struct {
+		kind  inputKind
+		paths []string
+	}{{inputCapture, pcaps}, {inputXML, stats}, {inputText, logs}, {inputText, edgeLogs}, {inputText, peerLogs}, {inputText, shows}}
+	for _, in := range inputs {
+		for _, p := range in.paths {
+			if err := checkInputFile(p, in.kind); err != nil {
 				return err
 			}
 		}
@@ -105,19 +102,26 @@ func runAnalyze(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// checkInputFile refuses, with one line, what the user named but cannot be evidence: a missing
-// path, a directory, or (for text) a plain file whose first block holds NUL bytes — a binary,
-// not a log. Compressed logs and bundles are recognised by their magic and read as such.
-func checkInputFile(path string, text bool) error {
+// inputKind is what a file named on the command line must look like.
+type inputKind int
+
+const (
+	inputText    inputKind = iota // a log or show output: plain text, .gz or a tar.gz bundle
+	inputCapture                  // pcap or pcapng
+	inputXML                      // an NSX API document
+)
+
+// checkInputFile refuses, with one line, what the user named but cannot be evidence of its
+// kind: a missing path, a directory, an empty file, a text file with NUL bytes in its first
+// block (a binary, not a log), a capture without a pcap/pcapng magic, statistics that are not
+// XML. Only the first block is read; the parsers still check the rest.
+func checkInputFile(path string, kind inputKind) error {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return err
 	}
 	if fi.IsDir() {
 		return fmt.Errorf("%s is a directory, not a file", path)
-	}
-	if !text {
-		return nil
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -130,13 +134,40 @@ func checkInputFile(path string, text bool) error {
 		return err
 	}
 	head = head[:n]
-	if bytes.HasPrefix(head, []byte{0x1f, 0x8b}) { // gzip: a .gz log or a tar.gz bundle
-		return nil
+	if n == 0 {
+		return fmt.Errorf("%s is empty", path)
 	}
-	if bytes.IndexByte(head, 0) >= 0 {
-		return fmt.Errorf("%s does not look like a text log (it holds NUL bytes)", path)
+	switch kind {
+	case inputCapture:
+		if !isCaptureMagic(head) {
+			return fmt.Errorf("%s is not a pcap or pcapng capture", path)
+		}
+	case inputXML:
+		if t := bytes.TrimLeft(head, " \t\r\n\xef\xbb\xbf"); len(t) == 0 || t[0] != '<' {
+			return fmt.Errorf("%s is not an XML document (NSX statistics are XML)", path)
+		}
+	case inputText:
+		if bytes.HasPrefix(head, []byte{0x1f, 0x8b}) { // gzip: a .gz log or a tar.gz bundle
+			return nil
+		}
+		if bytes.IndexByte(head, 0) >= 0 {
+			return fmt.Errorf("%s does not look like a text log (it holds NUL bytes)", path)
+		}
 	}
 	return nil
+}
+
+// isCaptureMagic recognises the pcap magics (µs and ns, both byte orders) and pcapng's
+// section header block.
+func isCaptureMagic(b []byte) bool {
+	if len(b) < 4 {
+		return false
+	}
+	switch string(b[:4]) {
+	case "\xd4\xc3\xb2\xa1", "\xa1\xb2\xc3\xd4", "\x4d\x3c\xb2\xa1", "\xa1\xb2\x3c\x4d", "\x0a\x0d\x0d\x0a":
+		return true
+	}
+	return false
 }
 
 // parseWindowTime reads RFC 3339, or "2006-01-02 15:04:05" (optionally with T) in loc.

@@ -90,6 +90,9 @@ func TestAnalyze_RefusesWhatCannotBeEvidence(t *testing.T) {
 		{[]string{"--pcap", dir}, "is a directory"},
 		{[]string{"--log", binary}, "does not look like a text log"},
 		{[]string{"--show", binary}, "does not look like a text log"},
+		{[]string{"--pcap", binary}, "is not a pcap or pcapng capture"},
+		{[]string{"--stats", binary}, "is not an XML document"},
+		{[]string{"--pcap", os.DevNull}, "is empty"},
 	}
 	for _, c := range cases {
 		code, out, errOut := runBot(t, append([]string{"analyze", "--json"}, c.args...)...)
