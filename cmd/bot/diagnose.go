@@ -25,7 +25,7 @@ import (
 // the verdict (or with --json the report, alone) on stdout. Exit 0 whatever the cause found.
 func runDiagnose(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("diagnose", e)
-	peer := fs.String("peer", "", "the IPsec site's peer (default: the edge's first)")
+	peer := fs.String("peer", "", "the IPsec site's peer (default: the first whose tunnel the API reports down, else the edge's first)")
 	cfgPath := fs.String("config", "", "configuration file")
 	asJSON := fs.Bool("json", false, "print the report as JSON on stdout")
 	out := fs.String("out", "", "directory for the artifacts (default: under the store's artifacts directory); "+outRule)
