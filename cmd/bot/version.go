@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"strings"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -29,6 +30,7 @@ func runVersion(_ context.Context, e *env, args []string) error {
 			}
 		}
 	}
-	fmt.Fprintf(e.stdout, "bot %s\ncommit %s%s %s\n%s %s/%s\n", version, rev, dirty, when, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	commit := strings.TrimSpace(rev + dirty + " " + when)
+	fmt.Fprintf(e.stdout, "bot %s\ncommit %s\n%s %s/%s\n", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return nil
 }
