@@ -40,6 +40,9 @@ func runIncidents(ctx context.Context, e *env, args []string) error {
 	if len(pos) == 0 {
 		return usagef("want list or show ID")
 	}
+	if pos[0] != "list" && pos[0] != "show" {
+		return usagef("unknown incidents command %q: want list or show ID", pos[0])
+	}
 	if *cfgPath == "" {
 		return usagef("--config FILE is required")
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -27,6 +28,9 @@ func runPcap(_ context.Context, e *env, args []string) error {
 		_, err := parseFlags(fs, []string{"--help"})
 		return err
 	}
+	if sub != "decode" && sub != "summary" {
+		return usagef("unknown pcap subcommand %q (decode or summary)", sub)
+	}
 	fs := newFlags("pcap "+sub, e)
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parseFlags(fs, args[1:])
@@ -37,6 +41,11 @@ func runPcap(_ context.Context, e *env, args []string) error {
 		return usagef("pcap %s takes one capture file", sub)
 	}
 	file := pos[0]
+	if fi, err := os.Stat(file); err != nil {
+		return err
+	} else if fi.IsDir() {
+		return fmt.Errorf("%s is a directory, not a capture file", file)
+	}
 	switch sub {
 	case "decode":
 		msgs, err := ike.DecodeFile(file)
@@ -51,7 +60,7 @@ func runPcap(_ context.Context, e *env, args []string) error {
 			printMessages(e.stdout, msgs)
 		}
 		return fileErr(err)
-	case "summary":
+	default: // summary
 		s, err := ike.AnalyzeFile(file)
 		if s == nil {
 			return fileErr(err)
@@ -65,7 +74,6 @@ func runPcap(_ context.Context, e *env, args []string) error {
 		}
 		return fileErr(err)
 	}
-	return usagef("unknown pcap subcommand %q (decode or summary)", sub)
 }
 
 // fileErr keeps an error to one line that says what went wrong with the file.
