@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/term"
@@ -49,10 +50,22 @@ func runDiagnose(ctx context.Context, e *env, args []string) error {
 	if err := cfg.Validate(config.NeedDiagnose); err != nil {
 		return err
 	}
-	if ec, ok := cfg.Edge(pos[0]); ok {
-		if err := checkWindow(*secs, ec.Capture.TimeLimit()); err != nil {
-			return err
+	// An edge or peer the configuration does not name is a mistake in the arguments: exit 2.
+	ec, ok := cfg.Edge(pos[0])
+	if !ok {
+		return usagef("unknown edge %q (known: %s)", pos[0], strings.Join(cfg.EdgeNames(), ", "))
+	}
+	if *peer != "" {
+		if _, ok := ec.Peer(*peer); !ok {
+			names := make([]string, len(ec.Peers))
+			for i, p := range ec.Peers {
+				names[i] = p.Name
+			}
+			return usagef("edge %s has no peer %q (its peers: %s)", ec.Name, *peer, strings.Join(names, ", "))
 		}
+	}
+	if err := checkWindow(*secs, ec.Capture.TimeLimit()); err != nil {
+		return err
 	}
 	if *out != "" {
 		if err := prepareOut(*out); err != nil {
@@ -93,9 +106,7 @@ func diagnoseAndPrint(ctx context.Context, e *env, cfg *config.Config, db *store
 	// A report comes back also when the run was interrupted or its files could not be
 	// written: its verdict is printed all the same, then the error.
 	if asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		if jerr := enc.Encode(rep); jerr != nil {
+		if jerr := writeJSON(e.stdout, rep); jerr != nil {
 			return errors.Join(err, jerr)
 		}
 		return err

@@ -90,8 +90,8 @@ func TestDiagnose_Errors(t *testing.T) {
 		{"bad-seconds", []string{"diagnose", "edge-01", "--config", path, "--capture-seconds", "0"}, 2, "positive"},
 		{"above-cap", []string{"diagnose", "edge-01", "--config", path, "--capture-seconds", "100000"}, 2, "capture.max_seconds (300)"},
 		{"out-not-empty", []string{"diagnose", "edge-01", "--config", path, "--out", l.Dir()}, 2, "not empty"},
-		{"unknown-edge", []string{"diagnose", "edge-99", "--config", path}, 1, `unknown edge "edge-99"`},
-		{"unknown-peer", []string{"diagnose", "edge-01", "--peer", "nope", "--config", path}, 1, `no peer "nope"`},
+		{"unknown-edge", []string{"diagnose", "edge-99", "--config", path}, 2, `unknown edge "edge-99"`},
+		{"unknown-peer", []string{"diagnose", "edge-01", "--peer", "nope", "--config", path}, 2, `no peer "nope"`},
 		{"missing-config", []string{"diagnose", "edge-01", "--config", filepath.Join(t.TempDir(), "none.yaml")}, 1, "none.yaml"},
 	}
 	for _, tt := range tests {
