@@ -204,10 +204,25 @@ func printVerdict(w io.Writer, v *diag.Verdict) {
 		}
 	}
 	if len(v.Missing) > 0 {
-		fmt.Fprintf(w, "Missing:    %s\n", strings.Join(v.Missing, "; "))
+		missing := make([]string, len(v.Missing))
+		for i, m := range v.Missing {
+			missing[i] = m
+			if flag, ok := missingFlags[m]; ok {
+				missing[i] += " (" + flag + ")"
+			}
+		}
+		fmt.Fprintf(w, "Missing:    %s\n", strings.Join(missing, "; "))
 	}
 	s := v.Scanned
 	fmt.Fprintf(w, "Scanned:    %d log lines (%d matched), %d packets, %d IKE messages\n", s.LogLines, s.MatchedLines, s.Packets, s.IKEMessages)
+}
+
+// missingFlags names the flag that supplies each kind of evidence the verdict says is missing.
+var missingFlags = map[string]string{
+	classify.MissingLogs:    "--log",
+	classify.MissingCapture: "--pcap",
+	classify.MissingStats:   "--stats",
+	classify.MissingShow:    "--show",
 }
 
 func printEvidence(w io.Writer, title string, evs []diag.Evidence) {

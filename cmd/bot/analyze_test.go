@@ -244,3 +244,52 @@ func TestAnalyze_CaptureAlone(t *testing.T) {
 		}
 	}
 }
+
+// Ensure logs alone never claim traffic passes: the ESP-blocked and MTU scenarios' logs, which
+// show the SAs established, give unknown saying what was seen and what is missing, as --log and
+// as --edge-log/--peer-log.
+func TestAnalyze_LogsAloneAreNotHealthy(t *testing.T) {
+	for _, set := range []string{fixtures, altFixtures} {
+		for _, name := range []string{"ikev2-esp_blocked", "ikev1-mtu_fragmentation", "ikev2-mtu_fragmentation"} {
+			dir := filepath.Join(set, name)
+			edge, peer := filepath.Join(dir, "edgeA-charon.log"), filepath.Join(dir, "peerB-charon.log")
+			for _, args := range [][]string{{"--log", edge}, {"--edge-log", edge, "--peer-log", peer}} {
+				v := analyzeJSON(t, append([]string{"analyze", "--json"}, args...)...)
+				if v.Cause != diag.CauseUnknown || !strings.Contains(v.Summary, "IKE and CHILD SAs come up; nothing shows whether ESP passes") {
+					t.Errorf("%s %v: %s (%s)", name, args, v.Cause, v.Summary)
+				}
+				for _, e := range v.Evidence {
+					resolveRef(t, e)
+				}
+			}
+		}
+	}
+}
+
+// Ensure the verdict's missing evidence is named without flags in the JSON (the same verdict a
+// diagnosis writes) and with the flag that supplies it in the terminal rendering.
+func TestAnalyze_MissingEvidence(t *testing.T) {
+	log := filepath.Join(fixtures, "ikev2-psk_mismatch", "edgeA-charon.log")
+	v := analyzeJSON(t, "analyze", "--json", "--log", log)
+	if !slices.Equal(v.Missing, []string{"no packet capture", "no NSX IPsec statistics", "no Edge show service ipsec output"}) {
+		t.Errorf("missing %q", v.Missing)
+	}
+	code, stdout, _ := runBot(t, "analyze", "--log", log)
+	if code != 0 || !strings.Contains(stdout, "Missing:    no packet capture (--pcap); no NSX IPsec statistics (--stats); no Edge show service ipsec output (--show)") {
+		t.Errorf("exit %d:\n%s", code, stdout)
+	}
+}
+
+// Ensure scanned.packets counts only the frames inside --since/--until, like ike_messages.
+func TestAnalyze_WindowCountsPackets(t *testing.T) {
+	pcap := filepath.Join(fixtures, "ikev2-flapping", "capture.pcap")
+	all := analyzeJSON(t, "analyze", "--json", "--pcap", pcap)
+	part := analyzeJSON(t, "analyze", "--json", "--pcap", pcap, "--since", "2026-11-27T04:20:20Z")
+	if part.Scanned.Packets == 0 || part.Scanned.Packets >= all.Scanned.Packets || part.Scanned.IKEMessages >= all.Scanned.IKEMessages {
+		t.Errorf("whole capture %+v, since 04:20:20 %+v", all.Scanned, part.Scanned)
+	}
+	none := analyzeJSON(t, "analyze", "--json", "--pcap", pcap, "--since", "2027-01-01T00:00:00Z")
+	if none.Scanned.Packets != 0 || none.Scanned.IKEMessages != 0 {
+		t.Errorf("window after the capture: %+v", none.Scanned)
+	}
+}

@@ -46,6 +46,7 @@ type espDir struct {
 type captureFacts struct {
 	path       string
 	packets    int64 // frames read, window or not
+	inWindow   int64 // frames read within the window
 	dirs       []*espDir
 	flows      []*spiFlow
 	flowsCut   bool // more SPI flows than maxFlows: counts per SPI are incomplete
@@ -121,6 +122,7 @@ func readCaptureFacts(path string, since, until time.Time) (*captureFacts, error
 		if !inWindow(ci.Timestamp, since, until) {
 			continue
 		}
+		cf.inWindow++
 		if cf.firstFrame == 0 {
 			cf.first, cf.firstFrame = ci.Timestamp, frame
 		}

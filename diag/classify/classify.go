@@ -128,12 +128,17 @@ func readCaptures(in Input, v *diag.Verdict) []observation {
 		obs = append(obs, observeESP(cf)...)
 		obs = append(obs, observeMainModes(cf)...)
 		obs = append(obs, observeAnswersLost(cf)...)
+		switch {
+		case windowed(in): // frames outside the window do not count
+			v.Scanned.Packets += cf.inWindow
+		case sum != nil:
+			v.Scanned.Packets += sum.Packets
+		default:
+			v.Scanned.Packets += cf.packets
+		}
 		if sum != nil {
 			obs = append(obs, observeSummary(c.Path, sum)...)
-			v.Scanned.Packets += sum.Packets
 			v.Scanned.IKEMessages += sum.IKEMessages
-		} else {
-			v.Scanned.Packets += cf.packets
 		}
 	}
 	return append(obs, observeAcrossSites(caps)...)
@@ -221,20 +226,29 @@ func groupByName(lines []logLine) [][]logLine {
 	return out
 }
 
+// What Verdict.Missing says of a kind of evidence that was not given at all. They name the
+// evidence, not how to give it: a diagnosis collects it itself, `bot analyze` takes flags.
+const (
+	MissingLogs    = "no Edge or peer logs"
+	MissingCapture = "no packet capture"
+	MissingStats   = "no NSX IPsec statistics"
+	MissingShow    = "no Edge show service ipsec output"
+)
+
 // absent says which kinds of evidence were not given at all.
 func absent(in Input) []string {
 	var out []string
 	if len(in.Logs) == 0 {
-		out = append(out, "no Edge or peer logs (--log)")
+		out = append(out, MissingLogs)
 	}
 	if len(in.Captures) == 0 {
-		out = append(out, "no packet capture (--pcap)")
+		out = append(out, MissingCapture)
 	}
 	if len(in.Stats) == 0 {
-		out = append(out, "no NSX IPsec statistics (--stats)")
+		out = append(out, MissingStats)
 	}
 	if len(in.Shows) == 0 {
-		out = append(out, "no Edge show service ipsec output (--show)")
+		out = append(out, MissingShow)
 	}
 	return out
 }

@@ -120,7 +120,7 @@ func TestClassify_SyslogFormInAnotherZone(t *testing.T) {
 }
 
 // Ensure only the problem window counts: the flapping tunnel, cut off before its first drop,
-// looks healthy; the authentication failure, cut off before it happened, is unknown and says
+// shows its SAs up and nothing wrong (and, from logs, nothing of its traffic); the authentication failure, cut off before it happened, is unknown and says
 // why.
 func TestClassify_Window(t *testing.T) {
 	logs := func(name string) []LogSource {
@@ -135,8 +135,8 @@ func TestClassify_Window(t *testing.T) {
 		return tm
 	}
 	v, _ := Classify(t.Context(), Input{Logs: logs("ikev2-flapping"), Until: at("2026-11-27T04:19:58Z")})
-	if v.Cause != diag.CauseHealthy {
-		t.Errorf("flapping before the first drop: %s", v.Cause)
+	if v.Cause != diag.CauseUnknown || !strings.Contains(v.Summary, saysSAsUpNotTraffic) {
+		t.Errorf("flapping before the first drop: %s (%s)", v.Cause, v.Summary)
 	}
 	v, _ = Classify(t.Context(), Input{Logs: logs("ikev2-flapping"), Since: at("2026-11-27T04:20:00Z")})
 	if v.Cause != diag.CauseDPDPeerDead {

@@ -26,6 +26,7 @@ const (
 	evAnswersLost         ls.Event = "pcap_answers_lost"          // the first IKE request answered, yet resent and never followed up (answerslost.go)
 	evStalled             ls.Event = "pcap_stalled"               // the first phase answered, the initiator's next message never came (answerslost.go)
 	evTunnelUp            ls.Event = "api_tunnel_up"              // NSX says channel and tunnels are up
+	evCountersBothWays    ls.Event = "counters_both_ways"         // tunnel counters (NSX statistics reads, show service ipsec sa) show traffic both ways
 	evConfigMismatch      ls.Event = "config_mismatch"            // the configuration comparison found a breaking difference
 	evJudged              ls.Event = "judged"                     // a fact another step already judged (Input.Facts)
 )
@@ -173,11 +174,16 @@ var rules = []rule{
 	{ls.EvPhase2Failed, 0, 0, diag.CauseIPsecProposalMismatch, 0.35},
 	{ls.EvPhase2Failed, 0, 0, diag.CauseTrafficSelectorMismatch, 0.3},
 
-	// Up and passing traffic.
+	// Up and passing traffic. SAs up alone are not healthy: healthy needs one of trafficEvents
+	// too (score.go), or an ESP-blocked tunnel would look fine from its logs.
 	{ls.EvChildUp, 0, 0, diag.CauseHealthy, 0.55},
 	{evESPBothWays, 0, 0, diag.CauseHealthy, 0.7},
+	{evCountersBothWays, 0, 0, diag.CauseHealthy, 0.65},
 	{evTunnelUp, 0, 0, diag.CauseHealthy, 0.6},
 }
+
+// trafficEvents show traffic passing both ways: what healthy needs beyond SAs that are up.
+var trafficEvents = map[ls.Event]bool{evESPBothWays: true, evCountersBothWays: true}
 
 // matching returns the rules an observation satisfies.
 func matching(ev ls.Event, c cond) []rule {

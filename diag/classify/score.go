@@ -42,6 +42,13 @@ func decide(v *diag.Verdict, obs []observation, in Input) {
 	for _, w := range weigh(obs) {
 		byCause[w.cause] = append(byCause[w.cause], w)
 	}
+	// SAs that are up without any sign of traffic are not healthy, and no hint of it either.
+	saUp := byCause[diag.CauseHealthy]
+	if slices.ContainsFunc(saUp, func(w weighed) bool { return trafficEvents[w.obs.event] }) {
+		saUp = nil
+	} else {
+		delete(byCause, diag.CauseHealthy)
+	}
 	scores := map[diag.Cause]float64{} // causes with at least one observation strong enough to name them
 	hints := map[diag.Cause]float64{}  // and all the others, for an unknown verdict
 	for c, ws := range byCause {
@@ -59,8 +66,12 @@ func decide(v *diag.Verdict, obs []observation, in Input) {
 		for _, c := range sortCauses(hints) {
 			v.AlsoSeen = append(v.AlsoSeen, finding(c, hints[c], byCause[c]))
 		}
-		v.Summary = unknownSummary(v, obs)
+		v.Summary = unknownSummary(v, obs, saUp)
 		v.Remediation = []string{"Capture IKE and ESP on the Edge's uplink while the problem happens, raise the IPsec log level to debug, and collect both sites' logs; then run the analysis again"}
+		if len(saUp) > 0 {
+			v.Evidence = topEvidence(saUp, maxAlsoEvidence) // what was seen: the SAs came up
+			v.Remediation = []string{"Capture ESP on the Edge's uplink while traffic should flow through the tunnel, or read the tunnel counters twice (NSX IPsec statistics packetsIn/packetsOut, show service ipsec sa bytes_i/bytes_o); then run the analysis again"}
+		}
 		if len(v.Missing) > 0 {
 			v.Remediation = append(v.Remediation, "Missing now: "+strings.Join(v.Missing, "; "))
 		}
@@ -228,13 +239,20 @@ func cycles(obs []observation) int {
 	return n
 }
 
-func unknownSummary(v *diag.Verdict, obs []observation) string {
+// unknownSummary says what was seen and what is missing. saUp holds the observations of SAs
+// that came up, when nothing showed traffic through them.
+func unknownSummary(v *diag.Verdict, obs []observation, saUp []weighed) string {
 	s := "Nothing conclusive"
 	var causes []string
 	for _, f := range v.AlsoSeen {
 		causes = append(causes, string(f.Cause))
 	}
 	switch o := encryptedFailure(obs); {
+	case o == nil && len(saUp) > 0:
+		s = "IKE and CHILD SAs come up; nothing shows whether ESP passes: capture ESP on the Edge's uplink or read the tunnel counters"
+		if len(causes) > 0 {
+			s += " (weaker signs of: " + strings.Join(causes, ", ") + ")"
+		}
 	case o != nil:
 		s += ": " + o.ev.Text + "; the failure is inside encrypted IKE, the logs of either side name it (could be: " + strings.Join(causes, ", ") + ")"
 	case len(v.AlsoSeen) > 0 && len(v.AlsoSeen[0].Evidence) > 0:

@@ -16,7 +16,8 @@ const maxShow = 16 << 20
 
 // observeShow reads the state the Edge's show commands print: all channels and tunnels up
 // (`show service ipsec`), and SAs that sent bytes but never received any (`show service ipsec
-// sa`). Failure messages in the text ("Reason: ...") are already found by the log scanner.
+// sa`), and SAs whose byte counters show traffic both ways. Failure messages in the text
+// ("Reason: ...") are already found by the log scanner.
 func observeShow(src LogSource) []observation {
 	text := src.Text
 	if text == nil {
@@ -66,9 +67,13 @@ func observeShow(src LogSource) []observation {
 	if sa, err := edge.ParseSA(string(text)); err == nil {
 		for _, ike := range sa.IKESAs {
 			for _, c := range ike.Children {
-				if c.BytesOut > 0 && c.BytesIn == 0 {
+				switch {
+				case c.BytesOut > 0 && c.BytesIn == 0:
 					add(ls.EvChildOneWay, ref(fmt.Sprintf("%s{%d}", c.Name, c.ID), "bytes_i"),
 						fmt.Sprintf("CHILD_SA %s{%d}: %d bytes out, 0 bytes in", c.Name, c.ID, c.BytesOut), ike.Version)
+				case c.BytesOut > 0 && c.BytesIn > 0:
+					add(evCountersBothWays, ref(fmt.Sprintf("%s{%d}", c.Name, c.ID), "bytes_i"),
+						fmt.Sprintf("CHILD_SA %s{%d}: %d bytes in, %d bytes out", c.Name, c.ID, c.BytesIn, c.BytesOut), ike.Version)
 				}
 			}
 		}

@@ -63,11 +63,12 @@ func observeStats(path string, st *nsx.Statistics) []observation {
 	return obs
 }
 
-// observeCounterDeltas compares two reads of the IKE counters: IKE_SA_INIT requests sent with no
+// observeCounterDeltas compares two reads of the counters: IKE_SA_INIT requests sent with no
 // responses counted between the reads say the peer is silent; repeated CREATE_CHILD_SA requests
-// with no completed CHILD_SA rekey say rekeys fail (answered or not).
+// with no completed CHILD_SA rekey say rekeys fail (answered or not); a site whose tunnels'
+// packetsIn and packetsOut both grew passes traffic both ways.
 func observeCounterDeltas(path string, before, after *nsx.Statistics) []observation {
-	var obs []observation
+	obs := observeTunnelTraffic(path, before, after)
 	for i, a := range after.IKEStatistics {
 		var b nsx.IKECounters
 		for _, c := range before.IKEStatistics {
@@ -85,6 +86,36 @@ func observeCounterDeltas(path string, before, after *nsx.Statistics) []observat
 		if req, rsp := d(a.IKEOutCrChildReq, b.IKEOutCrChildReq), d(a.IKEInCrChildRsp, b.IKEInCrChildRsp); req >= 2 && d(a.IKEChildSaRekey, b.IKEChildSaRekey) == 0 {
 			obs = append(obs, observation{event: ls.EvRekeyFailed, name: path, version: version,
 				ev: diag.Evidence{Source: diag.SourceAPI, Ref: ref + "/ikeOutCrChildReq", Text: fmt.Sprintf("ikeOutCrChildReq +%d, ikeInCrChildRsp +%d, ikeChildSaRekey +0 between the two reads", req, rsp)}})
+		}
+	}
+	return obs
+}
+
+// observeTunnelTraffic reports each site whose tunnels counted packets both in and out between
+// two reads. A site is matched across the reads by its ID, else by its place.
+func observeTunnelTraffic(path string, before, after *nsx.Statistics) []observation {
+	var obs []observation
+	for si, a := range after.Sites {
+		var b *nsx.SiteStatistics
+		for i := range before.Sites {
+			if before.Sites[i].SiteID == a.SiteID && (a.SiteID != "" || i == si) {
+				b = &before.Sites[i]
+				break
+			}
+		}
+		if b == nil || len(b.Tunnels) != len(a.Tunnels) {
+			continue
+		}
+		for ti, t := range a.Tunnels {
+			in := int64(t.PacketsIn) - int64(b.Tunnels[ti].PacketsIn)
+			out := int64(t.PacketsOut) - int64(b.Tunnels[ti].PacketsOut)
+			if in <= 0 || out <= 0 {
+				continue
+			}
+			ref := fmt.Sprintf("%s:siteStatistics[%d]/tunnelStats[%d]/packetsIn", path, si+1, ti+1)
+			obs = append(obs, observation{event: evCountersBothWays, name: path,
+				ev: diag.Evidence{Source: diag.SourceAPI, Ref: ref, Time: after.Time(), Site: "edge",
+					Text: fmt.Sprintf("tunnel %s === %s: packetsIn +%d, packetsOut +%d between the two reads", t.LocalSubnet, t.PeerSubnet, in, out)}})
 		}
 	}
 	return obs
