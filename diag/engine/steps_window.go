@@ -114,13 +114,21 @@ func (captureStep) Run(ctx context.Context, r *run) (out Outcome) {
 		}
 	}()
 	r.openWindow()
-	if err := waitFor(ctx, r.windowEnd); err != nil {
-		return Outcome{Err: fmt.Errorf("capture window interrupted: %w", err)}
+	opened := time.Now()
+	// The window ends on time, or early when the run is cut short: then the capture is still
+	// stopped, fetched and removed, each on a short context of its own (late), so the report
+	// keeps the packets the window had.
+	_ = waitFor(ctx, r.windowEnd)
+	var cut string
+	if ctx.Err() != nil {
+		cut = fmt.Sprintf(" (the window was cut short after %s: %v)", time.Since(opened).Round(100*time.Millisecond), context.Cause(ctx))
 	}
-	if err := waitFor(ctx, r.snapshotsDone); err != nil {
-		return Outcome{Err: fmt.Errorf("waiting for the end-of-window readings: %w", err)}
+	var waitErr error
+	if err := waitLate(ctx, r.snapshotsDone); err != nil {
+		// A reading that hangs does not keep the capture running: stop and fetch it anyway.
+		waitErr = fmt.Errorf("waiting for the end-of-window readings: %w", err)
 	}
-	if err := c.Stop(ctx); err != nil {
+	if err := lateDo(ctx, c.Stop); err != nil {
 		return Outcome{Err: fmt.Errorf("stop capture: %w", err)}
 	}
 	stopped = true
@@ -131,9 +139,9 @@ func (captureStep) Run(ctx context.Context, r *run) (out Outcome) {
 			_ = db.PutCapture(rec)
 		}
 	}
-	path, err := c.Fetch(ctx, r.dir)
-	if err != nil {
-		return Outcome{Err: fmt.Errorf("fetch capture: %w", err)}
+	var path string
+	if err := lateDo(ctx, func(ctx context.Context) (err error) { path, err = c.Fetch(ctx, r.dir); return err }); err != nil {
+		return Outcome{Err: fmt.Errorf("fetch capture%s: %w", cut, err)}
 	}
 	final := filepath.Join(r.dir, "capture.pcap")
 	if path != final {
@@ -145,12 +153,13 @@ func (captureStep) Run(ctx context.Context, r *run) (out Outcome) {
 	if err != nil {
 		return Outcome{Err: err}
 	}
-	if err := c.Remove(ctx); err != nil {
+	if err := lateDo(ctx, c.Remove); err != nil {
 		return Outcome{Err: fmt.Errorf("remove capture from the Edge: %w", err), Artifacts: []diag.Artifact{art}}
 	}
 	removed = true
 	r.collect(func(col *Collected) { col.Captures = append(col.Captures, art.Name) })
-	return Outcome{Summary: fmt.Sprintf("%s: %d bytes over %s on %s; removed from the Edge", art.Name, art.Size, r.window, c.Interface()), Artifacts: []diag.Artifact{art}}
+	return Outcome{Summary: fmt.Sprintf("%s: %d bytes over %s on %s%s; removed from the Edge", art.Name, art.Size, r.window, c.Interface(), cut),
+		Artifacts: []diag.Artifact{art}, Err: waitErr}
 }
 
 // abandonCapture stops the capture on iface and removes the files it created (those not in
@@ -189,10 +198,12 @@ func (r *run) atStartAndEnd(ctx context.Context, read func(ctx context.Context, 
 		return err
 	}
 	errStart := read(ctx, "start")
-	if err := waitFor(ctx, r.windowEnd); err != nil {
-		return err
-	}
-	errEnd := read(ctx, "end")
+	// The window ends on time or early, when the run is cut short: the end reading is taken
+	// either way (then on a short context of its own) so the report shows the state then.
+	_ = waitFor(ctx, r.windowEnd)
+	lctx, cancel := late(ctx)
+	defer cancel()
+	errEnd := read(lctx, "end")
 	switch {
 	case errStart != nil && errEnd != nil:
 		return fmt.Errorf("at start: %v; at end: %w", errStart, errEnd)
