@@ -74,8 +74,8 @@ func TestDiagnose_InterruptedWindowKeepsCollected(t *testing.T) {
 	}
 
 	// The partial capture was fetched before the Edge's file was removed.
-	if s := step(t, rep, "step3-capture"); s.Status != diag.StepOK {
-		t.Errorf("step 3: %s %q", s.Status, s.Error)
+	if s := step(t, rep, "step3-capture"); s.Status != diag.StepOK || !strings.Contains(s.Summary, "cut short") {
+		t.Errorf("step 3: %s %q %q", s.Status, s.Error, s.Summary)
 	}
 	pcap := filepath.Join(out, "capture.pcap")
 	if fi, err := os.Stat(pcap); err != nil || fi.Size() == 0 {

@@ -119,9 +119,10 @@ func (captureStep) Run(ctx context.Context, r *run) (out Outcome) {
 	// stopped, fetched and removed, each on a short context of its own (late), so the report
 	// keeps the packets the window had.
 	_ = waitFor(ctx, r.windowEnd)
-	var cut string
+	over, cut := r.window.String(), ""
 	if ctx.Err() != nil {
-		cut = fmt.Sprintf(" (the window was cut short after %s: %v)", time.Since(opened).Round(100*time.Millisecond), context.Cause(ctx))
+		over = fmt.Sprintf("%s of the %s window", time.Since(opened).Round(100*time.Millisecond), r.window)
+		cut = fmt.Sprintf(" (cut short: %v)", context.Cause(ctx))
 	}
 	var waitErr error
 	if err := waitLate(ctx, r.snapshotsDone); err != nil {
@@ -158,7 +159,7 @@ func (captureStep) Run(ctx context.Context, r *run) (out Outcome) {
 	}
 	removed = true
 	r.collect(func(col *Collected) { col.Captures = append(col.Captures, art.Name) })
-	return Outcome{Summary: fmt.Sprintf("%s: %d bytes over %s on %s%s; removed from the Edge", art.Name, art.Size, r.window, c.Interface(), cut),
+	return Outcome{Summary: fmt.Sprintf("%s: %d bytes over %s on %s%s; removed from the Edge", art.Name, art.Size, over, c.Interface(), cut),
 		Artifacts: []diag.Artifact{art}, Err: waitErr}
 }
 
