@@ -56,6 +56,41 @@ func TestPcap_DecodeJSON(t *testing.T) {
 	}
 }
 
+// Ensure `pcap decode --json` lists one element per frame `pcap summary` counts as IKE: the IKEv1
+// message rebuilt from the fragments of frames 5 and 6 is folded into frame 6's element.
+func TestPcap_DecodeOneElementPerFrame(t *testing.T) {
+	capture := filepath.Join(pcapFixtures, "ikev1-healthy_cert", "capture.pcap")
+	code, out, errOut := runBot(t, "pcap", "decode", "--json", capture)
+	if code != 0 {
+		t.Fatalf("decode exit %d: %s", code, errOut)
+	}
+	var msgs []ike.MessageInfo
+	if err := json.Unmarshal([]byte(out), &msgs); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = runBot(t, "pcap", "summary", "--json", capture)
+	if code != 0 {
+		t.Fatalf("summary exit %d: %s", code, errOut)
+	}
+	var s ike.Summary
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(msgs)) != s.IKEMessages || s.IKEMessages != 12 {
+		t.Fatalf("decode lists %d messages, summary counts %d, tshark 12", len(msgs), s.IKEMessages)
+	}
+	var frames []int
+	for i, m := range msgs {
+		frames = append(frames, m.Frame)
+		if i > 0 && m.Frame <= msgs[i-1].Frame {
+			t.Fatalf("frames %v are not strictly increasing", frames)
+		}
+	}
+	if f6 := msgs[5]; f6.Frame != 6 || !f6.Reassembled || !f6.Fragment || f6.Exchange != "MAIN_MODE" || !f6.Encrypted {
+		t.Fatalf("frame 6 %+v: want the reassembled Main Mode message, marked as its last fragment", f6)
+	}
+}
+
 // Ensure the readable table names the exchanges and the unanswered request.
 func TestPcap_SummaryTable(t *testing.T) {
 	code, out, _ := runBot(t, "pcap", "summary", filepath.Join(pcapFixtures, "ikev2-peer_unreachable", "capture.pcap"))

@@ -22,7 +22,9 @@ func DecodeFile(path string) ([]MessageInfo, error) {
 	return DecodeCapture(f)
 }
 
-// DecodeCapture is DecodeFile on a reader.
+// DecodeCapture is DecodeFile on a reader. It yields one element per frame that carries IKE (the
+// frames tshark's isakmp filter counts), in frame order: an IKEv1 message rebuilt from fragments is
+// folded into the element of the frame whose fragment completed it.
 func DecodeCapture(r io.Reader) ([]MessageInfo, error) {
 	src, err := openCapture(r)
 	if err != nil {
@@ -39,6 +41,10 @@ func DecodeCapture(r io.Reader) ([]MessageInfo, error) {
 					v1Initiators[ispi] = p.ip.src
 				}
 				mi.Initiator = v1Initiators[ispi] == p.ip.src
+			}
+			if last := len(out) - 1; ref.reassembled && last >= 0 && out[last].Frame == p.frame && out[last].Fragment {
+				out[last] = foldReassembled(out[last], mi)
+				continue
 			}
 			out = append(out, mi)
 		}
@@ -62,6 +68,18 @@ func walk(src packetSource, fn func(p *packetInfo, t time.Time)) error {
 		fn(d.dissect(frame, data, ci.Length), ci.Timestamp)
 		return nil
 	})
+}
+
+// foldReassembled makes one element of the fragment that completed an IKEv1 message and the
+// message rebuilt from it: the whole message's fields, marked as that fragment. A rebuilt message
+// too short to have a header keeps the fragment's fields and says why it did not decode.
+func foldReassembled(frag, whole MessageInfo) MessageInfo {
+	if whole.Error != "" && whole.Version == 0 {
+		frag.Reassembled, frag.Error = true, "reassembled message: "+whole.Error
+		return frag
+	}
+	whole.Fragment, whole.FragmentNumber, whole.FragmentTotal = true, frag.FragmentNumber, frag.FragmentTotal
+	return whole
 }
 
 // messageInfo describes one IKE message of a frame.

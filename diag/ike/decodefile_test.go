@@ -1,9 +1,48 @@
 package ike
 
 import (
+	"bytes"
+	"os"
 	"reflect"
 	"testing"
 )
+
+// Ensure `pcap decode` lists one element per frame that carries IKE, in frame order, so it counts
+// what `pcap summary` (and tshark's isakmp filter) counts, for every test capture.
+func TestDecodeCapture_OneElementPerIKEFrame(t *testing.T) {
+	var folded int
+	for _, f := range testCaptures(t) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs, err := DecodeCapture(bytes.NewReader(data))
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		s, err := Analyze(bytes.NewReader(data), f)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if int64(len(msgs)) != s.IKEMessages {
+			t.Errorf("%s: decode lists %d messages, summary counts %d", f, len(msgs), s.IKEMessages)
+		}
+		for i, m := range msgs {
+			if i > 0 && m.Frame <= msgs[i-1].Frame {
+				t.Errorf("%s: element %d is frame %d after frame %d", f, i, m.Frame, msgs[i-1].Frame)
+			}
+			if m.Reassembled {
+				folded++
+				if !m.Fragment || m.Version != 1 || m.Error != "" {
+					t.Errorf("%s: frame %d reassembled %+v", f, m.Frame, m)
+				}
+			}
+		}
+	}
+	if folded == 0 {
+		t.Fatal("no capture has a reassembled IKEv1 message: the fold went untested")
+	}
+}
 
 // Ensure `pcap decode` describes the readable payloads of the fixtures in words.
 func TestDecodeFile_Words(t *testing.T) {
@@ -21,9 +60,14 @@ func TestDecodeFile_Words(t *testing.T) {
 	if want := []string{"IKE:aes256/sha256/modp2048/rsasig/life15840s"}; !reflect.DeepEqual(first.Proposals, want) {
 		t.Fatalf("proposals %v", first.Proposals)
 	}
-	// Frame 6 completes Main Mode message 5 from two IKEv1 fragments: the fragment, then the whole.
-	if msgs[5].Frame != 6 || !msgs[5].Fragment || msgs[6].Frame != 6 || !msgs[6].Reassembled || !msgs[6].Encrypted || !msgs[6].Initiator {
-		t.Fatalf("frame 6: %+v / %+v", msgs[5], msgs[6])
+	// Frame 6 completes Main Mode message 5 from two IKEv1 fragments: one element shows the whole
+	// message, marked as the fragment that completed it.
+	if f6 := msgs[5]; f6.Frame != 6 || !f6.Fragment || !f6.Reassembled || !f6.Encrypted || !f6.Initiator ||
+		f6.Exchange != "MAIN_MODE" || !reflect.DeepEqual(f6.Payloads, []string{"encrypted"}) || msgs[6].Frame != 7 {
+		t.Fatalf("frame 6: %+v, next %+v", f6, msgs[6])
+	}
+	if f5 := msgs[4]; f5.Frame != 5 || !f5.Fragment || f5.Reassembled || !reflect.DeepEqual(f5.Payloads, []string{"FRAG"}) {
+		t.Fatalf("frame 5, the first fragment: %+v", f5)
 	}
 
 	msgs, err = DecodeFile("testdata/synthetic/v1-natt.pcap")

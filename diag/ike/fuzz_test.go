@@ -86,7 +86,8 @@ func normalise(m *Message) *Message {
 	return &c
 }
 
-// FuzzAnalyze: any file is summarised or refused with one of our errors, never a panic.
+// FuzzAnalyze: any file is summarised or refused with one of our errors, never a panic, and
+// decoded into one element per frame the summary counts as IKE.
 func FuzzAnalyze(f *testing.F) {
 	for _, name := range []string{"testdata/fixtures/ikev2-healthy/capture.pcap", "testdata/fixtures/ikev1-healthy_cert/capture.pcap",
 		"testdata/fixtures/ikev2-dpd_peer_dead/capture.pcap", "testdata/synthetic/edge-cases.pcap", "testdata/synthetic/v1-natt.pcap",
@@ -105,6 +106,14 @@ func FuzzAnalyze(f *testing.F) {
 		if s != nil && (s.IKEMessages > s.Packets || s.ESPPackets > s.Packets) {
 			t.Fatalf("counts exceed packets: %+v", s)
 		}
-		_, _ = DecodeCapture(bytes.NewReader(data))
+		msgs, _ := DecodeCapture(bytes.NewReader(data))
+		if s != nil && int64(len(msgs)) != s.IKEMessages {
+			t.Fatalf("decode lists %d messages, summary counts %d", len(msgs), s.IKEMessages)
+		}
+		for i := 1; i < len(msgs); i++ {
+			if msgs[i].Frame <= msgs[i-1].Frame {
+				t.Fatalf("element %d is frame %d after frame %d", i, msgs[i].Frame, msgs[i-1].Frame)
+			}
+		}
 	})
 }

@@ -9,7 +9,8 @@ import "time"
 type MessageInfo struct {
 	Frame int `json:"frame"` // 1-based, as tshark counts
 	// InICMP marks a message quoted in an ICMP error (tshark's isakmp filter matches it too);
-	// Reassembled one rebuilt from IKEv1 fragments, shown at the frame of its last fragment.
+	// Reassembled one rebuilt from IKEv1 fragments: it is shown in the element of the frame of its
+	// last fragment, which keeps that fragment's fragment/fragment_number/fragment_total.
 	InICMP      bool `json:"in_icmp,omitempty"`
 	Reassembled bool `json:"reassembled,omitempty"`
 	// Error says why the message did not decode; the header fields that could be read are filled.
