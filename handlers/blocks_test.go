@@ -79,7 +79,7 @@ func TestVerdictBlocks_Golden(t *testing.T) {
 	}
 }
 
-// Ensure a report far beyond Slack's limits renders within them: header 150, section 3000,
+// Ensure a report far beyond Slack's limits (an interruption reason included) renders within them: header 150, section 3000,
 // 50 blocks, button values 2000, and a short fallback text; mentions in device text are
 // escaped.
 func TestVerdictBlocks_WithinSlackLimits(t *testing.T) {
@@ -91,6 +91,7 @@ func TestVerdictBlocks_WithinSlackLimits(t *testing.T) {
 		rep.Remediation = append(rep.Remediation, strings.Repeat("do ", 3000))
 	}
 	rep.Missing = []string{strings.Repeat("m", 10000)}
+	rep.Interrupted = strings.Repeat("interrupted after 9s (shutting down) <!channel> ", 500)
 	blocks := verdictBlocks(rep, "U123", 60, 300, strings.Repeat("n", 5000))
 	if len(blocks) > 50 {
 		t.Errorf("%d blocks", len(blocks))

@@ -2,9 +2,12 @@ package handlers
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"ipsecbot/diag/engine"
 	"ipsecbot/lab"
@@ -56,8 +59,10 @@ func TestFlow_DiagnoseEdge01AgainstLab(t *testing.T) {
 }
 
 // Ensure a diagnosis cut short by the bot stopping (SIGTERM) is recorded as interrupted, not
-// as a finished one: the incident says so, the capture is off the Edge, and the thread gets
-// the interruption note while the bot shuts down.
+// as a finished one: the incident says so, the capture is off the Edge, the channel message
+// becomes the verdict from what was collected (naming the cause and saying it was
+// interrupted), what exists is uploaded into its thread, and shutdown still returns within
+// its grace plus the short budget Slack gets after the cancel.
 func TestFlow_ShutdownDuringCaptureMarksInterrupted(t *testing.T) {
 	checkLeaks(t)
 	l, b := startLabBot(t, 120)
@@ -67,25 +72,53 @@ func TestFlow_ShutdownDuringCaptureMarksInterrupted(t *testing.T) {
 		caps := l.Edge().Captures()
 		return len(caps) > 0 && caps[0].Running
 	})
+	time.Sleep(time.Second) // let the window collect a little, as a real SIGTERM would
+	began := time.Now()
 	b.stop()
+	took, bound := time.Since(began), b.srv.grace+interruptPostTimeout
+	t.Logf("shutdown took %v", took)
+	if took > bound {
+		t.Errorf("shutdown took %v; want it within its grace and the Slack budget (%v)", took, bound)
+	}
 
-	inc, err := reopen(t, b).Incident("INC-1")
-	if err != nil || inc.Status != store.StatusInterrupted {
-		t.Fatalf("incident after shutdown: %+v %v", inc, err)
+	db := reopen(t, b)
+	inc, err := db.Incident("INC-1")
+	if err != nil || inc.Status != store.StatusInterrupted || inc.Cause != "auth_failed" {
+		t.Fatalf("incident after shutdown: %+v %v; want interrupted with cause auth_failed", inc, err)
 	}
 	for _, c := range l.Edge().Captures() {
 		if c.Running || !c.Removed {
 			t.Errorf("edge captures: %+v", l.Edge().Captures())
 		}
 	}
-	noted := false
-	for _, m := range b.slack.Messages() {
-		if m.ThreadTS == running.ThreadTS && strings.Contains(m.Text, "interrupted") {
-			noted = true
+	root := rootMessage(t, b.slack, "C1")
+	if root.TS != running.ThreadTS {
+		t.Fatalf("root message %s, incident thread %s", root.TS, running.ThreadTS)
+	}
+	if !strings.Contains(root.Blocks, "auth_failed") || !strings.Contains(root.Blocks, "interrupted:") ||
+		!strings.Contains(root.Blocks, "verdict from what was collected") {
+		t.Errorf("verdict message after shutdown: %s", root.Blocks)
+	}
+	// What exists is uploaded: report.md always, the capture when the window got to fetch it.
+	names := map[string]bool{}
+	for _, u := range b.slack.Uploads() {
+		if u.Completed && u.ThreadTS == root.TS {
+			names[u.Filename] = true
 		}
 	}
-	if !noted {
-		t.Errorf("no interruption note in the thread: %+v", b.slack.Messages())
+	fetched := false
+	if fi, err := os.Stat(filepath.Join(b.srv.artifacts, "INC-1", "capture.pcap")); err == nil && fi.Size() > 0 {
+		fetched = true
+	}
+	if !names["report.md"] || names["capture.pcap"] != fetched {
+		t.Errorf("uploads into the thread: %v; want report.md, and capture.pcap as it was fetched (%v)", names, fetched)
+	}
+	if !fetched {
+		t.Log("the cancel came before the capture was fetched; only the report was uploaded")
+	}
+	tl, err := db.Timeline("INC-1")
+	if err != nil || !slices.ContainsFunc(tl, func(e store.Event) bool { return e.Text == interruptionNoted }) {
+		t.Errorf("timeline %+v, %v; want the interruption noted so the next start does not note it again", tl, err)
 	}
 }
 

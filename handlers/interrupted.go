@@ -9,8 +9,10 @@ import (
 	"ipsecbot/store"
 )
 
-// interruptNoteTimeout bounds posting the interruption note while the bot shuts down.
-const interruptNoteTimeout = 5 * time.Second
+// interruptPostTimeout bounds what the bot tells Slack about a run its shutdown cut short
+// (the verdict from what was collected and its files, or the interruption note), and the
+// progress posted after the cancel.
+const interruptPostTimeout = 5 * time.Second
 
 // interruptionNoted is the timeline text once an incident's thread has its interruption note.
 const interruptionNoted = "interruption noted in the thread"

@@ -124,19 +124,11 @@ func (s *Server) drive(ctx context.Context, r *run) {
 	q.close()
 	consumer.Wait()
 
+	if err != nil && ctx.Err() != nil {
+		s.interrupted(ctx, r, report)
+		return
+	}
 	if err != nil {
-		if ctx.Err() != nil {
-			// The bot is stopping: the engine has marked the incident interrupted (else the
-			// next start does). Say so in its thread now if Slack answers within a moment;
-			// the next start posts what could not be posted here.
-			s.log.Warn("diagnosis cancelled by shutdown", "incident", r.incident)
-			nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), interruptNoteTimeout)
-			defer cancel()
-			if inc, ierr := s.db.Incident(r.incident); ierr == nil && inc.Status == store.StatusInterrupted {
-				s.noteInterrupted(nctx, []store.Incident{inc})
-			}
-			return
-		}
 		s.failed(ctx, r, err)
 		return
 	}
@@ -144,6 +136,29 @@ func (s *Server) drive(ctx context.Context, r *run) {
 		report.Incident = r.incident
 	}
 	s.finished(ctx, r, report)
+}
+
+// interrupted tells Slack about a run the bot's shutdown cut short. ctx is already cancelled,
+// so this gets a short context of its own. With the engine's report (the verdict from what
+// the window collected) the channel message becomes that verdict and the files follow;
+// without one, the thread gets the interruption note. What cannot be posted now, the next
+// start notes.
+func (s *Server) interrupted(ctx context.Context, r *run, report *diag.Report) {
+	s.log.Warn("diagnosis cancelled by shutdown", "incident", r.incident)
+	wctx, cancel := s.work.wrapUp(ctx, interruptPostTimeout)
+	defer cancel()
+	if report == nil {
+		if inc, err := s.db.Incident(r.incident); err == nil && inc.Status == store.StatusInterrupted {
+			s.noteInterrupted(wctx, []store.Incident{inc})
+		}
+		return
+	}
+	if report.Incident == "" {
+		report.Incident = r.incident
+	}
+	if s.finished(wctx, r, report) && r.rootTS != "" {
+		s.appendEvent(r.incident, "slack", interruptionNoted, "bot")
+	}
 }
 
 // postRoot posts the message the run keeps current. When the bot may not post in the
@@ -169,12 +184,25 @@ func (s *Server) postRoot(ctx context.Context, r *run, p *progress) {
 }
 
 // followProgress turns the run's events into thread replies, root updates and timeline
-// events, coalescing the root updates when events arrive faster than Slack answers.
+// events, coalescing the root updates when events arrive faster than Slack answers. Once ctx
+// is cancelled (shutdown), the events still coming (the window's end, the logs) are posted
+// on a short context of their own, and a failure then is only logged at debug level: the
+// verdict that follows says it all.
 func (s *Server) followProgress(ctx context.Context, r *run, p *progress, q *eventQueue) {
+	post := ctx
 	for {
 		evs, ok := q.wait()
 		if !ok {
 			return
+		}
+		if post == ctx && ctx.Err() != nil {
+			var cancel context.CancelFunc
+			post, cancel = s.work.wrapUp(ctx, interruptPostTimeout)
+			defer cancel()
+		}
+		logFailure := s.log.Warn
+		if ctx.Err() != nil {
+			logFailure = s.log.Debug
 		}
 		for _, ev := range evs {
 			switch ev.Kind {
@@ -186,16 +214,16 @@ func (s *Server) followProgress(ctx context.Context, r *run, p *progress, q *eve
 				line := stepLine(ev)
 				p.done = append(p.done, line)
 				p.title = ""
-				if r.rootTS != "" {
-					if _, err := s.api.post(ctx, r.channel, r.rootTS, line, []slack.Block{section(stepDetail(ev))}); err != nil {
-						s.log.Warn("step detail not posted", "incident", r.incident, "err", err)
+				if r.rootTS != "" && post.Err() == nil {
+					if _, err := s.api.post(post, r.channel, r.rootTS, line, []slack.Block{section(stepDetail(ev))}); err != nil {
+						logFailure("step detail not posted", "incident", r.incident, "err", err)
 					}
 				}
 			}
 		}
-		if r.rootTS != "" {
-			if err := s.api.update(ctx, r.channel, r.rootTS, p.text(), p.blocks()); err != nil {
-				s.log.Warn("progress not updated", "incident", r.incident, "err", err)
+		if r.rootTS != "" && post.Err() == nil {
+			if err := s.api.update(post, r.channel, r.rootTS, p.text(), p.blocks()); err != nil {
+				logFailure("progress not updated", "incident", r.incident, "err", err)
 			}
 		}
 	}
@@ -210,11 +238,12 @@ func (s *Server) failed(ctx context.Context, r *run, err error) {
 	s.appendEvent(r.incident, "failed", err.Error(), "bot")
 	text := fmt.Sprintf(":x: %s · %s: the diagnosis failed: %s", r.incident, r.edge, err)
 	blocks := []slack.Block{section(escape(text))}
-	s.publish(ctx, r, text, blocks)
+	_ = s.publish(ctx, r, text, blocks) // logged and noted in the timeline
 }
 
-// finished records the verdict, posts it and uploads the files into its thread.
-func (s *Server) finished(ctx context.Context, r *run, rep *diag.Report) {
+// finished records the verdict, posts it and uploads the files into its thread. It reports
+// whether the verdict was posted.
+func (s *Server) finished(ctx context.Context, r *run, rep *diag.Report) bool {
 	s.updateIncident(r.incident, func(i *store.Incident) {
 		i.Cause, i.Summary = string(rep.Cause), rep.Summary
 		if i.Status == store.StatusDiagnosing {
@@ -228,18 +257,20 @@ func (s *Server) finished(ctx context.Context, r *run, rep *diag.Report) {
 	if r.viaResponse {
 		note = fmt.Sprintf("Files are kept with %s; invite the bot to this channel to get them posted.", r.incident)
 	}
-	s.publish(ctx, r, verdictText(rep), verdictBlocks(rep, r.requester, r.captureSeconds, r.maxSecs, note))
-	if r.viaResponse || r.rootTS == "" {
-		return
+	if err := s.publish(ctx, r, verdictText(rep), verdictBlocks(rep, r.requester, r.captureSeconds, r.maxSecs, note)); err != nil {
+		return false
 	}
-	s.uploadFiles(ctx, r, rep)
+	if !r.viaResponse && r.rootTS != "" {
+		s.uploadFiles(ctx, r, rep)
+	}
+	return true
 }
 
 // publish puts the final message where the run's progress went: the channel message is
 // replaced; if that fails for good, the message goes into its thread; without a channel
 // message, through the response_url. A message that cannot be posted at all is logged and
-// noted in the incident's timeline.
-func (s *Server) publish(ctx context.Context, r *run, text string, blocks []slack.Block) {
+// noted in the incident's timeline, and returned.
+func (s *Server) publish(ctx context.Context, r *run, text string, blocks []slack.Block) error {
 	var err error
 	switch {
 	case r.rootTS == "":
@@ -255,6 +286,7 @@ func (s *Server) publish(ctx context.Context, r *run, text string, blocks []slac
 		s.log.Error("verdict not posted", "incident", r.incident, "err", err)
 		s.appendEvent(r.incident, "slack", "verdict not posted: "+err.Error(), "bot")
 	}
+	return err
 }
 
 // eventQueue hands a run's events from the engine (whose listeners must not block) to the

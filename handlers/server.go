@@ -143,8 +143,10 @@ func (s *Server) Start(ctx context.Context) error {
 }
 
 // Shutdown stops taking work, lets running diagnoses finish for the grace period, then cancels
-// them and waits for every goroutine the server started. Incidents cancelled here stay in
-// "diagnosing" and are marked interrupted by the next Start.
+// them and waits for every goroutine the server started, until ctx ends. A cancelled run's
+// engine marks its incident interrupted and classifies what was collected; Slack then gets
+// that verdict and its files on a short context (interruptPostTimeout), cut off when ctx
+// ends. What a run could not mark or post, the next Start does.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.work.Shutdown(ctx, s.grace)
 	s.audits.Close()

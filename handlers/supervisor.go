@@ -9,8 +9,12 @@ import (
 // supervisor owns every goroutine started after an acknowledgement, so shutdown can wait for
 // them and nothing outlives the server.
 type supervisor struct {
+	// ctx is the work's context: cancelled (cause errShuttingDown) once the grace is over.
 	ctx    context.Context
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
+	// hard ends when Shutdown gives up waiting: it bounds the wrap-up work does after ctx ends.
+	hard     context.Context
+	stopHard context.CancelFunc
 
 	mu     sync.Mutex
 	closed bool
@@ -18,8 +22,9 @@ type supervisor struct {
 }
 
 func newSupervisor() *supervisor {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &supervisor{ctx: ctx, cancel: cancel}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	hard, stopHard := context.WithCancel(context.Background())
+	return &supervisor{ctx: ctx, cancel: cancel, hard: hard, stopHard: stopHard}
 }
 
 // Go runs fn with the supervisor's context; false if the supervisor is shutting down.
@@ -33,24 +38,35 @@ func (s *supervisor) Go(fn func(ctx context.Context)) bool {
 	return true
 }
 
+// wrapUp returns a context for work that must still happen after ctx (the work's context) was
+// cancelled, such as telling Slack what a cut-short run found: it keeps ctx's values, lasts at
+// most budget, and ends early if Shutdown stops waiting.
+func (s *supervisor) wrapUp(ctx context.Context, budget time.Duration) (context.Context, context.CancelFunc) {
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), budget)
+	stop := context.AfterFunc(s.hard, cancel)
+	return wctx, func() { stop(); cancel() }
+}
+
 // Shutdown refuses new work, waits up to grace for running work, then cancels it and waits
-// until it has returned or ctx ends.
+// until it has returned (its wrap-up included) or ctx ends; then any wrap-up still going is
+// cancelled too, so Shutdown never outlasts ctx by more than a moment.
 func (s *supervisor) Shutdown(ctx context.Context, grace time.Duration) error {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
+	defer s.stopHard()
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	t := time.NewTimer(grace)
 	defer t.Stop()
 	select {
 	case <-done:
-		s.cancel()
+		s.cancel(errShuttingDown)
 		return nil
 	case <-t.C:
 	case <-ctx.Done():
 	}
-	s.cancel()
+	s.cancel(errShuttingDown)
 	select {
 	case <-done:
 		return nil
