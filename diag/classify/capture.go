@@ -328,6 +328,11 @@ func observeSummary(path string, s *ike.Summary) []observation {
 			c |= wasUp
 		}
 		text := fmt.Sprintf("%s request from %s never answered (%d retransmissions)", x.Exchange, x.Initiator, x.Retransmissions)
+		if tooSoonToTell(s, x) {
+			c |= tooSoon
+			text = fmt.Sprintf("%s request from %s not answered before the capture ended (%d retransmissions, %s later; too soon to tell)",
+				x.Exchange, x.Initiator, x.Retransmissions, s.Last.Sub(x.Time).Round(time.Millisecond))
+		}
 		if isFirstExchange(x) {
 			add(evIKEInitUnanswered, c, x.RequestFrame, x.Version, text)
 		} else if x.Exchange != "INFORMATIONAL" && x.Exchange != "INFORMATIONAL_V1" {
@@ -366,6 +371,18 @@ func observeSummary(path string, s *ike.Summary) []observation {
 		}
 	}
 	return obs
+}
+
+// answerWait is how long after a request the capture must go on before its silence means the
+// peer did not answer: longer than a round trip over any VPN path, shorter than the first
+// retransmission (strongSwan 4 s, NSX 2 s).
+const answerWait = 2 * time.Second
+
+// tooSoonToTell reports whether x's silence proves little: a request never retransmitted (the
+// initiator did not wait for an answer either, or the capture or file was cut short), or one
+// too near the end of the capture for an answer to have been seen.
+func tooSoonToTell(s *ike.Summary, x ike.Exchange) bool {
+	return x.Retransmissions == 0 || s.Last.Sub(x.Time) < answerWait
 }
 
 // heardFromAfter reports whether x's responder sent any IKE message of the same IKE SA after x's

@@ -42,6 +42,7 @@ const (
 	espProp                  // ... ESP (phase 2 / CHILD_SA) proposals
 	keGroup                  // the transform that failed is the key exchange (DH) group
 	pskAuth                  // the IKE SA authenticates with a pre-shared key (a capture read it in the clear)
+	tooSoon                  // an unanswered request was never retransmitted, or the capture ended before an answer was due
 )
 
 // rule gives an event, seen under some conditions, a weight towards one cause.
@@ -73,9 +74,11 @@ var rules = []rule{
 	{ls.EvMaxRetransmissions, 0, ikeUp, diag.CausePeerUnreachable, 0.85},
 	{ls.EvNegotiationDown, 0, ikeUp, diag.CausePeerUnreachable, 0.6},
 	{ls.EvRetransmit, 0, ikeUp | wasUp, diag.CausePeerUnreachable, 0.4},
-	{evIKEInitUnanswered, 0, wasUp, diag.CausePeerUnreachable, 0.85},
+	{evIKEInitUnanswered, 0, wasUp | tooSoon, diag.CausePeerUnreachable, 0.85},
 	{evIKEInitUnanswered, wasUp, 0, diag.CausePeerUnreachable, 0.3},
-	{evIKEUnanswered, 0, ikeUp | wasUp, diag.CausePeerUnreachable, 0.75},
+	{evIKEInitUnanswered, tooSoon, 0, diag.CausePeerUnreachable, 0.3}, // one request at the end: a hint only
+	{evIKEUnanswered, 0, ikeUp | wasUp | tooSoon, diag.CausePeerUnreachable, 0.75},
+	{evIKEUnanswered, tooSoon, ikeUp | wasUp, diag.CausePeerUnreachable, 0.3},
 	{evAnswersLost, 0, 0, diag.CausePeerUnreachable, 0.75},
 	{evStalled, 0, 0, diag.CausePeerUnreachable, 0.4}, // a hint: an initiator that gave up looks the same
 
