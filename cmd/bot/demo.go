@@ -63,7 +63,9 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer os.RemoveAll(labDir)
-	l, err := lab.Start(ctx, lab.Options{Scenario: sc.Name, Dir: labDir})
+	// The lab outlives an interrupt: the cut-short run still stops, fetches and removes its
+	// capture and collects the logs over it. It closes when the run has returned.
+	l, err := lab.Start(context.WithoutCancel(ctx), lab.Options{Scenario: sc.Name, Dir: labDir})
 	if err != nil {
 		return fmt.Errorf("start the lab: %w", err)
 	}

@@ -196,7 +196,7 @@ func (w *cancelOnWrite) String() string {
 func TestDemo_InterruptedPrintsVerdict(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	stderr := &cancelOnWrite{trigger: "Step 2:", delay: 500 * time.Millisecond, cancel: cancel}
+	stderr := &cancelOnWrite{trigger: "Step 2:", delay: 1500 * time.Millisecond, cancel: cancel} // inside the capture window
 	var stdout bytes.Buffer
 	out := filepath.Join(t.TempDir(), "out")
 	code := run(ctx, &env{stdout: &stdout, stderr: stderr, getenv: func(string) string { return "" }},
@@ -215,6 +215,12 @@ func TestDemo_InterruptedPrintsVerdict(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(out, "report.json"))
 	if err != nil || !strings.Contains(string(b), `"interrupted"`) {
 		t.Errorf("report.json: %v\n%s", err, b)
+	}
+	// The lab outlives the interrupt, so what the window collected is kept.
+	for _, name := range []string{"capture.pcap", "logs/peer.log"} {
+		if fi, err := os.Stat(filepath.Join(out, name)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s not kept after the interrupt: %v\nstderr:\n%s", name, err, stderr)
+		}
 	}
 }
 
