@@ -36,7 +36,7 @@ func Compare(edge, peer *Settings) []Mismatch {
 	var out []Mismatch
 	add := func(field, e, p, sev, what string) {
 		out = append(out, Mismatch{Field: field, Edge: e, Peer: p, Severity: sev,
-			Text: fmt.Sprintf("%s differs: Edge %s, peer %s", what, orUnset(e), orUnset(p))})
+			Text: fmt.Sprintf("%s: not the same on both sides, Edge %s, peer %s", what, orUnset(e), orUnset(p))})
 	}
 	if edge.IKEVersion != "" && peer.IKEVersion != "" && edge.IKEVersion != peer.IKEVersion &&
 		edge.IKEVersion != "ikeflex" && peer.IKEVersion != "ikeflex" {
