@@ -24,28 +24,37 @@ func (r *run) writeArtifact(name, kind string, data []byte) (diag.Artifact, erro
 // streamArtifact writes a file through fill, hashing as it goes, and records it even when fill
 // fails part way (what was written is kept, and said to be partial by the caller's error).
 func (r *run) streamArtifact(name, kind string, fill func(w io.Writer) error) (diag.Artifact, error) {
+	a, kept, err := r.streamFile(name, kind, fill)
+	if kept {
+		r.recordArtifact(a)
+	}
+	return a, err
+}
+
+// streamFile writes a file through fill, hashing as it goes, without recording it: kept says
+// whether the file stays (fill succeeded, or wrote something before it failed).
+func (r *run) streamFile(name, kind string, fill func(w io.Writer) error) (a diag.Artifact, kept bool, err error) {
 	path := filepath.Join(r.dir, filepath.FromSlash(name))
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return diag.Artifact{}, err
+		return diag.Artifact{}, false, err
 	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
 	if err != nil {
-		return diag.Artifact{}, err
+		return diag.Artifact{}, false, err
 	}
 	h := sha256.New()
 	cw := &countWriter{w: io.MultiWriter(f, h)}
 	ferr := fill(cw)
 	cerr := f.Close()
-	a := diag.Artifact{Name: name, Kind: kind, Size: cw.n, SHA256: hex.EncodeToString(h.Sum(nil))}
+	a = diag.Artifact{Name: name, Kind: kind, Size: cw.n, SHA256: hex.EncodeToString(h.Sum(nil))}
 	if ferr == nil && cerr != nil {
 		ferr = cerr
 	}
 	if cw.n > 0 || ferr == nil {
-		r.recordArtifact(a)
-	} else {
-		os.Remove(path)
+		return a, true, ferr
 	}
-	return a, ferr
+	os.Remove(path)
+	return a, false, ferr
 }
 
 // addFileArtifact records a file something else wrote into the run's directory.
@@ -89,16 +98,6 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
-}
-
-func (r *run) renameArtifact(from, to string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for i := range r.artifacts {
-		if r.artifacts[i].Name == from {
-			r.artifacts[i].Name = to
-		}
-	}
 }
 
 func renameFile(from, to string) error {

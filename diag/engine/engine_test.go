@@ -138,6 +138,25 @@ func TestDiagnose_ReportAndStore(t *testing.T) {
 	if err != nil || len(stored) < len(rep.Artifacts) {
 		t.Errorf("store has %d artifacts for %d in the report: %v", len(stored), len(rep.Artifacts), err)
 	}
+	// Every artifact the store records is on disk under that name, with that size and sha256,
+	// and is in the report (a file renamed after it was written is recorded under its final name).
+	for _, a := range stored {
+		data, err := os.ReadFile(a.Path)
+		if err != nil {
+			t.Errorf("stored artifact: %v", err)
+			continue
+		}
+		if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != a.SHA256 || int64(len(data)) != a.Size {
+			t.Errorf("stored artifact %s: sha256/size differ from the file", a.Path)
+		}
+		rel, err := filepath.Rel(out, a.Path)
+		if rel = filepath.ToSlash(rel); err != nil || !names[rel] && rel != "report.json" && rel != "report.md" { // the report does not list itself
+			t.Errorf("stored artifact %s is not in the report", a.Path)
+		}
+	}
+	if !names["logs/edge-techsupport.tar.gz"] {
+		t.Errorf("no artifact logs/edge-techsupport.tar.gz")
+	}
 	inc, err := db.Incident(rep.Incident)
 	if err != nil || inc.Cause != string(diag.CauseAuthFailed) || inc.Status != store.StatusOpen {
 		t.Errorf("incident: %+v %v", inc, err)

@@ -93,20 +93,24 @@ func (r *run) edgeLogs(ctx context.Context) (*diag.Artifact, string, error) {
 
 func (r *run) techSupport(ctx context.Context, mgr Manager) (diag.Artifact, error) {
 	const tmp = "logs/edge-techsupport.gz"
-	a, err := r.streamArtifact(tmp, "log", func(w io.Writer) error {
+	a, kept, err := r.streamFile(tmp, "log", func(w io.Writer) error {
 		_, err := mgr.TechSupportLogs(ctx, r.edge.EdgeID, w, maxLogBytes)
 		return err
 	})
 	if err != nil {
+		if kept {
+			r.recordArtifact(a) // partial, under the name it was written to
+		}
 		return a, err
 	}
-	// Name the bundle after what it holds, so the log reader and people know it.
+	// Name the bundle after what it holds, so the log reader and people know it; it is recorded
+	// (in the report and the store) only under its final name.
 	if name := bundleName(filepath.Join(r.dir, tmp)); name != tmp {
 		if err := renameFile(filepath.Join(r.dir, tmp), filepath.Join(r.dir, name)); err == nil {
-			r.renameArtifact(tmp, name)
 			a.Name = name
 		}
 	}
+	r.recordArtifact(a)
 	r.collect(func(c *Collected) {
 		c.Logs = append(c.Logs, LogFile{Path: a.Name, Site: "edge", Timezone: r.edge.LogTimezone})
 	})
