@@ -12,6 +12,7 @@ import (
 	"ipsecbot/diag"
 	"ipsecbot/diag/classify"
 	"ipsecbot/diag/classify/logscan"
+	"ipsecbot/diag/nsx"
 )
 
 // runAnalyze classifies evidence already collected: `bot analyze [--pcap F]... [--log F]...
@@ -89,7 +90,13 @@ func runAnalyze(ctx context.Context, e *env, args []string) error {
 		in.Captures = append(in.Captures, classify.CaptureSource{Path: p})
 	}
 	for _, p := range stats {
-		in.Stats = append(in.Stats, classify.StatsSource{Path: p})
+		// Parsed here, once, so a document that is not NSX statistics ends the command with one
+		// line instead of a note under "missing".
+		st, err := readStatistics(p)
+		if err != nil {
+			return err
+		}
+		in.Stats = append(in.Stats, classify.StatsSource{Path: p, Stats: st})
 	}
 	v, err := classify.Classify(ctx, in)
 	if err != nil {
@@ -100,6 +107,20 @@ func runAnalyze(ctx context.Context, e *env, args []string) error {
 	}
 	printVerdict(e.stdout, v)
 	return nil
+}
+
+// readStatistics reads an NSX IPsec statistics document named on the command line.
+func readStatistics(path string) (*nsx.Statistics, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := nsx.ParseStatistics(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return st, nil
 }
 
 // inputKind is what a file named on the command line must look like.

@@ -82,6 +82,13 @@ func TestAnalyze_RefusesWhatCannotBeEvidence(t *testing.T) {
 	if err := os.WriteFile(binary, []byte("ELF\x00\x01\x02 received AUTHENTICATION_FAILED notify error\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	badXML, wrongRoot := dir+"/bad.xml", dir+"/config.xml"
+	if err := os.WriteFile(badXML, []byte("<ipsecStatusAndStats><siteStatistics>"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(wrongRoot, []byte("<ipsec><enabled>true</enabled></ipsec>"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		args []string
 		want string
@@ -93,6 +100,8 @@ func TestAnalyze_RefusesWhatCannotBeEvidence(t *testing.T) {
 		{[]string{"--pcap", binary}, "is not a pcap or pcapng capture"},
 		{[]string{"--stats", binary}, "is not an XML document"},
 		{[]string{"--pcap", os.DevNull}, "is empty"},
+		{[]string{"--stats", badXML}, "XML syntax error"},
+		{[]string{"--stats", wrongRoot}, "root element is <ipsec>"},
 	}
 	for _, c := range cases {
 		code, out, errOut := runBot(t, append([]string{"analyze", "--json"}, c.args...)...)
