@@ -120,9 +120,15 @@ func (captureStep) Run(ctx context.Context, r *run) (out Outcome) {
 	// keeps the packets the window had.
 	_ = waitFor(ctx, r.windowEnd)
 	over, cut := r.window.String(), ""
-	if ctx.Err() != nil {
-		over = fmt.Sprintf("%s of the %s window", time.Since(opened).Round(100*time.Millisecond), r.window)
-		cut = fmt.Sprintf(" (cut short: %v)", context.Cause(ctx))
+	// Cut short means the window closed before its time; the step's own context may learn of
+	// the cancel a moment after the window does.
+	if elapsed := time.Since(opened); elapsed < r.window {
+		over = fmt.Sprintf("%s of the %s window", elapsed.Round(100*time.Millisecond), r.window)
+		reason := context.Cause(ctx)
+		if reason == nil {
+			reason = errors.New("the run was interrupted")
+		}
+		cut = fmt.Sprintf(" (cut short: %v)", reason)
 	}
 	var waitErr error
 	if err := waitLate(ctx, r.snapshotsDone); err != nil {

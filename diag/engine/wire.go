@@ -260,16 +260,23 @@ type edgeSession struct {
 // pingCount is how many echo requests each MTU ping sends.
 const pingCount = 3
 
-func (e *edgeSession) Run(ctx context.Context, cmd string) (string, error) { return e.s.Run(ctx, cmd) }
+// held keeps a cancel of the run from reaching a command in flight: diag/edge closes the
+// session when a command's context ends, and this run still needs the session afterwards to
+// stop, fetch and remove its capture. Each command stays bounded by its own timeout.
+func held(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
+
+func (e *edgeSession) Run(ctx context.Context, cmd string) (string, error) {
+	return e.s.Run(held(ctx), cmd)
+}
 
 func (e *edgeSession) Ping(ctx context.Context, dst netip.Addr, size int, df bool) (PingResult, error) {
-	sent, recv, err := e.s.Ping(ctx, dst, size, pingCount, df)
+	sent, recv, err := e.s.Ping(held(ctx), dst, size, pingCount, df)
 	out := fmt.Sprintf("ping %s size %d count %d df=%v: %d sent, %d received", dst, size, pingCount, df, sent, recv)
 	return PingResult{Sent: sent, Received: recv, Output: out}, err
 }
 
 func (e *edgeSession) CaptureFiles(ctx context.Context) ([]string, error) {
-	files, err := e.s.Files(ctx)
+	files, err := e.s.Files(held(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -283,7 +290,7 @@ func (e *edgeSession) CaptureFiles(ctx context.Context) ([]string, error) {
 // StartCapture starts the capture. The Edge names its file only when it stops, so nothing
 // is predicted here: the caller has recorded the files from before (CaptureFiles).
 func (e *edgeSession) StartCapture(ctx context.Context, iface string, p netip.Addr) (EdgeCapture, error) {
-	c, err := e.s.StartCapture(ctx, edge.CaptureSpec{Interface: iface, Peer: p,
+	c, err := e.s.StartCapture(held(ctx), edge.CaptureSpec{Interface: iface, Peer: p,
 		MaxBytes: e.edge.Capture.ByteLimit(), MaxDuration: e.edge.Capture.TimeLimit()})
 	if err != nil {
 		return nil, err
