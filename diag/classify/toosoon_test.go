@@ -1,15 +1,13 @@
 package classify
 
 import (
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/google/gopacket/pcapgo"
+	"github.com/google/gopacket"
 
 	"ipsecbot/diag"
 )
@@ -17,37 +15,13 @@ import (
 // firstFrames writes the first n frames of the pcap at src to a new file, as `editcap -r src dst 1-n` would.
 func firstFrames(t *testing.T, src string, n int) string {
 	t.Helper()
-	in, err := os.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	r, err := pcapgo.NewReader(in)
-	if err != nil {
-		t.Fatal(err)
-	}
 	dst := filepath.Join(t.TempDir(), "first.pcap")
-	out, err := os.Create(dst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	w := pcapgo.NewWriter(out)
-	if err := w.WriteFileHeader(r.Snaplen(), r.LinkType()); err != nil {
-		t.Fatal(err)
-	}
-	for range n {
-		data, ci, err := r.ReadPacketData()
-		if errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			t.Fatal(err)
+	return rewriteCapture(t, src, dst, func(frame int, _ *gopacket.CaptureInfo, data []byte) []byte {
+		if frame > n {
+			return nil
 		}
-		if err := w.WritePacket(ci, data); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dst
+		return data
+	})
 }
 
 // cutFile writes the first n bytes of src to a new file, as `head -c n` would.
