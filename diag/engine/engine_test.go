@@ -28,7 +28,13 @@ func checkLeaks(t *testing.T) {
 // startLab runs a lab scenario on loopback for the test.
 func startLab(t *testing.T, scenario string, faults lab.Faults) *lab.Lab {
 	t.Helper()
-	l, err := lab.Start(t.Context(), lab.Options{Scenario: scenario, Dir: t.TempDir(), CaptureSeconds: 2, Faults: faults})
+	return startLabWindow(t, scenario, faults, 2)
+}
+
+// startLabWindow is startLab with the edge's capture cap (and so the longest window) given.
+func startLabWindow(t *testing.T, scenario string, faults lab.Faults, captureSeconds int) *lab.Lab {
+	t.Helper()
+	l, err := lab.Start(t.Context(), lab.Options{Scenario: scenario, Dir: t.TempDir(), CaptureSeconds: captureSeconds, Faults: faults})
 	if err != nil {
 		t.Fatalf("lab %s: %v", scenario, err)
 	}

@@ -30,11 +30,7 @@ func TestDiagnose_InterruptedWindowKeepsCollected(t *testing.T) {
 	checkLeaks(t)
 	// The lab's edge allows a 30 s window (startLab caps it at 2 s, which a slow run under
 	// -race could reach before the cancel at 1.5 s).
-	l, err := lab.Start(t.Context(), lab.Options{Scenario: "auth_failed", Dir: t.TempDir(), CaptureSeconds: 30})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
+	l := startLabWindow(t, "auth_failed", lab.Faults{}, 30)
 	db := openStore(t)
 	e, err := engine.New(l.Config(), db, engine.Options{})
 	if err != nil {
