@@ -1,0 +1,115 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strings"
+
+	"ipsecbot/config"
+	"ipsecbot/diag/edge"
+)
+
+// edgeSession adapts *edge.Session to EdgeCLI.
+type edgeSession struct {
+	s         *edge.Session
+	edge      *config.Edge
+	conn      *defaultConnector
+	cfg       *config.Config
+	appliance string // edgeTarget.which: the HA appliance dialled, and why
+}
+
+// pingCount is how many echo requests each MTU ping sends.
+const pingCount = 3
+
+// held keeps a cancel of the run from reaching a command in flight: diag/edge closes the
+// session when a command's context ends, and this run still needs the session afterwards to
+// stop, fetch and remove its capture. Each command stays bounded by its own timeout.
+func held(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
+
+func (e *edgeSession) Run(ctx context.Context, cmd string) (string, error) {
+	return e.s.Run(held(ctx), cmd)
+}
+
+func (e *edgeSession) Ping(ctx context.Context, dst netip.Addr, size int, df bool) (PingResult, error) {
+	sent, recv, err := e.s.Ping(held(ctx), dst, size, pingCount, df)
+	out := fmt.Sprintf("ping %s size %d count %d df=%v: %d sent, %d received", dst, size, pingCount, df, sent, recv)
+	return PingResult{Sent: sent, Received: recv, Output: out}, err
+}
+
+func (e *edgeSession) CaptureFiles(ctx context.Context) ([]string, error) {
+	files, err := e.s.Files(held(ctx))
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(files))
+	for _, f := range files {
+		names = append(names, f.Name)
+	}
+	return names, nil
+}
+
+// StartCapture starts the capture. The Edge names its file only when it stops, so nothing
+// is predicted here: the caller has recorded the files from before (CaptureFiles).
+func (e *edgeSession) StartCapture(ctx context.Context, iface string, p netip.Addr) (EdgeCapture, error) {
+	c, err := e.s.StartCapture(held(ctx), edge.CaptureSpec{Interface: iface, Peer: p,
+		MaxBytes: e.edge.Capture.ByteLimit(), MaxDuration: e.edge.Capture.TimeLimit()})
+	if err != nil {
+		return nil, err
+	}
+	return &edgeCapture{c: c, e: e}, nil
+}
+
+var validIface = regexp.MustCompile(`^vNic_[0-9]+$`)
+
+func (e *edgeSession) AbandonCapture(ctx context.Context, iface string, before []string) error {
+	if !validIface.MatchString(iface) {
+		return fmt.Errorf("%s: capture interface %q: %w", e.edge.Name, iface, edge.ErrInvalidArgument)
+	}
+	// Stop first: the Edge names the file only then.
+	stop := edge.DefaultTemplates[edge.TmplStop]
+	if t, ok := e.edge.Capture.Templates[edge.TmplStop]; ok {
+		stop = t
+	}
+	if _, err := e.s.Run(ctx, strings.ReplaceAll(stop, "{{iface}}", iface)); err != nil && !errors.Is(err, edge.ErrCommand) {
+		return err // an "is not running" answer is fine
+	}
+	files, err := e.CaptureFiles(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, f := range files {
+		if strings.HasPrefix(f, "tcpdump_"+iface+".") && !slices.Contains(before, f) {
+			errs = append(errs, e.s.Cleanup(ctx, iface, f))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (e *edgeSession) Close() error { return e.s.Close() }
+
+type edgeCapture struct {
+	c *edge.Capture
+	e *edgeSession
+}
+
+// File is the capture's file on the Edge once stopped ("" before): read under the capture's
+// lock, since its time-cap timer may be stopping it.
+func (c *edgeCapture) File() string                   { return c.c.CurrentFile() }
+func (c *edgeCapture) Interface() string              { return c.c.Interface }
+func (c *edgeCapture) Stop(ctx context.Context) error { return c.c.Stop(ctx) }
+func (c *edgeCapture) Remove(ctx context.Context) error {
+	return c.c.Remove(ctx)
+}
+
+func (c *edgeCapture) Fetch(ctx context.Context, dir string) (string, error) {
+	recv, err := c.e.conn.receiver(c.e.cfg, c.e.edge.Capture.SCPListen)
+	if err != nil {
+		return "", err
+	}
+	return c.c.Fetch(ctx, recv, dir)
+}
