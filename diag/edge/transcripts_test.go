@@ -294,6 +294,35 @@ func TestRecordTranscripts(t *testing.T) {
 	}
 }
 
+// listingTime is the time column of `debug show files`, the one part of a lab transcript that
+// changes from one recording to the next.
+var listingTime = regexp.MustCompile(`(?m)^(-[-rwx]{9} +\d+ +\d+ )[A-Z][a-z]{2} [ \d]\d \d\d:\d\d `)
+
+// TestTranscriptsMatchLab records the lab again and compares with the committed transcripts, so
+// a change to what the lab's Edge prints shows up as a transcript diff to review (record with
+// -record), never silently together with a parser change.
+func TestTranscriptsMatchLab(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the lab once per scenario")
+	}
+	for _, sc := range lab.AllScenarios() {
+		t.Run(sc.Name, func(t *testing.T) {
+			for slug, got := range recordScenario(t, sc.Name) {
+				p := filepath.Join(transcriptDir, "lab", sc.Name, slug+".txt")
+				want, err := os.ReadFile(p)
+				if err != nil {
+					t.Fatalf("%v (record with go test ./diag/edge -run TestRecordTranscripts -record)", err)
+				}
+				const stamp = "${1}Jan  1 00:00 "
+				if g, w := listingTime.ReplaceAllString(got, stamp), listingTime.ReplaceAllString(string(want), stamp); g != w {
+					t.Errorf("the lab's Edge no longer prints %s (review, then record with go test ./diag/edge -run TestRecordTranscripts -record):\n%s",
+						p, firstDiff(w, g))
+				}
+			}
+		})
+	}
+}
+
 // recordScenario returns the transcript of each labCommand in one scenario, by slug.
 func recordScenario(t *testing.T, scenario string) map[string]string {
 	l, err := lab.Start(t.Context(), lab.Options{Scenario: scenario, Dir: t.TempDir()})
