@@ -91,7 +91,7 @@ func TestVerdictBlocks_WithinSlackLimits(t *testing.T) {
 		rep.Remediation = append(rep.Remediation, strings.Repeat("do ", 3000))
 	}
 	rep.Missing = []string{strings.Repeat("m", 10000)}
-	rep.Interrupted = strings.Repeat("interrupted after 9s (shutting down) <!channel> ", 500)
+	rep.Interrupt(&diag.Interruption{After: 9 * time.Second, Reason: strings.Repeat("shutting down <!channel> ", 500)})
 	blocks := verdictBlocks(rep, "U123", 60, 300, strings.Repeat("n", 5000))
 	if len(blocks) > 50 {
 		t.Errorf("%d blocks", len(blocks))
