@@ -8,6 +8,7 @@ package diag
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -182,6 +183,6 @@ func (i *Interruption) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	*i = Interruption{After: time.Duration(j.AfterS * float64(time.Second)), Reason: j.Reason}
+	*i = Interruption{After: time.Duration(math.Round(j.AfterS * float64(time.Second))), Reason: j.Reason}
 	return nil
 }

@@ -53,10 +53,11 @@ func (b FirewallBlocked) Fact() Fact {
 	if strings.EqualFold(b.Proto, "esp") {
 		cause = diag.CauseESPBlocked
 	}
-	return Fact{Cause: cause, Weight: weightFirewallBlocked, Evidence: b.evidence()}
+	return Fact{Cause: cause, Weight: weightFirewallBlocked, Evidence: b.Evidence()}
 }
 
-func (b FirewallBlocked) evidence() diag.Evidence {
+// Evidence is the block as the step and the verdict cite it.
+func (b FirewallBlocked) Evidence() diag.Evidence {
 	return diag.Evidence{Source: diag.SourcePrereq, Ref: b.Ref, Text: b.String()}
 }
 
@@ -91,10 +92,15 @@ func (m MTUProbe) String() string {
 	return text
 }
 
+// Evidence is the probe as the step and the verdict cite it.
+func (m MTUProbe) Evidence() diag.Evidence {
+	return diag.Evidence{Source: diag.SourcePrereq, Ref: m.Ref, Text: m.String()}
+}
+
 // Fact judges the probe: small answered and large lost is fragmentation on the path; small
 // lost says the peer may be unreachable. Cause is "" when the probe points nowhere.
 func (m MTUProbe) Fact() Fact {
-	f := Fact{Evidence: diag.Evidence{Source: diag.SourcePrereq, Ref: m.Ref, Text: m.String()}}
+	f := Fact{Evidence: m.Evidence()}
 	switch {
 	case m.Small.Received == 0:
 		f.Cause, f.Weight = diag.CausePeerUnreachable, weightPingUnanswered

@@ -61,7 +61,7 @@ func (firewallStep) Run(ctx context.Context, r *run) Outcome {
 		ev := make([]diag.Evidence, len(blocked))
 		for i, b := range blocked {
 			texts[i] = b.String()
-			ev[i] = b.Fact().Evidence
+			ev[i] = b.Evidence()
 		}
 		return Outcome{Summary: strings.Join(texts, "; "), Evidence: ev}
 	}
@@ -210,7 +210,7 @@ func (mtuStep) Run(ctx context.Context, r *run) Outcome {
 	}
 	probe.Ref = diag.LineRef(art.Name, line).String()
 	r.collect(func(c *Collected) { c.Pings = append(c.Pings, probe) })
-	ev := probe.Fact().Evidence
+	ev := probe.Evidence()
 	out := Outcome{Summary: ev.Text, Evidence: []diag.Evidence{ev}, Artifacts: []diag.Artifact{art}}
 	if lerr != nil {
 		out.Err = fmt.Errorf("large ping: %w", lerr)
