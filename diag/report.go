@@ -5,7 +5,12 @@
 // imports them); none of them imports Slack.
 package diag
 
-import "time"
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"time"
+)
 
 // Cause is one label of the classifier's vocabulary (DESIGN.md, "Cause labels").
 type Cause string
@@ -130,10 +135,54 @@ type Report struct {
 	Finished  time.Time    `json:"finished"`
 	Steps     []StepResult `json:"steps"`
 	Artifacts []Artifact   `json:"artifacts"`
-	// Interrupted says why the run was cut short (cancelled, the bot stopping); "" for a run
-	// that finished. The verdict is then classified from what was collected until then.
+	// Interruption says when and why the run was cut short (cancelled, the bot stopping); nil
+	// for a run that finished. The verdict is then classified from what was collected until then.
+	Interruption *Interruption `json:"interruption,omitempty"`
+	// Interrupted is Interruption for people ("" for a run that finished), as report.json has
+	// always carried it. Set both with Interrupt.
 	Interrupted string `json:"interrupted,omitempty"`
 	// Dir is the directory the artifacts (and report.json itself) are in; Artifact names are
 	// relative to it.
 	Dir string `json:"-"`
+}
+
+// Interrupt records that the run was cut short: the typed value and its sentence. nil leaves
+// the report as a finished one.
+func (r *Report) Interrupt(i *Interruption) {
+	r.Interruption, r.Interrupted = i, ""
+	if i != nil {
+		r.Interrupted = i.String()
+	}
+}
+
+// Interruption is why a run was cut short by its requester.
+type Interruption struct {
+	After  time.Duration // from the run's start
+	Reason string        // the cause of the cancel ("shutting down", "context canceled")
+}
+
+// String is the report's sentence: "interrupted after 12s (shutting down): the verdict is
+// from what was collected until then".
+func (i Interruption) String() string {
+	return fmt.Sprintf("interrupted after %s (%s): the verdict is from what was collected until then",
+		i.After.Round(time.Second), i.Reason)
+}
+
+// interruptionJSON is Interruption in report.json: seconds, like the steps' durations.
+type interruptionJSON struct {
+	AfterS float64 `json:"after_s"`
+	Reason string  `json:"reason"`
+}
+
+func (i Interruption) MarshalJSON() ([]byte, error) {
+	return json.Marshal(interruptionJSON{AfterS: i.After.Seconds(), Reason: i.Reason})
+}
+
+func (i *Interruption) UnmarshalJSON(b []byte) error {
+	var j interruptionJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*i = Interruption{After: time.Duration(math.Round(j.AfterS * float64(time.Second))), Reason: j.Reason}
+	return nil
 }

@@ -165,7 +165,7 @@ func stepDetail(ev diag.Event) string {
 // verdictText is the fallback text of the verdict message (notifications, screen readers).
 func verdictText(r *diag.Report) string {
 	text := fmt.Sprintf("%s · %s: %s (%.0f%%) — %s", r.Incident, r.Edge, r.Cause, r.Confidence*100, r.Summary)
-	if r.Interrupted != "" {
+	if r.Interruption != nil {
 		text = "Interrupted, verdict from what was collected: " + text
 	}
 	return truncate(text, maxMessageText)
@@ -174,12 +174,9 @@ func verdictText(r *diag.Report) string {
 // interruptedLine says, for a run cut short (the bot stopping), why and that the verdict
 // only covers what was collected until then.
 func interruptedLine(r *diag.Report) string {
-	// The engine's reason reads "interrupted after 12s (shutting down): the verdict is from
-	// what was collected until then"; the line keeps the middle and says the rest once.
-	reason := strings.TrimPrefix(r.Interrupted, "interrupted ")
-	reason, _, _ = strings.Cut(reason, ": the verdict")
-	return truncate(fmt.Sprintf(":warning: *interrupted:* %s, verdict from what was collected until then. "+
-		"Run `/ipsec diagnose %s` again for a full capture window.", escape(reason), escape(r.Edge)), maxSectionText)
+	i := r.Interruption
+	return truncate(fmt.Sprintf(":warning: *interrupted:* after %s (%s), verdict from what was collected until then. "+
+		"Run `/ipsec diagnose %s` again for a full capture window.", i.After.Round(time.Second), escape(i.Reason), escape(r.Edge)), maxSectionText)
 }
 
 // verdictBlocks renders the final verdict: cause, confidence, key evidence, remediation and
@@ -199,7 +196,7 @@ func verdictBlocks(r *diag.Report, requester string, captureSeconds, maxCapture 
 		slack.NewHeaderBlock(plain(fmt.Sprintf("%s · %s: %s", r.Incident, r.Edge, r.Cause), maxHeaderText)),
 		section(fmt.Sprintf("%s *Cause:* `%s`%s · confidence %.0f%%\n%s", icon, r.Cause, ike, r.Confidence*100, escape(r.Summary))),
 	}
-	if r.Interrupted != "" {
+	if r.Interruption != nil {
 		blocks = append(blocks, section(interruptedLine(r)))
 	}
 	if len(r.Evidence) > 0 {

@@ -79,6 +79,24 @@ func TestVerdictBlocks_Golden(t *testing.T) {
 	}
 }
 
+// Ensure an interrupted run's verdict says when and why from the typed interruption, and
+// the fallback text says it is interrupted.
+func TestVerdictBlocks_Interrupted(t *testing.T) {
+	rep := authFailedReport()
+	rep.Interrupt(&diag.Interruption{After: 12*time.Second + 400*time.Millisecond, Reason: "shutting down"})
+	js, _ := json.Marshal(slack.Blocks{BlockSet: verdictBlocks(rep, "U123", 0, 300, "")})
+	if want := "*interrupted:* after 12s (shutting down), verdict from what was collected until then"; !strings.Contains(string(js), want) {
+		t.Errorf("blocks lack %q:\n%s", want, js)
+	}
+	if !strings.HasPrefix(verdictText(rep), "Interrupted, ") {
+		t.Errorf("fallback text %q", verdictText(rep))
+	}
+	rep.Interrupt(nil)
+	if js, _ := json.Marshal(slack.Blocks{BlockSet: verdictBlocks(rep, "U123", 0, 300, "")}); strings.Contains(string(js), "interrupted") {
+		t.Errorf("a finished run's blocks say interrupted:\n%s", js)
+	}
+}
+
 // Ensure a report far beyond Slack's limits (an interruption reason included) renders within them: header 150, section 3000,
 // 50 blocks, button values 2000, and a short fallback text; mentions in device text are
 // escaped.
@@ -91,7 +109,7 @@ func TestVerdictBlocks_WithinSlackLimits(t *testing.T) {
 		rep.Remediation = append(rep.Remediation, strings.Repeat("do ", 3000))
 	}
 	rep.Missing = []string{strings.Repeat("m", 10000)}
-	rep.Interrupted = strings.Repeat("interrupted after 9s (shutting down) <!channel> ", 500)
+	rep.Interrupt(&diag.Interruption{After: 9 * time.Second, Reason: strings.Repeat("shutting down <!channel> ", 500)})
 	blocks := verdictBlocks(rep, "U123", 60, 300, strings.Repeat("n", 5000))
 	if len(blocks) > 50 {
 		t.Errorf("%d blocks", len(blocks))

@@ -75,7 +75,7 @@ func observeAnswersLost(cf *captureFacts) []observation {
 			continue
 		}
 		obs = append(obs, observation{event: evAnswersLost, name: cf.path, version: fr.version,
-			ev: diag.Evidence{Source: diag.SourcePcap, Ref: fmt.Sprintf("%s#%d", cf.path, fr.answerFrame),
+			ev: diag.Evidence{Source: diag.SourcePcap, Ref: diag.FrameRef(cf.path, int64(fr.answerFrame)).String(),
 				Text: fmt.Sprintf("the first IKE request from %s was answered, yet arrived %d more times and the negotiation never went on: the answers do not reach %s", fr.initiator, fr.resent, fr.initiator)}})
 	}
 	return obs
@@ -110,7 +110,7 @@ func observeStalled(path string, s *ike.Summary) []observation {
 			continue
 		}
 		obs = append(obs, observation{event: evStalled, name: path, version: last.Version,
-			ev: diag.Evidence{Source: diag.SourcePcap, Ref: fmt.Sprintf("%s#%d", path, last.ResponseFrame),
+			ev: diag.Evidence{Source: diag.SourcePcap, Ref: diag.FrameRef(path, int64(last.ResponseFrame)).String(),
 				Text: fmt.Sprintf("%s answered %s and the negotiation stopped there: the next message from %s never arrived (UDP 4500 blocked after the float, or it gave up)", last.Responder, last.Exchange, last.Initiator)}})
 	}
 	return obs

@@ -220,7 +220,7 @@ func observeESP(cf *captureFacts) []observation {
 	obs, oneWay := observeEchoes(cf)
 	pcapEv := func(event ls.Event, frame int, text string) {
 		obs = append(obs, observation{event: event, name: cf.path,
-			ev: diag.Evidence{Source: diag.SourcePcap, Ref: fmt.Sprintf("%s#%d", cf.path, frame), Text: text}})
+			ev: diag.Evidence{Source: diag.SourcePcap, Ref: diag.FrameRef(cf.path, int64(frame)).String(), Text: text}})
 	}
 	for _, d := range cf.dirs {
 		back := reverseOf(cf.dirs, d)
@@ -297,7 +297,7 @@ func abs(v int) int {
 // observeSummary turns the IKE analyzer's summary into observations.
 func observeSummary(path string, s *ike.Summary) []observation {
 	var obs []observation
-	frameRef := func(frame int) string { return fmt.Sprintf("%s#%d", path, frame) }
+	frameRef := func(frame int) string { return diag.FrameRef(path, int64(frame)).String() }
 	add := func(event ls.Event, c cond, frame int, version int, text string) {
 		obs = append(obs, observation{event: event, cond: c, name: path, version: version,
 			ev: diag.Evidence{Source: diag.SourcePcap, Ref: frameRef(frame), Text: text}})

@@ -44,15 +44,23 @@ type Fact struct {
 
 // Input is everything the classifier may use. Any part may be empty.
 type Input struct {
-	Logs     []LogSource     // Edge and peer logs
-	Shows    []LogSource     // Edge show outputs, scanned as text
-	Captures []CaptureSource // packet captures
-	Stats    []StatsSource   // NSX statistics reads, oldest first
-	Facts    []Fact          // prerequisite results and other judged facts
+	Logs     []LogSource       // Edge and peer logs
+	Shows    []LogSource       // Edge show outputs, scanned as text
+	Captures []CaptureSource   // packet captures
+	Stats    []StatsSource     // NSX statistics reads, oldest first
+	Facts    []Fact            // judged facts of other steps
+	Firewall []FirewallBlocked // the prerequisite firewall check's blocks
+	Pings    []MTUProbe        // the prerequisite MTU checks
 	Config   []interop.Mismatch
-	Since    time.Time // only evidence in [Since, Until] counts; zero: open
-	Until    time.Time
-	Scan     ls.Options // scanner tuning (workers, chunk size, caps); its Keep is the classifier's
+	// ConfigLines is each compared setting's line in the written comparison (interop.TableFile);
+	// Config's evidence cites it, or the setting alone when it has no line.
+	ConfigLines map[string]int
+	// RefDir, when set, is the directory references are written relative to (a report's
+	// directory: "logs/edge.log:812" rather than the absolute path).
+	RefDir string
+	Since  time.Time // only evidence in [Since, Until] counts; zero: open
+	Until  time.Time
+	Scan   ls.Options // scanner tuning (workers, chunk size, caps); its Keep is the classifier's
 }
 
 // Threshold is the score a cause needs to be named; below it the verdict is unknown.
@@ -68,15 +76,32 @@ func Classify(ctx context.Context, in Input) (*diag.Verdict, error) {
 	}
 	obs = append(obs, readCaptures(in, v)...)
 	obs = append(obs, readStats(in, v)...)
-	for _, f := range in.Facts {
-		if inWindow(f.Evidence.Time, in.Since, in.Until) {
-			obs = append(obs, observation{event: evJudged, ev: f.Evidence, detail: string(f.Cause), weight: f.Weight})
+	for _, f := range in.facts() {
+		if f.Cause != "" && inWindow(f.Evidence.Time, in.Since, in.Until) {
+			obs = append(obs, observation{event: evJudged, ev: f.Evidence, cause: f.Cause, weight: f.Weight})
 		}
 	}
-	obs = append(obs, configObservations(in.Config)...)
+	obs = append(obs, configObservations(in.Config, in.ConfigLines)...)
+	if in.RefDir != "" {
+		for i := range obs {
+			obs[i].ev.Ref = diag.RelativeRef(obs[i].ev.Ref, in.RefDir)
+		}
+	}
 	v.Missing = append(v.Missing, absent(in)...)
 	decide(v, obs, in)
 	return v, nil
+}
+
+// facts are the judged facts and the prerequisite results, judged.
+func (in Input) facts() []Fact {
+	out := slices.Clone(in.Facts)
+	for _, b := range in.Firewall {
+		out = append(out, b.Fact())
+	}
+	for _, p := range in.Pings {
+		out = append(out, p.Fact())
+	}
+	return out
 }
 
 // readTexts scans the logs and show outputs.
@@ -254,15 +279,15 @@ func absent(in Input) []string {
 }
 
 // configObservations weighs breaking configuration differences towards the causes they produce.
-func configObservations(ms []interop.Mismatch) []observation {
+func configObservations(ms []interop.Mismatch, lines map[string]int) []observation {
 	var obs []observation
 	for _, m := range ms {
 		if m.Severity != interop.Breaking {
 			continue
 		}
 		for _, c := range configCauses[m.Field] {
-			obs = append(obs, observation{event: evConfigMismatch, detail: string(c),
-				ev: diag.Evidence{Source: diag.SourceConfig, Ref: "interop:" + m.Field, Text: m.Text}})
+			obs = append(obs, observation{event: evConfigMismatch, cause: c,
+				ev: diag.Evidence{Source: diag.SourceConfig, Ref: interop.Ref(m.Field, lines), Text: m.Text}})
 		}
 	}
 	return obs
@@ -305,10 +330,10 @@ func weigh(obs []observation) []weighed {
 			if w <= 0 || w > 1 {
 				w = 0.9
 			}
-			out = append(out, weighed{o, diag.Cause(o.detail), w})
+			out = append(out, weighed{o, o.cause, w})
 			continue
 		case evConfigMismatch:
-			out = append(out, weighed{o, diag.Cause(o.detail), configWeight})
+			out = append(out, weighed{o, o.cause, configWeight})
 			continue
 		}
 		for _, r := range matching(o.event, o.cond) {

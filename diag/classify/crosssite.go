@@ -126,10 +126,11 @@ func observeAcrossSites(caps []*captureFacts) []observation {
 				if got*lostShare > f.packets {
 					continue
 				}
-				obs = append(obs, observation{event: evESPLostOnPath, name: x.path, detail: f.src + " to " + f.dst, ev: diag.Evidence{
-					Source: diag.SourcePcap, Ref: fmt.Sprintf("%s#%d", x.path, f.firstFrame),
-					Text: fmt.Sprintf("SPI %08x: %d packets left %s (%s#%d), %d arrived at %s (%s, which saw %d of the same IKE messages over the whole time)",
-						f.spi, f.packets, f.src, x.path, f.firstFrame, got, f.dst, y.path, shared),
+				ref := diag.FrameRef(x.path, int64(f.firstFrame)).String()
+				obs = append(obs, observation{event: evESPLostOnPath, name: x.path, flow: espFlow{f.src, f.dst}, ev: diag.Evidence{
+					Source: diag.SourcePcap, Ref: ref,
+					Text: fmt.Sprintf("SPI %08x: %d packets left %s (%s), %d arrived at %s (%s, which saw %d of the same IKE messages over the whole time)",
+						f.spi, f.packets, f.src, ref, got, f.dst, y.path, shared),
 				}})
 			}
 		}

@@ -133,8 +133,8 @@ func observeEchoes(cf *captureFacts) ([]observation, map[[2]string]bool) {
 			}
 			src, dst := e.hosts[a], e.hosts[1-a]
 			oneWay[key] = true
-			obs = append(obs, observation{event: evESPUnanswered, name: cf.path, detail: src + " to " + dst, ev: diag.Evidence{
-				Source: diag.SourcePcap, Ref: fmt.Sprintf("%s#%d", cf.path, e.firstRequest[a]),
+			obs = append(obs, observation{event: evESPUnanswered, name: cf.path, flow: espFlow{src, dst}, ev: diag.Evidence{
+				Source: diag.SourcePcap, Ref: diag.FrameRef(cf.path, int64(e.firstRequest[a])).String(),
 				Text: fmt.Sprintf("%d ESP packets %s -> %s (SPI %08x) never answered, while %s answers %d packets from %s at once with packets of the same size: ESP from %s is lost on the way",
 					lost, src, dst, e.spi[a], src, answered, dst, src),
 			}})

@@ -25,7 +25,7 @@ func observeIKEAuth(path string, s *ike.Summary) []observation {
 	var obs []observation
 	add := func(event ls.Event, frame int, text string) {
 		obs = append(obs, observation{event: event, name: path, version: 2,
-			ev: diag.Evidence{Source: diag.SourcePcap, Ref: fmt.Sprintf("%s#%d", path, frame), Text: text}})
+			ev: diag.Evidence{Source: diag.SourcePcap, Ref: diag.FrameRef(path, int64(frame)).String(), Text: text}})
 	}
 	for _, sa := range s.IKESAs {
 		if sa.Version != 2 {

@@ -154,7 +154,7 @@ func observeMainModes(cf *captureFacts) []observation {
 	var obs []observation
 	add := func(event ls.Event, c cond, frame int, text string) {
 		obs = append(obs, observation{event: event, cond: c, name: cf.path, version: 1,
-			ev: diag.Evidence{Source: diag.SourcePcap, Ref: fmt.Sprintf("%s#%d", cf.path, frame), Text: text}})
+			ev: diag.Evidence{Source: diag.SourcePcap, Ref: diag.FrameRef(cf.path, int64(frame)).String(), Text: text}})
 	}
 	for _, ispi := range cf.mainModeOrder {
 		mm := cf.mainModes[ispi]

@@ -3,49 +3,43 @@ package classify
 import (
 	"bytes"
 	"os"
-	"strconv"
-	"strings"
 	"testing"
 
 	"ipsecbot/diag"
 )
 
 // checkRefs resolves every evidence reference: a log line must exist and hold the evidence
-// text; a frame must exist in its capture.
+// text; a frame must exist in its capture; every other reference must at least parse.
 func checkRefs(t *testing.T, evs []diag.Evidence) {
 	t.Helper()
 	for _, e := range evs {
+		r, err := diag.ParseRef(e.Ref)
+		if err != nil {
+			t.Errorf("evidence %+v: %v", e, err)
+			continue
+		}
 		switch e.Source {
 		case diag.SourceLog, diag.SourceShow:
-			i := strings.LastIndexByte(e.Ref, ':')
-			path, ln := e.Ref[:i], e.Ref[i+1:]
-			n, err := strconv.Atoi(ln)
-			if err != nil || n < 1 {
-				t.Errorf("bad ref %q", e.Ref)
+			if r.Kind != diag.RefLine || r.Member != "" {
+				t.Errorf("bad ref %q: want a line of a file", e.Ref)
 				continue
 			}
-			b, err := os.ReadFile(path)
+			b, err := os.ReadFile(r.Path)
 			if err != nil {
 				t.Errorf("ref %q: %v", e.Ref, err)
 				continue
 			}
 			lines := bytes.Split(b, []byte("\n"))
-			if n > len(lines) || !bytes.Contains(lines[n-1], []byte(e.Text)) {
+			if r.Line > int64(len(lines)) || !bytes.Contains(lines[r.Line-1], []byte(e.Text)) {
 				t.Errorf("ref %q does not hold %q", e.Ref, e.Text)
 			}
 		case diag.SourcePcap:
-			path, fr, ok := strings.Cut(e.Ref, "#")
-			n, err := strconv.Atoi(fr)
-			if !ok || err != nil || n < 1 {
-				t.Errorf("bad ref %q", e.Ref)
+			if r.Kind != diag.RefFrame {
+				t.Errorf("bad ref %q: want a frame", e.Ref)
 				continue
 			}
-			if frames := countFrames(t, path); n > frames {
+			if frames := countFrames(t, r.Path); r.Frame > int64(frames) {
 				t.Errorf("ref %q: capture has %d frames", e.Ref, frames)
-			}
-		default:
-			if e.Ref == "" {
-				t.Errorf("evidence without ref: %+v", e)
 			}
 		}
 	}

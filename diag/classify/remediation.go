@@ -125,14 +125,14 @@ func capital(s string) string {
 // capture's pairing), once, with the proof's reference.
 func lostDirections(ws []weighed) []string {
 	var out []string
-	seen := map[string]bool{}
+	seen := map[espFlow]bool{}
 	for _, w := range ws {
-		if (w.obs.event != evESPLostOnPath && w.obs.event != evESPUnanswered) || seen[w.obs.detail] {
+		f := w.obs.flow
+		if (w.obs.event != evESPLostOnPath && w.obs.event != evESPUnanswered) || seen[f] {
 			continue
 		}
-		seen[w.obs.detail] = true
-		from, to, _ := strings.Cut(w.obs.detail, " to ")
-		out = append(out, fmt.Sprintf("ESP from %s is lost on the way (%s): find what drops ESP — or UDP 4500 with NAT-T — from %s towards %s on the firewalls and routers between the sites", w.obs.detail, w.obs.ev.Ref, from, to))
+		seen[f] = true
+		out = append(out, fmt.Sprintf("ESP from %s is lost on the way (%s): find what drops ESP — or UDP 4500 with NAT-T — from %s towards %s on the firewalls and routers between the sites", f, w.obs.ev.Ref, f.from, f.to))
 	}
 	return out
 }

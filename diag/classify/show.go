@@ -36,7 +36,7 @@ func observeShow(src LogSource) []observation {
 				all = all && strings.Contains(l, s)
 			}
 			if all {
-				return fmt.Sprintf("%s:%d", src.Path, i+1)
+				return diag.LineRef(src.Path, int64(i+1)).String()
 			}
 		}
 		return ""

@@ -45,7 +45,7 @@ func observeStats(path string, st *nsx.Statistics) []observation {
 			continue
 		}
 		obs = append(obs, observation{event: ls.PatternEvent(i), name: path, version: ls.VersionOf(m.Text),
-			ev: diag.Evidence{Source: diag.SourceAPI, Ref: path + ":" + m.Path, Text: m.Text, Time: st.Time(), Site: "edge"}})
+			ev: diag.Evidence{Source: diag.SourceAPI, Ref: diag.ElementRef(path, m.Path).String(), Text: m.Text, Time: st.Time(), Site: "edge"}})
 	}
 	for si, site := range st.Sites {
 		version := 0
@@ -53,7 +53,7 @@ func observeStats(path string, st *nsx.Statistics) []observation {
 			version = ls.VersionOf(site.IKEStatus.ChannelIKEVersion)
 		}
 		if site.Up() && len(site.Tunnels) > 0 {
-			ref := fmt.Sprintf("%s:siteStatistics[%d]/tunnelStats[1]/tunnelStatus", path, si+1)
+			ref := diag.ElementRef(path, fmt.Sprintf("siteStatistics[%d]/tunnelStats[1]/tunnelStatus", si+1)).String()
 			obs = append(obs, observation{event: evTunnelUp, name: path, version: version,
 				ev: diag.Evidence{Source: diag.SourceAPI, Ref: ref, Text: "channel and tunnels up: " + strings.TrimSpace(site.Tunnels[0].TunnelState), Time: st.Time(), Site: "edge"}})
 		} else if version != 0 { // no cause, but the IKE version counts
@@ -77,15 +77,15 @@ func observeCounterDeltas(path string, before, after *nsx.Statistics) []observat
 			}
 		}
 		version := ls.VersionOf(strings.ToUpper(strings.Replace(a.IKEVersion, "ikev", "IKEv", 1)))
-		ref := fmt.Sprintf("%s:ikeStatistics/ikeStatistics[%d]", path, i+1)
+		element := fmt.Sprintf("ikeStatistics/ikeStatistics[%d]", i+1)
 		d := func(x, y nsx.Counter) int64 { return int64(x) - int64(y) }
 		if init, rsp := d(a.IKEOutInitReq, b.IKEOutInitReq), d(a.IKEInInitRsp, b.IKEInInitRsp); init > 0 && rsp == 0 {
 			obs = append(obs, observation{event: evIKEInitUnanswered, name: path, version: version,
-				ev: diag.Evidence{Source: diag.SourceAPI, Ref: ref + "/ikeOutInitReq", Text: fmt.Sprintf("ikeOutInitReq +%d, ikeInInitRsp +0 between the two reads", init)}})
+				ev: diag.Evidence{Source: diag.SourceAPI, Ref: diag.ElementRef(path, element+"/ikeOutInitReq").String(), Text: fmt.Sprintf("ikeOutInitReq +%d, ikeInInitRsp +0 between the two reads", init)}})
 		}
 		if req, rsp := d(a.IKEOutCrChildReq, b.IKEOutCrChildReq), d(a.IKEInCrChildRsp, b.IKEInCrChildRsp); req >= 2 && d(a.IKEChildSaRekey, b.IKEChildSaRekey) == 0 {
 			obs = append(obs, observation{event: ls.EvRekeyFailed, name: path, version: version,
-				ev: diag.Evidence{Source: diag.SourceAPI, Ref: ref + "/ikeOutCrChildReq", Text: fmt.Sprintf("ikeOutCrChildReq +%d, ikeInCrChildRsp +%d, ikeChildSaRekey +0 between the two reads", req, rsp)}})
+				ev: diag.Evidence{Source: diag.SourceAPI, Ref: diag.ElementRef(path, element+"/ikeOutCrChildReq").String(), Text: fmt.Sprintf("ikeOutCrChildReq +%d, ikeInCrChildRsp +%d, ikeChildSaRekey +0 between the two reads", req, rsp)}})
 		}
 	}
 	return obs
@@ -112,7 +112,7 @@ func observeTunnelTraffic(path string, before, after *nsx.Statistics) []observat
 			if in <= 0 || out <= 0 {
 				continue
 			}
-			ref := fmt.Sprintf("%s:siteStatistics[%d]/tunnelStats[%d]/packetsIn", path, si+1, ti+1)
+			ref := diag.ElementRef(path, fmt.Sprintf("siteStatistics[%d]/tunnelStats[%d]/packetsIn", si+1, ti+1)).String()
 			obs = append(obs, observation{event: evCountersBothWays, name: path,
 				ev: diag.Evidence{Source: diag.SourceAPI, Ref: ref, Time: after.Time(), Site: "edge",
 					Text: fmt.Sprintf("tunnel %s === %s: packetsIn +%d, packetsOut +%d between the two reads", t.LocalSubnet, t.PeerSubnet, in, out)}})

@@ -14,13 +14,20 @@ type observation struct {
 	event   ls.Event
 	cond    cond
 	ev      diag.Evidence
-	version int    // 1 or 2 when the wording tells; 0 otherwise
-	detail  string // proposals: "IKE:AES_CBC_256/..."; no_acceptable: the transform name; ESP lost: "SRC to DST"
-	name    string // the source's path, to keep lookups within one file
+	version int        // 1 or 2 when the wording tells; 0 otherwise
+	detail  string     // proposals: "IKE:AES_CBC_256/..."; no_acceptable: the transform name
+	cause   diag.Cause // judged facts and configuration mismatches: the cause they point to
+	flow    espFlow    // ESP lost or unanswered: the direction
+	name    string     // the source's path, to keep lookups within one file
 	line    int64
 	saKey   string
 	weight  float64 // judged facts only: the weight the judging step gave
 }
+
+// espFlow is one direction of ESP between two hosts.
+type espFlow struct{ from, to string }
+
+func (f espFlow) String() string { return f.from + " to " + f.to }
 
 // logLine is a hit with its parsed header.
 type logLine struct {

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"strings"
 	"time"
@@ -10,7 +9,6 @@ import (
 	"ipsecbot/diag"
 	"ipsecbot/diag/classify"
 	"ipsecbot/diag/ike"
-	"ipsecbot/diag/interop"
 )
 
 // defaultClassifier feeds what a run collected to diag/classify, with the capture analysed by
@@ -37,46 +35,16 @@ func (defaultClassifier) Classify(ctx context.Context, c *Collected) (*diag.Verd
 	for _, s := range c.Stats {
 		in.Stats = append(in.Stats, classify.StatsSource{Path: abs(s)})
 	}
-	for _, e := range c.Prereqs {
-		if f := prereqFact(e); f.Cause != "" {
-			in.Facts = append(in.Facts, f)
-		}
-	}
-	in.Config = c.Config
+	in.Firewall, in.Pings = c.Firewall, c.Pings
+	in.Config, in.ConfigLines = c.Config, c.ConfigLines
 	in.Since, in.Until = c.Since, c.Until
+	in.RefDir = c.Dir
 	v, err := classify.Classify(ctx, in)
 	if v != nil {
 		v.Missing = append(v.Missing, missing...)
-		relativeRefs(v, c.Dir)
-		interopRefs(v, c.ConfigLines)
+		relativeMessages(v.Missing, c.Dir)
 	}
 	return v, err
-}
-
-// prereqFact says which cause a prerequisite's result points to. Only failures count.
-func prereqFact(e diag.Evidence) classify.Fact {
-	f := classify.Fact{Evidence: e}
-	t := strings.ToLower(e.Text)
-	switch {
-	case strings.Contains(t, "not allowed by the edge firewall"):
-		f.Cause, f.Weight = diag.CausePeerUnreachable, 0.6
-		if strings.HasPrefix(t, "esp") {
-			f.Cause = diag.CauseESPBlocked
-		}
-	case strings.Contains(t, "ping") && smallOK(t) && largeLost(t):
-		f.Cause, f.Weight = diag.CauseMTUFragmentation, 0.8
-	case strings.Contains(t, "ping") && strings.Contains(t, fmt.Sprintf("%d-byte payload 0/", smallPing)):
-		f.Cause, f.Weight = diag.CausePeerUnreachable, 0.3
-	}
-	return f
-}
-
-func smallOK(t string) bool {
-	return !strings.Contains(t, fmt.Sprintf("%d-byte payload 0/", smallPing))
-}
-
-func largeLost(t string) bool {
-	return strings.Contains(t, fmt.Sprintf("%d-byte payload with don't-fragment 0/", largePing))
 }
 
 func location(tz string) *time.Location {
@@ -90,37 +58,11 @@ func location(tz string) *time.Location {
 	return loc
 }
 
-// relativeRefs turns "DIR/logs/edge.log:812" into "logs/edge.log:812" in every reference.
-func relativeRefs(v *diag.Verdict, dir string) {
+// relativeMessages drops the report's directory from what could not be read: the messages
+// are errors, which name the files they failed on by their absolute path.
+func relativeMessages(msgs []string, dir string) {
 	prefix := filepath.Clean(dir) + string(filepath.Separator)
-	fix := func(ev []diag.Evidence) {
-		for i := range ev {
-			ev[i].Ref = filepath.ToSlash(strings.ReplaceAll(ev[i].Ref, prefix, ""))
-		}
-	}
-	fix(v.Evidence)
-	for i := range v.AlsoSeen {
-		fix(v.AlsoSeen[i].Evidence)
-	}
-	for _, list := range [][]string{v.Missing, v.Remediation} {
-		for i, m := range list {
-			list[i] = filepath.ToSlash(strings.ReplaceAll(m, prefix, ""))
-		}
-	}
-}
-
-// interopRefs turns the classifier's "interop:FIELD" references into the field's line of
-// interop.txt, the comparison step 2 wrote.
-func interopRefs(v *diag.Verdict, lines map[string]int) {
-	fix := func(ev []diag.Evidence) {
-		for i, e := range ev {
-			if field, ok := strings.CutPrefix(e.Ref, "interop:"); ok {
-				ev[i].Ref = interop.Ref(field, lines)
-			}
-		}
-	}
-	fix(v.Evidence)
-	for i := range v.AlsoSeen {
-		fix(v.AlsoSeen[i].Evidence)
+	for i, m := range msgs {
+		msgs[i] = strings.ReplaceAll(m, prefix, "")
 	}
 }

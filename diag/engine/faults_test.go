@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
@@ -171,6 +172,12 @@ func cancelDuringCapture(t *testing.T, now func(*lab.Lab, []store.Capture) bool)
 	md, err := os.ReadFile(filepath.Join(rep.Dir, "report.md"))
 	if err != nil || !strings.Contains(string(md), "This diagnosis was interrupted") {
 		t.Errorf("report.md does not say it was interrupted: %v", err)
+	}
+	// report.json keeps the sentence and carries the typed value next to it.
+	var back diag.Report
+	if js, err := os.ReadFile(filepath.Join(rep.Dir, "report.json")); err != nil || json.Unmarshal(js, &back) != nil ||
+		back.Interruption == nil || back.Interruption.Reason != context.Canceled.Error() || back.Interrupted != back.Interruption.String() {
+		t.Errorf("report.json interruption: %+v %q %v", back.Interruption, back.Interrupted, err)
 	}
 	if s := step(t, rep, "step6-review"); s.Status != diag.StepOK {
 		t.Errorf("step 6 after cancel: %s %q", s.Status, s.Error)

@@ -21,7 +21,8 @@ func (r *run) finish() {
 			Remediation: []string{"Read the collected artifacts; rerun when the failed steps can run"}}
 	}
 	rep := &diag.Report{Verdict: *v, Edge: r.req.Edge, Peer: r.peerName(), Incident: r.req.Incident,
-		Started: r.started, Finished: r.e.opts.Now(), Steps: r.results, Dir: r.dir, Interrupted: r.interrupted()}
+		Started: r.started, Finished: r.e.opts.Now(), Steps: r.results, Dir: r.dir}
+	rep.Interrupt(r.interrupted())
 	for _, m := range missing {
 		if !slices.Contains(rep.Missing, m) {
 			rep.Missing = append(rep.Missing, m)

@@ -8,6 +8,7 @@ import (
 
 	"ipsecbot/config"
 	"ipsecbot/diag"
+	"ipsecbot/diag/classify"
 	"ipsecbot/diag/interop"
 	"ipsecbot/diag/nsx"
 	"ipsecbot/diag/peer"
@@ -82,7 +83,8 @@ type Collected struct {
 	Captures []string
 	Stats    []string // NSX ipsec statistics XML documents
 	Shows    []ShowFile
-	Prereqs  []diag.Evidence // already-judged facts (MTU pings, firewall, routes)
+	Firewall []classify.FirewallBlocked // what the prerequisite firewall check found blocked
+	Pings    []classify.MTUProbe        // the prerequisite MTU check
 	Config   []interop.Mismatch
 	// ConfigLines is each compared setting's line in interop.txt (the refs of Config's evidence).
 	ConfigLines map[string]int

@@ -174,14 +174,13 @@ func (r *run) execute() {
 	r.closeClients()
 }
 
-// interrupted says why the run was cut short by its requester (a cancel, the bot stopping),
-// "" when it was not. The run's own deadline is no interruption: its steps report it.
-func (r *run) interrupted() string {
+// interrupted says when and why the run was cut short by its requester (a cancel, the bot
+// stopping), nil when it was not. The run's own deadline is no interruption: its steps report it.
+func (r *run) interrupted() *diag.Interruption {
 	if r.reqCtx.Err() == nil {
-		return ""
+		return nil
 	}
-	return fmt.Sprintf("interrupted after %s (%v): the verdict is from what was collected until then",
-		r.e.opts.Now().Sub(r.started).Round(time.Second), context.Cause(r.reqCtx))
+	return &diag.Interruption{After: r.e.opts.Now().Sub(r.started), Reason: fmt.Sprint(context.Cause(r.reqCtx))}
 }
 
 func (r *run) peerName() string {

@@ -57,7 +57,7 @@ func (apiStep) Run(ctx context.Context, r *run) Outcome {
 		if siteID != "" && m.SiteID != "" && m.SiteID != siteID {
 			continue
 		}
-		ev = append(ev, diag.Evidence{Source: diag.SourceAPI, Ref: lastName + ":" + m.Path, Text: m.Text, Site: "edge"})
+		ev = append(ev, diag.Evidence{Source: diag.SourceAPI, Ref: diag.ElementRef(lastName, m.Path).String(), Text: m.Text, Site: "edge"})
 		if m.Kind == nsx.KindFailure && !slices.Contains(failures, m.Text) {
 			failures = append(failures, m.Text)
 		}

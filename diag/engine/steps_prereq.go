@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"ipsecbot/diag"
+	"ipsecbot/diag/classify"
 	"ipsecbot/diag/edge"
+	"ipsecbot/diag/nsx"
 )
 
 // The prerequisites of PROCEDURE.md, checked before the capture starts.
@@ -43,25 +45,47 @@ func (firewallStep) Run(ctx context.Context, r *run) Outcome {
 	checks := []struct {
 		proto string
 		port  int
-		label string
-	}{{"udp", 500, "UDP 500"}, {"udp", 4500, "UDP 4500"}, {"esp", 0, "ESP"}}
-	var blocked []string
-	var ev []diag.Evidence
+	}{{"udp", 500}, {"udp", 4500}, {"esp", 0}}
+	var blocked []classify.FirewallBlocked
 	for _, c := range checks {
 		for _, dir := range [][2]netip.Addr{{edgeAddr, r.peerAddr}, {r.peerAddr, edgeAddr}} {
-			ok, rule := fw.Allows(dir[0], dir[1], c.proto, c.port)
-			if !ok {
-				what := fmt.Sprintf("%s from %s to %s is not allowed by the Edge firewall (rule %s)", c.label, dir[0], dir[1], orDash(rule))
-				blocked = append(blocked, what)
-				ev = append(ev, diag.Evidence{Source: diag.SourcePrereq, Ref: "api/firewall-config:" + orDash(rule), Text: what})
+			if ok, rule := fw.Allows(dir[0], dir[1], c.proto, c.port); !ok {
+				blocked = append(blocked, classify.FirewallBlocked{Proto: c.proto, Port: c.port, From: dir[0], To: dir[1],
+					Rule: rule, Ref: diag.ElementRef(firewallDoc, firewallElement(rule)).String()})
 			}
 		}
 	}
 	if len(blocked) > 0 {
-		r.collect(func(c *Collected) { c.Prereqs = append(c.Prereqs, ev...) })
-		return Outcome{Summary: strings.Join(blocked, "; "), Evidence: ev}
+		r.collect(func(c *Collected) { c.Firewall = append(c.Firewall, blocked...) })
+		texts := make([]string, len(blocked))
+		ev := make([]diag.Evidence, len(blocked))
+		for i, b := range blocked {
+			texts[i] = b.String()
+			ev[i] = b.Evidence()
+		}
+		return Outcome{Summary: strings.Join(texts, "; "), Evidence: ev}
 	}
 	return Outcome{Summary: fmt.Sprintf("UDP 500, UDP 4500 and ESP allowed both ways between %s and %s", edgeAddr, r.peerAddr)}
+}
+
+// firewallDoc names the Edge firewall document (NSX firewall/config) in references.
+const firewallDoc = "api/firewall-config"
+
+// firewallElement is the element of the firewall document that decided, from the rule name
+// nsx.FirewallConfig.Allows returns: the default policy, the firewall's enabled flag, the
+// rule at a position ("#3"), or the rule by its id (or its tag when it has no id).
+func firewallElement(rule string) string {
+	switch {
+	case rule == nsx.RuleDefaultPolicy:
+		return "defaultPolicy/action"
+	case rule == nsx.RuleFirewallDisabled:
+		return "enabled"
+	case strings.HasPrefix(rule, "#"):
+		return "firewallRules/firewallRule[" + rule[1:] + "]"
+	case rule == "":
+		return "firewallRules"
+	}
+	return "firewallRules/firewallRule[id=" + rule + "]"
 }
 
 // syslogStep: the Edge sends its logs to a remote syslog server (step 1 asks for it).
@@ -134,10 +158,9 @@ func (routeStep) Run(ctx context.Context, r *run) Outcome {
 		}
 	}
 	for _, b := range bad {
-		ev = append(ev, diag.Evidence{Source: diag.SourcePrereq, Ref: art.Name, Text: b})
+		ev = append(ev, diag.Evidence{Source: diag.SourcePrereq, Ref: diag.FileRef(art.Name).String(), Text: b})
 	}
 	if len(bad) > 0 {
-		r.collect(func(c *Collected) { c.Prereqs = append(c.Prereqs, ev...) })
 		return Outcome{Summary: strings.Join(bad, "; "), Evidence: ev, Artifacts: []diag.Artifact{art}}
 	}
 	return Outcome{Summary: fmt.Sprintf("%d local and %d peer subnets routed", len(local), len(remote)), Artifacts: []diag.Artifact{art}}
@@ -174,20 +197,21 @@ func (mtuStep) Run(ctx context.Context, r *run) Outcome {
 		return Outcome{Err: fmt.Errorf("small ping: %w", err)}
 	}
 	large, lerr := cli.Ping(ctx, r.peerAddr, largePing, true)
-	text := fmt.Sprintf("ping %s from the Edge: %d-byte payload %d/%d answered", r.peerAddr, smallPing, small.Received, small.Sent)
+	probe := classify.MTUProbe{Peer: r.peerAddr, Small: classify.Ping{Payload: smallPing, Sent: small.Sent, Received: small.Received}}
 	if lerr == nil {
-		text += fmt.Sprintf("; %d-byte payload with don't-fragment %d/%d answered", largePing, large.Received, large.Sent)
+		probe.Large = &classify.Ping{Payload: largePing, DontFragment: true, Sent: large.Sent, Received: large.Received}
 	}
 	art, _ := r.writeArtifact("show/ping.txt", "show", []byte(small.Output+"\n"+large.Output))
 	// Cite the decisive line: the small ping when it went unanswered (or alone), else the
 	// large don't-fragment ping that tells whether fragmentation loses packets.
-	line := 2
+	line := int64(2)
 	if small.Received == 0 || lerr != nil {
 		line = 1
 	}
-	ev := diag.Evidence{Source: diag.SourcePrereq, Ref: fmt.Sprintf("%s:%d", art.Name, line), Text: text}
-	r.collect(func(c *Collected) { c.Prereqs = append(c.Prereqs, ev) })
-	out := Outcome{Summary: text, Evidence: []diag.Evidence{ev}, Artifacts: []diag.Artifact{art}}
+	probe.Ref = diag.LineRef(art.Name, line).String()
+	r.collect(func(c *Collected) { c.Pings = append(c.Pings, probe) })
+	ev := probe.Evidence()
+	out := Outcome{Summary: ev.Text, Evidence: []diag.Evidence{ev}, Artifacts: []diag.Artifact{art}}
 	if lerr != nil {
 		out.Err = fmt.Errorf("large ping: %w", lerr)
 	}

@@ -271,7 +271,7 @@ func (showStep) Run(ctx context.Context, r *run) Outcome {
 	}
 	var ev []diag.Evidence
 	if s, e := states["start"], states["end"]; s != "" && e != "" && s != e {
-		ev = append(ev, diag.Evidence{Source: diag.SourceShow, Ref: "show/show-service-ipsec-end.txt", Site: "edge",
+		ev = append(ev, diag.Evidence{Source: diag.SourceShow, Ref: diag.FileRef("show/show-service-ipsec-end.txt").String(), Site: "edge",
 			Text: fmt.Sprintf("the tunnel changed state during the capture: %s -> %s", s, e)})
 	}
 	return Outcome{Summary: sum, Evidence: ev, Artifacts: arts, Err: err}

@@ -98,9 +98,9 @@ func Evidence(ms []Mismatch, lines map[string]int) []diag.Evidence {
 // Ref is the reference of field: its line of TableFile, or "interop:FIELD" when unknown.
 func Ref(field string, lines map[string]int) string {
 	if n, ok := lines[field]; ok {
-		return fmt.Sprintf("%s:%d", TableFile, n)
+		return diag.LineRef(TableFile, int64(n)).String()
 	}
-	return "interop:" + field
+	return diag.ConfigFieldRef(field).String()
 }
 
 // espOr: when a side does not list ESP algorithms separately, NSX uses the site's IKE

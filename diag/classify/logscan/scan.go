@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"runtime"
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"ipsecbot/diag"
 )
 
 // Hit is one matched line.
@@ -22,7 +23,7 @@ type Hit struct {
 }
 
 // Ref is the hit's evidence reference, PATH:LINE.
-func (h Hit) Ref() string { return fmt.Sprintf("%s:%d", h.Name, h.Line) }
+func (h Hit) Ref() string { return diag.LineRef(h.Name, h.Line).String() }
 
 // Stats counts what one scan read.
 type Stats struct {
