@@ -141,10 +141,7 @@ func quoteList(names []string) string {
 
 // maxCapture is the longest capture window an edge allows.
 func maxCapture(e *config.Edge) int {
-	if e.Capture.MaxSeconds > 0 {
-		return e.Capture.MaxSeconds
-	}
-	return 300
+	return int(e.Capture.TimeLimit() / time.Second)
 }
 
 func (s *Server) denied(user, channel, command, args string, p Permission) Reply {
