@@ -181,6 +181,11 @@ func (c *Client) keepalive(t Target) {
 			return
 		case <-tick.C:
 			if _, _, err := c.SendRequest("keepalive@openssh.com", true, nil); err != nil {
+				select {
+				case <-c.done:
+					return // closed meanwhile: not a dead peer
+				default:
+				}
 				t.Logger.Warn("ssh keepalive failed; closing the connection", "role", t.Device.Role, "name", t.Device.Name, "err", err)
 				c.Client.Close()
 				if t.OnDead != nil {
