@@ -138,8 +138,8 @@ type Capture struct {
 	// there, so a DNAT from 22 to SCPListen (or CAP_NET_BIND_SERVICE) is needed.
 	SCPAddress string `yaml:"scp_address,omitempty"`
 	MaxBytes   int64  `yaml:"max_bytes,omitempty"`   // size cap of one capture file (default 64 MiB)
-	MaxSeconds int    `yaml:"max_seconds,omitempty"` // time cap (default 300)
-	// Templates override the Edge CLI commands, keyed by name (start, stop, files, copy, remove, display).
+	MaxSeconds int    `yaml:"max_seconds,omitempty"` // time cap (default DefaultCaptureCapSeconds)
+	// Templates override the Edge CLI commands, keyed by name (CaptureTemplateNames).
 	Templates map[string]string `yaml:"templates,omitempty"`
 }
 
@@ -186,7 +186,12 @@ const (
 	DefaultManagerTimeout  = 30 * time.Second
 	DefaultHealthRetention = 720 * time.Hour
 	DefaultCaptureBytes    = 64 << 20
-	DefaultCaptureSeconds  = 300
+	// DefaultCaptureWindowSeconds is how long a diagnosis captures when its request names no
+	// window.
+	DefaultCaptureWindowSeconds = 60
+	// DefaultCaptureCapSeconds is the longest a capture may run when capture.max_seconds is
+	// unset: no window may exceed it, and the Edge's capture is stopped at it.
+	DefaultCaptureCapSeconds = 300
 )
 
 // Path resolves p against the configuration's directory; absolute and empty paths are returned as is.
@@ -282,7 +287,7 @@ func (c *Capture) TimeLimit() time.Duration {
 	if c.MaxSeconds > 0 {
 		return time.Duration(c.MaxSeconds) * time.Second
 	}
-	return DefaultCaptureSeconds * time.Second
+	return DefaultCaptureCapSeconds * time.Second
 }
 
 // durationOr parses s, falling back to def when s is empty or invalid (Validate reports invalid ones).

@@ -259,7 +259,7 @@ func TestDurations(t *testing.T) {
 	if d := (&config.Store{HealthRetention: "48h"}).Retention(); d.Hours() != 48 {
 		t.Errorf("retention = %v", d)
 	}
-	if c := (&config.Capture{}); c.ByteLimit() != config.DefaultCaptureBytes || c.TimeLimit().Seconds() != config.DefaultCaptureSeconds {
+	if c := (&config.Capture{}); c.ByteLimit() != config.DefaultCaptureBytes || c.TimeLimit().Seconds() != config.DefaultCaptureCapSeconds {
 		t.Errorf("capture defaults = %v, %v", c.ByteLimit(), c.TimeLimit())
 	}
 }

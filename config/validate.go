@@ -49,8 +49,22 @@ const (
 	SlackSocket = "socket"
 )
 
+// Capture template names: the keys of capture.templates, one per Edge CLI command the bot
+// sends around a capture (diag/edge holds the commands themselves).
+const (
+	TemplateStart   = "start"
+	TemplateStop    = "stop"
+	TemplateFiles   = "files"
+	TemplateCopy    = "copy"
+	TemplateRemove  = "remove"
+	TemplateDisplay = "display"
+	TemplateStorage = "storage"
+	TemplatePing    = "ping"
+)
+
 // CaptureTemplateNames are the Edge CLI commands capture.templates may override.
-var CaptureTemplateNames = []string{"start", "stop", "files", "copy", "remove", "display"}
+var CaptureTemplateNames = []string{TemplateStart, TemplateStop, TemplateFiles, TemplateCopy,
+	TemplateRemove, TemplateDisplay, TemplateStorage, TemplatePing}
 
 // Validate checks the configuration: the form of everything present and the presence of what
 // need requires. The error names the first problem, with its line when the config came from a file.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"ipsecbot/config"
 	"ipsecbot/diag"
 )
 
@@ -21,9 +22,6 @@ const (
 	maxEvidenceLine = 300
 	maxRemediation  = 6
 )
-
-// defaultCaptureSeconds is the engine's capture window when a request names none.
-const defaultCaptureSeconds = 60
 
 // Action IDs of the verdict's buttons.
 const (
@@ -236,7 +234,7 @@ func verdictBlocks(r *diag.Report, requester string, captureSeconds, maxCapture 
 	blocks = append(blocks, contextLine(strings.Join(ctx, " · ")))
 	window := captureSeconds
 	if window <= 0 {
-		window = defaultCaptureSeconds
+		window = config.DefaultCaptureWindowSeconds
 	}
 	longer := min(window*2, maxCapture)
 	buttons := []slack.BlockElement{

@@ -3,7 +3,6 @@ package handlers
 import (
 	"archive/zip"
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -11,6 +10,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"ipsecbot/diag/edge"
+	"ipsecbot/diag/fault"
 	"ipsecbot/handlers/slacktestx"
 	"ipsecbot/store"
 )
@@ -243,18 +244,22 @@ func TestDiagnose_UpdateFailingForGood(t *testing.T) {
 	}
 }
 
-// Ensure a run the engine cannot carry out ends with the reason in the channel message and an
-// open incident that says so.
+// Ensure a run the engine cannot carry out ends with one operator sentence in the channel
+// (what failed, what to check; no internal detail) and an open incident that keeps the detail.
 func TestDiagnose_EngineFailure(t *testing.T) {
 	checkLeaks(t)
-	b := newTestBot(t, t.TempDir(), &fakeEngine{err: errors.New("edge-01: ssh: handshake failed: host key mismatch")}, nil)
+	hk := &edge.HostKeyError{Host: "192.0.2.1:22", Fingerprint: "SHA256:presented", Changed: true}
+	err := fault.At(fault.Device{Role: fault.RoleEdge, Name: "edge-01"}, fmt.Errorf("edge-01: %w", hk))
+	b := newTestBot(t, t.TempDir(), &fakeEngine{err: err}, nil)
 	b.command("UOPS", "C1", "diagnose edge-01")
 	inc := waitIncident(t, b, "INC-1", func(i store.Incident) bool { return i.Status == store.StatusOpen })
 	b.waitIdle()
-	if !strings.Contains(inc.Summary, "host key mismatch") {
-		t.Errorf("incident summary %q", inc.Summary)
+	if !strings.Contains(inc.Summary, "SHA256:presented") {
+		t.Errorf("incident summary %q lacks the detail", inc.Summary)
 	}
-	if root := rootMessage(t, b.slack, "C1"); !strings.Contains(root.Text, "the diagnosis failed") || !strings.Contains(root.Text, "host key mismatch") {
+	root := rootMessage(t, b.slack, "C1")
+	if !strings.Contains(root.Text, "the diagnosis failed") || !strings.Contains(root.Text, "known_hosts entry for edge-01") ||
+		strings.Contains(root.Text, "SHA256:presented") {
 		t.Errorf("channel message: %q", root.Text)
 	}
 }

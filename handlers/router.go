@@ -10,6 +10,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"ipsecbot/config"
+	"ipsecbot/diag/fault"
 	"ipsecbot/store"
 )
 
@@ -141,10 +142,7 @@ func quoteList(names []string) string {
 
 // maxCapture is the longest capture window an edge allows.
 func maxCapture(e *config.Edge) int {
-	if e.Capture.MaxSeconds > 0 {
-		return e.Capture.MaxSeconds
-	}
-	return 300
+	return int(e.Capture.TimeLimit() / time.Second)
 }
 
 func (s *Server) denied(user, channel, command, args string, p Permission) Reply {
@@ -182,7 +180,7 @@ func (s *Server) startedReply(user, channel, command, args string, r *run, joine
 	case err != nil:
 		s.record(user, channel, command, args, outcomeError, err.Error())
 		s.log.Error("diagnosis not started", "edge", r.edge, "err", err)
-		return Reply{Text: ":x: The diagnosis could not be started: " + escape(err.Error())}
+		return Reply{Text: ":x: The diagnosis could not be started. " + escape(fault.Sentence(err))}
 	case joined:
 		s.record(user, channel, command, args, outcomeJoined, r.incident)
 		return Reply{Text: fmt.Sprintf(":hourglass_flowing_sand: %s is already being diagnosed as %s (requested by <@%s>); the verdict will be posted in its thread.", r.edge, r.incident, r.requester)}
@@ -221,7 +219,8 @@ func (s *Server) postStatus(ctx context.Context, edges []string, responseURL str
 	for _, edge := range edges {
 		tunnels, err := s.status(ctx, edge)
 		if err != nil {
-			fmt.Fprintf(&b, ":x: *%s*: status unavailable: %s\n", escape(edge), escape(err.Error()))
+			s.log.Warn("tunnel status unavailable", "edge", edge, "err", err)
+			fmt.Fprintf(&b, ":x: *%s*: status unavailable. %s\n", escape(edge), escape(fault.Sentence(err)))
 			continue
 		}
 		if len(tunnels) == 0 {
@@ -255,7 +254,8 @@ func (s *Server) incidentCommand(inv Invocation, cmd Command) Reply {
 	}
 	if err != nil {
 		s.record(inv.User, inv.Channel, name, inv.Text, outcomeError, err.Error())
-		return Reply{Text: ":x: " + escape(err.Error())}
+		s.log.Error(name+" failed", "err", err)
+		return Reply{Text: ":x: " + escape(fault.Sentence(err))}
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "*%s* · `%s` · %s", inc.ID, escape(inc.Edge), inc.Status)
@@ -285,7 +285,8 @@ func (s *Server) incidentsCommand(inv Invocation) Reply {
 	incs, err := s.db.Incidents(store.IncidentFilter{Statuses: openStatuses, Limit: 20})
 	if err != nil {
 		s.record(inv.User, inv.Channel, name, inv.Text, outcomeError, err.Error())
-		return Reply{Text: ":x: " + escape(err.Error())}
+		s.log.Error(name+" failed", "err", err)
+		return Reply{Text: ":x: " + escape(fault.Sentence(err))}
 	}
 	s.record(inv.User, inv.Channel, name, inv.Text, outcomeOK, "")
 	if len(incs) == 0 {

@@ -11,6 +11,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"ipsecbot/diag"
+	"ipsecbot/diag/fault"
 	"ipsecbot/store"
 )
 
@@ -236,7 +237,7 @@ func (s *Server) failed(ctx context.Context, r *run, err error) {
 		i.Status, i.Summary = store.StatusOpen, "diagnosis failed: "+err.Error()
 	})
 	s.appendEvent(r.incident, "failed", err.Error(), "bot")
-	text := fmt.Sprintf(":x: %s · %s: the diagnosis failed: %s", r.incident, r.edge, err)
+	text := fmt.Sprintf(":x: %s · %s: the diagnosis failed. %s", r.incident, r.edge, fault.Sentence(err))
 	blocks := []slack.Block{section(escape(text))}
 	_ = s.publish(ctx, r, text, blocks) // logged and noted in the timeline
 }

@@ -3,13 +3,13 @@ package lab
 import (
 	"fmt"
 	"net/netip"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"ipsecbot/diag"
 	"ipsecbot/diag/edge"
 	"ipsecbot/diag/nsx"
+	"ipsecbot/diag/peer"
 	"ipsecbot/lab/edgesim"
 )
 
@@ -69,101 +69,47 @@ func (c *content) serviceIPsec() *edge.IPsecStatus {
 	return st
 }
 
-var (
-	sasIKE    = regexp.MustCompile(`^(\S+): #(\d+), ([A-Z_]+), IKEv(\d), ([0-9a-f]+)_i(\*?) ([0-9a-f]+)_r(\*?)`)
-	sasSide   = regexp.MustCompile(`^\s+(local|remote)\s+'([^']*)' @ ([0-9.]+)\[`)
-	sasProp   = regexp.MustCompile(`^\s+([A-Z0-9_]+(?:-\d+)?(?:/[A-Z0-9_]+(?:-\d+)?)+)\s*$`)
-	sasAge    = regexp.MustCompile(`^\s+established (\d+)s ago(?:, rekeying in (\d+)s)?`)
-	sasChild  = regexp.MustCompile(`^\s+(\S+): #(\d+), reqid (\d+), ([A-Z_]+), ([A-Z]+)(-in-UDP)?, ESP:(\S+)`)
-	sasTS     = regexp.MustCompile(`^\s+(local|remote)\s+([0-9.]+/\d+)\s*$`)
-	sasTraffc = regexp.MustCompile(`^\s+(in|out)\s+([0-9a-f]{8}),\s+(\d+) bytes,\s+(\d+) packets`)
-)
-
 // saStatus is `show service ipsec sa`: the edge's `swanctl --list-sas` at the end of the
-// fixture, restated in the statusall shape the Edge prints.
+// fixture (read by the bot's own parser), restated in the statusall shape the Edge prints.
 func (c *content) saStatus() *edge.SAStatus {
 	st := &edge.SAStatus{}
-	var ike *edge.IKESA
-	var child *edge.ChildSA
-	for line := range strings.Lines(c.edgeSAs) {
-		line = strings.TrimRight(line, "\n")
-		if m := sasIKE.FindStringSubmatch(line); m != nil {
-			id, _ := strconv.Atoi(m[2])
-			v, _ := strconv.Atoi(m[4])
-			st.IKESAs = append(st.IKESAs, edge.IKESA{Name: m[1], ID: id, State: m[3], Version: v,
-				InitiatorSPI: m[5], ResponderSPI: m[7], LocalIsInit: m[6] == "*"})
-			ike, child = &st.IKESAs[len(st.IKESAs)-1], nil
-			if m[3] == "ESTABLISHED" {
-				st.Up++
-			} else {
-				st.Connecting++
-			}
-			continue
+	sas, _ := peer.ParseListSAs(c.edgeSAs) // what it read before an over-long line, if any
+	for _, sa := range sas {
+		v, _ := strconv.Atoi(strings.TrimPrefix(sa.Version, "IKEv"))
+		ike := edge.IKESA{Name: sa.Name, ID: sa.ID, State: sa.State, Version: v,
+			InitiatorSPI: sa.InitiatorSPI, ResponderSPI: sa.ResponderSPI, LocalIsInit: sa.LocalIsInit,
+			Local: sa.Local, Remote: sa.Remote, LocalID: sa.LocalID, RemoteID: sa.RemoteID,
+			Proposal: strings.ReplaceAll(sa.Proposal, "-", "_"), Rekey: rekeyText(sa.RekeyIn)}
+		if sa.Established >= 0 {
+			ike.Age = fmt.Sprintf("%d seconds ago", sa.Established)
 		}
-		if ike == nil {
-			continue
+		if sa.State == "ESTABLISHED" {
+			st.Up++
+		} else {
+			st.Connecting++
 		}
-		if m := sasChild.FindStringSubmatch(line); m != nil {
-			id, _ := strconv.Atoi(m[2])
-			req, _ := strconv.Atoi(m[3])
+		for _, ch := range sa.Children {
 			proto := "ESP"
-			if m[6] != "" {
+			if ch.UDPEncap {
 				proto = "ESP in UDP"
 			}
-			ike.Children = append(ike.Children, edge.ChildSA{Name: m[1], ID: id, ReqID: req, State: m[4],
-				Mode: m[5], Protocol: proto, Proposal: strings.ReplaceAll(m[7], "-", "_")})
-			child = &ike.Children[len(ike.Children)-1]
-			continue
+			ike.Children = append(ike.Children, edge.ChildSA{Name: ch.Name, ID: ch.ID, ReqID: ch.ReqID,
+				State: ch.State, Mode: ch.Mode, Protocol: proto, Proposal: strings.ReplaceAll(ch.Proposal, "-", "_"),
+				SPIIn: ch.SPIIn, SPIOut: ch.SPIOut, BytesIn: ch.InBytes, PacketsIn: ch.InPackets,
+				BytesOut: ch.OutBytes, PacketsOut: ch.OutPackets, Rekey: rekeyText(ch.RekeyIn),
+				LocalTS: ch.LocalTS, RemoteTS: ch.RemoteTS})
 		}
-		if child != nil {
-			readChildDetail(child, line)
-		} else {
-			readIKEDetail(ike, line)
-		}
+		st.IKESAs = append(st.IKESAs, ike)
 	}
 	return st
 }
 
-// readChildDetail reads a line under a CHILD_SA: traffic, selectors or rekey time.
-func readChildDetail(child *edge.ChildSA, line string) {
-	if m := sasTraffc.FindStringSubmatch(line); m != nil {
-		b, _ := strconv.ParseInt(m[3], 10, 64)
-		p, _ := strconv.ParseInt(m[4], 10, 64)
-		if m[1] == "in" {
-			child.SPIIn, child.BytesIn, child.PacketsIn = m[2], b, p
-		} else {
-			child.SPIOut, child.BytesOut, child.PacketsOut = m[2], b, p
-		}
-	} else if m := sasTS.FindStringSubmatch(line); m != nil {
-		p := netip.MustParsePrefix(m[2])
-		if m[1] == "local" {
-			child.LocalTS = append(child.LocalTS, p)
-		} else {
-			child.RemoteTS = append(child.RemoteTS, p)
-		}
-	} else if m := sasAge.FindStringSubmatch(strings.Replace(line, "installed", "established", 1)); m != nil {
-		child.Rekey = "rekeying in " + m[2] + " seconds"
+// rekeyText is statusall's "rekeying in N seconds" ("" when swanctl printed no rekey time).
+func rekeyText(secs int) string {
+	if secs < 0 {
+		return ""
 	}
-}
-
-// readIKEDetail reads a line under an IKE SA, before its first CHILD_SA: the endpoints and
-// identities, the age and rekey time, the proposal.
-func readIKEDetail(ike *edge.IKESA, line string) {
-	if m := sasSide.FindStringSubmatch(line); m != nil {
-		a := netip.MustParseAddr(m[3])
-		if m[1] == "local" {
-			ike.Local, ike.LocalID = a, m[2]
-		} else {
-			ike.Remote, ike.RemoteID = a, m[2]
-		}
-	} else if m := sasAge.FindStringSubmatch(line); m != nil {
-		ike.Age = m[1] + " seconds ago"
-		if m[2] != "" {
-			ike.Rekey = "rekeying in " + m[2] + " seconds"
-		}
-	} else if m := sasProp.FindStringSubmatch(line); m != nil {
-		ike.Proposal = strings.ReplaceAll(m[1], "-", "_")
-	}
+	return fmt.Sprintf("rekeying in %d seconds", secs)
 }
 
 // policies is `show service ipsec sp`: NSX installs the site's policies whether or not the

@@ -44,7 +44,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return usagef("--capture-seconds must be positive")
 	}
 	// The lab's edge allows the configuration's default capture time cap.
-	if err := checkWindow(*secs, config.DefaultCaptureSeconds*time.Second); err != nil {
+	if err := checkWindow(*secs, config.DefaultCaptureCapSeconds*time.Second); err != nil {
 		return err
 	}
 	sc, ok := lab.LookupScenario(*scenario)

@@ -30,7 +30,7 @@ func runDiagnose(ctx context.Context, e *env, args []string) error {
 	cfgPath := fs.String("config", "", "configuration file")
 	asJSON := fs.Bool("json", false, "print the report as JSON on stdout")
 	out := fs.String("out", "", "directory for the artifacts (default: under the store's artifacts directory); "+outRule)
-	secs := fs.Int("capture-seconds", engine.DefaultCaptureSeconds, "capture window in seconds")
+	secs := fs.Int("capture-seconds", config.DefaultCaptureWindowSeconds, "capture window in seconds")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err

@@ -11,33 +11,24 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"ipsecbot/config"
 )
 
-// Template names, the keys of DefaultTemplates and of config capture.templates.
-const (
-	TmplStart   = "start"
-	TmplStop    = "stop"
-	TmplFiles   = "files"
-	TmplCopy    = "copy"
-	TmplRemove  = "remove"
-	TmplDisplay = "display"
-	TmplStorage = "storage"
-	TmplPing    = "ping"
-)
-
-// DefaultTemplates are the Edge CLI commands for captures (nsx-formats.md §1.7). Placeholders:
+// DefaultTemplates are the Edge CLI commands for captures, keyed by config.CaptureTemplateNames
+// (nsx-formats.md §1.7). Placeholders:
 // {{iface}} {{expr}} {{user}} {{host}} {{path}} {{file}} {{addr}} {{size}} {{count}} {{df}}.
 // [UNVERIFIED] stop, remove, storage and ping: no public source gives their syntax; an Edge
 // build whose CLI differs overrides them in the config.
 var DefaultTemplates = map[string]string{
-	TmplStart:   "debug packet capture interface {{iface}} {{expr}}",
-	TmplStop:    "no debug packet capture interface {{iface}}",
-	TmplFiles:   "debug show files",
-	TmplCopy:    "debug copy scp {{user}}@{{host}}:{{path}} {{file}}",
-	TmplRemove:  "debug remove {{file}}",
-	TmplDisplay: "debug packet display interface {{iface}} {{expr}}",
-	TmplStorage: "show system storage",
-	TmplPing:    "ping ip {{addr}} size {{size}} count {{count}}{{df}}",
+	config.TemplateStart:   "debug packet capture interface {{iface}} {{expr}}",
+	config.TemplateStop:    "no debug packet capture interface {{iface}}",
+	config.TemplateFiles:   "debug show files",
+	config.TemplateCopy:    "debug copy scp {{user}}@{{host}}:{{path}} {{file}}",
+	config.TemplateRemove:  "debug remove {{file}}",
+	config.TemplateDisplay: "debug packet display interface {{iface}} {{expr}}",
+	config.TemplateStorage: "show system storage",
+	config.TemplatePing:    "ping ip {{addr}} size {{size}} count {{count}}{{df}}",
 }
 
 var (
@@ -88,8 +79,8 @@ func CaptureExpr(peer netip.Addr) string {
 type CaptureSpec struct {
 	Interface   string        // vNic_N, the uplink towards the peer
 	Peer        netip.Addr    // the peer's IKE address
-	MaxBytes    int64         // cap on the capture file; default 64 MiB
-	MaxDuration time.Duration // the capture is stopped after this at the latest; default 300 s
+	MaxBytes    int64         // cap on the capture file; default config.DefaultCaptureBytes
+	MaxDuration time.Duration // the capture is stopped after this at the latest; default config.DefaultCaptureCapSeconds
 }
 
 // Capture is a packet capture this session started. The engine records Interface and File so
@@ -125,12 +116,12 @@ func (s *Session) StartCapture(ctx context.Context, spec CaptureSpec) (*Capture,
 		return nil, fmt.Errorf("%s: capture peer address missing: %w", s.t.Name, ErrInvalidArgument)
 	}
 	if spec.MaxBytes <= 0 {
-		spec.MaxBytes = 64 << 20
+		spec.MaxBytes = config.DefaultCaptureBytes
 	}
 	if spec.MaxDuration <= 0 {
-		spec.MaxDuration = 300 * time.Second
+		spec.MaxDuration = config.DefaultCaptureCapSeconds * time.Second
 	}
-	if out, err := s.Run(ctx, s.command(TmplStorage)); err != nil {
+	if out, err := s.Run(ctx, s.command(config.TemplateStorage)); err != nil {
 		s.t.Logger.Warn("could not read the edge's free disk; capturing with the size cap only", "edge", s.t.Name, "err", err)
 	} else if free, perr := ParseStorage(out); perr != nil {
 		s.t.Logger.Warn("could not read the edge's free disk; capturing with the size cap only", "edge", s.t.Name, "err", perr)
@@ -142,7 +133,7 @@ func (s *Session) StartCapture(ctx context.Context, spec CaptureSpec) (*Capture,
 		return nil, err
 	}
 	c := &Capture{s: s, spec: spec, Interface: spec.Interface, Started: time.Now(), before: names(before)}
-	if _, err := s.Run(ctx, s.command(TmplStart, "iface", spec.Interface, "expr", CaptureExpr(spec.Peer))); err != nil {
+	if _, err := s.Run(ctx, s.command(config.TemplateStart, "iface", spec.Interface, "expr", CaptureExpr(spec.Peer))); err != nil {
 		if errors.Is(err, ErrCommand) {
 			// The Edge refused (e.g. a capture someone else runs on the interface): nothing of
 			// ours started, and theirs is not ours to stop.
@@ -182,7 +173,7 @@ func (c *Capture) stopLocked(ctx context.Context) error {
 	if c.stopped {
 		return nil
 	}
-	if _, err := c.s.runLocked(ctx, c.s.command(TmplStop, "iface", c.Interface), nil); err != nil && !errors.Is(err, ErrCommand) {
+	if _, err := c.s.runLocked(ctx, c.s.command(config.TemplateStop, "iface", c.Interface), nil); err != nil && !errors.Is(err, ErrCommand) {
 		return err
 	}
 	c.stopped = true
@@ -197,7 +188,7 @@ func (c *Capture) stopLocked(ctx context.Context) error {
 			continue
 		}
 		fresh = append(fresh, f.Name)
-		if strings.HasPrefix(f.Name, "tcpdump_"+c.Interface+".") {
+		if captureFile(c.Interface, f.Name) {
 			c.File = f.Name
 		}
 	}
@@ -205,7 +196,7 @@ func (c *Capture) stopLocked(ctx context.Context) error {
 		c.File = fresh[0]
 	}
 	if c.File == "" {
-		return fmt.Errorf("%s: capture on %s stopped but no new file in %q", c.s.t.Name, c.Interface, c.s.command(TmplFiles))
+		return fmt.Errorf("%s: capture on %s stopped but no new file in %q", c.s.t.Name, c.Interface, c.s.command(config.TemplateFiles))
 	}
 	return nil
 }
@@ -240,7 +231,7 @@ func (c *Capture) Fetch(ctx context.Context, recv *SCPReceiver, dir string) (str
 		{name: "host key confirmation", re: regexp.MustCompile(`\(yes/no(/\[fingerprint\])?\)\? ?$`), answer: "yes"},
 		{name: "copy password", re: regexp.MustCompile(`(?i)password: ?$`), answer: password},
 	}
-	cmd := s.command(TmplCopy, "user", user, "host", s.t.SCPHost, "path", c.File, "file", c.File)
+	cmd := s.command(config.TemplateCopy, "user", user, "host", s.t.SCPHost, "path", c.File, "file", c.File)
 	s.mu.Lock()
 	out, err := s.runLocked(ctx, cmd, rules)
 	s.mu.Unlock()
@@ -282,13 +273,41 @@ func (c *Capture) Remove(ctx context.Context) error {
 	return nil
 }
 
+// captureFile reports whether name is how the Edge names the file of a capture on iface once
+// stopped ("tcpdump_vNic_0.N").
+func captureFile(iface, name string) bool { return strings.HasPrefix(name, "tcpdump_"+iface+".") }
+
+// AbandonCapture stops whatever capture runs on iface and removes the capture files of iface
+// that are not in before: what a capture whose handle was lost (a start that timed out, a cut
+// session) may have left. Files in before were there already and are never removed.
+func (s *Session) AbandonCapture(ctx context.Context, iface string, before []string) error {
+	if !validIface.MatchString(iface) {
+		return fmt.Errorf("%s: capture interface %q: %w", s.t.Name, iface, ErrInvalidArgument)
+	}
+	// Stop first: the Edge names the file only then. A "not running" answer is fine.
+	if _, err := s.Run(ctx, s.command(config.TemplateStop, "iface", iface)); err != nil && !errors.Is(err, ErrCommand) {
+		return err
+	}
+	files, err := s.files(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, f := range files {
+		if captureFile(iface, f.Name) && !slices.Contains(before, f.Name) {
+			errs = append(errs, s.removeFile(ctx, f.Name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Cleanup stops a capture on iface and removes file, for a capture an earlier run recorded but
 // could not clean up (after a restart). "Not running" and "not found" answers are fine.
 func (s *Session) Cleanup(ctx context.Context, iface, file string) error {
 	if !validIface.MatchString(iface) || !validFile.MatchString(file) {
 		return fmt.Errorf("%s: cleanup %q %q: %w", s.t.Name, iface, file, ErrInvalidArgument)
 	}
-	if _, err := s.Run(ctx, s.command(TmplStop, "iface", iface)); err != nil && !errors.Is(err, ErrCommand) {
+	if _, err := s.Run(ctx, s.command(config.TemplateStop, "iface", iface)); err != nil && !errors.Is(err, ErrCommand) {
 		return err
 	}
 	return s.removeFile(ctx, file)
@@ -298,7 +317,7 @@ func (s *Session) removeFile(ctx context.Context, file string) error {
 	if !validFile.MatchString(file) {
 		return fmt.Errorf("%s: remove %q: %w", s.t.Name, file, ErrInvalidArgument)
 	}
-	if _, err := s.Run(ctx, s.command(TmplRemove, "file", file)); err != nil && !errors.Is(err, ErrCommand) {
+	if _, err := s.Run(ctx, s.command(config.TemplateRemove, "file", file)); err != nil && !errors.Is(err, ErrCommand) {
 		return err
 	}
 	files, err := s.files(ctx)
@@ -306,7 +325,7 @@ func (s *Session) removeFile(ctx context.Context, file string) error {
 		return err
 	}
 	if slices.Contains(names(files), file) {
-		return fmt.Errorf("%s: %s is still on the edge after %q", s.t.Name, file, s.command(TmplRemove, "file", file))
+		return fmt.Errorf("%s: %s is still on the edge after %q", s.t.Name, file, s.command(config.TemplateRemove, "file", file))
 	}
 	return nil
 }
@@ -321,7 +340,7 @@ func (s *Session) files(ctx context.Context) ([]File, error) {
 }
 
 func (s *Session) filesLocked(ctx context.Context) ([]File, error) {
-	out, err := s.runLocked(ctx, s.command(TmplFiles), nil)
+	out, err := s.runLocked(ctx, s.command(config.TemplateFiles), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -342,7 +361,7 @@ func (s *Session) Display(ctx context.Context, iface string, peer netip.Addr, d 
 	if !validIface.MatchString(iface) || !peer.IsValid() {
 		return "", fmt.Errorf("%s: display %q %v: %w", s.t.Name, iface, peer, ErrInvalidArgument)
 	}
-	cmd := s.command(TmplDisplay, "iface", iface, "expr", CaptureExpr(peer))
+	cmd := s.command(config.TemplateDisplay, "iface", iface, "expr", CaptureExpr(peer))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.enabled {
@@ -393,7 +412,7 @@ func (s *Session) Ping(ctx context.Context, dst netip.Addr, size, count int, df 
 	if df {
 		flag = " dont-fragment"
 	}
-	out, err := s.Run(ctx, s.command(TmplPing, "addr", dst.Unmap().String(), "size", strconv.Itoa(size), "count", strconv.Itoa(count), "df", flag))
+	out, err := s.Run(ctx, s.command(config.TemplatePing, "addr", dst.Unmap().String(), "size", strconv.Itoa(size), "count", strconv.Itoa(count), "df", flag))
 	if err != nil {
 		return 0, 0, err
 	}

@@ -6,10 +6,12 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"ipsecbot/config"
 	"ipsecbot/diag/edge"
 	"ipsecbot/lab/edgesim"
 )
@@ -240,9 +242,9 @@ func TestCaptureLeavesOthersAlone(t *testing.T) {
 func TestTemplateOverridesValidated(t *testing.T) {
 	for name, tmpl := range map[string]map[string]string{
 		"unknown-name":        {"reboot": "reboot"},
-		"unknown-placeholder": {edge.TmplStart: "debug packet capture interface {{iface}} {{anything}}"},
-		"two-lines":           {edge.TmplStop: "no debug packet capture interface {{iface}}\nreboot"},
-		"empty":               {edge.TmplFiles: "  "},
+		"unknown-placeholder": {config.TemplateStart: "debug packet capture interface {{iface}} {{anything}}"},
+		"two-lines":           {config.TemplateStop: "no debug packet capture interface {{iface}}\nreboot"},
+		"empty":               {config.TemplateFiles: "  "},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if err := edge.ValidateTemplates(tmpl); !errors.Is(err, edge.ErrInvalidArgument) {
@@ -250,12 +252,12 @@ func TestTemplateOverridesValidated(t *testing.T) {
 			}
 		})
 	}
-	if err := edge.ValidateTemplates(map[string]string{edge.TmplRemove: "debug remove file {{file}}"}); err != nil {
+	if err := edge.ValidateTemplates(map[string]string{config.TemplateRemove: "debug remove file {{file}}"}); err != nil {
 		t.Errorf("a valid override: %v", err)
 	}
 	// An override is what the session sends.
 	e, target, recv, _ := captureLab(t, nil)
-	target.Templates = map[string]string{edge.TmplStart: "debug packet capture interface {{iface}} udp_port_500"}
+	target.Templates = map[string]string{config.TemplateStart: "debug packet capture interface {{iface}} udp_port_500"}
 	s := dial(t, target)
 	c, err := s.StartCapture(t.Context(), edge.CaptureSpec{Interface: "vNic_2", Peer: peerAddr})
 	if err != nil {
@@ -273,5 +275,46 @@ func TestTemplateOverridesValidated(t *testing.T) {
 	target.Templates = map[string]string{"reboot": "reboot"}
 	if _, err := edge.Dial(t.Context(), target); !errors.Is(err, edge.ErrInvalidArgument) {
 		t.Errorf("dial with a bad template: %v", err)
+	}
+}
+
+// TestAbandonCaptureRemovesOnlyWhatItLeft: a capture whose handle was lost is stopped and its
+// file removed; a file that was there before, and another interface's, stay.
+func TestAbandonCaptureRemovesOnlyWhatItLeft(t *testing.T) {
+	e, target, _, _ := captureLab(t, nil)
+	s := dial(t, target)
+	run := func(cmd string) {
+		t.Helper()
+		if _, err := s.Run(t.Context(), cmd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run("debug packet capture interface vNic_0 port_22") // an earlier capture, stopped: its file stays
+	run("no debug packet capture interface vNic_0")
+	run("debug packet capture interface vNic_1 port_22") // another interface's
+	run("no debug packet capture interface vNic_1")
+	files, err := s.Files(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before []string
+	for _, f := range files {
+		before = append(before, f.Name)
+	}
+	run("debug packet capture interface vNic_0 " + edge.CaptureExpr(peerAddr)) // the lost one
+	if err := s.AbandonCapture(t.Context(), "vNic_0", before); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(before)
+	if got := e.Files(); !slices.Equal(slices.Sorted(slices.Values(got)), before) {
+		t.Errorf("files after abandoning: %v, want %v", got, before)
+	}
+	for _, c := range e.Captures() {
+		if c.Running {
+			t.Errorf("still running: %+v", c)
+		}
+	}
+	if err := s.AbandonCapture(t.Context(), "vNic_0; reboot", nil); !errors.Is(err, edge.ErrInvalidArgument) {
+		t.Errorf("bad interface: %v, want ErrInvalidArgument", err)
 	}
 }

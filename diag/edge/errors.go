@@ -3,20 +3,24 @@ package edge
 import (
 	"errors"
 	"fmt"
+
+	"ipsecbot/diag/fault"
+	"ipsecbot/diag/sshdial"
 )
 
-// Errors a caller may want to tell apart. Each is wrapped with the edge and command it concerns.
+// Errors a caller may want to tell apart. Each is wrapped with the edge and command it
+// concerns. The failures every device shares are diag/fault's kinds under edge names.
 var (
 	// ErrAuth: the Edge refused the user, password or key (or the enable password).
-	ErrAuth = errors.New("authentication refused")
+	ErrAuth = fault.ErrAuth
 	// ErrHostKeyUnknown: the Edge's host key is not in known_hosts (HostKeyError wraps it).
-	ErrHostKeyUnknown = errors.New("host key unknown")
+	ErrHostKeyUnknown = sshdial.ErrHostKeyUnknown
 	// ErrHostKeyChanged: the Edge's host key differs from the one in known_hosts (HostKeyError wraps it).
-	ErrHostKeyChanged = errors.New("host key changed")
+	ErrHostKeyChanged = sshdial.ErrHostKeyChanged
 	// ErrCommand: the Edge answered a command with its error text (unknown command, bad argument).
 	ErrCommand = errors.New("edge refused the command")
 	// ErrFormat: a show command's output did not have the expected shape.
-	ErrFormat = errors.New("unexpected output")
+	ErrFormat = fault.ErrMalformed
 	// ErrClosed: the session was closed, by Close, a cancelled context or the Edge.
 	ErrClosed = errors.New("session closed")
 	// ErrInvalidArgument: a capture parameter failed validation (never sent to the Edge).
@@ -26,28 +30,9 @@ var (
 )
 
 // HostKeyError says which host presented which key, and whether known_hosts had another one.
-type HostKeyError struct {
-	Host        string // as dialled, host:port
-	Fingerprint string // SHA256 fingerprint of the key the host presented
-	Changed     bool   // known_hosts has a different key for the host (possible MITM)
-}
+type HostKeyError = sshdial.HostKeyError
 
-func (e *HostKeyError) Error() string {
-	if e.Changed {
-		return fmt.Sprintf("host key for %s changed: presented %s, which is not the key in known_hosts (refused)", e.Host, e.Fingerprint)
-	}
-	return fmt.Sprintf("host key for %s is unknown: presented %s, not in known_hosts (refused)", e.Host, e.Fingerprint)
-}
-
-// Unwrap lets errors.Is match ErrHostKeyUnknown or ErrHostKeyChanged.
-func (e *HostKeyError) Unwrap() error {
-	if e.Changed {
-		return ErrHostKeyChanged
-	}
-	return ErrHostKeyUnknown
-}
-
-// TimeoutError says that a command (or the connection, when Command is empty) did not finish in time.
+// TimeoutError says that a command did not finish in time.
 type TimeoutError struct {
 	Edge    string
 	Command string
@@ -55,14 +40,17 @@ type TimeoutError struct {
 }
 
 func (e *TimeoutError) Error() string {
-	if e.Command == "" {
-		return fmt.Sprintf("%s: connect timed out after %s", e.Edge, e.After)
-	}
 	return fmt.Sprintf("%s: %q timed out after %s", e.Edge, e.Command, e.After)
 }
 
 // Timeout reports true, as net.Error does.
 func (e *TimeoutError) Timeout() bool { return true }
+
+// Is matches fault.ErrTimeout.
+func (e *TimeoutError) Is(target error) bool { return target == fault.ErrTimeout }
+
+// Device is the Edge the command ran on.
+func (e *TimeoutError) Device() fault.Device { return fault.Device{Role: fault.RoleEdge, Name: e.Edge} }
 
 // formatError builds an ErrFormat error for a parser: which command, which line, what was wrong.
 func formatError(command string, line int, format string, args ...any) error {

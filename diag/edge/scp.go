@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"ipsecbot/diag/sshserve"
 )
 
 // SCPReceiver is the bot's receive-only SCP endpoint: the Edge pushes capture files to it with
@@ -25,16 +27,15 @@ import (
 // file of at most maxBytes, and only into its own directory. Nothing else is served: no shell,
 // no source mode (`scp -f`), no SFTP.
 type SCPReceiver struct {
-	ln      net.Listener
+	srv     *sshserve.Server
 	hostKey ssh.Signer
 	// Timeout bounds one connection from accept to the end of its transfer (default 5 min).
 	Timeout time.Duration
 
 	mu      sync.Mutex
 	pending map[string]*transfer // by user, until the Edge logs in
+	claimed map[string]*transfer // by user, logged in, until its connection serves it
 	closed  bool
-	conns   map[net.Conn]struct{}
-	wg      sync.WaitGroup
 }
 
 // Result is the outcome of one expected transfer.
@@ -70,14 +71,18 @@ func NewSCPReceiver(listen string, hostKey ssh.Signer) (*SCPReceiver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scp endpoint: %w", err)
 	}
-	r := &SCPReceiver{ln: ln, hostKey: hostKey, Timeout: 5 * time.Minute,
-		pending: map[string]*transfer{}, conns: map[net.Conn]struct{}{}}
-	r.wg.Go(r.accept)
+	r := &SCPReceiver{hostKey: hostKey, Timeout: 5 * time.Minute,
+		pending: map[string]*transfer{}, claimed: map[string]*transfer{}}
+	r.srv = sshserve.Serve(context.Background(), ln, sshserve.Config{
+		ServerConfig: r.serverConfig,
+		ConnTimeout:  func() time.Duration { return r.Timeout },
+		Ended:        r.ended,
+	}, r.serve)
 	return r, nil
 }
 
 // Addr is the address the endpoint listens on.
-func (r *SCPReceiver) Addr() string { return r.ln.Addr().String() }
+func (r *SCPReceiver) Addr() string { return r.srv.Addr() }
 
 // HostKey is the endpoint's public host key (the Edge is shown its fingerprint).
 func (r *SCPReceiver) HostKey() ssh.PublicKey { return r.hostKey.PublicKey() }
@@ -112,68 +117,21 @@ func (r *SCPReceiver) Cancel(user string) {
 func (r *SCPReceiver) Close() error {
 	r.mu.Lock()
 	r.closed = true
-	err := r.ln.Close()
-	for c := range r.conns {
-		c.Close()
-	}
 	pending := r.pending
 	r.pending = map[string]*transfer{}
 	r.mu.Unlock()
+	err := r.srv.Close()
 	for _, t := range pending {
 		t.finish(Result{Err: ErrSCPCanceled})
 	}
-	r.wg.Wait()
 	return err
 }
 
-func (r *SCPReceiver) accept() {
-	for {
-		nc, err := r.ln.Accept()
-		if err != nil {
-			return
-		}
-		r.mu.Lock()
-		if r.closed {
-			r.mu.Unlock()
-			nc.Close()
-			return
-		}
-		r.conns[nc] = struct{}{}
-		r.mu.Unlock()
-		r.wg.Go(func() {
-			defer func() {
-				nc.Close()
-				r.mu.Lock()
-				delete(r.conns, nc)
-				r.mu.Unlock()
-			}()
-			r.serve(nc)
-		})
-	}
-}
-
-// claim hands out a pending transfer once, on the right password.
-func (r *SCPReceiver) claim(user string, pw []byte) *transfer {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	t := r.pending[user]
-	if t == nil || subtle.ConstantTimeCompare(pw, []byte(t.password)) != 1 {
-		return nil
-	}
-	delete(r.pending, user) // one login per credential
-	return t
-}
-
-func (r *SCPReceiver) serve(nc net.Conn) {
-	_ = nc.SetDeadline(time.Now().Add(r.Timeout))
-	var claimed *transfer
+// serverConfig lets in only a pending transfer's one-time credentials, once each.
+func (r *SCPReceiver) serverConfig() *ssh.ServerConfig {
 	cfg := &ssh.ServerConfig{
 		PasswordCallback: func(c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
-			if claimed != nil {
-				return nil, errors.New("denied")
-			}
-			if t := r.claim(c.User(), pw); t != nil {
-				claimed = t
+			if r.claim(c.User(), pw) {
 				return nil, nil
 			}
 			return nil, errors.New("denied")
@@ -181,49 +139,74 @@ func (r *SCPReceiver) serve(nc net.Conn) {
 		MaxAuthTries: 3,
 	}
 	cfg.AddHostKey(r.hostKey)
-	sc, chans, reqs, err := ssh.NewServerConn(nc, cfg)
-	if err != nil {
+	return cfg
+}
+
+// claim moves a pending transfer to claimed, once, on the right password.
+func (r *SCPReceiver) claim(user string, pw []byte) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t := r.pending[user]
+	if t == nil || subtle.ConstantTimeCompare(pw, []byte(t.password)) != 1 {
+		return false
+	}
+	delete(r.pending, user) // one login per credential
+	r.claimed[user] = t
+	return true
+}
+
+// take hands the connection of user its transfer, once; nil for a second session.
+func (r *SCPReceiver) take(user string) *transfer {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t := r.claimed[user]
+	delete(r.claimed, user)
+	return t
+}
+
+var noFile = Result{Err: errors.New("connection closed before a file arrived")}
+
+// ended fails the transfer of a connection that logged in and ended without a session.
+func (r *SCPReceiver) ended(c *ssh.ServerConn) {
+	if t := r.take(c.User()); t != nil {
+		t.finish(noFile)
+	}
+}
+
+// serve runs the one session of a logged-in transfer: an `scp -t` exec, nothing else. The
+// connection ends with it.
+func (r *SCPReceiver) serve(s sshserve.Session) {
+	defer s.SSH.Close()
+	defer s.Channel.Close()
+	t := r.take(s.SSH.User())
+	if t == nil {
 		return
 	}
-	defer sc.Close()
-	t := claimed
-	defer t.finish(Result{Err: errors.New("connection closed before a file arrived")})
-	r.wg.Go(func() { ssh.DiscardRequests(reqs) })
-	for nch := range chans {
-		if nch.ChannelType() != "session" {
-			_ = nch.Reject(ssh.UnknownChannelType, "receive-only scp endpoint")
+	defer t.finish(noFile)
+	for req := range s.Requests {
+		if req.Type != "exec" {
+			_ = req.Reply(false, nil) // no shell, pty, sftp
 			continue
 		}
-		ch, creqs, err := nch.Accept()
-		if err != nil {
+		var cmd struct{ Command string }
+		if ssh.Unmarshal(req.Payload, &cmd) != nil {
+			_ = req.Reply(false, nil)
 			continue
 		}
-		for req := range creqs {
-			if req.Type != "exec" {
-				_ = req.Reply(false, nil) // no shell, pty, sftp
-				continue
-			}
-			var cmd struct{ Command string }
-			if ssh.Unmarshal(req.Payload, &cmd) != nil {
-				_ = req.Reply(false, nil)
-				continue
-			}
-			target, ok := sinkTarget(cmd.Command)
-			if !ok {
-				_ = req.Reply(false, nil)
-				continue
-			}
-			_ = req.Reply(true, nil)
-			res := receive(ch, t, target)
-			status := uint32(0)
-			if res.Err != nil {
-				status = 1
-			}
-			_, _ = ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{status}))
-			ch.Close()
-			t.finish(res)
-			return
+		target, ok := sinkTarget(cmd.Command)
+		if !ok {
+			_ = req.Reply(false, nil)
+			continue
 		}
+		_ = req.Reply(true, nil)
+		res := receive(s.Channel, t, target)
+		status := uint32(0)
+		if res.Err != nil {
+			status = 1
+		}
+		_, _ = s.Channel.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{status}))
+		t.finish(res)
+		return
 	}
 }
 

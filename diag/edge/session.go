@@ -2,17 +2,18 @@ package edge
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"os"
 	"regexp"
 	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"ipsecbot/config"
+	"ipsecbot/diag/fault"
+	"ipsecbot/diag/sshdial"
 )
 
 // Target says how to reach one Edge's CLI. With HA, Address is the active appliance's, as the
@@ -28,7 +29,7 @@ type Target struct {
 	EnablePassword        string        // default: Password
 	ConnectTimeout        time.Duration // TCP + SSH handshake + first prompt; default 10s
 	CommandTimeout        time.Duration // per command; default 30s
-	Keepalive             time.Duration // interval of keepalive requests; default 15s, <0 disables
+	Keepalive             time.Duration // interval of keepalive requests; default sshdial.DefaultKeepalive, <0 disables
 	TermRows              int           // PTY rows; the Edge's pager pages by them; default 1000
 	Logger                *slog.Logger  // default: slog.Default()
 	// Templates override DefaultTemplates for Edge builds whose CLI differs (config capture.templates).
@@ -40,13 +41,10 @@ type Target struct {
 
 func (t *Target) defaults() {
 	if t.ConnectTimeout <= 0 {
-		t.ConnectTimeout = 10 * time.Second
+		t.ConnectTimeout = config.DefaultSSHTimeout
 	}
 	if t.CommandTimeout <= 0 {
-		t.CommandTimeout = 30 * time.Second
-	}
-	if t.Keepalive == 0 {
-		t.Keepalive = 15 * time.Second
+		t.CommandTimeout = config.DefaultCommandTimeout
 	}
 	if t.TermRows <= 0 {
 		t.TermRows = 1000
@@ -66,7 +64,7 @@ func (t *Target) defaults() {
 // at a time; a Session is safe for use by several goroutines.
 type Session struct {
 	t      Target
-	client *ssh.Client
+	client *sshdial.Client
 	sess   *ssh.Session
 	stdin  interface{ Write([]byte) (int, error) }
 	chunks chan []byte
@@ -91,112 +89,52 @@ var _ Runner = (*Session)(nil)
 var genericPrompt = regexp.MustCompile(`(?:^|\n)([A-Za-z0-9._()-]+)([>#]) ?$`)
 
 // Dial connects to the Edge, authenticates, checks its host key, opens the CLI shell and waits
-// for the first prompt. Cancelling ctx later closes the session.
+// for the first prompt, all within t.ConnectTimeout. Cancelling ctx later closes the session.
+// Failures match the diag/fault kinds (errors.Is(err, ErrAuth), fault.ErrUnreachable,
+// fault.ErrTimeout, ErrHostKeyUnknown/Changed with a *HostKeyError).
 func Dial(ctx context.Context, t Target) (*Session, error) {
 	t.defaults()
 	if err := ValidateTemplates(t.Templates); err != nil {
 		return nil, fmt.Errorf("%s: %w", t.Name, err)
 	}
-	cfg, err := ClientConfig(t)
+	s := &Session{t: t, chunks: make(chan []byte, 64), done: make(chan struct{})}
+	var banner string
+	client, err := sshdial.Dial(ctx, t.dialTarget(s), func(dctx context.Context, c *ssh.Client) error {
+		if err := s.openShell(c); err != nil {
+			return fmt.Errorf("open CLI shell: %w", err)
+		}
+		var err error
+		banner, err = s.readUntil(dctx, nil, "")
+		return err
+	})
 	if err != nil {
+		close(s.done) // the pump, if it started, must not wait for a reader
+		s.wg.Wait()
 		return nil, err
 	}
-	dctx, cancel := context.WithTimeout(ctx, t.ConnectTimeout)
-	defer cancel()
-	conn, err := (&net.Dialer{}).DialContext(dctx, "tcp", t.Address)
-	if err != nil {
-		return nil, t.connectError(ctx, dctx, err)
-	}
-	// ssh.NewClientConn has no context: bound the handshake with a deadline, and close the
-	// socket if ctx is cancelled meanwhile.
-	deadline, _ := dctx.Deadline()
-	_ = conn.SetDeadline(deadline)
-	stop := context.AfterFunc(dctx, func() { conn.Close() })
-	c, chans, reqs, err := ssh.NewClientConn(conn, t.Address, cfg)
-	if !stop() || err != nil {
-		conn.Close()
-		if err == nil {
-			err = dctx.Err()
-		}
-		return nil, t.connectError(ctx, dctx, err)
-	}
-	client := ssh.NewClient(c, chans, reqs)
-	s := &Session{t: t, client: client, chunks: make(chan []byte, 64), done: make(chan struct{})}
-	if err := s.openShell(); err != nil {
-		client.Close()
-		return nil, fmt.Errorf("%s: open CLI shell: %w", t.Name, err)
-	}
-	// Clear the handshake deadline only now: the shell is open.
-	_ = conn.SetDeadline(time.Time{})
-	banner, err := s.readUntil(dctx, nil, "")
-	if err != nil {
-		s.Close()
-		if ctx.Err() == nil && dctx.Err() != nil {
-			return nil, &TimeoutError{Edge: t.Name, After: t.ConnectTimeout.String()}
-		}
-		return nil, fmt.Errorf("%s: waiting for the first prompt: %w", t.Name, err)
-	}
+	s.client = client
 	if m := genericPrompt.FindStringSubmatch(lastLine(banner)); m != nil {
 		s.setPrompt(m[1], m[2] == "#")
 	}
 	s.ctxMu.Lock()
 	s.stopCtx = context.AfterFunc(ctx, func() { s.Close() })
 	s.ctxMu.Unlock()
-	if t.Keepalive > 0 {
-		s.wg.Go(s.keepalive)
-	}
 	return s, nil
 }
 
-func authMethods(t Target) ([]ssh.AuthMethod, error) {
-	var auth []ssh.AuthMethod
-	if t.KeyFile != "" {
-		pem, err := os.ReadFile(t.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("%s: key file: %w", t.Name, err)
-		}
-		signer, err := ssh.ParsePrivateKey(pem)
-		if err != nil {
-			return nil, fmt.Errorf("%s: key file %s: %w", t.Name, t.KeyFile, err)
-		}
-		auth = append(auth, ssh.PublicKeys(signer))
+// dialTarget is t in diag/sshdial's terms; a connection whose keepalive goes unanswered
+// closes s.
+func (t Target) dialTarget(s *Session) sshdial.Target {
+	return sshdial.Target{
+		Device: fault.Device{Role: fault.RoleEdge, Name: t.Name}, Address: t.Address, User: t.User,
+		Password: t.Password, KeyFile: t.KeyFile, KnownHosts: t.KnownHosts,
+		InsecureIgnoreHostKey: t.InsecureIgnoreHostKey, ConnectTimeout: t.ConnectTimeout,
+		Keepalive: t.Keepalive, Logger: t.Logger, OnDead: func(error) { s.Close() },
 	}
-	if t.Password != "" {
-		pw := t.Password
-		auth = append(auth, ssh.Password(pw),
-			ssh.KeyboardInteractive(func(_, _ string, qs []string, _ []bool) ([]string, error) {
-				ans := make([]string, len(qs))
-				for i := range qs {
-					ans[i] = pw
-				}
-				return ans, nil
-			}))
-	}
-	if len(auth) == 0 {
-		return nil, fmt.Errorf("%s: no password or key configured", t.Name)
-	}
-	return auth, nil
 }
 
-// connectError names what failed while connecting: time, host key, credentials or the network.
-func (t Target) connectError(ctx, dctx context.Context, err error) error {
-	if hk, ok := errors.AsType[*HostKeyError](err); ok {
-		return fmt.Errorf("%s: %w", t.Name, hk)
-	}
-	if strings.Contains(err.Error(), "unable to authenticate") {
-		return fmt.Errorf("%s: user %q: %w (wrong password or key)", t.Name, t.User, ErrAuth)
-	}
-	if ctx.Err() != nil {
-		return fmt.Errorf("%s: connect: %w", t.Name, ctx.Err())
-	}
-	if ne, ok := errors.AsType[net.Error](err); (ok && ne.Timeout()) || dctx.Err() != nil {
-		return &TimeoutError{Edge: t.Name, After: t.ConnectTimeout.String()}
-	}
-	return fmt.Errorf("%s: connect %s: %w", t.Name, t.Address, err)
-}
-
-func (s *Session) openShell() error {
-	sess, err := s.client.NewSession()
+func (s *Session) openShell(c *ssh.Client) error {
+	sess, err := c.NewSession()
 	if err != nil {
 		return err
 	}
@@ -242,23 +180,6 @@ func (s *Session) openShell() error {
 	return nil
 }
 
-func (s *Session) keepalive() {
-	tick := time.NewTicker(s.t.Keepalive)
-	defer tick.Stop()
-	for {
-		select {
-		case <-s.done:
-			return
-		case <-tick.C:
-			if _, _, err := s.client.SendRequest("keepalive@openssh.com", true, nil); err != nil {
-				s.t.Logger.Warn("edge keepalive failed; closing the session", "edge", s.t.Name, "err", err)
-				go s.Close()
-				return
-			}
-		}
-	}
-}
-
 // Close ends the shell and the connection and waits for the session's goroutines.
 func (s *Session) Close() error {
 	s.closeOnce.Do(func() {
@@ -272,9 +193,8 @@ func (s *Session) Close() error {
 			_, _ = s.stdin.Write([]byte("exit\r"))
 			s.sess.Close()
 		}
-		s.closeErr = s.client.Close()
-		if errors.Is(s.closeErr, net.ErrClosed) {
-			s.closeErr = nil
+		if s.client != nil {
+			s.closeErr = s.client.Close()
 		}
 	})
 	s.wg.Wait()

@@ -2,12 +2,8 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/netip"
-	"regexp"
-	"slices"
-	"strings"
 
 	"ipsecbot/config"
 	"ipsecbot/diag/edge"
@@ -63,31 +59,9 @@ func (e *edgeSession) StartCapture(ctx context.Context, iface string, p netip.Ad
 	return &edgeCapture{c: c, e: e}, nil
 }
 
-var validIface = regexp.MustCompile(`^vNic_[0-9]+$`)
-
+// AbandonCapture stops and removes what a capture whose handle was lost left on iface.
 func (e *edgeSession) AbandonCapture(ctx context.Context, iface string, before []string) error {
-	if !validIface.MatchString(iface) {
-		return fmt.Errorf("%s: capture interface %q: %w", e.edge.Name, iface, edge.ErrInvalidArgument)
-	}
-	// Stop first: the Edge names the file only then.
-	stop := edge.DefaultTemplates[edge.TmplStop]
-	if t, ok := e.edge.Capture.Templates[edge.TmplStop]; ok {
-		stop = t
-	}
-	if _, err := e.s.Run(ctx, strings.ReplaceAll(stop, "{{iface}}", iface)); err != nil && !errors.Is(err, edge.ErrCommand) {
-		return err // an "is not running" answer is fine
-	}
-	files, err := e.CaptureFiles(ctx)
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, f := range files {
-		if strings.HasPrefix(f, "tcpdump_"+iface+".") && !slices.Contains(before, f) {
-			errs = append(errs, e.s.Cleanup(ctx, iface, f))
-		}
-	}
-	return errors.Join(errs...)
+	return e.s.AbandonCapture(ctx, iface, before)
 }
 
 func (e *edgeSession) Close() error { return e.s.Close() }

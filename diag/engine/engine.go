@@ -27,7 +27,6 @@ import (
 
 // Defaults of a run.
 const (
-	DefaultCaptureSeconds = 60
 	// extraDeadline is the overall deadline beyond the capture window.
 	extraDeadline = 5 * time.Minute
 )
@@ -49,7 +48,8 @@ type Options struct {
 	Connect Connector
 	// Classifier names the cause (default: diag/classify).
 	Classifier Classifier
-	// DefaultCaptureSeconds is the capture window when the request names none (default 60).
+	// DefaultCaptureSeconds is the capture window when the request names none (default
+	// config.DefaultCaptureWindowSeconds).
 	DefaultCaptureSeconds int
 }
 
@@ -85,7 +85,7 @@ func New(cfg *config.Config, db *store.DB, opts Options) (*Engine, error) {
 		opts.Classifier = defaultClassifier{}
 	}
 	if opts.DefaultCaptureSeconds <= 0 {
-		opts.DefaultCaptureSeconds = DefaultCaptureSeconds
+		opts.DefaultCaptureSeconds = config.DefaultCaptureWindowSeconds
 	}
 	if opts.ArtifactsDir == "" {
 		switch {

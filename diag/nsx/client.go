@@ -19,6 +19,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"ipsecbot/diag/fault"
 )
 
 // Defaults for the zero values of Manager.
@@ -480,8 +482,15 @@ func (c *Client) finalErr(op string, err error, attempts int) error {
 	case *APIError, *AuthError:
 		return err
 	}
+	if fault.Unreachable(err) {
+		what := op
+		if attempts > 1 {
+			what = fmt.Sprintf("%s (%d attempts)", op, attempts)
+		}
+		return &fault.Error{Kind: fault.ErrUnreachable, At: managerDevice(c.m.Name), What: what, Err: err}
+	}
 	if attempts > 1 {
-		return fmt.Errorf("%s: %s: %w (%d attempts)", c.m.Name, op, err, attempts)
+		return fault.At(managerDevice(c.m.Name), fmt.Errorf("%s: %s: %w (%d attempts)", c.m.Name, op, err, attempts))
 	}
 	return c.wrap(op, err)
 }
@@ -493,7 +502,7 @@ func (c *Client) wrap(op string, err error) error {
 		named.Manager, named.Op = c.m.Name, op
 		return &named
 	}
-	return fmt.Errorf("%s: %s: %w", c.m.Name, op, err)
+	return fault.At(managerDevice(c.m.Name), fmt.Errorf("%s: %s: %w", c.m.Name, op, err))
 }
 
 // readCapped reads all of r, or fails with ErrTooLarge past max bytes.

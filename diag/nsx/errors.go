@@ -6,16 +6,20 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"ipsecbot/diag/fault"
 )
 
-// Error kinds callers test with errors.Is.
+// Error kinds callers test with errors.Is. Beside these, the Manager's errors match the
+// diag/fault kinds every device shares: fault.ErrAuth (401, 403), fault.ErrTimeout,
+// fault.ErrNotFound (404), fault.ErrUnreachable, fault.ErrMalformed (= ErrMalformed).
 var (
 	// ErrUnauthorized: the Manager answered 401 (wrong user or password).
 	ErrUnauthorized = errors.New("401 unauthorized")
 	// ErrForbidden: the Manager answered 403 (the user's role does not allow the call).
 	ErrForbidden = errors.New("403 forbidden")
 	// ErrMalformed: a document could not be decoded.
-	ErrMalformed = errors.New("malformed document")
+	ErrMalformed = fault.ErrMalformed
 	// ErrTooLarge: a body or download exceeded its size cap.
 	ErrTooLarge = errors.New("exceeds the size cap")
 )
@@ -36,11 +40,15 @@ func (e *AuthError) Error() string {
 	return fmt.Sprintf("%s: 401 Unauthorized for user %s: check the password", e.Manager, e.User)
 }
 
-// Is matches ErrUnauthorized or ErrForbidden by status.
+// Is matches ErrUnauthorized or ErrForbidden by status, and fault.ErrAuth for both.
 func (e *AuthError) Is(target error) bool {
-	return (target == ErrUnauthorized && e.Status == http.StatusUnauthorized) ||
+	return target == fault.ErrAuth ||
+		(target == ErrUnauthorized && e.Status == http.StatusUnauthorized) ||
 		(target == ErrForbidden && e.Status == http.StatusForbidden)
 }
+
+// Device is the Manager that refused.
+func (e *AuthError) Device() fault.Device { return managerDevice(e.Manager) }
 
 // APIError is any other error status, with the Manager's <error> document decoded when it sent one.
 type APIError struct {
@@ -78,6 +86,14 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
+// Is matches fault.ErrNotFound for a 404.
+func (e *APIError) Is(target error) bool {
+	return target == fault.ErrNotFound && e.Status == http.StatusNotFound
+}
+
+// Device is the Manager that answered.
+func (e *APIError) Device() fault.Device { return managerDevice(e.Manager) }
+
 // Temporary reports whether the status is a server-side one worth retrying (5xx).
 func (e *APIError) Temporary() bool { return e.Status >= 500 }
 
@@ -99,6 +115,12 @@ func (e *TimeoutError) Timeout() bool { return true }
 
 func (e *TimeoutError) Unwrap() error { return e.Err }
 
+// Is matches fault.ErrTimeout.
+func (e *TimeoutError) Is(target error) bool { return target == fault.ErrTimeout }
+
+// Device is the Manager that did not answer.
+func (e *TimeoutError) Device() fault.Device { return managerDevice(e.Manager) }
+
 // DecodeError is a document that is not the XML it should be.
 type DecodeError struct {
 	Doc string // the expected root element
@@ -111,6 +133,10 @@ func (e *DecodeError) Error() string { return fmt.Sprintf("decode <%s>: %v", e.D
 func (e *DecodeError) Is(target error) bool { return target == ErrMalformed }
 
 func (e *DecodeError) Unwrap() error { return e.Err }
+
+func managerDevice(name string) fault.Device {
+	return fault.Device{Role: fault.RoleManager, Name: name}
+}
 
 func plural(n int) string {
 	if n == 1 {

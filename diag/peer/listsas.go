@@ -3,6 +3,7 @@ package peer
 import (
 	"bufio"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -20,23 +21,45 @@ import (
 //	    in  8db7054e,    840 bytes,    10 packets,     1s ago
 //	    out c225109e,    840 bytes,    10 packets,     1s ago
 type IKESA struct {
-	Name     string
-	State    string // CONNECTING, ESTABLISHED, REKEYING, DELETING ...
-	Version  string
-	Proposal string
-	Children []ChildSA
+	Name         string
+	ID           int    // the unique id after "#"
+	State        string // CONNECTING, ESTABLISHED, REKEYING, DELETING ...
+	Version      string
+	InitiatorSPI string // 16 hex digits
+	ResponderSPI string
+	LocalIsInit  bool // the "*" marks this side's SPI
+	Local        netip.Addr
+	Remote       netip.Addr
+	LocalID      string
+	RemoteID     string
+	Established  int // seconds ago; -1 when not printed
+	RekeyIn      int // seconds; -1 when not printed
+	Proposal     string
+	Children     []ChildSA
 }
 
 // ChildSA is one CHILD_SA under an IKE SA.
 type ChildSA struct {
 	Name       string
+	ID         int
+	ReqID      int
 	State      string // INSTALLED, REKEYED, ...
+	Mode       string // TUNNEL, TRANSPORT
+	UDPEncap   bool   // "-in-UDP": ESP in UDP (NAT-T)
 	Proposal   string // after "ESP:"
+	SPIIn      string // 8 hex digits
+	SPIOut     string
+	InBytes    int64
 	InPackets  int64
+	OutBytes   int64
 	OutPackets int64
+	RekeyIn    int // seconds; -1 when not printed
+	LocalTS    []netip.Prefix
+	RemoteTS   []netip.Prefix
 }
 
 // ParseListSAs reads `swanctl --list-sas` output; an empty output means no SA (no error).
+// Lines it does not know are skipped, so a newer swanctl that prints more keeps working.
 func ParseListSAs(text string) ([]IKESA, error) {
 	var sas []IKESA
 	var cur *IKESA
@@ -56,41 +79,17 @@ func ParseListSAs(text string) ([]IKESA, error) {
 			if !ok {
 				continue
 			}
-			f := strings.Split(rest, ",")
-			sa := IKESA{Name: name}
-			if len(f) > 1 {
-				sa.State = strings.TrimSpace(f[1])
-			}
-			if len(f) > 2 {
-				sa.Version = strings.TrimSpace(f[2])
-			}
-			sas = append(sas, sa)
+			sas = append(sas, ikeHeader(name, rest))
 			cur, child = &sas[len(sas)-1], nil
 		case cur == nil:
 		case indent <= 2 && strings.Contains(trim, ": #"):
 			name, rest, _ := strings.Cut(trim, ": #")
-			c := ChildSA{Name: name}
-			for i, f := range strings.Split(rest, ",") {
-				f = strings.TrimSpace(f)
-				switch {
-				case i == 0, strings.HasPrefix(f, "reqid"):
-				case strings.HasPrefix(f, "ESP:"), strings.HasPrefix(f, "AH:"):
-					_, c.Proposal, _ = strings.Cut(f, ":")
-				case f == strings.ToUpper(f) && c.State == "" && !strings.HasPrefix(f, "TUNNEL") && !strings.HasPrefix(f, "TRANSPORT") && !strings.Contains(f, " "):
-					c.State = f
-				}
-			}
-			cur.Children = append(cur.Children, c)
+			cur.Children = append(cur.Children, childHeader(name, rest))
 			child = &cur.Children[len(cur.Children)-1]
-		case indent <= 2 && strings.Contains(trim, "/") && !strings.Contains(trim, " "):
-			cur.Proposal = trim
-		case child != nil && (strings.HasPrefix(trim, "in ") || strings.HasPrefix(trim, "out ")):
-			n := packets(trim)
-			if strings.HasPrefix(trim, "in ") {
-				child.InPackets = n
-			} else {
-				child.OutPackets = n
-			}
+		case child == nil && indent <= 2:
+			readIKELine(cur, trim)
+		case child != nil:
+			readChildLine(child, trim)
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -99,11 +98,132 @@ func ParseListSAs(text string) ([]IKESA, error) {
 	return sas, nil
 }
 
-// packets reads the "N packets" field of an in/out line.
-func packets(line string) int64 {
+// ikeHeader reads "1, ESTABLISHED, IKEv2, 099375f221aecbec_i* 7172077d801d245f_r".
+func ikeHeader(name, rest string) IKESA {
+	sa := IKESA{Name: name, Established: -1, RekeyIn: -1}
+	f := strings.Split(rest, ",")
+	sa.ID, _ = strconv.Atoi(strings.TrimSpace(f[0]))
+	if len(f) > 1 {
+		sa.State = strings.TrimSpace(f[1])
+	}
+	if len(f) > 2 {
+		sa.Version = strings.TrimSpace(f[2])
+	}
+	if len(f) > 3 {
+		for _, spi := range strings.Fields(f[3]) {
+			ours := strings.HasSuffix(spi, "*")
+			spi = strings.TrimSuffix(spi, "*")
+			if v, ok := strings.CutSuffix(spi, "_i"); ok {
+				sa.InitiatorSPI, sa.LocalIsInit = v, ours
+			} else if v, ok := strings.CutSuffix(spi, "_r"); ok {
+				sa.ResponderSPI = v
+			}
+		}
+	}
+	return sa
+}
+
+// childHeader reads "1, reqid 1, INSTALLED, TUNNEL-in-UDP, ESP:AES_CBC-256/HMAC_SHA2_256_128".
+func childHeader(name, rest string) ChildSA {
+	c := ChildSA{Name: name, RekeyIn: -1}
+	for i, f := range strings.Split(rest, ",") {
+		f = strings.TrimSpace(f)
+		switch {
+		case i == 0:
+			c.ID, _ = strconv.Atoi(f)
+		case strings.HasPrefix(f, "reqid "):
+			c.ReqID, _ = strconv.Atoi(strings.TrimPrefix(f, "reqid "))
+		case strings.HasPrefix(f, "ESP:"), strings.HasPrefix(f, "AH:"):
+			_, c.Proposal, _ = strings.Cut(f, ":")
+		case strings.HasPrefix(f, "TUNNEL"), strings.HasPrefix(f, "TRANSPORT"):
+			c.Mode, _, _ = strings.Cut(f, "-")
+			c.UDPEncap = strings.HasSuffix(f, "-in-UDP")
+		case f == strings.ToUpper(f) && c.State == "" && !strings.Contains(f, " "):
+			c.State = f
+		}
+	}
+	return c
+}
+
+// readIKELine reads a line under an IKE SA header: an endpoint, the age, the proposal.
+func readIKELine(sa *IKESA, line string) {
+	switch {
+	case strings.HasPrefix(line, "local "), strings.HasPrefix(line, "remote "):
+		// local  '192.0.2.1' @ 192.0.2.1[4500]
+		side, rest, _ := strings.Cut(line, " ")
+		id, at, ok := strings.Cut(strings.TrimSpace(rest), " @ ")
+		if !ok {
+			return
+		}
+		host, _, _ := strings.Cut(at, "[")
+		addr, _ := netip.ParseAddr(host)
+		if side == "local" {
+			sa.Local, sa.LocalID = addr, strings.Trim(id, "'")
+		} else {
+			sa.Remote, sa.RemoteID = addr, strings.Trim(id, "'")
+		}
+	case strings.HasPrefix(line, "established "):
+		sa.Established = secondsAfter(line, "established ")
+		sa.RekeyIn = secondsAfter(line, "rekeying in ")
+	case strings.Contains(line, "/") && !strings.Contains(line, " "):
+		sa.Proposal = line
+	}
+}
+
+// readChildLine reads a line under a CHILD_SA header: its age, traffic or selectors.
+func readChildLine(c *ChildSA, line string) {
+	switch {
+	case strings.HasPrefix(line, "installed "):
+		c.RekeyIn = secondsAfter(line, "rekeying in ")
+	case strings.HasPrefix(line, "in "), strings.HasPrefix(line, "out "):
+		// in  8db7054e,    840 bytes,    10 packets,     1s ago
+		dir, rest, _ := strings.Cut(line, " ")
+		spi, _, _ := strings.Cut(strings.TrimSpace(rest), ",")
+		b, n := count(line, " bytes"), count(line, " packets")
+		if dir == "in" {
+			c.SPIIn, c.InBytes, c.InPackets = spi, b, n
+		} else {
+			c.SPIOut, c.OutBytes, c.OutPackets = spi, b, n
+		}
+	case strings.HasPrefix(line, "local "), strings.HasPrefix(line, "remote "):
+		side, rest, _ := strings.Cut(line, " ")
+		for _, f := range strings.Fields(rest) {
+			p, err := netip.ParsePrefix(f)
+			if err != nil {
+				continue
+			}
+			if side == "local" {
+				c.LocalTS = append(c.LocalTS, p)
+			} else {
+				c.RemoteTS = append(c.RemoteTS, p)
+			}
+		}
+	}
+}
+
+// secondsAfter reads the number of seconds right after prefix in a line ("rekeying in
+// 13795s"); -1 when the line has none.
+func secondsAfter(line, prefix string) int {
+	_, after, ok := strings.Cut(line, prefix)
+	if !ok {
+		return -1
+	}
+	end := strings.IndexFunc(after, func(r rune) bool { return r < '0' || r > '9' })
+	if end < 0 {
+		end = len(after)
+	}
+	n, err := strconv.Atoi(after[:end])
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// count reads the "N<unit>" field of an in/out line ("840 bytes", "10 packets"); 0 when absent.
+func count(line, unit string) int64 {
 	for _, f := range strings.Split(line, ",") {
 		f = strings.TrimSpace(f)
-		if n, ok := strings.CutSuffix(f, " packets"); ok {
+		if n, ok := strings.CutSuffix(f, unit); ok {
 			v, _ := strconv.ParseInt(strings.TrimSpace(n), 10, 64)
 			return v
 		}

@@ -32,19 +32,12 @@ type Driver interface {
 	Close() error
 }
 
-// Kinds of peers (config.Peer.Kind).
-const (
-	KindStrongSwan = "strongswan"
-	KindSyslog     = "syslog"
-	KindDeclared   = "declared"
-)
-
 // New returns the driver for p. edgeAddr is the Edge's IKE endpoint, used to pick the peer's
 // connection to the Edge when it has several. Secrets and paths resolve through cfg.
 func New(cfg *config.Config, p *config.Peer, edgeAddr netip.Addr) (Driver, error) {
 	declared := interop.FromDeclared(p.Declared)
 	switch p.Kind {
-	case KindStrongSwan, "":
+	case config.PeerStrongSwan, "":
 		if p.SSH == nil {
 			return nil, fmt.Errorf("peer %s: kind strongswan needs ssh settings", p.Name)
 		}
@@ -53,7 +46,7 @@ func New(cfg *config.Config, p *config.Peer, edgeAddr netip.Addr) (Driver, error
 			return nil, fmt.Errorf("peer %s: %w", p.Name, err)
 		}
 		return &StrongSwan{Exec: NewSSHExec(t), EdgeAddr: edgeAddr, Declared: declared}, nil
-	case KindSyslog, KindDeclared:
+	case config.PeerSyslog, config.PeerDeclared:
 		s := &Static{Declared: declared}
 		if p.Log != "" {
 			s.LogPath = cfg.Path(p.Log)

@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"sync"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-
 	"ipsecbot/config"
-	"ipsecbot/diag/edge"
+	"ipsecbot/diag/fault"
+	"ipsecbot/diag/sshdial"
 )
 
 // SSHTarget is how to reach a gateway over SSH.
@@ -54,7 +52,7 @@ func SSHTargetFrom(cfg *config.Config, name string, s *config.SSH) (SSHTarget, e
 type SSHExec struct {
 	target SSHTarget
 	mu     sync.Mutex
-	client *ssh.Client
+	client *sshdial.Client
 }
 
 // NewSSHExec returns an Execer for t; nothing is dialled yet.
@@ -94,8 +92,16 @@ func (x *SSHExec) Exec(ctx context.Context, command string, w io.Writer) error {
 	case <-ctx.Done():
 		sess.Close()
 		<-done
-		return fmt.Errorf("%s: %q: %w", x.target.Name, command, ctx.Err())
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return &fault.Error{Kind: fault.ErrTimeout, At: x.device(),
+				What: fmt.Sprintf("%q: no answer in time", command), Err: ctx.Err()}
+		}
+		return fault.At(x.device(), fmt.Errorf("%s: %q: %w", x.target.Name, command, ctx.Err()))
 	}
+}
+
+func (x *SSHExec) device() fault.Device {
+	return fault.Device{Role: fault.RolePeer, Name: x.target.Name}
 }
 
 // Close closes the connection.
@@ -110,7 +116,7 @@ func (x *SSHExec) Close() error {
 	return err
 }
 
-func (x *SSHExec) reset(c *ssh.Client) {
+func (x *SSHExec) reset(c *sshdial.Client) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.client == c {
@@ -119,51 +125,25 @@ func (x *SSHExec) reset(c *ssh.Client) {
 	}
 }
 
-// dial connects once; the handshake is bounded by the connect timeout and ctx
-// (ssh.Dial's own timeout covers only the TCP connect).
-func (x *SSHExec) dial(ctx context.Context) (*ssh.Client, error) {
+// dial connects once, through the bot's one SSH client path (typed auth, unreachable, timeout
+// and host-key errors naming the peer).
+func (x *SSHExec) dial(ctx context.Context) (*sshdial.Client, error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.client != nil {
 		return x.client, nil
 	}
 	t := x.target
-	cfg, err := clientConfig(t)
+	c, err := sshdial.Dial(ctx, sshdial.Target{
+		Device: x.device(), Address: t.Address, User: t.User,
+		Password: t.Password, KeyFile: t.KeyFile, KnownHosts: t.KnownHosts,
+		InsecureIgnoreHostKey: t.InsecureIgnoreHostKey, ConnectTimeout: t.ConnectTimeout,
+	}, nil)
 	if err != nil {
 		return nil, err
 	}
-	timeout := t.ConnectTimeout
-	if timeout <= 0 {
-		timeout = config.DefaultSSHTimeout
-	}
-	dctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	var d net.Dialer
-	conn, err := d.DialContext(dctx, "tcp", t.Address)
-	if err != nil {
-		return nil, fmt.Errorf("%s: dial %s: %w", t.Name, t.Address, err)
-	}
-	deadline, _ := dctx.Deadline()
-	conn.SetDeadline(deadline)
-	stop := context.AfterFunc(dctx, func() { conn.Close() })
-	c, chans, reqs, err := ssh.NewClientConn(conn, t.Address, cfg)
-	stop()
-	if err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("%s: ssh %s: %w", t.Name, t.Address, err)
-	}
-	conn.SetDeadline(time.Time{})
-	x.client = ssh.NewClient(c, chans, reqs)
-	return x.client, nil
-}
-
-// clientConfig reuses the Edge client's SSH settings: the same auth and the same strict
-// known_hosts check, with typed host-key errors (edge.HostKeyError).
-func clientConfig(t SSHTarget) (*ssh.ClientConfig, error) {
-	return edge.ClientConfig(edge.Target{
-		Name: t.Name, Address: t.Address, User: t.User, Password: t.Password, KeyFile: t.KeyFile,
-		KnownHosts: t.KnownHosts, InsecureIgnoreHostKey: t.InsecureIgnoreHostKey, ConnectTimeout: t.ConnectTimeout,
-	})
+	x.client = c
+	return c, nil
 }
 
 // limitedBuffer keeps the first 4 KiB of stderr for error messages.

@@ -101,6 +101,17 @@ func TestParseListSAs(t *testing.T) {
 	if len(ch) != 1 || ch[0].State != "INSTALLED" || ch[0].Proposal != "AES_CBC-256/HMAC_SHA2_256_128" || ch[0].InPackets != 10 || ch[0].OutPackets != 10 {
 		t.Fatalf("children = %+v", ch)
 	}
+	sa, c := sas[0], ch[0]
+	if sa.ID != 1 || sa.InitiatorSPI != "099375f221aecbec" || sa.ResponderSPI != "7172077d801d245f" || !sa.LocalIsInit ||
+		sa.Local != netip.MustParseAddr("192.0.2.1") || sa.RemoteID != "192.0.2.2" || sa.Established != 3 || sa.RekeyIn != 13795 {
+		t.Errorf("IKE SA details = %+v", sa)
+	}
+	if c.ID != 1 || c.ReqID != 1 || c.Mode != "TUNNEL" || !c.UDPEncap || c.SPIIn != "8db7054e" || c.SPIOut != "c225109e" ||
+		c.InBytes != 840 || c.OutBytes != 840 || c.RekeyIn != 3513 ||
+		!slices.Equal(c.LocalTS, []netip.Prefix{netip.MustParsePrefix("10.1.1.0/24")}) ||
+		!slices.Equal(c.RemoteTS, []netip.Prefix{netip.MustParsePrefix("10.2.2.0/24")}) {
+		t.Errorf("CHILD SA details = %+v", c)
+	}
 	n := Negotiated(sas, "s2s")
 	if n == nil || !slices.Equal(n.Encryption, []string{"aes256"}) || !slices.Equal(n.Digest, []string{"sha256"}) ||
 		!slices.Equal(n.DHGroup, []string{"dh14"}) || !slices.Equal(n.ESPEncrypt, []string{"aes256"}) || n.PFS != nil {

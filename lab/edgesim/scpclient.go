@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"ipsecbot/diag/sshdial"
 )
 
 // copySCP is `debug copy scp user@host:path file`: a real SCP client (legacy protocol,
@@ -52,7 +54,7 @@ func (sh *shell) copySCP(target, file string) {
 	if err != nil {
 		switch {
 		case errors.As(err, new(interrupted)):
-		case strings.Contains(err.Error(), "unable to authenticate"):
+		case sshdial.AuthRefused(err):
 			sh.write(user + "@" + host + ": Permission denied (password).\nlost connection\n")
 		case strings.Contains(err.Error(), "host key"):
 			sh.write("Host key verification failed.\nlost connection\n")

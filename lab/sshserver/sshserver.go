@@ -1,7 +1,7 @@
-// Package sshserver is the SSH server core the lab's simulated devices share (the Edge in
-// lab/edgesim, the strongSwan peer in lab/peersim): listening, the bounded handshake, login
-// of one user by password or public key, and tracking connections so that Close cuts them.
-// Each accepted session channel is handed to the device, which owns what the session does.
+// Package sshserver is the SSH server the lab's simulated devices share (the Edge in
+// lab/edgesim, the strongSwan peer in lab/peersim): the bot's server loop (diag/sshserve)
+// with login of one user by password or public key. Each accepted session channel is handed
+// to the device, which owns what the session does.
 package sshserver
 
 import (
@@ -11,15 +11,11 @@ import (
 	"crypto/subtle"
 	"errors"
 	"net"
-	"sync"
-	"time"
 
 	"golang.org/x/crypto/ssh"
-)
 
-// handshakeTimeout bounds a connection's handshake and login, so a client that connects and
-// says nothing cannot hold Close up.
-const handshakeTimeout = 30 * time.Second
+	"ipsecbot/diag/sshserve"
+)
 
 // Config is who may log in and what the server presents.
 type Config struct {
@@ -35,33 +31,20 @@ type Config struct {
 }
 
 // Session is one accepted session channel.
-type Session struct {
-	Channel  ssh.Channel
-	Requests <-chan *ssh.Request
-	// Conn is the connection's TCP socket, for faults that cut it.
-	Conn net.Conn
-	// ConnDone is closed when the SSH connection has ended.
-	ConnDone <-chan struct{}
-}
+type Session = sshserve.Session
 
 // Server is a running SSH server.
 type Server struct {
-	cfg    Config
-	serve  func(Session)
-	ln     net.Listener
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
+	cfg   Config
+	serve func(Session)
+	srv   *sshserve.Server
 }
 
 // New makes a server that, once started, runs serve in its own goroutine for every session
 // channel a logged-in client opens; serve should return when the session's requests end or
 // the server is done (Done).
 func New(cfg Config, serve func(Session)) *Server {
-	return &Server{cfg: cfg, serve: serve, conns: map[net.Conn]struct{}{}}
+	return &Server{cfg: cfg, serve: serve}
 }
 
 // Start listens on addr (host:port, port 0 for any) and serves until ctx is done or Close.
@@ -76,105 +59,25 @@ func (s *Server) Start(ctx context.Context, addr string) error {
 	if err != nil {
 		return err
 	}
-	s.ln = ln
-	s.ctx, s.cancel = context.WithCancel(ctx)
-	s.wg.Go(s.accept)
-	s.wg.Go(func() {
-		<-s.ctx.Done()
-		s.ln.Close()
-		s.closeConns()
-	})
+	s.srv = sshserve.Serve(ctx, ln, sshserve.Config{ServerConfig: s.serverConfig, Refuse: s.cfg.Refuse}, s.serve)
 	return nil
 }
 
 // Addr is the host:port the server listens on.
-func (s *Server) Addr() string { return s.ln.Addr().String() }
+func (s *Server) Addr() string { return s.srv.Addr() }
 
 // Done is closed when the server is stopping; a stalled session should give up then.
-func (s *Server) Done() <-chan struct{} { return s.ctx.Done() }
+func (s *Server) Done() <-chan struct{} { return s.srv.Done() }
 
 // Go runs f in a goroutine that Close waits for.
-func (s *Server) Go(f func()) { s.wg.Go(f) }
+func (s *Server) Go(f func()) { s.srv.Go(f) }
 
 // Close stops listening, cuts every connection and waits for the server's goroutines.
 func (s *Server) Close() error {
-	if s.cancel == nil {
+	if s.srv == nil {
 		return nil // never started
 	}
-	s.cancel()
-	s.wg.Wait()
-	return nil
-}
-
-func (s *Server) accept() {
-	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			return
-		}
-		if s.cfg.Refuse != nil && s.cfg.Refuse() {
-			c.Close()
-			continue
-		}
-		if !s.track(c) {
-			c.Close() // Close raced with Accept
-			continue
-		}
-		s.wg.Go(func() {
-			defer s.untrack(c)
-			defer c.Close()
-			s.serveConn(c)
-		})
-	}
-}
-
-// track records a connection for closeConns; false when the server is already stopping.
-func (s *Server) track(c net.Conn) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ctx.Err() != nil {
-		return false
-	}
-	s.conns[c] = struct{}{}
-	return true
-}
-
-func (s *Server) untrack(c net.Conn) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.conns, c)
-}
-
-func (s *Server) closeConns() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for c := range s.conns {
-		c.Close()
-	}
-}
-
-func (s *Server) serveConn(c net.Conn) {
-	_ = c.SetDeadline(time.Now().Add(handshakeTimeout))
-	sc, chans, reqs, err := ssh.NewServerConn(c, s.serverConfig())
-	if err != nil {
-		return
-	}
-	defer sc.Close()
-	_ = c.SetDeadline(time.Time{})
-	s.wg.Go(func() { ssh.DiscardRequests(reqs) })
-	connDone := make(chan struct{})
-	s.wg.Go(func() { _ = sc.Wait(); close(connDone) })
-	for nch := range chans {
-		if nch.ChannelType() != "session" {
-			_ = nch.Reject(ssh.UnknownChannelType, "only session channels")
-			continue
-		}
-		ch, creqs, err := nch.Accept()
-		if err != nil {
-			continue
-		}
-		s.wg.Go(func() { s.serve(Session{Channel: ch, Requests: creqs, Conn: c, ConnDone: connDone}) })
-	}
+	return s.srv.Close()
 }
 
 func (s *Server) serverConfig() *ssh.ServerConfig {
