@@ -19,6 +19,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
+	"ipsecbot/config"
 	"ipsecbot/diag/edge"
 	"ipsecbot/lab"
 )
@@ -61,11 +62,11 @@ func labCommands() []labCommand {
 		{"show-ip-route", edge.CmdIPRoute},
 		{"show-interface", edge.CmdInterface},
 		{"show-log", edge.CmdLog},
-		{"show-system-storage", fill(edge.TmplStorage)},
-		{"ping-small", fill(edge.TmplPing, "{{addr}}", peer, "{{size}}", "56", "{{count}}", "3", "{{df}}", "")},
-		{"ping-large-df", fill(edge.TmplPing, "{{addr}}", peer, "{{size}}", "1400", "{{count}}", "3", "{{df}}", " dont-fragment")},
+		{"show-system-storage", fill(config.TemplateStorage)},
+		{"ping-small", fill(config.TemplatePing, "{{addr}}", peer, "{{size}}", "56", "{{count}}", "3", "{{df}}", "")},
+		{"ping-large-df", fill(config.TemplatePing, "{{addr}}", peer, "{{size}}", "1400", "{{count}}", "3", "{{df}}", " dont-fragment")},
 		{"show-configuration-ipsec", edge.CmdConfigIPsec},
-		{"debug-show-files", fill(edge.TmplFiles)},
+		{"debug-show-files", fill(config.TemplateFiles)},
 	}
 }
 
@@ -96,9 +97,9 @@ func parseTranscript(command, out string) map[string]any {
 	case command == edge.CmdLog:
 		parsed, bad := edge.ParseLogText(out)
 		res["result"] = map[string]any{"lines": parsed, "unparsed": bad}
-	case command == edge.DefaultTemplates[edge.TmplFiles]:
+	case command == edge.DefaultTemplates[config.TemplateFiles]:
 		put(edge.ParseFiles(out))
-	case command == edge.DefaultTemplates[edge.TmplStorage]:
+	case command == edge.DefaultTemplates[config.TemplateStorage]:
 		free, err := edge.ParseStorage(out)
 		put(map[string]int64{"available_bytes": free}, err)
 	case strings.HasPrefix(command, "ping "):
@@ -374,8 +375,8 @@ func recordScenario(t *testing.T, scenario string) map[string]string {
 			run("enable", strings.TrimSpace(string(password)))
 		case "debug-show-files":
 			// A capture first, so the listing has the file the bot looks for.
-			run(strings.NewReplacer("{{iface}}", "vNic_0", "{{expr}}", edge.CaptureExpr(lab.PeerIP)).Replace(edge.DefaultTemplates[edge.TmplStart]), "")
-			run(strings.NewReplacer("{{iface}}", "vNic_0").Replace(edge.DefaultTemplates[edge.TmplStop]), "")
+			run(strings.NewReplacer("{{iface}}", "vNic_0", "{{expr}}", edge.CaptureExpr(lab.PeerIP)).Replace(edge.DefaultTemplates[config.TemplateStart]), "")
+			run(strings.NewReplacer("{{iface}}", "vNic_0").Replace(edge.DefaultTemplates[config.TemplateStop]), "")
 		}
 		prompt := term.prompt
 		out[c.slug] = header + "# command: " + c.command + "\n" + prompt + run(c.command, "")
