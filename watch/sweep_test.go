@@ -1,0 +1,194 @@
+package watch
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"ipsecbot/diag/nsx"
+	"ipsecbot/lab/nsxsim"
+	"ipsecbot/store"
+)
+
+// timelineSource answers from a timeline at the (bubble's) current time; hang makes it ignore
+// its context until released, fail makes it fail.
+type timelineSource struct {
+	tl      nsxsim.Timeline
+	hang    chan struct{}
+	fail    atomic.Bool
+	calls   atomic.Int32
+	active  atomic.Int32
+	maxSeen atomic.Int32
+}
+
+func (s *timelineSource) IPsecStatistics(ctx context.Context, _ string) (*nsx.Statistics, []byte, error) {
+	s.calls.Add(1)
+	n := s.active.Add(1)
+	defer s.active.Add(-1)
+	for {
+		m := s.maxSeen.Load()
+		if n <= m || s.maxSeen.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	if s.hang != nil {
+		<-s.hang
+	}
+	select { // a request takes a while
+	case <-time.After(100 * time.Millisecond):
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
+	if s.fail.Load() {
+		return nil, nil, errors.New("nsx manager: GET statistics: 503 Service Unavailable")
+	}
+	return s.tl.At(time.Now()), nil, ctx.Err()
+}
+
+// Ensure a sweep reads at most Concurrency edges at once and never waits on an edge that
+// ignores its context longer than the timeout: that edge is a timeout, the others answer.
+func TestSweep_BoundAndTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fast := &timelineSource{tl: nsxsim.Timeline{Start: time.Now(), Tunnels: []nsxsim.TimelineTunnel{{SiteID: "s1", LocalSubnet: "a", PeerSubnet: "b"}}}}
+		slow := &timelineSource{tl: fast.tl, hang: make(chan struct{})}
+		var targets []Target
+		for i := range 40 {
+			targets = append(targets, Target{Edge: "edge-" + itoa(i), EdgeID: "edge-1", Source: fast})
+		}
+		targets = append(targets, Target{Edge: "edge-slow", EdgeID: "edge-2", Source: slow})
+		start := time.Now()
+		res := Sweep(t.Context(), targets, SweepOptions{Concurrency: 4, Timeout: 5 * time.Second, Jitter: time.Second})
+		took := time.Since(start)
+		close(slow.hang)
+		if took > 5*time.Second+time.Second+11*(time.Second+100*time.Millisecond) {
+			t.Errorf("sweep took %v", took)
+		}
+		if got := fast.maxSeen.Load(); got > 4 {
+			t.Errorf("%d reads at once, want at most 4", got)
+		}
+		for _, r := range res[:40] {
+			if r.Err != nil || r.Stats == nil {
+				t.Fatalf("%s: %v", r.Edge, r.Err)
+			}
+		}
+		if r := res[40]; r.Err == nil || !strings.Contains(r.Err.Error(), "no answer within the sweep timeout") {
+			t.Errorf("slow edge: %v, want the timeout", r.Err)
+		}
+		time.Sleep(time.Second) // the released read ends before the bubble does
+	})
+}
+
+// Ensure the watcher, run on a fake clock, turns a tunnel that drops every minute into
+// unstable, never counts the other tunnel's rekeys, marks both unknown while the API fails,
+// and resumes after a restart from the store with its timers.
+func TestWatcher_RunFlapsAndRekeys(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bot.db")
+	synctest.Test(t, func(t *testing.T) {
+		src := &timelineSource{tl: nsxsim.Timeline{Start: time.Now(), Tunnels: []nsxsim.TimelineTunnel{
+			{SiteID: "ipsecsite-1", LocalSubnet: "10.1.0.0/24", PeerSubnet: "10.2.0.0/24", FlapEvery: time.Minute, Failure: nsx.MsgIKEv2AuthFailed},
+			{SiteID: "ipsecsite-2", LocalSubnet: "10.1.1.0/24", PeerSubnet: "10.2.1.0/24", RekeyEvery: 30 * time.Second},
+		}}}
+		db, err := store.Open(path, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		var got []Transition
+		cfg := Config{
+			Targets:  []Target{{Edge: "edge-01", EdgeID: "edge-1", Source: src}},
+			Store:    db,
+			Policy:   Policy{DownAfter: 2 * time.Minute, Flaps: 3, FlapWindow: 30 * time.Minute, ClearAfter: 10 * time.Minute},
+			Next:     func(t time.Time) time.Time { return t.Add(5 * time.Second) },
+			Notifier: NotifierFunc(func(_ context.Context, tr Transition) { mu.Lock(); got = append(got, tr); mu.Unlock() }),
+		}
+		w, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		run := func(d time.Duration) {
+			ctx, cancel := context.WithTimeout(t.Context(), d)
+			defer cancel()
+			if err := w.Run(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		run(4 * time.Minute)
+		flapper := Key{"edge-01", "ipsecsite-1", "10.1.0.0/24-10.2.0.0/24"}
+		rekeyer := Key{"edge-01", "ipsecsite-2", "10.1.1.0/24-10.2.1.0/24"}
+		mu.Lock()
+		if len(got) != 1 || got[0].Key != flapper || got[0].To != StateUnstable || got[0].LastFailure != nsx.MsgIKEv2AuthFailed {
+			t.Fatalf("transitions %+v, want the flapping tunnel unstable", got)
+		}
+		got = nil
+		mu.Unlock()
+
+		src.fail.Store(true)
+		run(30 * time.Second)
+		src.fail.Store(false)
+		mu.Lock()
+		if len(got) != 2 || got[0].To != StateUnknown || got[1].To != StateUnknown {
+			t.Errorf("while the API fails: %+v, want both tunnels unknown", got)
+		}
+		got = nil
+		mu.Unlock()
+		db.Close()
+
+		// A restart: the same store, a new watcher.
+		if db, err = store.Open(path, store.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		cfg.Store = db
+		if w, err = New(cfg); err != nil {
+			t.Fatal(err)
+		}
+		run(time.Minute)
+		mu.Lock()
+		if len(got) != 2 {
+			t.Errorf("after restart: %+v, want both tunnels back from unknown", got)
+		}
+		for _, tr := range got {
+			if tr.From != StateUnknown {
+				t.Errorf("after restart: %+v, want only unknown -> the state before", tr)
+			}
+		}
+		mu.Unlock()
+		want := map[Key]string{flapper: StateUnstable, rekeyer: StateUp}
+		for _, tun := range w.Tunnels() {
+			if s, _ := tun.Shown(); s != want[keyOf(&tun)] {
+				t.Errorf("%s: %s, want %s", keyOf(&tun), s, want[keyOf(&tun)])
+			}
+		}
+		count := func(k Key, kind string) int {
+			evs, err := db.WatchEvents(k.Edge, k.Site, k.Tunnel, time.Time{}, time.Now().Add(time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, e := range evs {
+				if e.Kind == kind {
+					n++
+				}
+			}
+			return n
+		}
+		if n := count(flapper, store.WatchDrop); n != 5 { // minutes 0:40, 1:40, 2:40, 3:40 (before), 4:40 (after the restart)
+			t.Errorf("flapper: %d drops, want 5", n)
+		}
+		if n := count(rekeyer, store.WatchDrop); n != 0 {
+			t.Errorf("rekeying tunnel: %d drops, want none", n)
+		}
+		if n := count(rekeyer, store.WatchRekey); n < 8 {
+			t.Errorf("rekeying tunnel: %d rekeys, want at least 8", n)
+		}
+		if n := count(rekeyer, store.WatchUnknown); n != 1 {
+			t.Errorf("rekeying tunnel: %d unknown rows, want 1", n)
+		}
+	})
+}
