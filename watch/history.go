@@ -43,21 +43,30 @@ func Health(db *store.DB, edge string, window time.Duration, now time.Time) (Hea
 		if edge != "" && t.Edge != edge {
 			continue
 		}
-		evs, err := db.WatchEvents(t.Edge, t.Site, t.Tunnel, now.Add(-window), now.Add(time.Nanosecond))
+		drops, err := CountEvents(db, keyOf(t), store.WatchDrop, now.Add(-window), now)
 		if err != nil {
 			return HealthReport{}, err
-		}
-		drops := 0
-		for _, ev := range evs {
-			if ev.Kind == store.WatchDrop {
-				drops++
-			}
 		}
 		state, since := t.Shown()
 		rep.Tunnels = append(rep.Tunnels, TunnelHealth{Edge: t.Edge, Site: t.Site, Tunnel: t.Tunnel,
 			State: state, Since: since.UTC(), Drops: drops, LastFailure: t.LastFailure})
 	}
 	return rep, nil
+}
+
+// CountEvents counts a tunnel's history rows of one kind with from <= time <= to.
+func CountEvents(db *store.DB, k Key, kind string, from, to time.Time) (int, error) {
+	evs, err := db.WatchEvents(k.Edge, k.Site, k.Tunnel, from, to.Add(time.Nanosecond))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, ev := range evs {
+		if ev.Kind == kind {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // historyColumns head the TSV of WriteHistory.
