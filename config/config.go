@@ -94,6 +94,9 @@ type WatchSyslog struct {
 	Listen string `yaml:"listen,omitempty"` // host:port (UDP and TCP)
 }
 
+// Enabled reports whether the file has a watch section: `bot serve` then runs the watcher.
+func (w *Watch) Enabled() bool { return *w != Watch{} }
+
 // Watch defaults.
 const (
 	DefaultWatchInterval    = time.Minute

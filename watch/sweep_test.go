@@ -11,6 +11,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"ipsecbot/diag/nsx"
 	"ipsecbot/lab/nsxsim"
 	"ipsecbot/store"
@@ -100,7 +102,13 @@ func TestWatcher_RunFlapsAndRekeys(t *testing.T) {
 		}
 		var mu sync.Mutex
 		var got []Transition
+		reg := prometheus.NewRegistry()
+		metrics, err := NewMetrics(reg)
+		if err != nil {
+			t.Fatal(err)
+		}
 		cfg := Config{
+			Observer: metrics,
 			Targets:  []Target{{Edge: "edge-01", EdgeID: "edge-1", Source: src}},
 			Store:    db,
 			Policy:   Policy{DownAfter: 2 * time.Minute, Flaps: 3, FlapWindow: 30 * time.Minute, ClearAfter: 10 * time.Minute},
@@ -184,5 +192,68 @@ func TestWatcher_RunFlapsAndRekeys(t *testing.T) {
 		if n := count(rekeyer, store.WatchUnknown); n != 1 {
 			t.Errorf("rekeying tunnel: %d unknown rows, want 1", n)
 		}
+		flapLabels := map[string]string{"edge": "edge-01", "site": "ipsecsite-1", "tunnel": flapper.Tunnel}
+		for _, c := range []struct {
+			name   string
+			labels map[string]string
+			want   float64
+		}{
+			{"ipsecbot_watch_drops_total", flapLabels, 5},
+			{"ipsecbot_watch_tunnel_state", with(flapLabels, "state", StateUnstable), 1},
+			{"ipsecbot_watch_tunnel_state", with(flapLabels, "state", StateUp), 0},
+		} {
+			if v, ok := metricValue(t, reg, c.name, c.labels); !ok || v != c.want {
+				t.Errorf("%s%v = %v (found %v), want %v", c.name, c.labels, v, ok, c.want)
+			}
+		}
+		last, _ := metricValue(t, reg, "ipsecbot_watch_edge_last_success_timestamp_seconds", map[string]string{"edge": "edge-01"})
+		if now := float64(time.Now().Unix()); last > now || last < now-10 { // sweeps are 5 s apart
+			t.Errorf("edge-01 last answered at %v, now is %v", last, now)
+		}
+		if v, ok := metricValue(t, reg, "ipsecbot_watch_sweep_duration_seconds", nil); !ok || v < 50 {
+			t.Errorf("sweep duration histogram holds %v sweeps", v)
+		}
 	})
+}
+
+func with(m map[string]string, k, v string) map[string]string {
+	out := map[string]string{k: v}
+	for a, b := range m {
+		out[a] = b
+	}
+	return out
+}
+
+// metricValue reads a gauge or counter with exactly these labels, or a histogram's count.
+func metricValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) (float64, bool) {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			if len(m.GetLabel()) != len(labels) {
+				continue
+			}
+			for _, l := range m.GetLabel() {
+				if labels[l.GetName()] != l.GetValue() {
+					continue next
+				}
+			}
+			switch {
+			case m.Gauge != nil:
+				return m.Gauge.GetValue(), true
+			case m.Counter != nil:
+				return m.Counter.GetValue(), true
+			case m.Histogram != nil:
+				return float64(m.Histogram.GetSampleCount()), true
+			}
+		}
+	}
+	return 0, false
 }

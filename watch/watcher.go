@@ -28,7 +28,16 @@ func (f NotifierFunc) Notify(ctx context.Context, t Transition) { f(ctx, t) }
 
 // Observer is told about every sweep, e.g. for metrics.
 type Observer interface {
-	Swept(results []EdgeResult, tunnels []store.WatchTunnel, drops []Key)
+	Swept(s Swept)
+}
+
+// Swept is what one sweep found.
+type Swept struct {
+	At      time.Time
+	Took    time.Duration
+	Results []EdgeResult        // one per edge, in target order
+	Tunnels []store.WatchTunnel // every tunnel's state after the sweep
+	Drops   []Key               // the drops this sweep caught
 }
 
 // Config is what a Watcher needs.
@@ -99,6 +108,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 // SweepOnce reads every edge once, updates the tunnels, stores them with their history rows
 // and notifies the state changes, which it returns.
 func (w *Watcher) SweepOnce(ctx context.Context) ([]Transition, error) {
+	start := time.Now()
 	results := Sweep(ctx, w.cfg.Targets, w.cfg.Sweep)
 	if ctx.Err() != nil {
 		return nil, context.Cause(ctx) // a cut-short sweep says nothing about the tunnels
@@ -161,7 +171,7 @@ func (w *Watcher) SweepOnce(ctx context.Context) ([]Transition, error) {
 		}
 	}
 	if w.cfg.Observer != nil {
-		w.cfg.Observer.Swept(results, snapshot, drops)
+		w.cfg.Observer.Swept(Swept{At: now, Took: now.Sub(start), Results: results, Tunnels: snapshot, Drops: drops})
 	}
 	if w.cfg.Notifier != nil {
 		for _, c := range changes {

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"ipsecbot/config"
 	"ipsecbot/diag/nsx"
 	"ipsecbot/store"
@@ -117,6 +119,40 @@ func watchTargets(cfg *config.Config) ([]watch.Target, func(), error) {
 		targets = append(targets, watch.Target{Edge: ed.Name, EdgeID: ed.EdgeID, Source: c})
 	}
 	return targets, closeAll, nil
+}
+
+// startWatcher runs the watcher inside `bot serve` when the configuration has a watch
+// section: its series go on the bot's /metrics, its state changes to the log (Slack alerts
+// are not posted yet). stop waits for the sweep in progress to end.
+func startWatcher(ctx context.Context, cfg *config.Config, db *store.DB, reg prometheus.Registerer, lg *slog.Logger) (stop func(), err error) {
+	if !cfg.Watch.Enabled() {
+		return func() {}, nil
+	}
+	targets, closeAll, err := watchTargets(cfg)
+	if err != nil {
+		return nil, err
+	}
+	metrics, err := watch.NewMetrics(reg)
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	wc := watchConfig(cfg, db, targets, watch.NotifierFunc(func(_ context.Context, t watch.Transition) {
+		lg.Info("tunnel state", "edge", t.Edge, "site", t.Site, "tunnel", t.Tunnel, "from", t.From, "to", t.To, "reason", t.Reason)
+	}), lg)
+	wc.Observer = metrics
+	w, err := watch.New(wc)
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = w.Run(wctx)
+	}()
+	return func() { cancel(); <-done; closeAll() }, nil
 }
 
 // printChanges prints one line per state change, with its time and zone.

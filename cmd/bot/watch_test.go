@@ -4,13 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"ipsecbot/config"
+	"ipsecbot/handlers/slacktestx"
 	"ipsecbot/lab"
 	"ipsecbot/store"
 	"ipsecbot/watch"
@@ -172,4 +177,80 @@ func startWatchLab(t *testing.T, opts lab.Options) string {
 		t.Fatal(err)
 	}
 	return cfgPath
+}
+
+// Ensure `bot serve` with a watch section runs the watcher (its series on /metrics), and that
+// `bot health` answers while serve holds the store, by asking the bot's loopback GET /health.
+func TestServe_WatcherAndHealthWhileHeld(t *testing.T) {
+	l, err := lab.Start(t.Context(), lab.Options{Dir: t.TempDir(), Edges: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	fake := slacktestx.New(t)
+	cfg := l.Config()
+	cfg.Slack.Listen = "127.0.0.1:0"
+	cfg.Slack.APIURL = fake.APIURL()
+	cfg.Slack.BotTokenEnv, cfg.Slack.BotTokenFile = "", "slack-bot-token"
+	cfg.Slack.SigningSecretEnv, cfg.Slack.SigningSecretFile = "", "slack-signing-secret"
+	cfg.Watch = config.Watch{Interval: "1s"}
+	for _, name := range []string{"slack-bot-token", "slack-signing-secret"} {
+		if err := os.WriteFile(filepath.Join(l.Dir(), name), []byte("xoxb-lab\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(l.Dir(), "bot.yaml")
+	if err := config.Write(path, cfg); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	exit := make(chan int, 1)
+	go func() {
+		exit <- run(ctx, &env{stdout: stdout, stderr: stderr, getenv: func(string) string { return "" }}, []string{"serve", "--config", path})
+	}()
+	defer func() {
+		cancel()
+		if code := <-exit; code != 0 {
+			t.Errorf("bot serve exited %d: %s", code, stderr.String())
+		}
+	}()
+	listening := regexp.MustCompile(`listening on http://(\S+)`)
+	var addr string
+	waitUntil(t, 30*time.Second, "bot serve to listen", func() bool {
+		if m := listening.FindStringSubmatch(stdout.String()); m != nil {
+			addr = m[1]
+		}
+		return addr != ""
+	})
+	metrics := func() string {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			return ""
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	waitUntil(t, 30*time.Second, "the watcher's first sweep on /metrics", func() bool {
+		return strings.Contains(metrics(), `ipsecbot_watch_tunnel_state{edge="edge-02",site="ipsecsite-2"`)
+	})
+	// `bot health` reads the configuration's slack.listen: point it at the running bot.
+	cfg.Slack.Listen = addr
+	if err := config.Write(path, cfg); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runBot(t, "health", "--config", path, "--json")
+	if code != 0 {
+		t.Fatalf("health while serve runs: exit %d, %s", code, errOut)
+	}
+	var rep watch.HealthReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Tunnels) != 4 {
+		t.Fatalf("health JSON %v: %s", err, out)
+	}
+	for _, h := range rep.Tunnels {
+		if h.State != watch.StateUp || h.Since.IsZero() {
+			t.Errorf("health %+v: want up (the lab's first drop comes 40 s in)", h)
+		}
+	}
 }
