@@ -93,8 +93,9 @@ func (t *WatchTunnel) Shown() (string, time.Time) {
 	return t.State, t.Since
 }
 
-// SaveWatch writes a sweep's tunnel states and events in one transaction.
-func (db *DB) SaveWatch(tunnels []WatchTunnel, events map[[3]string][]WatchEvent) error {
+// SaveWatch writes a sweep's tunnel states and events in one transaction, and removes the
+// states of the tunnels named in removed (edge, site, tunnel); their history stays.
+func (db *DB) SaveWatch(tunnels []WatchTunnel, events map[[3]string][]WatchEvent, removed ...[3]string) error {
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		tb, err := tx.CreateBucketIfNotExists(bucketWatchTunnels)
 		if err != nil {
@@ -105,6 +106,15 @@ func (db *DB) SaveWatch(tunnels []WatchTunnel, events map[[3]string][]WatchEvent
 			return err
 		}
 		eb.FillPercent = healthFillPercent // rows land at the end of each tunnel's range
+		for _, r := range removed {
+			k, err := tunnelPrefix(r[0], r[1], r[2])
+			if err != nil {
+				return err
+			}
+			if err := tb.Delete(k); err != nil {
+				return err
+			}
+		}
 		for i := range tunnels {
 			t := &tunnels[i]
 			k, err := tunnelPrefix(t.Edge, t.Site, t.Tunnel)

@@ -3,8 +3,10 @@ package watch
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -70,34 +72,58 @@ func CountEvents(db *store.DB, k Key, kind string, from, to time.Time) (int, err
 }
 
 // historyColumns head the TSV of WriteHistory.
-var historyColumns = []string{"time", "kind", "state", "note", "channel_status", "channel_state",
+var historyColumns = []string{"time", "edge", "site", "tunnel", "kind", "state", "note", "channel_status", "channel_state",
 	"tunnel_status", "tunnel_state", "local_spi", "peer_spi", "established", "packets_in", "packets_out",
 	"errors", "ike_rekeys", "failure_message", "informational_message"}
 
-// WriteHistory writes one tunnel's watch history of the last `hours` before now as TSV: every
-// state change, drop, rekey, change of status, SPI or message (each failure and informational
-// message with the time a sweep saw it), periodic sample and API failure, oldest first. It is
-// the proof a diagnosis keeps as api/watch-history.tsv.
-func WriteHistory(w io.Writer, db *store.DB, k Key, hours time.Duration, now time.Time) error {
-	evs, err := db.WatchEvents(k.Edge, k.Site, k.Tunnel, now.Add(-hours), now.Add(time.Nanosecond))
+// WriteHistory writes the watch history of the last `window` before now as TSV, of the
+// tunnels k selects (Edge required; an empty Site or Tunnel selects all): every state change,
+// drop, rekey, change of status, SPI or message (each failure and informational message with
+// the time a sweep saw it), periodic sample and API failure, oldest first. It is the proof a
+// diagnosis keeps as api/watch-history.tsv.
+func WriteHistory(w io.Writer, db *store.DB, k Key, window time.Duration, now time.Time) error {
+	if k.Edge == "" {
+		return errors.New("watch history: no edge")
+	}
+	tunnels, err := db.WatchTunnels()
 	if err != nil {
 		return err
 	}
+	type row struct {
+		key Key
+		ev  store.WatchEvent
+	}
+	var rows []row
+	for i := range tunnels {
+		tk := keyOf(&tunnels[i])
+		if tk.Edge != k.Edge || (k.Site != "" && tk.Site != k.Site) || (k.Tunnel != "" && tk.Tunnel != k.Tunnel) {
+			continue
+		}
+		evs, err := db.WatchEvents(tk.Edge, tk.Site, tk.Tunnel, now.Add(-window), now.Add(time.Nanosecond))
+		if err != nil {
+			return err
+		}
+		for _, ev := range evs {
+			rows = append(rows, row{tk, ev})
+		}
+	}
+	slices.SortStableFunc(rows, func(a, b row) int { return a.ev.Time.Compare(b.ev.Time) })
 	bw := bufio.NewWriter(w)
-	fmt.Fprintf(bw, "# watch history of %s, %s to %s\n", k, now.Add(-hours).UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	fmt.Fprintf(bw, "# watch history of %s, %s to %s\n", strings.TrimSpace(k.String()), now.Add(-window).UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	fmt.Fprintln(bw, strings.Join(historyColumns, "\t"))
-	for _, ev := range evs {
-		row := []string{ev.Time.UTC().Format(time.RFC3339Nano), ev.Kind, ev.State, ev.Note}
+	for _, r := range rows {
+		ev := r.ev
+		fields := []string{ev.Time.UTC().Format(time.RFC3339Nano), r.key.Edge, r.key.Site, r.key.Tunnel, ev.Kind, ev.State, ev.Note}
 		if s := ev.Sample; s != nil {
-			row = append(row, s.ChannelStatus, s.ChannelState, s.TunnelStatus, s.TunnelState, s.LocalSPI, s.PeerSPI,
+			fields = append(fields, s.ChannelStatus, s.ChannelState, s.TunnelStatus, s.TunnelState, s.LocalSPI, s.PeerSPI,
 				s.Established, fmt.Sprint(s.PacketsIn), fmt.Sprint(s.PacketsOut), fmt.Sprint(s.Errors), rekeys(s), s.Failure, s.Info)
 		} else {
-			row = append(row, make([]string, len(historyColumns)-len(row))...)
+			fields = append(fields, make([]string, len(historyColumns)-len(fields))...)
 		}
-		for i, f := range row {
-			row[i] = tsvField(f)
+		for i, f := range fields {
+			fields[i] = tsvField(f)
 		}
-		fmt.Fprintln(bw, strings.Join(row, "\t"))
+		fmt.Fprintln(bw, strings.Join(fields, "\t"))
 	}
 	return bw.Flush()
 }

@@ -48,17 +48,35 @@ func TestWriteHistory_AndHealth(t *testing.T) {
 	}
 	text := buf.String()
 	for _, want := range []string{
-		"2026-12-01T08:00:00Z\tchange\t\tfirst reading", "peer sent DELETE",
-		"2026-12-01T08:01:00Z\tdrop\t\twent down: " + nsx.MsgIKEv2AuthFailed,
-		"2026-12-01T08:03:00Z\tstate\tdown\tdown for 2m0s: " + nsx.MsgIKEv2AuthFailed,
-		"2026-12-01T08:04:00Z\tchange\t\tback up", "2026-12-01T08:04:00.000000001Z\tstate\tup\tback up",
+		"2026-12-01T08:00:00Z\tedge-01\tipsecsite-1\t10.0.0.0/24-10.1.0.0/24\tchange\t\tfirst reading", "peer sent DELETE",
+		"2026-12-01T08:01:00Z\tedge-01\tipsecsite-1\t10.0.0.0/24-10.1.0.0/24\tdrop\t\twent down: " + nsx.MsgIKEv2AuthFailed,
+		"10.1.0.0/24\tstate\tdown\tdown for 2m0s: " + nsx.MsgIKEv2AuthFailed,
+		"24\tchange\t\tback up", "2026-12-01T08:04:00.000000001Z\tedge-01\tipsecsite-1\t10.0.0.0/24-10.1.0.0/24\tstate\tup\tback up",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("history lacks %q:\n%s", want, text)
 		}
 	}
+	// A site's history covers its tunnels, in time order.
+	other := &store.WatchTunnel{Edge: "edge-01", Site: "ipsecsite-1", Tunnel: "10.0.9.0/24-10.1.9.0/24"}
+	evs, _ := p.observe(other, store.WatchSample{TunnelStatus: "up", LocalSPI: "e", PeerSPI: "f"}, t0.Add(2*time.Minute))
+	if err := db.SaveWatch([]store.WatchTunnel{*other}, map[[3]string][]store.WatchEvent{keyOf(other).triple(): evs}); err != nil {
+		t.Fatal(err)
+	}
+	buf.Reset()
+	if err := WriteHistory(&buf, db, Key{Edge: "edge-01", Site: "ipsecsite-1"}, 2*time.Hour, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	site := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")[2:]
+	if len(site) != len(lines)-2+1 || !strings.Contains(site[2], "\t10.0.9.0/24-10.1.9.0/24\t") || !strings.HasPrefix(site[2], "2026-12-01T08:02:00Z") {
+		t.Errorf("site history:\n%s", buf.String())
+	}
+	if err := WriteHistory(&buf, db, Key{}, time.Hour, t0); err == nil {
+		t.Error("history without an edge was written")
+	}
+
 	rep, err := Health(db, "", 24*time.Hour, t0.Add(time.Hour))
-	if err != nil || len(rep.Tunnels) != 1 {
+	if err != nil || len(rep.Tunnels) != 2 {
 		t.Fatalf("health: %+v %v", rep, err)
 	}
 	if h := rep.Tunnels[0]; h.State != StateUp || h.Drops != 1 || h.LastFailure != nsx.MsgIKEv2AuthFailed || !h.Since.Equal(t0.Add(4*time.Minute)) {

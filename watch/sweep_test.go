@@ -257,3 +257,41 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string, labels map
 	}
 	return 0, false
 }
+
+// Ensure an edge whose API fails before it was ever read shows as one unknown line with the
+// reason, which its tunnels replace (in the store too) once it answers.
+func TestWatcher_UnreadEdgeIsUnknown(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bot.db")
+	synctest.Test(t, func(t *testing.T) {
+		src := &timelineSource{tl: nsxsim.Timeline{Start: time.Now(), Tunnels: []nsxsim.TimelineTunnel{{SiteID: "s1", LocalSubnet: "a", PeerSubnet: "b"}}}}
+		src.fail.Store(true)
+		db, err := store.Open(path, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		w, err := New(Config{Targets: []Target{{Edge: "edge-07", EdgeID: "edge-7", Source: src}}, Store: db})
+		if err != nil {
+			t.Fatal(err)
+		}
+		changes, err := w.SweepOnce(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(changes) != 1 || changes[0].Key != (Key{Edge: "edge-07"}) || changes[0].To != StateUnknown || !strings.Contains(changes[0].Reason, "503") {
+			t.Fatalf("first sweep: %+v", changes)
+		}
+		rep, err := Health(db, "", time.Hour, time.Now())
+		if err != nil || len(rep.Tunnels) != 1 || rep.Tunnels[0].State != StateUnknown {
+			t.Fatalf("health while unread: %+v %v", rep, err)
+		}
+		src.fail.Store(false)
+		if _, err := w.SweepOnce(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		saved, err := db.WatchTunnels()
+		if err != nil || len(saved) != 1 || saved[0].Tunnel != "a-b" || saved[0].State != StateUp {
+			t.Fatalf("after it answers: %+v %v", saved, err)
+		}
+	})
+}

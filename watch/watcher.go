@@ -119,6 +119,7 @@ func (w *Watcher) SweepOnce(ctx context.Context) ([]Transition, error) {
 		changes []Transition
 		drops   []Key
 		touched []store.WatchTunnel
+		removed [][3]string
 		events  = map[[3]string][]store.WatchEvent{}
 	)
 	keep := func(t *store.WatchTunnel, evs []store.WatchEvent, tr *Transition) {
@@ -134,13 +135,25 @@ func (w *Watcher) SweepOnce(ctx context.Context) ([]Transition, error) {
 		if r.Err != nil {
 			reason := "api: " + oneLine(r.Err.Error())
 			w.log.Warn("watch: edge unreadable", "edge", r.Edge, "err", r.Err)
+			known := false
 			for k, t := range w.tunnels {
 				if k.Edge == r.Edge {
+					known = true
 					evs, tr := w.policy.fail(t, reason, now)
 					keep(t, evs, tr)
 				}
 			}
+			if !known { // an edge never read yet shows as one unknown line of its own
+				t := &store.WatchTunnel{Edge: r.Edge}
+				w.tunnels[keyOf(t)] = t
+				evs, tr := w.policy.fail(t, reason, now)
+				keep(t, evs, tr)
+			}
 			continue
+		}
+		if edgeOnly := (Key{Edge: r.Edge}); w.tunnels[edgeOnly] != nil {
+			delete(w.tunnels, edgeOnly) // the edge answers: its tunnels stand for it now
+			removed = append(removed, edgeOnly.triple())
 		}
 		for _, rd := range Readings(r.Edge, r.Stats) {
 			t, ok := w.tunnels[rd.Key]
@@ -164,7 +177,7 @@ func (w *Watcher) SweepOnce(ctx context.Context) ([]Transition, error) {
 	}
 	w.mu.Unlock()
 
-	err := w.cfg.Store.SaveWatch(touched, events)
+	err := w.cfg.Store.SaveWatch(touched, events, removed...)
 	if prune && err == nil {
 		if _, perr := w.cfg.Store.PruneWatch(now.Add(-w.cfg.Retention)); perr != nil {
 			w.log.Error("watch: prune", "err", perr)
