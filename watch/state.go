@@ -19,7 +19,7 @@ type Policy struct {
 	DownAfter  time.Duration // read down this long: down
 	Flaps      int           // this many drops...
 	FlapWindow time.Duration // ...within this window: unstable
-	ClearAfter time.Duration // unstable (or down) clears after this long of stable up
+	ClearAfter time.Duration // unstable clears after this long of stable up
 	// SALifetime is the SA lifetime that makes a new SA a rekey when the document has no
 	// IKE counters (default DefaultSALifetime).
 	SALifetime time.Duration

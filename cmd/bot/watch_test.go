@@ -254,3 +254,49 @@ func TestServe_WatcherAndHealthWhileHeld(t *testing.T) {
 		}
 	}
 }
+
+// Ensure `bot lab --edges 3` writes all three edges, says what it staged, and serves each
+// edge's two tunnels; bad --edges and --flap-every are usage errors.
+func TestLab_WatchEdges(t *testing.T) {
+	for _, args := range [][]string{{"lab", "--edges", "-1"}, {"lab", "--edges", "2", "--flap-every", "1s"}} {
+		if code, _, stderr := runBot(t, args...); code != 2 || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("%v: exit %d, %q", args, code, stderr)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "lab.yaml")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var stdout, stderr lockedBuffer
+	exited := make(chan int, 1)
+	go func() {
+		exited <- run(ctx, &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }},
+			[]string{"lab", "--edges", "3", "--flap-every", "6s", "--write-config", path})
+	}()
+	waitUntil(t, 60*time.Second, "bot lab to start", func() bool { return strings.Contains(stdout.String(), "running until interrupted") })
+	if !strings.Contains(stdout.String(), "watch lab: 3 edges (edge-01 ... edge-03), two tunnels each; edge-01's first tunnel drops every 6s") {
+		t.Errorf("stdout:\n%s", stdout.String())
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(config.NeedWatch); err != nil || len(cfg.Edges) != 3 {
+		t.Fatalf("config: %v, edges %v", err, cfg.EdgeNames())
+	}
+	targets, closeAll, err := watchTargets(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeAll()
+	st, _, err := targets[2].Source.IPsecStatistics(t.Context(), targets[2].EdgeID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Sites) != 2 || !st.Sites[1].Up() || st.Sites[1].Tunnels[0].LocalSPI == "" || len(st.IKEStatistics) != 1 {
+		t.Errorf("edge-03 statistics: %+v", st)
+	}
+	cancel()
+	if code := <-exited; code != 0 {
+		t.Errorf("exit %d, %s", code, stderr.String())
+	}
+}
