@@ -25,7 +25,9 @@ type Change struct {
 // current one (at now). A re-establishment (new SPIs, a newer establishedDate or counters going
 // backwards, i.e. a new SA) counts as a drop even when both readings are up, unless a rekey
 // explains it: the edge's IKE rekey counters moved, or, without counters, the old SA had
-// reached its lifetime. A rekey is never a drop.
+// reached its lifetime. A rekey is never a drop. The IKE counters are the edge's, not the
+// tunnel's: one tunnel re-established between two sweeps in which another rekeyed reads as a
+// rekey (a drop long enough for a sweep to read it down is still caught).
 func Compare(prev *store.WatchSample, prevAt time.Time, cur *store.WatchSample, now time.Time, lifetime time.Duration) Change {
 	if prev == nil {
 		return Change{Kind: store.WatchChanged, Reason: "first reading"}

@@ -123,7 +123,9 @@ func (w *Watcher) SweepOnce(ctx context.Context) ([]Transition, error) {
 		events  = map[[3]string][]store.WatchEvent{}
 	)
 	keep := func(t *store.WatchTunnel, evs []store.WatchEvent, tr *Transition) {
-		touched = append(touched, *t)
+		c := *t
+		c.Drops = slices.Clone(t.Drops) // saved after the lock is let go
+		touched = append(touched, c)
 		if len(evs) > 0 {
 			events[keyOf(t).triple()] = append(events[keyOf(t).triple()], evs...)
 		}
