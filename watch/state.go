@@ -66,12 +66,18 @@ type Transition struct {
 // state (zero for a new tunnel) and is updated in place; the history rows to keep are returned,
 // with the transition when the shown state changed.
 func (p Policy) observe(t *store.WatchTunnel, cur store.WatchSample, now time.Time) ([]store.WatchEvent, *Transition) {
+	return p.observeWith(t, cur, now, nil)
+}
+
+// observeWith is observe with the edge's rekey budget of this sweep (nil: the tunnel's own
+// readings decide).
+func (p Policy) observeWith(t *store.WatchTunnel, cur store.WatchSample, now time.Time, budget *rekeyBudget) ([]store.WatchEvent, *Transition) {
 	before, _ := t.Shown()
 	if t.State == "" {
 		before = ""
 	}
 	var evs []store.WatchEvent
-	ch := Compare(t.Last, t.LastAt, &cur, now, p.SALifetime)
+	ch := compare(t.Last, &cur, now, p.SALifetime, budget)
 	row := func(kind, note string) {
 		s := cur
 		evs = append(evs, store.WatchEvent{Time: now, Kind: kind, Note: note, Sample: &s})

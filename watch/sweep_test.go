@@ -295,3 +295,70 @@ func TestWatcher_UnreadEdgeIsUnknown(t *testing.T) {
 		}
 	})
 }
+
+// scriptSource serves its documents in order, the last one again once they run out.
+type scriptSource struct {
+	mu   sync.Mutex
+	docs []*nsx.Statistics
+}
+
+func (s *scriptSource) IPsecStatistics(context.Context, string) (*nsx.Statistics, []byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.docs[0]
+	if len(s.docs) > 1 {
+		s.docs = s.docs[1:]
+	}
+	return d, nil, nil
+}
+
+// twoTunnels is an edge document: both tunnels up with the given SPIs and established dates,
+// and the edge's child SA rekey counter.
+func twoTunnels(spi1, est1, spi2, est2 string, rekeys nsx.Counter) *nsx.Statistics {
+	site := func(id, local, spi, est string) nsx.SiteStatistics {
+		return nsx.SiteStatistics{SiteID: id, IKEStatus: &nsx.IKEStatus{ChannelStatus: "up"},
+			Tunnels: []nsx.TunnelStats{{TunnelStatus: "up", LocalSubnet: local, PeerSubnet: "p", LocalSPI: spi, PeerSPI: spi + "0", EstablishedDate: est}}}
+	}
+	return &nsx.Statistics{Sites: []nsx.SiteStatistics{site("s1", "l1", spi1, est1), site("s2", "l2", spi2, est2)},
+		IKEStatistics: []nsx.IKECounters{{IKEVersion: "ikev2", IKEChildSaRekey: rekeys}}}
+}
+
+// Ensure the edge's rekey counters are shared out: two tunnels with new SAs in one sweep but
+// one rekey counted is one rekey (the tunnel whose SA was older) and one drop.
+func TestWatcher_RekeyBudgetIsTheEdges(t *testing.T) {
+	db, err := store.Open(filepath.Join(t.TempDir(), "bot.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Now().UTC()
+	old, young := now.Add(-55*time.Minute).Format("Jan _2 15:04:05 2006"), now.Add(-5*time.Minute).Format("Jan _2 15:04:05 2006")
+	fresh := now.Format("Jan _2 15:04:05 2006")
+	src := &scriptSource{docs: []*nsx.Statistics{
+		twoTunnels("a1", young, "b1", old, 7),
+		twoTunnels("a2", fresh, "b2", fresh, 8),  // two new SAs, one rekey counted
+		twoTunnels("a3", fresh, "b3", fresh, 10), // two new SAs, two rekeys counted
+	}}
+	w, err := New(Config{Targets: []Target{{Edge: "edge-01", EdgeID: "edge-1", Source: src}}, Store: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := w.SweepOnce(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func(site, kind string) int {
+		n, err := CountEvents(db, Key{"edge-01", site, TunnelName("l"+site[1:], "p")}, kind, time.Time{}, time.Now().Add(time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if d, r := count("s1", store.WatchDrop), count("s1", store.WatchRekey); d != 1 || r != 1 {
+		t.Errorf("tunnel with the young SA: %d drops, %d rekeys; want 1 and 1", d, r)
+	}
+	if d, r := count("s2", store.WatchDrop), count("s2", store.WatchRekey); d != 0 || r != 2 {
+		t.Errorf("tunnel with the old SA: %d drops, %d rekeys; want 0 and 2", d, r)
+	}
+}

@@ -1,6 +1,7 @@
 package watch
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -157,13 +158,33 @@ func (w *Watcher) SweepOnce(ctx context.Context) ([]Transition, error) {
 			delete(w.tunnels, edgeOnly) // the edge answers: its tunnels stand for it now
 			removed = append(removed, edgeOnly.triple())
 		}
-		for _, rd := range Readings(r.Edge, r.Stats) {
+		readings := Readings(r.Edge, r.Stats)
+		tunnels := make([]*store.WatchTunnel, len(readings))
+		var prev []*store.WatchSample
+		for i, rd := range readings {
 			t, ok := w.tunnels[rd.Key]
 			if !ok {
 				t = &store.WatchTunnel{Edge: rd.Edge, Site: rd.Site, Tunnel: rd.Tunnel}
 				w.tunnels[rd.Key] = t
 			}
-			evs, tr := w.policy.observe(t, rd.Sample, now)
+			tunnels[i] = t
+			prev = append(prev, t.Last)
+		}
+		var budget *rekeyBudget
+		if len(readings) > 0 {
+			budget = edgeBudget(prev, readings[0].Sample.Rekeys)
+		}
+		// The oldest SAs take the edge's rekeys first: rekeys come at the end of an SA's life.
+		order := make([]int, len(readings))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortStableFunc(order, func(a, b int) int {
+			return cmp.Compare(saAge(tunnels[b].Last, now), saAge(tunnels[a].Last, now))
+		})
+		for _, i := range order {
+			rd, t := readings[i], tunnels[i]
+			evs, tr := w.policy.observeWith(t, rd.Sample, now, budget)
 			for _, ev := range evs {
 				if ev.Kind == store.WatchDrop {
 					drops = append(drops, rd.Key)
