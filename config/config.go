@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/robfig/cron/v3"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -15,6 +16,7 @@ type Config struct {
 	Slack    Slack     `yaml:"slack,omitempty"`
 	Access   Access    `yaml:"access,omitempty"`
 	Schedule Schedule  `yaml:"schedule,omitempty"`
+	Watch    Watch     `yaml:"watch,omitempty"`
 	Managers []Manager `yaml:"managers,omitempty"`
 	Edges    []Edge    `yaml:"edges,omitempty"`
 	Lab      *Lab      `yaml:"lab,omitempty"`
@@ -50,6 +52,7 @@ type Slack struct {
 	SigningSecretEnv      string   `yaml:"signing_secret_env,omitempty"`
 	SigningSecretFile     string   `yaml:"signing_secret_file,omitempty"`
 	HealthChannel         string   `yaml:"health_channel,omitempty"`
+	AlertChannel          string   `yaml:"alert_channel,omitempty"` // the watcher's state changes (not posted yet)
 	IncidentChannelPrefix string   `yaml:"incident_channel_prefix,omitempty"`
 	Oncall                []string `yaml:"oncall,omitempty"`
 }
@@ -70,6 +73,74 @@ type Access struct {
 type Schedule struct {
 	HealthSweep string `yaml:"health_sweep,omitempty"`
 	HealthPost  string `yaml:"health_post,omitempty"`
+}
+
+// Watch configures the tunnel watcher (`bot watch`, and `bot serve` later).
+type Watch struct {
+	// Interval is how often every edge is swept: a Go duration or a cron spec (default 1m).
+	Interval    string `yaml:"interval,omitempty"`
+	Concurrency int    `yaml:"concurrency,omitempty"` // edges read at once (default 16)
+	DownAfter   string `yaml:"down_after,omitempty"`  // read down this long: down (default 2m)
+	Flaps       int    `yaml:"flaps,omitempty"`       // this many drops...
+	FlapWindow  string `yaml:"flap_window,omitempty"` // ...within this window: unstable (default 3 in 30m)
+	ClearAfter  string `yaml:"clear_after,omitempty"` // unstable clears after this long stable up (default 10m)
+	// AutoDiagnose will start a diagnosis when a tunnel turns down or unstable (not acted on yet).
+	AutoDiagnose bool        `yaml:"auto_diagnose,omitempty"`
+	Syslog       WatchSyslog `yaml:"syslog,omitempty"`
+}
+
+// WatchSyslog is the watcher's syslog receiver (parsed and checked; not started yet).
+type WatchSyslog struct {
+	Listen string `yaml:"listen,omitempty"` // host:port (UDP and TCP)
+}
+
+// Enabled reports whether the file has a watch section: `bot serve` then runs the watcher.
+func (w *Watch) Enabled() bool { return *w != Watch{} }
+
+// Watch defaults.
+const (
+	DefaultWatchInterval    = time.Minute
+	DefaultWatchConcurrency = 16
+	DefaultWatchDownAfter   = 2 * time.Minute
+	DefaultWatchFlaps       = 3
+	DefaultWatchFlapWindow  = 30 * time.Minute
+	DefaultWatchClearAfter  = 10 * time.Minute
+)
+
+// Next returns the sweep schedule: the time of the sweep after one started at t. An invalid
+// interval (Validate reports it) gives the default.
+func (w *Watch) Next() func(t time.Time) time.Time {
+	if w.Interval != "" {
+		if d, err := time.ParseDuration(w.Interval); err == nil && d > 0 {
+			return func(t time.Time) time.Time { return t.Add(d) }
+		}
+		if s, err := cron.ParseStandard(w.Interval); err == nil {
+			return s.Next
+		}
+	}
+	return func(t time.Time) time.Time { return t.Add(DefaultWatchInterval) }
+}
+
+// Workers is how many edges are read at once.
+func (w *Watch) Workers() int { return intOr(w.Concurrency, DefaultWatchConcurrency) }
+
+// DownHold is how long a tunnel reads down before it is down.
+func (w *Watch) DownHold() time.Duration { return durationOr(w.DownAfter, DefaultWatchDownAfter) }
+
+// FlapCount is how many drops within FlapPeriod make a tunnel unstable.
+func (w *Watch) FlapCount() int { return intOr(w.Flaps, DefaultWatchFlaps) }
+
+// FlapPeriod is the window drops are counted in.
+func (w *Watch) FlapPeriod() time.Duration { return durationOr(w.FlapWindow, DefaultWatchFlapWindow) }
+
+// ClearHold is how long an unstable tunnel stays up before it clears.
+func (w *Watch) ClearHold() time.Duration { return durationOr(w.ClearAfter, DefaultWatchClearAfter) }
+
+func intOr(n, def int) int {
+	if n > 0 {
+		return n
+	}
+	return def
 }
 
 // Manager is one NSX Manager.

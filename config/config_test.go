@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"ipsecbot/config"
 )
@@ -115,6 +116,8 @@ func TestLoad_BadConfigs(t *testing.T) {
 		{"invalid-ha-peer.yaml", `:9: edges[0].peers[0].ssh.ha_addresses: is for edges only (a peer has one address)`},
 		{"invalid-access-id.yaml", `:3: access.capture[1]: "alice" is neither "*" nor a Slack user, user group or channel ID`},
 		{"invalid-slack-mode.yaml", `:2: slack.mode: must be "http" or "socket", not "rtm"`},
+		{"invalid-watch-interval.yaml", `:4: watch.interval: "every minute" is neither a Go duration (1m) nor a cron spec (@every 1m, */2 * * * *)`},
+		{"invalid-watch-syslog.yaml", `:6: watch.syslog.listen: "514" is not host:port`},
 		{"invalid-duration.yaml", `:3: store.health_retention: "30d" is not a positive duration (e.g. 30s, 5m, 720h)`},
 		{"invalid-wrong-type.yaml", ":4: cannot unmarshal !!str `five mi...` into int"},
 		{"invalid-syntax.yaml", `:2: did not find expected key`}, // the YAML library names the line before the stray indent
@@ -378,5 +381,38 @@ edges:
 	err = c.Validate(config.NeedDiagnose)
 	if err == nil || !strings.Contains(err.Error(), "edges[0].ssh.address: is required") {
 		t.Errorf("neither address nor ha_addresses: %v", err)
+	}
+}
+
+// Ensure the watch keys read with their defaults, and an interval is a duration or a cron spec.
+func TestWatch_DefaultsAndSchedule(t *testing.T) {
+	var w config.Watch
+	if w.Workers() != 16 || w.DownHold() != 2*time.Minute || w.FlapCount() != 3 || w.FlapPeriod() != 30*time.Minute || w.ClearHold() != 10*time.Minute {
+		t.Errorf("defaults: %d %v %d %v %v", w.Workers(), w.DownHold(), w.FlapCount(), w.FlapPeriod(), w.ClearHold())
+	}
+	t0 := time.Date(2026, 12, 1, 8, 0, 30, 0, time.UTC)
+	for _, tc := range []struct {
+		interval string
+		want     time.Time
+	}{
+		{"", t0.Add(time.Minute)},
+		{"15s", t0.Add(15 * time.Second)},
+		{"*/5 * * * *", time.Date(2026, 12, 1, 8, 5, 0, 0, time.UTC)},
+		{"@every 2m", t0.Add(2 * time.Minute)},
+	} {
+		w := config.Watch{Interval: tc.interval}
+		if got := w.Next()(t0); !got.Equal(tc.want) {
+			t.Errorf("interval %q: next %v, want %v", tc.interval, got, tc.want)
+		}
+	}
+	c, err := config.Load(examplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(config.NeedWatch); err != nil {
+		t.Fatal(err)
+	}
+	if c.Watch.Workers() != 16 || c.Slack.AlertChannel != "C0123456789" {
+		t.Errorf("example watch: %+v, alert channel %q", c.Watch, c.Slack.AlertChannel)
 	}
 }

@@ -28,12 +28,20 @@ const (
 	// NeedInventory requires managers and edges, each edge with its manager, edge_id and ssh.
 	NeedInventory
 
+	// NeedAPI requires managers (with credentials) and edges with their manager and edge_id,
+	// but no SSH: what reading the NSX API alone needs.
+	NeedAPI
+
 	// NeedServe is what `bot serve` requires.
 	NeedServe = NeedStore | NeedSlack | NeedAccess | NeedInventory
 	// NeedDiagnose is what `bot diagnose` requires.
 	NeedDiagnose = NeedInventory
 	// NeedIncidents is what `bot incidents` requires.
 	NeedIncidents = NeedStore
+	// NeedWatch is what `bot watch` requires.
+	NeedWatch = NeedStore | NeedAPI
+	// NeedHealth is what `bot health` requires.
+	NeedHealth = NeedStore
 )
 
 // Peer kinds: how the far end's logs and settings are obtained.
@@ -74,6 +82,7 @@ func (c *Config) Validate(need Needs) error {
 	v.slack(need)
 	v.access(need)
 	v.schedule()
+	v.watch()
 	v.managers(need)
 	v.edges(need)
 	return v.err
@@ -136,8 +145,10 @@ func (v *validator) slack(need Needs) {
 	if need&NeedSlack != 0 && !socket && s.Listen == "" {
 		v.failf(keyPath("slack", "listen"), "is required in http mode")
 	}
-	if s.HealthChannel != "" && !slackID(s.HealthChannel, "CGD") {
-		v.failf(keyPath("slack", "health_channel"), "%q is not a Slack channel ID (C..., G... or D...)", s.HealthChannel)
+	for _, ch := range []struct{ key, id string }{{"health_channel", s.HealthChannel}, {"alert_channel", s.AlertChannel}} {
+		if ch.id != "" && !slackID(ch.id, "CGD") {
+			v.failf(keyPath("slack", ch.key), "%q is not a Slack channel ID (C..., G... or D...)", ch.id)
+		}
 	}
 	for i, id := range s.Oncall {
 		if !slackID(id, "USWG") {
@@ -180,8 +191,34 @@ func (v *validator) schedule() {
 	}
 }
 
+func (v *validator) watch() {
+	w := v.c.Watch
+	if w.Interval != "" {
+		if _, err := time.ParseDuration(w.Interval); err != nil {
+			if _, cerr := cron.ParseStandard(w.Interval); cerr != nil {
+				v.failf(keyPath("watch", "interval"), "%q is neither a Go duration (1m) nor a cron spec (@every 1m, */2 * * * *)", w.Interval)
+			}
+		} else {
+			v.duration(keyPath("watch", "interval"), w.Interval)
+		}
+	}
+	if w.Concurrency < 0 || w.Concurrency > 1024 {
+		v.failf(keyPath("watch", "concurrency"), "must be between 1 and 1024, not %d", w.Concurrency)
+	}
+	if w.Flaps < 0 {
+		v.failf(keyPath("watch", "flaps"), "must be positive, not %d", w.Flaps)
+	}
+	v.duration(keyPath("watch", "down_after"), w.DownAfter)
+	v.duration(keyPath("watch", "flap_window"), w.FlapWindow)
+	v.duration(keyPath("watch", "clear_after"), w.ClearAfter)
+	if w.Syslog.Listen != "" {
+		v.hostPort(keyPath("watch", "syslog", "listen"), w.Syslog.Listen)
+	}
+}
+
 func (v *validator) managers(need Needs) {
-	if need&NeedInventory != 0 && len(v.c.Managers) == 0 {
+	api := need&(NeedInventory|NeedAPI) != 0
+	if api && len(v.c.Managers) == 0 {
 		v.failf(keyPath("managers"), "is required: at least one NSX Manager")
 	}
 	seen := map[string]bool{}
@@ -192,16 +229,17 @@ func (v *validator) managers(need Needs) {
 		} else {
 			v.httpURL(keyPath("managers", i, "url"), m.URL)
 		}
-		if need&NeedInventory != 0 && m.User == "" {
+		if api && m.User == "" {
 			v.failf(keyPath("managers", i, "user"), "is required")
 		}
-		v.secretRef(keyPath("managers", i), "password", m.PasswordEnv, m.PasswordFile, need&NeedInventory != 0)
+		v.secretRef(keyPath("managers", i), "password", m.PasswordEnv, m.PasswordFile, api)
 		v.duration(keyPath("managers", i, "timeout"), m.Timeout)
 	}
 }
 
 func (v *validator) edges(need Needs) {
-	if need&NeedInventory != 0 && len(v.c.Edges) == 0 {
+	api := need&(NeedInventory|NeedAPI) != 0
+	if api && len(v.c.Edges) == 0 {
 		v.failf(keyPath("edges"), "is required: at least one edge")
 	}
 	seen := map[string]bool{}
@@ -212,10 +250,10 @@ func (v *validator) edges(need Needs) {
 			if _, ok := v.c.Manager(e.Manager); !ok {
 				v.failf(keyPath("edges", i, "manager"), "no manager named %q in managers", e.Manager)
 			}
-		} else if need&NeedInventory != 0 {
+		} else if api {
 			v.failf(keyPath("edges", i, "manager"), "is required")
 		}
-		if need&NeedInventory != 0 && e.EdgeID == "" {
+		if api && e.EdgeID == "" {
 			v.failf(keyPath("edges", i, "edge_id"), "is required (the NSX edge ID, e.g. edge-1)")
 		}
 		if e.SSH == nil && need&NeedInventory != 0 {

@@ -27,6 +27,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /metrics", metricsHandler(s.registry))
 	mux.Handle("GET "+IncidentsPath, s.localOnly(s.serveIncidentList))
 	mux.Handle("GET "+IncidentsPath+"/{id}", s.localOnly(s.serveIncidentDetail))
+	mux.Handle("GET "+HealthPath, s.localOnly(s.serveHealth))
 	return mux
 }
 

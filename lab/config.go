@@ -31,7 +31,7 @@ func (l *Lab) config(dir string) *config.Config {
 	for _, e := range l.ha {
 		haAddrs = append(haAddrs, e.Addr())
 	}
-	return &config.Config{
+	cfg := &config.Config{
 		Store: config.Store{Path: ref(FileStore)},
 		Slack: config.Slack{
 			Mode: config.SlackHTTP, Listen: "127.0.0.1:8080",
@@ -66,6 +66,14 @@ func (l *Lab) config(dir string) *config.Config {
 		Lab: &config.Lab{Scenario: l.scenario.Name},
 		Dir: l.dir,
 	}
+	// The watch lab's other edges: their own edge IDs on the Manager; the lab has one Edge
+	// CLI, so their SSH settings are edge-01's.
+	for i := 2; i <= l.edges; i++ {
+		e := cfg.Edges[0]
+		e.Name, e.EdgeID, e.Peers, e.Capture = watchEdgeName(i), watchEdgeID(i), nil, config.Capture{}
+		cfg.Edges = append(cfg.Edges, e)
+	}
+	return cfg
 }
 
 // WriteConfig writes the configuration to path atomically. File references are relative

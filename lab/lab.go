@@ -41,6 +41,15 @@ type Options struct {
 	// address, the same content) that the Manager's health summary and status report active.
 	// The configuration then lists both in ssh.ha_addresses; ssh.address stays appliance 0.
 	HA bool
+	// Edges stages edges edge-01 ... edge-N for the watcher, two tunnels each, with statistics
+	// that change over time (see watch.go); 0: the scenario's single edge as it is.
+	Edges int
+	// FlapEvery is how often edge-01's first tunnel drops (default DefaultFlapEvery).
+	FlapEvery time.Duration
+	// RekeyEvery is how often the other tunnels rekey (default WatchRekeyEvery).
+	RekeyEvery time.Duration
+	// Clock is the Manager's clock for the changing statistics (nil: time.Now).
+	Clock func() time.Time
 }
 
 // Faults gathers the simulators' fault switches.
@@ -81,6 +90,7 @@ type Lab struct {
 	peer     *peersim.Peer
 	scpAddr  string
 	capture  int
+	edges    int // Options.Edges
 }
 
 // Start stages a scenario: it builds the content, starts the Manager, the Edge and the peer
@@ -98,7 +108,7 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Lab{scenario: sc, dir: opts.Dir, capture: opts.CaptureSeconds}
+	l := &Lab{scenario: sc, dir: opts.Dir, capture: opts.CaptureSeconds, edges: opts.Edges}
 	defer func() { // a lab that fails to start leaves nothing running and no temporary dir
 		if err != nil {
 			l.Close()
@@ -134,7 +144,7 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 			return nil, err
 		}
 	}
-	if err = l.startManager(ctx, mgrAddr, sec, outputs, opts.Faults.Manager); err != nil {
+	if err = l.startManager(ctx, mgrAddr, sec, outputs, opts); err != nil {
 		return nil, err
 	}
 	if err = l.startPeer(ctx, host, sec, opts.Faults.Peer); err != nil {
@@ -178,7 +188,7 @@ func (l *Lab) startStandby(ctx context.Context, host string, sec secrets, output
 }
 
 // startManager runs the Manager's API, whose central CLI answers with the Edge's outputs.
-func (l *Lab) startManager(ctx context.Context, addr string, sec secrets, outputs map[string]string, faults nsxsim.Faults) error {
+func (l *Lab) startManager(ctx context.Context, addr string, sec secrets, outputs map[string]string, opts Options) error {
 	ec, err := l.content.edgeContent(time.Now(), centralCLI(outputs, l.content.edgeLog))
 	if err != nil {
 		return err
@@ -186,8 +196,26 @@ func (l *Lab) startManager(ctx context.Context, addr string, sec secrets, output
 	if l.ha != nil {
 		ec.Health, ec.Status = haDocuments()
 	}
+	edges := []nsxsim.EdgeContent{ec}
+	if opts.Edges > 0 {
+		clock := opts.Clock
+		if clock == nil {
+			clock = time.Now
+		}
+		flap := opts.FlapEvery
+		if flap <= 0 {
+			flap = DefaultFlapEvery
+		}
+		rekey := opts.RekeyEvery
+		if rekey <= 0 {
+			rekey = WatchRekeyEvery
+		}
+		start := clock()
+		edges[0].StatisticsAt = watchTimeline(1, start, flap, rekey).At
+		edges = append(edges, watchEdges(opts.Edges, start, flap, rekey)...)
+	}
 	l.manager, err = nsxsim.Start(ctx, addr, nsxsim.Config{
-		User: managerUser, Password: sec.managerPassword, Edges: []nsxsim.EdgeContent{ec}, Faults: faults,
+		User: managerUser, Password: sec.managerPassword, Edges: edges, Faults: opts.Faults.Manager, Clock: opts.Clock,
 	})
 	return err
 }

@@ -102,35 +102,13 @@ func (db *DB) Health(edge, site, tunnel string, from, to time.Time) ([]HealthSam
 	return out, nil
 }
 
-// PruneHealth deletes every sample older than before and returns how many it deleted. It
-// visits only the old part of each tunnel's range, and collects keys before deleting them
-// (deleting under a moving cursor can skip keys).
+// PruneHealth deletes every sample older than before and returns how many it deleted.
 func (db *DB) PruneHealth(before time.Time) (int, error) {
 	var n int
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketHealth)
-		var old [][]byte
-		c := b.Cursor()
-		for k, _ := c.First(); k != nil; {
-			if len(k) <= timeLen {
-				return fmt.Errorf("malformed health key %q", k)
-			}
-			if !keyTime(k).Before(before) {
-				// The rest of this tunnel is newer: jump to the next tunnel.
-				next := append(bytes.Clone(k[:len(k)-timeLen]), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
-				k, _ = c.Seek(next)
-				continue
-			}
-			old = append(old, bytes.Clone(k))
-			k, _ = c.Next()
-		}
-		for _, k := range old {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
-		}
-		n = len(old)
-		return nil
+		var err error
+		n, err = pruneTimeKeyed(tx.Bucket(bucketHealth), before)
+		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("prune health: %w", err)

@@ -6,18 +6,22 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"ipsecbot/lab"
 )
 
-// runLab is `bot lab [--scenario NAME] [--listen ADDR] [--write-config FILE]`: the simulated
-// NSX world, standalone, until interrupted. With --write-config the lab's files (CA,
-// secrets, known_hosts) go beside FILE, and FILE is written once every listener is up.
+// runLab is `bot lab [--scenario NAME] [--listen ADDR] [--write-config FILE] [--edges N
+// [--flap-every DUR]]`: the simulated NSX world, standalone, until interrupted. With
+// --write-config the lab's files (CA, secrets, known_hosts) go beside FILE, and FILE is
+// written once every listener is up. --edges stages edge-01 ... edge-N for `bot watch`.
 func runLab(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("lab", e)
 	scenario := fs.String("scenario", lab.DefaultScenario, "scenario to stage")
 	listen := fs.String("listen", "127.0.0.1", "host (or host:port for the Manager) to listen on")
 	writeConfig := fs.String("write-config", "", "write a configuration pointing at the lab to FILE")
+	edges := fs.Int("edges", 0, "stage edges edge-01 ... edge-N, two tunnels each, for bot watch: edge-01's first tunnel drops\nevery --flap-every (down a third of it, authentication failed), the others rekey every 30s")
+	flapEvery := fs.Duration("flap-every", lab.DefaultFlapEvery, "with --edges: how often edge-01's first tunnel drops")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -28,7 +32,13 @@ func runLab(ctx context.Context, e *env, args []string) error {
 	if _, ok := lab.LookupScenario(*scenario); !ok {
 		return usagef("unknown scenario %q (one of: %s)", *scenario, strings.Join(lab.ScenarioNames(), ", "))
 	}
-	opts := lab.Options{Scenario: *scenario, Listen: *listen}
+	if *edges < 0 || *edges > 1000 {
+		return usagef("--edges must be between 0 (the scenario's edge alone) and 1000")
+	}
+	if *flapEvery < 3*time.Second {
+		return usagef("--flap-every must be at least 3s")
+	}
+	opts := lab.Options{Scenario: *scenario, Listen: *listen, Edges: *edges, FlapEvery: *flapEvery}
 	if *writeConfig != "" {
 		abs, err := filepath.Abs(*writeConfig)
 		if err != nil {
@@ -46,14 +56,14 @@ func runLab(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	printLab(e, l, *writeConfig)
+	printLab(e, l, *writeConfig, *flapEvery)
 	<-ctx.Done()
 	fmt.Fprintln(e.stderr, "lab: stopped")
 	return nil
 }
 
 // printLab tells the user where everything listens and how to reach it by hand.
-func printLab(e *env, l *lab.Lab, configPath string) {
+func printLab(e *env, l *lab.Lab, configPath string, flapEvery time.Duration) {
 	cfg := l.Config()
 	m, ed := cfg.Managers[0], cfg.Edges[0]
 	p := ed.Peers[0]
@@ -69,6 +79,10 @@ func printLab(e *env, l *lab.Lab, configPath string) {
 		file(lab.FileCA), m.User, file(lab.FileManagerPassword), m.URL, lab.EdgeID)
 	host, port, _ := net.SplitHostPort(ed.SSH.Address)
 	fmt.Fprintf(w, "try: ssh -o UserKnownHostsFile=%s -p %s %s@%s\n", file(lab.FileKnownHosts), port, ed.SSH.User, host)
+	if n := len(cfg.Edges); n > 1 {
+		fmt.Fprintf(w, "watch lab: %d edges (%s ... %s), two tunnels each; %s's first tunnel drops every %s, the others rekey every %s\n",
+			n, cfg.Edges[0].Name, cfg.Edges[n-1].Name, cfg.Edges[0].Name, flapEvery, lab.WatchRekeyEvery)
+	}
 	if configPath != "" {
 		fmt.Fprintf(w, "config: %s\n", configPath)
 	}

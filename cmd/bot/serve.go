@@ -98,6 +98,11 @@ func serve(ctx context.Context, e *env, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	stopWatch, err := startWatcher(ctx, cfg, db, reg, lg)
+	if err != nil {
+		return err
+	}
+	defer stopWatch()
 
 	srvErr := make(chan error, 2)
 	var httpSrv *http.Server

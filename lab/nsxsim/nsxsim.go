@@ -28,6 +28,8 @@ type Config struct {
 	Password string
 	Edges    []EdgeContent
 	Faults   Faults
+	// Clock is the Manager's clock for time-varying statistics (nil: time.Now).
+	Clock func() time.Time
 	// Logger receives one line per request (nil: discarded).
 	Logger *slog.Logger
 }
@@ -40,9 +42,12 @@ type EdgeContent struct {
 	// as it is (for documents the types cannot produce, e.g. odd or broken ones).
 	Statistics    *nsx.Statistics
 	StatisticsXML []byte
-	IPsec         *nsx.IPsecConfig
-	Firewall      *nsx.FirewallConfig
-	Syslog        *nsx.SyslogConfig
+	// StatisticsAt, when set, makes the document at each request from the Manager's clock
+	// (tunnels that drop and rekey over time; see Timeline).
+	StatisticsAt func(now time.Time) *nsx.Statistics
+	IPsec        *nsx.IPsecConfig
+	Firewall     *nsx.FirewallConfig
+	Syslog       *nsx.SyslogConfig
 	// PeerConfigText is the text template of each site, keyed by siteId.
 	PeerConfigText map[string]string
 	// TechSupport is the bundle (gzip bytes; see Bundle) behind the 303.
@@ -239,7 +244,7 @@ func (m *Manager) routes() http.Handler {
 	mux.HandleFunc("GET /api/4.0/edges/{edgeId}/healthsummary", edge(EndpointHealthSummary, serveHealth))
 	mux.HandleFunc("GET /api/4.0/edges/{edgeId}/status", edge(EndpointStatus, serveStatus))
 	mux.HandleFunc("GET /api/4.0/edges/{edgeId}/ipsec/config", edge(EndpointIPsecConfig, serveIPsecConfig))
-	mux.HandleFunc("GET /api/4.0/edges/{edgeId}/ipsec/statistics", edge(EndpointStatistics, serveStatistics))
+	mux.HandleFunc("GET /api/4.0/edges/{edgeId}/ipsec/statistics", edge(EndpointStatistics, m.serveStatistics))
 	mux.HandleFunc("GET /api/4.0/edges/{edgeId}/peerconfig", edge(EndpointPeerConfig, servePeerConfig))
 	mux.HandleFunc("GET /api/4.0/edges/{edgeId}/firewall/config", edge(EndpointFirewall, serveFirewall))
 	mux.HandleFunc("GET /api/4.0/edges/{edgeId}/syslog/config", edge(EndpointSyslog, serveSyslog))
@@ -441,7 +446,15 @@ func serveIPsecConfig(w http.ResponseWriter, _ *http.Request, e *EdgeContent) {
 	orEmpty(w, e.IPsec) // PSKs are nsx.Secrets: they encode as NSX's mask
 }
 
-func serveStatistics(w http.ResponseWriter, _ *http.Request, e *EdgeContent) {
+func (m *Manager) serveStatistics(w http.ResponseWriter, _ *http.Request, e *EdgeContent) {
+	if e.StatisticsAt != nil {
+		now := time.Now
+		if m.cfg.Clock != nil {
+			now = m.cfg.Clock
+		}
+		writeXML(w, e.StatisticsAt(now()))
+		return
+	}
 	if e.StatisticsXML != nil {
 		w.Header().Set("Content-Type", "application/xml")
 		_, _ = w.Write(e.StatisticsXML)
