@@ -77,6 +77,9 @@ func (l *Lifecycle) runningIncidents() map[string]bool {
 	return ids
 }
 
+// ClaimedFrom reports whether the run is in l's registry of runs (and not another's).
+func (r *Run) ClaimedFrom(l *Lifecycle) bool { return r.l == l }
+
 // Open opens the run's incident (o.Edge is the run's) for the diagnosis that starts now, and
 // tells the joiners waiting for it. Only the owner calls it, at most once.
 func (r *Run) Open(o Opening) (store.Incident, error) {

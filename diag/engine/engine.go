@@ -141,8 +141,11 @@ func (e *Engine) Execute(ctx context.Context, claimed *incident.Run, req diag.Re
 	if !ok {
 		return nil, e.unknownEdge(req.Edge)
 	}
-	if claimed.Edge != req.Edge {
+	switch {
+	case claimed.Edge != req.Edge:
 		return nil, fmt.Errorf("diagnosis of %s under the run of %s", req.Edge, claimed.Edge)
+	case !claimed.ClaimedFrom(e.incidents):
+		return nil, fmt.Errorf("diagnosis of %s: its run was claimed from another incident lifecycle than the engine's", req.Edge)
 	}
 	e.mu.Lock()
 	if e.closed {
