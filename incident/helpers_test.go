@@ -2,7 +2,6 @@ package incident
 
 import (
 	"path/filepath"
-	"runtime"
 	"testing"
 
 	"ipsecbot/store"
@@ -50,5 +49,3 @@ func timeline(t *testing.T, l *Lifecycle, id string) []store.Event {
 	}
 	return tl
 }
-
-func runtimeGosched() { runtime.Gosched() }

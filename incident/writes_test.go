@@ -3,6 +3,7 @@ package incident
 import (
 	"sync"
 	"testing"
+	"time"
 
 	"ipsecbot/store"
 )
@@ -70,6 +71,6 @@ func waitUntil(t *testing.T, cond func() bool) {
 			t.Fatal("gave up waiting")
 		default:
 		}
-		runtimeGosched()
+		time.Sleep(time.Millisecond)
 	}
 }
