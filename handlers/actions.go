@@ -7,6 +7,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"ipsecbot/incident"
 	"ipsecbot/store"
 )
 
@@ -84,19 +85,18 @@ func (s *Server) resolveAction(ctx context.Context, a Action, command string) st
 	if !s.access.allowed(ctx, PermResolve, a.User, a.Channel) {
 		return s.denied(a.User, a.Channel, command, a.Value, PermResolve).Text
 	}
-	inc, err := s.db.UpdateIncident(a.Value, func(i *store.Incident) error {
-		i.Status, i.Owner = store.StatusResolved, a.User
-		return nil
-	})
-	if errors.Is(err, store.ErrNotFound) {
+	inc, err := s.incidents.Transition(a.Value, store.StatusResolved, a.User, "resolved in Slack", incident.Owner(a.User))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
 		s.record(a.User, a.Channel, command, a.Value, outcomeNotFound, "")
 		return fmt.Sprintf("There is no incident %s.", escape(a.Value))
-	}
-	if err != nil {
+	case errors.Is(err, incident.ErrRefused): // resolved already: resolving is allowed from anywhere else
+		s.record(a.User, a.Channel, command, a.Value, outcomeOK, "already resolved")
+		return fmt.Sprintf("%s is already resolved.", escape(a.Value))
+	case err != nil:
 		s.record(a.User, a.Channel, command, a.Value, outcomeError, err.Error())
 		return ":x: " + escape(err.Error())
 	}
-	s.appendEvent(inc.ID, "resolved", "resolved in Slack", a.User)
 	s.record(a.User, a.Channel, command, a.Value, outcomeOK, "")
 	if inc.Channel != "" && inc.ThreadTS != "" {
 		note := fmt.Sprintf(":white_check_mark: %s resolved by <@%s>.", inc.ID, a.User)

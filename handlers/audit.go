@@ -4,15 +4,16 @@ import (
 	"log/slog"
 	"sync"
 
+	"ipsecbot/incident"
 	"ipsecbot/store"
 )
 
 // auditWriter writes audit records from one goroutine, so an acknowledgement never waits
 // for a database commit. Close drains the queue; no record is dropped.
 type auditWriter struct {
-	db     *store.DB
-	writes *sync.RWMutex // shared with the server's other background writes
-	log    *slog.Logger
+	db    *store.DB
+	order *incident.Lifecycle // orders the records with the incidents' writes
+	log   *slog.Logger
 
 	mu      sync.Mutex
 	queue   []store.AuditRecord
@@ -21,8 +22,8 @@ type auditWriter struct {
 	stopped chan struct{}
 }
 
-func newAuditWriter(db *store.DB, writes *sync.RWMutex, lg *slog.Logger) *auditWriter {
-	w := &auditWriter{db: db, writes: writes, log: lg, wake: make(chan struct{}, 1), stopped: make(chan struct{})}
+func newAuditWriter(db *store.DB, order *incident.Lifecycle, lg *slog.Logger) *auditWriter {
+	w := &auditWriter{db: db, order: order, log: lg, wake: make(chan struct{}, 1), stopped: make(chan struct{})}
 	go w.loop()
 	return w
 }
@@ -66,11 +67,11 @@ func (w *auditWriter) loop() {
 }
 
 func (w *auditWriter) write(r store.AuditRecord) {
-	w.writes.RLock()
-	defer w.writes.RUnlock()
-	if err := w.db.Audit(r); err != nil {
-		w.log.Error("audit record not written", "user", r.User, "command", r.Command, "outcome", r.Outcome, "err", err)
-	}
+	w.order.Background(func() {
+		if err := w.db.Audit(r); err != nil {
+			w.log.Error("audit record not written", "user", r.User, "command", r.Command, "outcome", r.Outcome, "err", err)
+		}
+	})
 }
 
 // Close writes what is queued and stops the writer.

@@ -208,7 +208,7 @@ func TestStart_MarksInterruptedIncidents(t *testing.T) {
 		}
 		return false
 	})
-	if incs, _ := b2.db.Incidents(store.IncidentFilter{Statuses: []string{store.StatusDiagnosing}}); len(incs) != 0 {
+	if incs, _ := b2.db.Incidents(store.IncidentFilter{Statuses: []store.Status{store.StatusDiagnosing}}); len(incs) != 0 {
 		t.Errorf("still diagnosing: %+v", incs)
 	}
 }

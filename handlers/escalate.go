@@ -9,6 +9,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"ipsecbot/incident"
 	"ipsecbot/store"
 )
 
@@ -37,7 +38,7 @@ func (s *Server) escalate(ctx context.Context, id, user string) (string, error) 
 	if err := s.invite(ctx, channel, inc.Requester, user); err != nil {
 		// The channel exists and the summary still goes there; say who could not be invited.
 		s.log.Warn("invite failed", "incident", inc.ID, "channel", channel, "err", err)
-		s.appendEvent(inc.ID, "slack", "invite to the incident channel failed: "+err.Error(), "bot")
+		s.note(inc.ID, store.EventSlack, "invite to the incident channel failed: "+err.Error(), incident.Bot)
 	}
 	summary := fmt.Sprintf(":rotating_light: *%s* · `%s` escalated by <@%s>", inc.ID, escape(inc.Edge), user)
 	if inc.Cause != "" {
@@ -57,13 +58,10 @@ func (s *Server) escalate(ctx context.Context, id, user string) (string, error) 
 		s.log.Warn("summary not pinned", "incident", inc.ID, "err", err)
 	}
 	oldChannel, oldThread := inc.Channel, inc.ThreadTS
-	if _, err := s.db.UpdateIncident(inc.ID, func(i *store.Incident) error {
-		i.Status, i.Channel, i.ThreadTS = store.StatusEscalated, channel, ts
-		return nil
-	}); err != nil {
+	if _, err := s.incidents.Transition(inc.ID, store.StatusEscalated, user, fmt.Sprintf("escalated to channel %s", channel),
+		incident.Thread(channel, ts)); err != nil {
 		return "", err
 	}
-	s.appendEvent(inc.ID, "handoff", fmt.Sprintf("escalated to channel %s", channel), user)
 	if oldChannel != "" && oldThread != "" {
 		note := fmt.Sprintf(":arrow_right: %s escalated to <#%s> by <@%s>.", inc.ID, channel, user)
 		if _, err := s.api.post(ctx, oldChannel, oldThread, note, nil); err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"ipsecbot/diag/engine"
+	"ipsecbot/incident"
 	"ipsecbot/lab"
 	"ipsecbot/store"
 )
@@ -117,7 +118,7 @@ func TestFlow_ShutdownDuringCaptureMarksInterrupted(t *testing.T) {
 		t.Log("the cancel came before the capture was fetched; only the report was uploaded")
 	}
 	tl, err := db.Timeline("INC-1")
-	if err != nil || !slices.ContainsFunc(tl, func(e store.Event) bool { return e.Text == interruptionNoted }) {
+	if err != nil || !slices.ContainsFunc(tl, func(e store.Event) bool { return e.Kind == store.EventInterruptionNoted }) {
 		t.Errorf("timeline %+v, %v; want the interruption noted so the next start does not note it again", tl, err)
 	}
 }
@@ -136,10 +137,11 @@ func startLabBot(t *testing.T, captureSeconds int) (*lab.Lab, *testBot) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := engine.New(cfg, db, engine.Options{ArtifactsDir: t.TempDir()})
+	incidents := incident.New(db, incident.Options{})
+	eng, err := engine.New(cfg, db, engine.Options{ArtifactsDir: t.TempDir(), Incidents: incidents})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { eng.Close() })
-	return l, startBot(t, cfg, db, eng, nil)
+	return l, startBot(t, cfg, incidents, eng, nil)
 }

@@ -19,6 +19,7 @@ import (
 	"ipsecbot/config"
 	"ipsecbot/diag"
 	"ipsecbot/handlers/slacktestx"
+	"ipsecbot/incident"
 	"ipsecbot/store"
 )
 
@@ -69,17 +70,22 @@ func newTestBot(t testing.TB, dir string, engine Diagnoser, fake *slacktestx.Ser
 	if err != nil {
 		t.Fatal(err)
 	}
-	return startBot(t, cfg, db, engine, fake)
+	return startBot(t, cfg, incident.New(db, incident.Options{}), engine, fake)
 }
 
-// startBot serves cfg with db and engine against fake (a new fake Slack when nil).
-func startBot(t testing.TB, cfg *config.Config, db *store.DB, engine Diagnoser, fake *slacktestx.Server) *testBot {
+// startBot serves cfg with the incidents (and their store) and engine against fake (a new fake
+// Slack when nil).
+func startBot(t testing.TB, cfg *config.Config, incidents *incident.Lifecycle, engine Diagnoser, fake *slacktestx.Server) *testBot {
 	t.Helper()
 	if fake == nil {
 		fake = slacktestx.New(t)
 	}
+	db := incidents.Store()
+	if f, ok := engine.(*fakeEngine); ok {
+		f.incidents = incidents
+	}
 	srv, err := New(Options{
-		Config: cfg, Store: db, Engine: engine, Slack: NewSlackClient("xoxb-test", "xapp-test", fake.APIURL(), 10*time.Second),
+		Config: cfg, Store: db, Incidents: incidents, Engine: engine, Slack: NewSlackClient("xoxb-test", "xapp-test", fake.APIURL(), 10*time.Second),
 		SigningSecret: testSecret, Retry: RetryPolicy{MaxAttempts: 3, MaxRetryAfter: 5 * time.Second, Backoff: 10 * time.Millisecond},
 		Status: func(ctx context.Context, edge string) ([]Tunnel, error) {
 			return []Tunnel{{Site: "branch-fw", Tunnel: "10.0.1.0/24 <-> 10.0.2.0/24", State: "down", Detail: "Authentication Failed"}}, nil
@@ -201,26 +207,26 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 	}
 }
 
-// fakeEngine writes a report's artifacts and reports steps, like the real engine does,
-// without a lab: for tests where the procedure is not the point.
+// fakeEngine writes a report's artifacts, reports steps and records the verdict, like the
+// real engine does, without a lab: for tests where the procedure is not the point.
 type fakeEngine struct {
-	cause diag.Cause
-	err   error         // when set, Diagnose fails with it after the first step
-	gate  chan struct{} // when set, Diagnose waits for it (or ctx) before finishing
+	cause     diag.Cause
+	err       error               // when set, Execute fails with it after the first step
+	gate      chan struct{}       // when set, Execute waits for it (or ctx) before finishing
+	incidents *incident.Lifecycle // the bot's (startBot sets it)
 
 	mu    sync.Mutex
 	calls []diag.Request
 }
 
-func (f *fakeEngine) Diagnose(ctx context.Context, req diag.Request, listeners ...diag.Listener) (*diag.Report, error) {
+func (f *fakeEngine) Execute(ctx context.Context, claimed *incident.Run, req diag.Request, listeners ...diag.Listener) (*diag.Report, error) {
 	f.mu.Lock()
 	f.calls = append(f.calls, req)
 	f.mu.Unlock()
+	claimed.Listen(listeners...)
 	emit := func(ev diag.Event) {
 		ev.Edge, ev.Incident, ev.Time = req.Edge, req.Incident, time.Now()
-		for _, l := range listeners {
-			l(ev)
-		}
+		claimed.Emit(ev)
 	}
 	started := time.Now()
 	emit(diag.Event{Kind: diag.EventStarted, Total: 2})
@@ -261,6 +267,9 @@ func (f *fakeEngine) Diagnose(ctx context.Context, req diag.Request, listeners .
 			Remediation: []string{"Compare the PSK on both gateways"}},
 		Edge: req.Edge, Incident: req.Incident, Started: started, Finished: time.Now(), Artifacts: arts,
 	}
+	if _, err := f.incidents.EndDiagnosis(req.Incident, store.StatusOpen, incident.Bot, "", incident.Finding(string(rep.Cause), rep.Summary)); err != nil {
+		return nil, err
+	}
 	emit(diag.Event{Kind: diag.EventFinished, Report: rep})
 	return rep, nil
 }
@@ -281,9 +290,5 @@ func reopen(t *testing.T, b *testBot) *store.DB {
 // waitIdle waits until no diagnosis is running in the bot (its Slack side included).
 func (b *testBot) waitIdle() {
 	b.t.Helper()
-	waitFor(b.t, "runs to finish", func() bool {
-		b.srv.mu.Lock()
-		defer b.srv.mu.Unlock()
-		return len(b.srv.running) == 0
-	})
+	waitFor(b.t, "runs to finish", func() bool { return b.srv.incidents.Idle() })
 }

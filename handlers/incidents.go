@@ -124,12 +124,13 @@ func ParseIncidentFilter(q url.Values) (store.IncidentFilter, error) {
 		switch key {
 		case "status":
 			for _, v := range vals {
-				for s := range strings.SplitSeq(v, ",") {
-					if !slices.Contains(store.Statuses, s) {
-						return store.IncidentFilter{}, fmt.Errorf("unknown status %q (one of %s)", s, strings.Join(store.Statuses, ", "))
+				for name := range strings.SplitSeq(v, ",") {
+					st, err := store.ParseStatus(name)
+					if err != nil {
+						return store.IncidentFilter{}, err
 					}
-					if !slices.Contains(f.Statuses, s) {
-						f.Statuses = append(f.Statuses, s)
+					if !slices.Contains(f.Statuses, st) {
+						f.Statuses = append(f.Statuses, st)
 					}
 				}
 			}
@@ -158,8 +159,8 @@ func ParseIncidentFilter(q url.Values) (store.IncidentFilter, error) {
 // IncidentQuery is the list query that ParseIncidentFilter reads back as f.
 func IncidentQuery(f store.IncidentFilter) url.Values {
 	q := url.Values{"limit": {strconv.Itoa(f.Limit)}}
-	if len(f.Statuses) > 0 {
-		q["status"] = f.Statuses
+	for _, st := range f.Statuses {
+		q.Add("status", string(st))
 	}
 	if f.Edge != "" {
 		q.Set("edge", f.Edge)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"ipsecbot/incident"
 	"ipsecbot/store"
 )
 
@@ -46,10 +47,14 @@ func TestIncidents_ServedWhileBotHoldsStore(t *testing.T) {
 	waitIncident(t, b, "INC-1", isFinal)
 	b.waitIdle()
 	// The real engine records the files it collected; the fake one leaves that to the test.
-	if err := b.db.AddArtifact("INC-1", store.Artifact{Path: "INC-1/capture.pcap", Kind: "pcap", Size: 2048, SHA256: strings.Repeat("0f", 32)}); err != nil {
+	if err := b.srv.incidents.RecordArtifact("INC-1", store.Artifact{Path: "INC-1/capture.pcap", Kind: "pcap", Size: 2048, SHA256: strings.Repeat("0f", 32)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.db.CreateIncident(store.Incident{Edge: "edge-02", Status: store.StatusEscalated}); err != nil {
+	second, err := b.srv.incidents.Open(incident.Opening{Edge: "edge-02"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.srv.incidents.Transition(second.ID, store.StatusEscalated, "UOPS", "escalated to channel C2"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -58,7 +63,7 @@ func TestIncidents_ServedWhileBotHoldsStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range []store.IncidentFilter{
-		{Limit: 0}, {Limit: 1}, {Statuses: []string{store.StatusEscalated}}, {Edge: "edge-01"}, {Edge: "edge-09"},
+		{Limit: 0}, {Limit: 1}, {Statuses: []store.Status{store.StatusEscalated}}, {Edge: "edge-01"}, {Edge: "edge-09"},
 	} {
 		got, err := c.Incidents(t.Context(), f)
 		if err != nil {
@@ -129,7 +134,7 @@ func TestIncidents_BadQuery(t *testing.T) {
 func TestIncidents_RefusesRemoteAndProxied(t *testing.T) {
 	checkLeaks(t)
 	b := newTestBot(t, t.TempDir(), &fakeEngine{}, nil)
-	if _, err := b.db.CreateIncident(store.Incident{Edge: "edge-01", Summary: "PSK mismatch"}); err != nil {
+	if _, err := b.srv.incidents.Open(incident.Opening{Edge: "edge-01", Why: "PSK mismatch suspected"}); err != nil {
 		t.Fatal(err)
 	}
 	forbidden := func(what string, code int, body string) {

@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"ipsecbot/store"
@@ -14,46 +13,16 @@ import (
 // progress posted after the cancel.
 const interruptPostTimeout = 5 * time.Second
 
-// interruptionNoted is the timeline text once an incident's thread has its interruption note.
-const interruptionNoted = "interruption noted in the thread"
-
 // markInterrupted marks the incidents a previous process left in "diagnosing": their run
 // died with it. It returns them, updated, with the interrupted incidents (cancelled runs the
 // engine marked itself) whose thread never got the note.
 func (s *Server) markInterrupted() ([]store.Incident, error) {
-	incs, err := s.db.Incidents(store.IncidentFilter{Statuses: []string{store.StatusDiagnosing}})
+	out, err := s.incidents.AwaitingInterruptionNote()
 	if err != nil {
 		return nil, err
 	}
-	var out []store.Incident
-	interrupted, err := s.db.Incidents(store.IncidentFilter{Statuses: []string{store.StatusInterrupted}})
-	if err != nil {
-		return nil, err
-	}
-	for _, inc := range interrupted {
-		if inc.Channel == "" || inc.ThreadTS == "" {
-			continue
-		}
-		tl, err := s.db.Timeline(inc.ID)
-		if err != nil {
-			return nil, err
-		}
-		if !slices.ContainsFunc(tl, func(e store.Event) bool { return e.Kind == "slack" && e.Text == interruptionNoted }) {
-			out = append(out, inc)
-		}
-	}
-	for _, inc := range incs {
-		upd, err := s.db.UpdateIncident(inc.ID, func(i *store.Incident) error {
-			i.Status = store.StatusInterrupted
-			return nil
-		})
-		if err != nil {
-			return out, err
-		}
-		s.appendEvent(inc.ID, "interrupted", "the bot stopped while this diagnosis was running", "bot")
-		out = append(out, upd)
-	}
-	return out, nil
+	marked, err := s.incidents.InterruptDiagnosing("the bot stopped while this diagnosis was running")
+	return append(out, marked...), err
 }
 
 // noteInterrupted tells each interrupted incident's thread what happened and how to go on.
@@ -68,6 +37,8 @@ func (s *Server) noteInterrupted(ctx context.Context, incs []store.Incident) {
 			s.log.Error("interruption note not posted", "incident", inc.ID, "err", err)
 			continue
 		}
-		s.appendEvent(inc.ID, "slack", interruptionNoted, "bot")
+		if err := s.incidents.NoteInterruption(inc.ID); err != nil {
+			s.log.Error("incident event not written", "incident", inc.ID, "err", err)
+		}
 	}
 }

@@ -1,10 +1,12 @@
 package handlers
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
 	"ipsecbot/handlers/slacktestx"
+	"ipsecbot/incident"
 	"ipsecbot/store"
 )
 
@@ -17,8 +19,13 @@ func TestStart_NotesInterruptedIncidentsNotYetNoted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inc, err := db.CreateIncident(store.Incident{Edge: "edge-01", Status: store.StatusInterrupted, Channel: "C1", ThreadTS: "1700000000.000009"})
+	incidents := incident.New(db, incident.Options{})
+	inc, err := incidents.Open(incident.Opening{Edge: "edge-01", Channel: "C1", Diagnosing: true})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if inc, err = incidents.EndDiagnosis(inc.ID, store.StatusInterrupted, incident.Bot, "the diagnosis was interrupted",
+		incident.Thread("C1", "1700000000.000009")); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
@@ -38,7 +45,7 @@ func TestStart_NotesInterruptedIncidentsNotYetNoted(t *testing.T) {
 	waitFor(t, "interruption note", func() bool { return notes() == 1 })
 	waitFor(t, "the note in the timeline", func() bool {
 		tl, _ := b.db.Timeline(inc.ID)
-		return strings.Contains(timelineTexts(tl), interruptionNoted)
+		return slices.ContainsFunc(tl, func(e store.Event) bool { return e.Kind == store.EventInterruptionNoted })
 	})
 	b.stop()
 
@@ -47,12 +54,4 @@ func TestStart_NotesInterruptedIncidentsNotYetNoted(t *testing.T) {
 	if again, err := b.srv.markInterrupted(); err != nil || len(again) != 0 {
 		t.Errorf("at the next start, to note again: %+v %v", again, err)
 	}
-}
-
-func timelineTexts(tl []store.Event) string {
-	var b strings.Builder
-	for _, e := range tl {
-		b.WriteString(e.Text + "\n")
-	}
-	return b.String()
 }

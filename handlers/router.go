@@ -278,7 +278,7 @@ func (s *Server) incidentCommand(inv Invocation, cmd Command) Reply {
 }
 
 // openStatuses are the statuses `/ipsec incidents` lists.
-var openStatuses = []string{store.StatusOpen, store.StatusDiagnosing, store.StatusEscalated, store.StatusInterrupted}
+var openStatuses = []store.Status{store.StatusOpen, store.StatusDiagnosing, store.StatusEscalated, store.StatusInterrupted}
 
 func (s *Server) incidentsCommand(inv Invocation) Reply {
 	const name = "/ipsec incidents"

@@ -156,6 +156,7 @@ func TestButtons_CheckedAndAudited(t *testing.T) {
 		}
 		return false
 	})
+	b.waitIdle() // the first run holds edge-01 until its files are uploaded
 	b.press("UOPS", "C1", actionCaptureLonger, "edge-01|120", inc.ThreadTS)
 	second := waitIncident(t, b, "INC-2", isFinal)
 	if second.CaptureSeconds != 120 {

@@ -12,6 +12,7 @@ import (
 
 	"ipsecbot/diag"
 	"ipsecbot/diag/fault"
+	"ipsecbot/incident"
 	"ipsecbot/store"
 )
 
@@ -23,12 +24,11 @@ type run struct {
 	requester, channel      string
 	responseURL             string
 	captureSeconds, maxSecs int
+	claimed                 *incident.Run // the bot's claim of the edge; the run finishes it
 
-	// Set once the incident is open, before ready is closed.
-	ready    chan struct{}
+	// Set once the incident is open, before the run's goroutine goes on.
 	incident string
 	outDir   string
-	err      error
 
 	// Set by the run's goroutine.
 	rootTS      string // the channel message kept current; its thread holds the details
@@ -36,63 +36,54 @@ type run struct {
 }
 
 // startDiagnosis opens an incident for edge and starts its run, or returns the run already
-// going for that edge (joined). The edge is claimed before the incident is written, so
-// commands for other edges never wait on this one's database commit.
+// going for that edge (joined). The edge is claimed before the incident is written, so a
+// second command for it joins at once and commands for other edges never wait on this
+// one's database commit.
 func (s *Server) startDiagnosis(edge string, secs int, user, channel, responseURL string) (*run, bool, error) {
-	s.mu.Lock()
-	if r, ok := s.running[edge]; ok {
-		s.mu.Unlock()
-		<-r.ready
-		return r, true, r.err
+	claimed, owner := s.incidents.Claim(edge)
+	if !owner {
+		inc, err := claimed.Incident()
+		return &run{edge: edge, requester: inc.Requester, incident: inc.ID}, true, err
 	}
 	e, _ := s.cfg.Edge(edge)
 	r := &run{
 		edge: edge, requester: user, channel: channel, responseURL: responseURL,
-		captureSeconds: secs, maxSecs: maxCapture(e), ready: make(chan struct{}),
+		captureSeconds: secs, maxSecs: maxCapture(e), claimed: claimed,
 	}
-	s.running[edge] = r
-	s.mu.Unlock()
-
-	r.err = s.openRun(r)
-	close(r.ready)
-	if r.err != nil {
-		s.mu.Lock()
-		delete(s.running, edge)
-		s.mu.Unlock()
+	if err := s.openRun(r); err != nil {
+		claimed.Finish(nil, err)
+		return r, false, err
 	}
-	return r, false, r.err
+	return r, false, nil
 }
 
-// openRun writes the run's incident and starts its goroutine.
+// openRun starts the run's goroutine, then opens its incident, which the goroutine waits for:
+// a bot that is shutting down refuses the run before any incident is written.
 func (s *Server) openRun(r *run) error {
-	s.writes.Lock() // ahead of the bot's queued background writes: an acknowledgement waits on this
-	inc, err := s.db.CreateIncident(store.Incident{
-		Edge: r.edge, Status: store.StatusDiagnosing, Requester: r.requester, Channel: r.channel, CaptureSeconds: r.captureSeconds,
+	opened := make(chan bool, 1)
+	if !s.work.Go(func(ctx context.Context) {
+		if <-opened {
+			s.drive(ctx, r)
+		}
+	}) {
+		return errShuttingDown
+	}
+	inc, err := r.claimed.Open(incident.Opening{
+		Requester: r.requester, Channel: r.channel, CaptureSeconds: r.captureSeconds,
+		Why: fmt.Sprintf("diagnosis of %s requested", r.edge),
 	})
-	s.writes.Unlock()
 	if err != nil {
+		opened <- false
 		return fmt.Errorf("open incident: %w", err)
 	}
 	r.incident, r.outDir = inc.ID, filepath.Join(s.artifacts, inc.ID)
-	if !s.work.Go(func(ctx context.Context) { <-r.ready; s.drive(ctx, r) }) {
-		s.updateIncident(r.incident, func(i *store.Incident) { i.Status = store.StatusInterrupted })
-		return errShuttingDown
-	}
+	opened <- true
 	return nil
 }
 
-func (s *Server) updateIncident(id string, fn func(*store.Incident)) {
-	s.writes.RLock()
-	defer s.writes.RUnlock()
-	if _, err := s.db.UpdateIncident(id, func(i *store.Incident) error { fn(i); return nil }); err != nil {
-		s.log.Error("incident not updated", "incident", id, "err", err)
-	}
-}
-
-func (s *Server) appendEvent(id, kind, text, actor string) {
-	s.writes.RLock()
-	defer s.writes.RUnlock()
-	if err := s.db.AppendEvent(id, store.Event{Time: time.Now().UTC(), Kind: kind, Text: text, Actor: actor}); err != nil {
+// note appends to an incident's timeline; a failure is logged and Slack goes on.
+func (s *Server) note(id string, kind store.EventKind, text, actor string) {
+	if err := s.incidents.Note(id, kind, text, actor); err != nil {
 		s.log.Error("incident event not written", "incident", id, "err", err)
 	}
 }
@@ -103,14 +94,11 @@ func (s *Server) appendEvent(id, kind, text, actor string) {
 func (s *Server) drive(ctx context.Context, r *run) {
 	s.metrics.inProgress.Inc()
 	defer s.metrics.inProgress.Dec()
-	defer func() {
-		s.mu.Lock()
-		if s.running[r.edge] == r {
-			delete(s.running, r.edge)
-		}
-		s.mu.Unlock()
-	}()
-	s.appendEvent(r.incident, "started", fmt.Sprintf("diagnosis of %s requested", r.edge), r.requester)
+	var report *diag.Report
+	var err error
+	// The edge stays claimed until Slack has the verdict and the files: a command meanwhile
+	// joins this run.
+	defer func() { r.claimed.Finish(report, err) }()
 
 	p := &progress{incident: r.incident, edge: r.edge, requester: r.requester, started: time.Now()}
 	s.postRoot(ctx, r, p)
@@ -118,7 +106,7 @@ func (s *Server) drive(ctx context.Context, r *run) {
 	q := newEventQueue()
 	var consumer sync.WaitGroup
 	consumer.Go(func() { s.followProgress(ctx, r, p, q) })
-	report, err := s.engine.Diagnose(ctx, diag.Request{
+	report, err = s.engine.Execute(ctx, r.claimed, diag.Request{
 		Edge: r.edge, CaptureSeconds: r.captureSeconds, Incident: r.incident,
 		OutDir: r.outDir, Requester: r.requester,
 	}, q.push)
@@ -158,7 +146,9 @@ func (s *Server) interrupted(ctx context.Context, r *run, report *diag.Report) {
 		report.Incident = r.incident
 	}
 	if s.finished(wctx, r, report) && r.rootTS != "" {
-		s.appendEvent(r.incident, "slack", interruptionNoted, "bot")
+		if err := s.incidents.NoteInterruption(r.incident); err != nil {
+			s.log.Error("incident event not written", "incident", r.incident, "err", err)
+		}
 	}
 }
 
@@ -168,12 +158,14 @@ func (s *Server) postRoot(ctx context.Context, r *run, p *progress) {
 	ts, err := s.api.post(ctx, r.channel, "", p.text(), p.blocks())
 	if err == nil {
 		r.rootTS = ts
-		s.updateIncident(r.incident, func(i *store.Incident) { i.Channel, i.ThreadTS = r.channel, ts })
+		if _, err := s.incidents.Update(r.incident, incident.Bot, incident.Thread(r.channel, ts)); err != nil {
+			s.log.Error("incident not updated", "incident", r.incident, "err", err)
+		}
 		return
 	}
 	s.log.Warn("cannot post in channel; answering through response_url", "incident", r.incident, "channel", r.channel, "err", err)
 	r.viaResponse = true
-	s.appendEvent(r.incident, "slack", "channel post failed: "+err.Error(), "bot")
+	s.note(r.incident, store.EventSlack, "channel post failed: "+err.Error(), incident.Bot)
 	msg := &slack.WebhookMessage{ResponseType: slack.ResponseTypeInChannel, Text: p.text(),
 		Blocks: &slack.Blocks{BlockSet: p.blocks()}}
 	if !isChannelError(err) {
@@ -233,27 +225,18 @@ func (s *Server) followProgress(ctx context.Context, r *run, p *progress, q *eve
 // failed records a run that could not produce a report.
 func (s *Server) failed(ctx context.Context, r *run, err error) {
 	s.log.Error("diagnosis failed", "incident", r.incident, "err", err)
-	s.updateIncident(r.incident, func(i *store.Incident) {
-		i.Status, i.Summary = store.StatusOpen, "diagnosis failed: "+err.Error()
-	})
-	s.appendEvent(r.incident, "failed", err.Error(), "bot")
+	if _, uerr := s.incidents.EndDiagnosis(r.incident, store.StatusOpen, incident.Bot, "",
+		incident.Summary("diagnosis failed: "+err.Error()), incident.Noting(store.EventFailed, err.Error())); uerr != nil {
+		s.log.Error("incident not updated", "incident", r.incident, "err", uerr)
+	}
 	text := fmt.Sprintf(":x: %s · %s: the diagnosis failed. %s", r.incident, r.edge, fault.Sentence(err))
 	blocks := []slack.Block{section(escape(text))}
 	_ = s.publish(ctx, r, text, blocks) // logged and noted in the timeline
 }
 
-// finished records the verdict, posts it and uploads the files into its thread. It reports
-// whether the verdict was posted.
+// finished posts the verdict (the engine recorded it) and uploads the files into its thread.
+// It reports whether the verdict was posted.
 func (s *Server) finished(ctx context.Context, r *run, rep *diag.Report) bool {
-	s.updateIncident(r.incident, func(i *store.Incident) {
-		i.Cause, i.Summary = string(rep.Cause), rep.Summary
-		if i.Status == store.StatusDiagnosing {
-			i.Status = store.StatusOpen
-		}
-		if i.Site == "" {
-			i.Site = rep.Peer
-		}
-	})
 	note := ""
 	if r.viaResponse {
 		note = fmt.Sprintf("Files are kept with %s; invite the bot to this channel to get them posted.", r.incident)
@@ -285,7 +268,7 @@ func (s *Server) publish(ctx context.Context, r *run, text string, blocks []slac
 	}
 	if err != nil {
 		s.log.Error("verdict not posted", "incident", r.incident, "err", err)
-		s.appendEvent(r.incident, "slack", "verdict not posted: "+err.Error(), "bot")
+		s.note(r.incident, store.EventSlack, "verdict not posted: "+err.Error(), incident.Bot)
 	}
 	return err
 }

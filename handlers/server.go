@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,13 +19,15 @@ import (
 
 	"ipsecbot/config"
 	"ipsecbot/diag"
+	"ipsecbot/incident"
 	"ipsecbot/store"
 )
 
 // Diagnoser runs the procedure; *engine.Engine satisfies it.
 type Diagnoser interface {
-	// Diagnose runs (or joins a running) diagnosis of req.Edge and returns its report.
-	Diagnose(ctx context.Context, req diag.Request, listeners ...diag.Listener) (*diag.Report, error)
+	// Execute runs the diagnosis of claimed, the run of req.Edge the bot claimed (and
+	// finishes), and returns its report.
+	Execute(ctx context.Context, claimed *incident.Run, req diag.Request, listeners ...diag.Listener) (*diag.Report, error)
 }
 
 // Tunnel is one IPsec tunnel's state as `/ipsec status` shows it.
@@ -42,8 +43,11 @@ type StatusFunc func(ctx context.Context, edge string) ([]Tunnel, error)
 
 // Options are a Server's collaborators and settings. Config, Store, Engine and Slack are required.
 type Options struct {
-	Config        *config.Config
-	Store         *store.DB
+	Config *config.Config
+	Store  *store.DB
+	// Incidents writes the incidents of Store and holds the one run per edge; share the
+	// engine's (default: one of its own over Store).
+	Incidents     *incident.Lifecycle
 	Engine        Diagnoser
 	Status        StatusFunc    // nil: /ipsec status answers that it is not available
 	Slack         *slack.Client // from NewSlackClient
@@ -63,6 +67,7 @@ type Options struct {
 type Server struct {
 	cfg       *config.Config
 	db        *store.DB
+	incidents *incident.Lifecycle
 	engine    Diagnoser
 	status    StatusFunc
 	api       *slackAPI
@@ -76,15 +81,6 @@ type Server struct {
 	grace     time.Duration
 	work      *supervisor
 	audits    *auditWriter
-
-	mu      sync.Mutex
-	running map[string]*run // edge -> the run in progress
-
-	// writes orders the bot's own store writes: background ones (audit, timeline, updates)
-	// share it, and opening an incident, which an acknowledgement waits for, takes it
-	// exclusively, so it waits for the writes in flight but not for the whole queue behind
-	// them (each write is a commit with an fsync).
-	writes sync.RWMutex
 }
 
 // DefaultMaxBody bounds a Slack request body; slash commands are a few hundred bytes and
@@ -115,17 +111,24 @@ func New(o Options) (*Server, error) {
 	}
 	api := &slackAPI{client: o.Slack, http: hc, retry: retry, metrics: m, log: lg}
 	artifacts := cmp.Or(o.ArtifactsDir, o.Config.ArtifactsDir())
+	incidents := o.Incidents
+	if incidents == nil {
+		incidents = incident.New(o.Store, incident.Options{})
+	}
+	if incidents.Store() != o.Store {
+		return nil, errors.New("handlers: the incident lifecycle writes another store than Store")
+	}
 	s := &Server{
-		cfg: o.Config, db: o.Store, engine: o.Engine, status: o.Status, api: api,
+		cfg: o.Config, db: o.Store, incidents: incidents, engine: o.Engine, status: o.Status, api: api,
 		secret: o.SigningSecret, log: lg, registry: reg, metrics: m,
 		access:    newAccessList(o.Config.Access, api),
 		artifacts: artifacts,
 		maxBody:   cmp.Or(o.MaxBody, DefaultMaxBody),
 		grace:     cmp.Or(o.ShutdownGrace, 10*time.Second),
 		work:      newSupervisor(),
-		running:   map[string]*run{},
 	}
-	s.audits = newAuditWriter(o.Store, &s.writes, lg)
+	// Audit records queue behind an incident being opened like the incidents' own writes.
+	s.audits = newAuditWriter(o.Store, incidents, lg)
 	return s, nil
 }
 

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"ipsecbot/diag"
+	"ipsecbot/incident"
+	"ipsecbot/store"
 )
 
 // maxUploadBytes: a bigger file stays on disk only (Slack takes up to 1 GB; a thread is no
@@ -43,7 +45,7 @@ func (s *Server) uploadFiles(ctx context.Context, r *run, rep *diag.Report) {
 	}
 	if len(failed) > 0 {
 		msg := fmt.Sprintf(":warning: Could not upload %s; the files are kept with %s on the bot's host.", strings.Join(failed, ", "), r.incident)
-		s.appendEvent(r.incident, "slack", msg, "bot")
+		s.note(r.incident, store.EventSlack, msg, incident.Bot)
 		if _, err := s.api.post(ctx, r.channel, r.rootTS, msg, nil); err != nil {
 			s.log.Error("upload failure note not posted", "incident", r.incident, "err", err)
 		}

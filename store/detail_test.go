@@ -25,7 +25,7 @@ func TestStore_IncidentDetail(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, text := range []string{"diagnosis requested", "capture started"} {
-		if err := db.AppendEvent(first.ID, Event{Kind: "status", Text: text}); err != nil {
+		if err := db.AppendEvent(first.ID, Event{Kind: EventStatus, Text: text}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -12,17 +12,49 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
+// Status is where an incident stands. The strings are what the file holds: they never change,
+// so files written by earlier versions read the same. Which status may follow which is the
+// incident package's business; the store only refuses a status it does not know.
+type Status string
+
 // Incident statuses.
 const (
-	StatusOpen        = "open"
-	StatusDiagnosing  = "diagnosing"
-	StatusResolved    = "resolved"
-	StatusEscalated   = "escalated"
-	StatusInterrupted = "interrupted" // a run that was going when the bot stopped
+	StatusOpen        Status = "open"
+	StatusDiagnosing  Status = "diagnosing"
+	StatusResolved    Status = "resolved"
+	StatusEscalated   Status = "escalated"
+	StatusInterrupted Status = "interrupted" // a run that was going when the bot stopped
 )
 
 // Statuses lists every incident status.
-var Statuses = []string{StatusOpen, StatusDiagnosing, StatusResolved, StatusEscalated, StatusInterrupted}
+var Statuses = []Status{StatusOpen, StatusDiagnosing, StatusResolved, StatusEscalated, StatusInterrupted}
+
+// ParseStatus reads a status as stored or typed ("resolved"); anything else is an error that
+// lists the statuses.
+func ParseStatus(s string) (Status, error) {
+	if st := Status(s); slices.Contains(Statuses, st) {
+		return st, nil
+	}
+	return "", fmt.Errorf("unknown status %q (one of %s)", s, StatusNames())
+}
+
+// StatusNames lists the statuses for people: "open, diagnosing, ...".
+func StatusNames() string {
+	names := make([]string, len(Statuses))
+	for i, st := range Statuses {
+		names[i] = string(st)
+	}
+	return strings.Join(names, ", ")
+}
+
+// Origin says how an incident came to be.
+type Origin string
+
+// Incident origins. Incidents stored before origins were recorded read as "" (manual).
+const (
+	OriginManual    Origin = "manual"    // someone asked for a diagnosis
+	OriginAutomatic Origin = "automatic" // the bot saw the tunnel fail by itself
+)
 
 // incidentPrefix starts every incident ID: INC-1, INC-2, ...
 const incidentPrefix = "INC-"
@@ -32,7 +64,8 @@ type Incident struct {
 	ID        string `json:"id"` // INC-<n>, assigned by CreateIncident
 	Edge      string `json:"edge"`
 	Site      string `json:"site,omitempty"`
-	Status    string `json:"status"`
+	Status    Status `json:"status"`
+	Origin    Origin `json:"origin,omitempty"`
 	Owner     string `json:"owner,omitempty"`     // Slack user ID
 	Channel   string `json:"channel,omitempty"`   // Slack channel ID the incident is discussed in
 	ThreadTS  string `json:"thread_ts,omitempty"` // Slack thread of the progress messages
@@ -52,14 +85,15 @@ type incidentRecord struct {
 
 // IncidentFilter selects incidents; zero fields select everything.
 type IncidentFilter struct {
-	Statuses []string // any of these
+	Statuses []Status // any of these
 	Edge     string
 	Limit    int // at most this many, newest first; 0 is no limit
 }
 
-// CreateIncident stores a new incident and returns it with its ID and times set. The status
-// defaults to StatusOpen; Created and Updated default to now.
-func (db *DB) CreateIncident(inc Incident) (Incident, error) {
+// CreateIncident stores a new incident, with the first entries of its timeline, in one
+// transaction and returns it with its ID and times set. The status defaults to StatusOpen;
+// Created and Updated default to now, an event's Time to Created.
+func (db *DB) CreateIncident(inc Incident, events ...Event) (Incident, error) {
 	if inc.Edge == "" {
 		return Incident{}, errors.New("create incident: edge is required")
 	}
@@ -81,7 +115,10 @@ func (db *DB) CreateIncident(inc Incident) (Incident, error) {
 			return err
 		}
 		inc.ID = incidentPrefix + strconv.FormatUint(n, 10)
-		return putIncident(b, n, inc)
+		if err := putIncident(b, n, inc); err != nil {
+			return err
+		}
+		return putEvents(tx, n, inc.Created, events)
 	})
 	if err != nil {
 		return Incident{}, fmt.Errorf("create incident: %w", err)
@@ -92,6 +129,13 @@ func (db *DB) CreateIncident(inc Incident) (Incident, error) {
 // UpdateIncident applies fn to the stored incident and saves the result in one transaction;
 // if fn returns an error nothing changes. ID and Created cannot be changed; Updated is set to now.
 func (db *DB) UpdateIncident(id string, fn func(*Incident) error) (Incident, error) {
+	return db.ChangeIncident(id, func(inc *Incident) ([]Event, error) { return nil, fn(inc) })
+}
+
+// ChangeIncident is UpdateIncident whose fn also returns entries for the incident's timeline,
+// appended in the same transaction (an event's Time defaults to now): a status and the entry
+// that says why are committed together or not at all.
+func (db *DB) ChangeIncident(id string, fn func(*Incident) ([]Event, error)) (Incident, error) {
 	n, err := incidentNumber(id)
 	if err != nil {
 		return Incident{}, err
@@ -104,14 +148,18 @@ func (db *DB) UpdateIncident(id string, fn func(*Incident) error) (Incident, err
 			return err
 		}
 		inc = old
-		if err := fn(&inc); err != nil {
+		events, err := fn(&inc)
+		if err != nil {
 			return err
 		}
 		if err := checkStatus(inc.Status); err != nil {
 			return err
 		}
 		inc.ID, inc.Created, inc.Updated = old.ID, old.Created, db.now()
-		return putIncident(b, n, inc)
+		if err := putIncident(b, n, inc); err != nil {
+			return err
+		}
+		return putEvents(tx, n, inc.Updated, events)
 	})
 	if err != nil {
 		return Incident{}, fmt.Errorf("update incident %s: %w", id, err)
@@ -205,9 +253,7 @@ func putIncident(b *bolt.Bucket, n uint64, inc Incident) error {
 	return b.Put(u64(n), v)
 }
 
-func checkStatus(s string) error {
-	if !slices.Contains(Statuses, s) {
-		return fmt.Errorf("unknown status %q (one of %s)", s, strings.Join(Statuses, ", "))
-	}
-	return nil
+func checkStatus(s Status) error {
+	_, err := ParseStatus(string(s))
+	return err
 }

@@ -119,6 +119,56 @@ func TestDB_UpdateIncident(t *testing.T) {
 	}
 }
 
+// Ensure CreateIncident and ChangeIncident commit the incident and its timeline entries
+// together: an unknown kind or a failing fn leaves both as they were.
+func TestDB_ChangeIncident_WithEvents(t *testing.T) {
+	db := mustOpen(t)
+	db.Now = clock(t0)
+	inc, err := db.CreateIncident(store.Incident{Edge: "edge-01"}, store.Event{Kind: store.EventOpened, Text: "opened", Actor: "U1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ChangeIncident(inc.ID, func(i *store.Incident) ([]store.Event, error) {
+		i.Status = store.StatusResolved
+		return []store.Event{{Kind: "closed", Text: "typo"}}, nil
+	}); err == nil {
+		t.Error("unknown event kind accepted")
+	}
+	if _, err := db.ChangeIncident(inc.ID, func(i *store.Incident) ([]store.Event, error) {
+		i.Status = store.StatusResolved
+		return []store.Event{{Kind: store.EventStatus, Text: "resolved"}}, errors.New("refused")
+	}); err == nil {
+		t.Error("fn error ignored")
+	}
+	if got, _ := db.Incident(inc.ID); got.Status != store.StatusOpen {
+		t.Errorf("failed changes moved the status to %s", got.Status)
+	}
+	up, err := db.ChangeIncident(inc.ID, func(i *store.Incident) ([]store.Event, error) {
+		i.Status = store.StatusResolved
+		return []store.Event{{Kind: store.EventStatus, Text: "resolved"}}, nil
+	})
+	if err != nil || up.Status != store.StatusResolved {
+		t.Fatalf("change: %+v %v", up, err)
+	}
+	tl, err := db.Timeline(inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []store.Event{
+		{Time: inc.Created, Kind: store.EventOpened, Text: "opened", Actor: "U1"},
+		{Time: up.Updated, Kind: store.EventStatus, Text: "resolved"},
+	}
+	if !reflect.DeepEqual(tl, want) {
+		t.Errorf("timeline = %+v, want %+v", tl, want)
+	}
+	if _, err := db.CreateIncident(store.Incident{Edge: "edge-02"}, store.Event{Kind: "created"}); err == nil {
+		t.Error("unknown event kind accepted at creation")
+	}
+	if list, _ := db.Incidents(store.IncidentFilter{}); len(list) != 1 {
+		t.Errorf("a refused creation left an incident: %+v", list)
+	}
+}
+
 // Ensure Incidents lists newest first and applies every filter field.
 func TestDB_Incidents_Filter(t *testing.T) {
 	db := mustOpen(t)
@@ -139,8 +189,8 @@ func TestDB_Incidents_Filter(t *testing.T) {
 	}{
 		{"All", store.IncidentFilter{}, []string{"INC-4", "INC-3", "INC-2", "INC-1"}},
 		{"Edge", store.IncidentFilter{Edge: "edge-01"}, []string{"INC-4", "INC-3", "INC-1"}},
-		{"Statuses", store.IncidentFilter{Statuses: []string{store.StatusOpen, store.StatusDiagnosing}}, []string{"INC-4", "INC-3", "INC-2"}},
-		{"EdgeAndStatus", store.IncidentFilter{Edge: "edge-01", Statuses: []string{store.StatusOpen}}, []string{"INC-4"}},
+		{"Statuses", store.IncidentFilter{Statuses: []store.Status{store.StatusOpen, store.StatusDiagnosing}}, []string{"INC-4", "INC-3", "INC-2"}},
+		{"EdgeAndStatus", store.IncidentFilter{Edge: "edge-01", Statuses: []store.Status{store.StatusOpen}}, []string{"INC-4"}},
 		{"Limit", store.IncidentFilter{Limit: 2}, []string{"INC-4", "INC-3"}},
 		{"NoMatch", store.IncidentFilter{Edge: "edge-09"}, nil},
 	}
@@ -168,7 +218,7 @@ func TestDB_Timeline_Artifacts(t *testing.T) {
 	a, _ := db.CreateIncident(store.Incident{Edge: "edge-01"})
 	b, _ := db.CreateIncident(store.Incident{Edge: "edge-02"})
 	for i, id := range []string{a.ID, b.ID, a.ID, a.ID} {
-		if err := db.AppendEvent(id, store.Event{Kind: "step", Text: fmt.Sprintf("step %d", i), Actor: "bot"}); err != nil {
+		if err := db.AppendEvent(id, store.Event{Kind: store.EventStep, Text: fmt.Sprintf("step %d", i), Actor: "bot"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -186,7 +236,7 @@ func TestDB_Timeline_Artifacts(t *testing.T) {
 	if !reflect.DeepEqual(texts, []string{"step 0", "step 2", "step 3"}) {
 		t.Errorf("timeline of %s = %v", a.ID, texts)
 	}
-	if err := db.AppendEvent("INC-9", store.Event{Text: "x"}); !errors.Is(err, store.ErrNotFound) {
+	if err := db.AppendEvent("INC-9", store.Event{Kind: store.EventStep, Text: "x"}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("event on missing incident: %v", err)
 	}
 	if _, err := db.Timeline("INC-9"); !errors.Is(err, store.ErrNotFound) {
@@ -533,7 +583,7 @@ func TestHelperProcess(t *testing.T) {
 		for { // until killed
 			inc, err := db.CreateIncident(store.Incident{Edge: "edge-01", Summary: strings.Repeat("x", 512)})
 			if err == nil {
-				err = db.AppendEvent(inc.ID, store.Event{Kind: "created", Text: "created " + inc.ID})
+				err = db.AppendEvent(inc.ID, store.Event{Kind: store.EventOpened, Text: "created " + inc.ID})
 			}
 			if err != nil {
 				fmt.Fprintln(os.Stderr, err)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -48,10 +47,13 @@ func runIncidents(ctx context.Context, e *env, args []string) error {
 	}
 	switch sub := pos[0]; {
 	case sub == "list" && len(pos) == 1:
+		var filter []store.Status
 		for _, s := range statuses {
-			if !slices.Contains(store.Statuses, s) {
-				return usagef("unknown --status %q (one of %s)", s, strings.Join(store.Statuses, ", "))
+			st, err := store.ParseStatus(s)
+			if err != nil {
+				return usagef("unknown --status %q (one of %s)", s, store.StatusNames())
 			}
+			filter = append(filter, st)
 		}
 		if *limit < 0 {
 			return usagef("--limit must not be negative")
@@ -61,7 +63,7 @@ func runIncidents(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		defer src.Close()
-		list, err := src.Incidents(ctx, store.IncidentFilter{Statuses: statuses, Edge: *edge, Limit: *limit})
+		list, err := src.Incidents(ctx, store.IncidentFilter{Statuses: filter, Edge: *edge, Limit: *limit})
 		if err != nil {
 			return err
 		}
@@ -187,7 +189,7 @@ func printIncidentDetail(w io.Writer, d store.IncidentDetail) error {
 	inc := d.Incident
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, f := range [][2]string{
-		{"incident", inc.ID}, {"status", inc.Status}, {"edge", inc.Edge}, {"site", orDash(inc.Site)},
+		{"incident", inc.ID}, {"status", string(inc.Status)}, {"edge", inc.Edge}, {"site", orDash(inc.Site)},
 		{"cause", orDash(inc.Cause)}, {"summary", orDash(singleLine(inc.Summary))}, {"owner", orDash(inc.Owner)},
 		{"requester", orDash(inc.Requester)}, {"channel", orDash(inc.Channel)}, {"thread", orDash(inc.ThreadTS)},
 		{"created", inc.Created.UTC().Format(time.RFC3339)}, {"updated", inc.Updated.UTC().Format(time.RFC3339)},

@@ -17,6 +17,7 @@ import (
 	"ipsecbot/config"
 	"ipsecbot/diag"
 	"ipsecbot/handlers"
+	"ipsecbot/incident"
 	"ipsecbot/store"
 )
 
@@ -35,24 +36,21 @@ func incidentsFixture(t *testing.T) (cfgPath, dbPath string) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	t0 := time.Date(2026, 11, 27, 4, 0, 0, 0, time.UTC)
-	first, err := db.CreateIncident(store.Incident{Edge: "edge-01", Site: "branch-fw", Requester: "U012AB", Created: t0})
+	now := time.Date(2026, 11, 27, 4, 0, 0, 0, time.UTC)
+	incidents := incident.New(db, incident.Options{Now: func() time.Time { return now }})
+	first, err := incidents.Open(incident.Opening{Edge: "edge-01", Site: "branch-fw", Requester: "U012AB", Why: "diagnose edge-01"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.UpdateIncident(first.ID, func(i *store.Incident) error {
-		i.Status, i.Cause, i.Summary = store.StatusResolved, "auth_failed", "IKEv2 authentication failed:\npre-shared key mismatch"
-		return nil
-	}); err != nil {
+	if _, err := incidents.Transition(first.ID, store.StatusResolved, "U012AB", "resolved in Slack",
+		incident.Finding("auth_failed", "IKEv2 authentication failed:\npre-shared key mismatch")); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.AppendEvent(first.ID, store.Event{Time: t0, Kind: "created", Text: "diagnose edge-01", Actor: "U012AB"}); err != nil {
+	if err := incidents.RecordArtifact(first.ID, store.Artifact{Path: "INC-1/capture.pcap", Kind: "pcap", Size: 2048, SHA256: strings.Repeat("0f", 32)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.AddArtifact(first.ID, store.Artifact{Path: "INC-1/capture.pcap", Kind: "pcap", Size: 2048, SHA256: strings.Repeat("0f", 32)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.CreateIncident(store.Incident{Edge: "edge-02", Status: store.StatusDiagnosing, Created: t0.Add(time.Hour)}); err != nil {
+	now = now.Add(time.Hour)
+	if _, err := incidents.Open(incident.Opening{Edge: "edge-02", Diagnosing: true}); err != nil {
 		t.Fatal(err)
 	}
 	return cfgPath, dbPath
@@ -105,7 +103,7 @@ func TestIncidents_Show(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"incident:   INC-1", "status:     resolved", "cause:      auth_failed", "timeline (1):", "diagnose edge-01", "artifacts (1):", "INC-1/capture.pcap"} {
+	for _, want := range []string{"incident:   INC-1", "status:     resolved", "cause:      auth_failed", "timeline (2):", "diagnose edge-01", "resolved in Slack", "artifacts (1):", "INC-1/capture.pcap"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("show output lacks %q:\n%s", want, out)
 		}
@@ -119,11 +117,11 @@ func TestIncidents_Show(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &d); err != nil {
 		t.Fatalf("stdout is not one JSON document: %v\n%s", err, out)
 	}
-	if d.Incident.ID != "INC-2" || d.Incident.Status != store.StatusDiagnosing || d.Timeline == nil || d.Artifacts == nil {
+	if d.Incident.ID != "INC-2" || d.Incident.Status != store.StatusDiagnosing || len(d.Timeline) != 1 || d.Artifacts == nil {
 		t.Errorf("detail = %+v", d)
 	}
-	if !strings.Contains(out, `"timeline": []`) {
-		t.Errorf("empty timeline is not []: %s", out)
+	if !strings.Contains(out, `"artifacts": []`) {
+		t.Errorf("no artifacts is not []: %s", out)
 	}
 }
 
@@ -196,7 +194,7 @@ func setListen(t *testing.T, cfgPath, listen string) {
 // noDiagnoses is the engine of a bot that is only asked about incidents.
 type noDiagnoses struct{}
 
-func (noDiagnoses) Diagnose(context.Context, diag.Request, ...diag.Listener) (*diag.Report, error) {
+func (noDiagnoses) Execute(context.Context, *incident.Run, diag.Request, ...diag.Listener) (*diag.Report, error) {
 	return nil, errors.New("this bot only answers incident queries")
 }
 

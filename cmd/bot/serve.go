@@ -17,6 +17,7 @@ import (
 	"ipsecbot/config"
 	"ipsecbot/diag/engine"
 	"ipsecbot/handlers"
+	"ipsecbot/incident"
 	"ipsecbot/store"
 )
 
@@ -68,7 +69,9 @@ func serve(ctx context.Context, e *env, cfg *config.Config) error {
 	}
 	defer db.Close()
 	artifacts := cfg.ArtifactsDir()
-	eng, err := engine.New(cfg, db, engine.Options{Logger: lg, ArtifactsDir: artifacts})
+	// One lifecycle for the engine and the handlers: one run per edge, one order of writes.
+	incidents := incident.New(db, incident.Options{})
+	eng, err := engine.New(cfg, db, engine.Options{Logger: lg, ArtifactsDir: artifacts, Incidents: incidents})
 	if err != nil {
 		return err
 	}
@@ -77,7 +80,7 @@ func serve(ctx context.Context, e *env, cfg *config.Config) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	bot, err := handlers.New(handlers.Options{
-		Config: cfg, Store: db, Engine: eng, Status: tunnelStatus(eng), Registry: reg,
+		Config: cfg, Store: db, Incidents: incidents, Engine: eng, Status: tunnelStatus(eng), Registry: reg,
 		Slack:         handlers.NewSlackClient(botToken, appToken, cfg.Slack.APIURL, 30*time.Second),
 		SigningSecret: secret, Logger: lg, ArtifactsDir: artifacts,
 	})

@@ -82,8 +82,8 @@ func (r *run) recordArtifact(a diag.Artifact) {
 	r.mu.Lock()
 	r.artifacts = append(r.artifacts, a)
 	r.mu.Unlock()
-	if db := r.e.db; db != nil && r.req.Incident != "" {
-		if err := db.AddArtifact(r.req.Incident, store.Artifact{Path: filepath.Join(r.dir, a.Name), Kind: a.Kind, Size: a.Size, SHA256: a.SHA256}); err != nil {
+	if r.recorded() {
+		if err := r.e.incidents.RecordArtifact(r.req.Incident, store.Artifact{Path: filepath.Join(r.dir, a.Name), Kind: a.Kind, Size: a.Size, SHA256: a.SHA256}); err != nil {
 			r.e.log.Warn("record artifact", "incident", r.req.Incident, "artifact", a.Name, "err", err)
 		}
 	}

@@ -22,6 +22,7 @@ import (
 
 	"ipsecbot/config"
 	"ipsecbot/diag"
+	"ipsecbot/incident"
 	"ipsecbot/store"
 )
 
@@ -51,19 +52,23 @@ type Options struct {
 	// DefaultCaptureSeconds is the capture window when the request names none (default
 	// config.DefaultCaptureWindowSeconds).
 	DefaultCaptureSeconds int
+	// Incidents records the runs' incidents and holds the one run per edge; share it with
+	// everything else that writes the store (default: one of its own over the store).
+	Incidents *incident.Lifecycle
 }
 
-// Engine runs diagnoses. It is safe for concurrent use; one diagnosis per edge runs at a time.
+// Engine runs diagnoses. It is safe for concurrent use; one diagnosis per edge runs at a time
+// (its incident lifecycle's runs).
 type Engine struct {
-	cfg  *config.Config
-	db   *store.DB // nil: nothing is recorded
-	opts Options
-	log  *slog.Logger
+	cfg       *config.Config
+	db        *store.DB // nil: nothing is recorded
+	incidents *incident.Lifecycle
+	opts      Options
+	log       *slog.Logger
 
-	mu      sync.Mutex
-	running map[string]*run // by edge name
-	wg      sync.WaitGroup
-	closed  bool
+	mu     sync.Mutex
+	wg     sync.WaitGroup
+	closed bool
 }
 
 // New returns an engine for the inventory in cfg. db may be nil (nothing is recorded then,
@@ -87,6 +92,12 @@ func New(cfg *config.Config, db *store.DB, opts Options) (*Engine, error) {
 	if opts.DefaultCaptureSeconds <= 0 {
 		opts.DefaultCaptureSeconds = config.DefaultCaptureWindowSeconds
 	}
+	if opts.Incidents == nil {
+		opts.Incidents = incident.New(db, incident.Options{Now: opts.Now})
+	}
+	if opts.Incidents.Store() != db {
+		return nil, errors.New("engine: the incident lifecycle writes another store than the engine's")
+	}
 	if opts.ArtifactsDir == "" {
 		switch {
 		case cfg.Store.Artifacts != "":
@@ -97,7 +108,7 @@ func New(cfg *config.Config, db *store.DB, opts Options) (*Engine, error) {
 			opts.ArtifactsDir = "artifacts"
 		}
 	}
-	return &Engine{cfg: cfg, db: db, opts: opts, log: opts.Logger, running: map[string]*run{}}, nil
+	return &Engine{cfg: cfg, db: db, incidents: opts.Incidents, opts: opts, log: opts.Logger}, nil
 }
 
 // Diagnose runs the procedure against req.Edge and returns the report. A second request for
@@ -109,53 +120,61 @@ func New(cfg *config.Config, db *store.DB, opts Options) (*Engine, error) {
 // that report (Interrupted set) with an error wrapping the cancel, once all that is done. A
 // joiner's ctx only stops its waiting.
 func (e *Engine) Diagnose(ctx context.Context, req diag.Request, listeners ...diag.Listener) (*diag.Report, error) {
+	if _, ok := e.cfg.Edge(req.Edge); !ok {
+		return nil, e.unknownEdge(req.Edge)
+	}
+	claimed, owner := e.incidents.Claim(req.Edge)
+	if !owner {
+		claimed.Listen(listeners...)
+		return claimed.Wait(ctx)
+	}
+	rep, err := e.Execute(ctx, claimed, req, listeners...)
+	claimed.Finish(rep, err)
+	return rep, err
+}
+
+// Execute runs the diagnosis of claimed, the run of req.Edge the caller claimed from the
+// engine's incident lifecycle and finishes itself, as Diagnose does for its own claims. When
+// incidents are recorded and req names none, the run opens one.
+func (e *Engine) Execute(ctx context.Context, claimed *incident.Run, req diag.Request, listeners ...diag.Listener) (*diag.Report, error) {
 	edgeCfg, ok := e.cfg.Edge(req.Edge)
 	if !ok {
-		return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknownEdge, req.Edge, strings.Join(e.cfg.EdgeNames(), ", "))
+		return nil, e.unknownEdge(req.Edge)
+	}
+	switch {
+	case claimed.Edge != req.Edge:
+		return nil, fmt.Errorf("diagnosis of %s under the run of %s", req.Edge, claimed.Edge)
+	case !claimed.ClaimedFrom(e.incidents):
+		return nil, fmt.Errorf("diagnosis of %s: its run was claimed from another incident lifecycle than the engine's", req.Edge)
 	}
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
 		return nil, errors.New("engine closed")
 	}
-	if r, ok := e.running[req.Edge]; ok {
-		r.addListeners(listeners)
-		e.mu.Unlock()
-		return r.wait(ctx)
-	}
-	r, err := e.newRun(ctx, edgeCfg, req, listeners)
-	if err != nil {
-		e.mu.Unlock()
-		return nil, err
-	}
-	e.running[req.Edge] = r
 	e.wg.Add(1)
 	e.mu.Unlock()
-
-	go func() {
-		defer e.wg.Done()
-		r.execute()
-		e.mu.Lock()
-		delete(e.running, req.Edge)
-		e.mu.Unlock()
-		close(r.done)
-	}()
+	defer e.wg.Done()
+	claimed.Listen(listeners...)
+	r, err := e.newRun(ctx, claimed, edgeCfg, req)
+	if err != nil {
+		return nil, err
+	}
 	// The starter's ctx ends the run itself, so its report (and the capture's cleanup) follow
-	// soon after a cancel: wait for them rather than leave a capture behind on return.
-	<-r.done
+	// soon after a cancel: they are waited for rather than a capture left behind on return.
+	r.execute()
 	if r.report != nil && r.report.Interrupted != "" {
 		return r.report, fmt.Errorf("diagnosis of %s interrupted: %w", req.Edge, context.Cause(ctx))
 	}
 	return r.report, r.err
 }
 
-// Running reports whether a diagnosis of edge is in progress.
-func (e *Engine) Running(edge string) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	_, ok := e.running[edge]
-	return ok
+func (e *Engine) unknownEdge(name string) error {
+	return fmt.Errorf("%w %q (known: %s)", ErrUnknownEdge, name, strings.Join(e.cfg.EdgeNames(), ", "))
 }
+
+// Running reports whether a diagnosis of edge is in progress.
+func (e *Engine) Running(edge string) bool { return e.incidents.Running(edge) }
 
 // Close waits for running diagnoses to finish (cancel their contexts to hurry them).
 func (e *Engine) Close() error {
@@ -182,10 +201,7 @@ func (e *Engine) CleanupCaptures(ctx context.Context) (int, error) {
 	}
 	byEdge := map[string][]store.Capture{}
 	for _, c := range caps {
-		e.mu.Lock()
-		_, busy := e.running[c.Edge]
-		e.mu.Unlock()
-		if !busy {
+		if !e.incidents.Running(c.Edge) {
 			byEdge[c.Edge] = append(byEdge[c.Edge], c)
 		}
 	}
@@ -213,16 +229,13 @@ func (e *Engine) CleanupCaptures(ctx context.Context) (int, error) {
 				errs = append(errs, err)
 				continue
 			}
-			if c.Incident != "" {
-				_ = e.db.AppendEvent(c.Incident, store.Event{Kind: "capture", Actor: "bot",
-					Text: fmt.Sprintf("capture %s on %s %s stopped and removed after a restart", c.File, name, c.Interface)})
+			if c.Incident != "" && e.incidents.Recording() {
 				// Its run died with the process that started it.
-				_, _ = e.db.UpdateIncident(c.Incident, func(inc *store.Incident) error {
-					if inc.Status == store.StatusDiagnosing {
-						inc.Status = store.StatusInterrupted
-					}
-					return nil
-				})
+				_, err := e.incidents.EndDiagnosis(c.Incident, store.StatusInterrupted, incident.Bot, "", incident.Noting(store.EventCapture,
+					fmt.Sprintf("capture %s on %s %s stopped and removed after a restart", c.File, name, c.Interface)))
+				if err != nil {
+					e.log.Warn("update incident", "incident", c.Incident, "err", err)
+				}
 			}
 			e.log.Info("stale capture removed", "edge", name, "interface", c.Interface, "file", c.File)
 			n++

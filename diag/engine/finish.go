@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"ipsecbot/diag"
+	"ipsecbot/incident"
 	"ipsecbot/store"
 )
 
@@ -48,53 +49,52 @@ func (r *run) finish() {
 		}
 	}
 	r.report = rep
-	if db := r.e.db; db != nil && r.req.Incident != "" {
-		_, err := db.UpdateIncident(r.req.Incident, func(inc *store.Incident) error {
-			inc.Cause, inc.Summary = string(rep.Cause), rep.Summary
-			switch {
-			case rep.Interrupted != "":
-				inc.Status = store.StatusInterrupted
-			case inc.Status == store.StatusDiagnosing:
-				inc.Status = store.StatusOpen
-			}
-			return nil
-		})
+	if r.recorded() {
+		to, why := store.StatusOpen, ""
+		if rep.Interrupted != "" {
+			to, why = store.StatusInterrupted, "the diagnosis was "+rep.Interrupted
+		}
+		_, err := r.e.incidents.EndDiagnosis(r.req.Incident, to, r.actor(), why, incident.Finding(string(rep.Cause), rep.Summary),
+			incident.Noting(store.EventFinding, fmt.Sprintf("%s (confidence %.2f): %s", rep.Cause, rep.Confidence, rep.Summary)))
 		if err != nil {
 			r.e.log.Warn("update incident", "incident", r.req.Incident, "err", err)
 		}
 	}
-	if rep.Interrupted != "" {
-		r.timeline("interrupted", "the diagnosis was "+rep.Interrupted)
-	}
-	r.timeline("finding", fmt.Sprintf("%s (confidence %.2f): %s", rep.Cause, rep.Confidence, rep.Summary))
 	r.emit(diag.Event{Kind: diag.EventFinished, Summary: fmt.Sprintf("%s: %s", rep.Cause, rep.Summary), Report: rep})
 }
 
-// openIncident marks the run's incident diagnosing, with the site chosen.
+// openIncident records that the run's diagnosis starts, with the site chosen, and names the
+// incident to the joiners of the run.
 func (r *run) openIncident() {
-	db := r.e.db
-	if db == nil || r.req.Incident == "" {
+	if !r.recorded() {
 		return
 	}
-	_, err := db.UpdateIncident(r.req.Incident, func(inc *store.Incident) error {
-		inc.Status, inc.Site = store.StatusDiagnosing, r.peerName()
-		return nil
-	})
+	inc, err := r.e.incidents.BeginDiagnosis(r.req.Incident, r.actor(),
+		fmt.Sprintf("diagnosis of %s (peer %s) started, capture window %s", r.req.Edge, r.peerName(), r.window), incident.Site(r.peerName()))
 	if err != nil {
 		r.e.log.Warn("update incident", "incident", r.req.Incident, "err", err)
+		return
 	}
-	r.timeline("status", fmt.Sprintf("diagnosis of %s (peer %s) started, capture window %s", r.req.Edge, r.peerName(), r.window))
+	r.claimed.For(inc)
 }
 
-// timeline appends to the incident's timeline (when there is a store and an incident).
-func (r *run) timeline(kind, text string) {
-	if db := r.e.db; db != nil && r.req.Incident != "" {
-		actor := r.req.Requester
-		if actor == "" {
-			actor = "bot"
-		}
-		if err := db.AppendEvent(r.req.Incident, store.Event{Time: r.e.opts.Now(), Kind: kind, Text: text, Actor: actor}); err != nil {
-			r.e.log.Warn("timeline", "incident", r.req.Incident, "err", err)
-		}
+// recorded reports whether the run writes to an incident.
+func (r *run) recorded() bool { return r.e.incidents.Recording() && r.req.Incident != "" }
+
+// actor is who the run's timeline entries are by: its requester, else the bot.
+func (r *run) actor() string {
+	if r.req.Requester != "" {
+		return r.req.Requester
+	}
+	return incident.Bot
+}
+
+// timeline appends to the incident's timeline (when the run has one).
+func (r *run) timeline(kind store.EventKind, text string) {
+	if !r.recorded() {
+		return
+	}
+	if err := r.e.incidents.Note(r.req.Incident, kind, text, r.actor()); err != nil {
+		r.e.log.Warn("timeline", "incident", r.req.Incident, "err", err)
 	}
 }

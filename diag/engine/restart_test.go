@@ -154,7 +154,7 @@ func TestCleanupCaptures_AfterKill(t *testing.T) {
 func timelineText(evs []store.Event) string {
 	var b strings.Builder
 	for _, e := range evs {
-		b.WriteString(e.Kind + ": " + e.Text + "\n")
+		b.WriteString(string(e.Kind) + ": " + e.Text + "\n")
 	}
 	return b.String()
 }

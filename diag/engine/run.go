@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"slices"
 	"sync"
 	"time"
 
@@ -14,13 +13,16 @@ import (
 	"ipsecbot/diag/edge"
 	"ipsecbot/diag/nsx"
 	"ipsecbot/diag/peer"
+	"ipsecbot/incident"
 	"ipsecbot/store"
 )
 
-// run is one diagnosis in progress: its request, its clients, what it collected so far and the
-// listeners of its events. Steps read and add to it concurrently through its methods.
+// run is one diagnosis in progress: its request, its clients and what it collected so far; its
+// claim holds the listeners of its events. Steps read and add to it concurrently through its
+// methods.
 type run struct {
 	e        *Engine
+	claimed  *incident.Run
 	reqCtx   context.Context // the starter's: its end interrupts the run
 	ctx      context.Context // the run's: the overall deadline, cancelled with the request
 	cancel   context.CancelFunc
@@ -32,9 +34,6 @@ type run struct {
 	window   time.Duration
 	started  time.Time
 	plan     []Step
-
-	evMu      sync.Mutex // serialises events: listeners see them in order
-	listeners []diag.Listener
 
 	mu        sync.Mutex
 	collected Collected
@@ -65,12 +64,11 @@ type run struct {
 	snapshots     sync.WaitGroup
 	snapshotsDone chan struct{}
 
-	done   chan struct{}
 	report *diag.Report
 	err    error
 }
 
-func (e *Engine) newRun(ctx context.Context, edgeCfg *config.Edge, req diag.Request, listeners []diag.Listener) (*run, error) {
+func (e *Engine) newRun(ctx context.Context, claimed *incident.Run, edgeCfg *config.Edge, req diag.Request) (*run, error) {
 	start := e.opts.Now()
 	if req.CaptureSeconds <= 0 {
 		req.CaptureSeconds = e.opts.DefaultCaptureSeconds
@@ -83,10 +81,10 @@ func (e *Engine) newRun(ctx context.Context, edgeCfg *config.Edge, req diag.Requ
 	if err != nil {
 		return nil, err
 	}
-	if e.db != nil && req.Incident == "" {
+	if e.incidents.Recording() && req.Incident == "" {
 		// A terminal run gets an incident of its own, and its directory is named after it.
-		inc, err := e.db.CreateIncident(store.Incident{Edge: req.Edge, Site: peerCfg.Name, Status: store.StatusDiagnosing,
-			Requester: req.Requester, CaptureSeconds: int(window / time.Second)})
+		inc, err := claimed.Open(incident.Opening{Site: peerCfg.Name, Requester: req.Requester,
+			CaptureSeconds: int(window / time.Second), Why: fmt.Sprintf("diagnosis of %s requested", req.Edge)})
 		if err != nil {
 			return nil, fmt.Errorf("record the incident: %w", err)
 		}
@@ -102,11 +100,9 @@ func (e *Engine) newRun(ctx context.Context, edgeCfg *config.Edge, req diag.Requ
 	}
 	rctx, cancel := context.WithTimeout(ctx, deadline)
 	r := &run{
-		e: e, reqCtx: ctx, ctx: rctx, cancel: cancel, req: req, edge: edgeCfg, peerCfg: peerCfg, dir: dir,
+		e: e, claimed: claimed, reqCtx: ctx, ctx: rctx, cancel: cancel, req: req, edge: edgeCfg, peerCfg: peerCfg, dir: dir,
 		window: window, started: start, plan: procedure(),
-		listeners:  slices.Clone(listeners),
 		windowOpen: make(chan struct{}), windowEnd: make(chan struct{}), snapshotsDone: make(chan struct{}),
-		done: make(chan struct{}),
 	}
 	if peerCfg != nil {
 		r.peerAddr, _ = netip.ParseAddr(peerCfg.Address)
@@ -131,32 +127,12 @@ func pickPeer(e *config.Edge, name string) (*config.Peer, error) {
 	return &e.Peers[0], nil
 }
 
-func (r *run) addListeners(ls []diag.Listener) {
-	r.evMu.Lock()
-	r.listeners = append(r.listeners, ls...)
-	r.evMu.Unlock()
-}
-
-// wait returns the run's report when it is done, or ctx's error first.
-func (r *run) wait(ctx context.Context) (*diag.Report, error) {
-	select {
-	case <-r.done:
-		return r.report, r.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
 func (r *run) emit(ev diag.Event) {
 	ev.Edge, ev.Incident, ev.Total = r.req.Edge, r.req.Incident, len(r.plan)
 	if ev.Time.IsZero() {
 		ev.Time = r.e.opts.Now()
 	}
-	r.evMu.Lock()
-	defer r.evMu.Unlock()
-	for _, l := range r.listeners {
-		l(ev)
-	}
+	r.claimed.Emit(ev)
 }
 
 // execute runs the plan phase by phase, then classifies and writes the report.
@@ -242,7 +218,7 @@ func (r *run) runStep(i int, s Step) diag.StepResult {
 	default:
 		res.Status = diag.StepOK
 	}
-	r.timeline("step", fmt.Sprintf("%s: %s %s", res.Title, res.Status, firstNonEmpty(res.Summary, res.Error)))
+	r.timeline(store.EventStep, fmt.Sprintf("%s: %s %s", res.Title, res.Status, firstNonEmpty(res.Summary, res.Error)))
 	r.emit(diag.Event{Kind: kind, Step: res.Name, Title: res.Title, Index: i + 1, Summary: res.Summary, Err: res.Error, Result: &res})
 	return res
 }

@@ -1,0 +1,36 @@
+package engine_test
+
+import (
+	"strings"
+	"testing"
+
+	"ipsecbot/config"
+	"ipsecbot/diag"
+	"ipsecbot/diag/engine"
+	"ipsecbot/incident"
+)
+
+// Ensure Execute runs only a run of the request's edge claimed from the engine's own incident
+// lifecycle: one registry of runs per edge, never two.
+func TestExecute_RefusesForeignClaims(t *testing.T) {
+	cfg := &config.Config{Edges: []config.Edge{{Name: "edge-01"}, {Name: "edge-02"}}}
+	ours := incident.New(nil, incident.Options{})
+	e, err := engine.New(cfg, nil, engine.Options{Incidents: ours, ArtifactsDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+
+	foreign, _ := incident.New(nil, incident.Options{}).Claim("edge-01")
+	if _, err := e.Execute(t.Context(), foreign, diag.Request{Edge: "edge-01"}); err == nil || !strings.Contains(err.Error(), "another incident lifecycle") {
+		t.Errorf("a run claimed elsewhere: %v", err)
+	}
+	other, _ := ours.Claim("edge-02")
+	if _, err := e.Execute(t.Context(), other, diag.Request{Edge: "edge-01"}); err == nil || !strings.Contains(err.Error(), "under the run of edge-02") {
+		t.Errorf("a run of another edge: %v", err)
+	}
+	other.Finish(nil, nil)
+	if e.Running("edge-02") {
+		t.Error("edge-02 still running after its run finished")
+	}
+}
