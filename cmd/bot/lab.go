@@ -28,7 +28,7 @@ func runLab(ctx context.Context, e *env, args []string) error {
 	if _, ok := lab.LookupScenario(*scenario); !ok {
 		return usagef("unknown scenario %q (one of: %s)", *scenario, strings.Join(lab.ScenarioNames(), ", "))
 	}
-	opts := lab.Options{Scenario: *scenario, Listen: *listen}
+	opts := lab.Options{Scenario: *scenario, Listen: *listen, BotElsewhere: true}
 	if *writeConfig != "" {
 		abs, err := filepath.Abs(*writeConfig)
 		if err != nil {
