@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
+	"ipsecbot/diag/edge"
 	"ipsecbot/lab/edgesim"
 	"ipsecbot/lab/nsxsim"
 	"ipsecbot/lab/peersim"
@@ -50,6 +51,10 @@ type Options struct {
 	RekeyEvery time.Duration
 	// Clock is the Manager's clock for the changing statistics (nil: time.Now).
 	Clock func() time.Time
+	// BotElsewhere leaves the SCP receiver's port free for a bot in another process to bind
+	// (`bot lab`). Otherwise the lab keeps the port bound and hands the socket over to the
+	// bot's receive endpoint in this process (edge.HandOver): no later bind can lose it.
+	BotElsewhere bool
 }
 
 // Faults gathers the simulators' fault switches.
@@ -89,6 +94,7 @@ type Lab struct {
 	manager  *nsxsim.Manager
 	peer     *peersim.Peer
 	scpAddr  string
+	scpLn    net.Listener // bound at scpAddr until the bot's receive endpoint takes it
 	capture  int
 	edges    int // Options.Edges
 }
@@ -132,8 +138,15 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	}
 	// The address the bot's SCP receiver will listen on: the Edge's `debug copy scp` to
 	// 127.0.0.1 connects here, standing in for a DNAT from port 22.
-	if l.scpAddr, err = freePort(host); err != nil {
+	if l.scpLn, err = net.Listen("tcp", net.JoinHostPort(host, "0")); err != nil {
 		return nil, err
+	}
+	l.scpAddr = l.scpLn.Addr().String()
+	if opts.BotElsewhere {
+		l.scpLn.Close()
+		l.scpLn = nil
+	} else {
+		edge.HandOver(l.scpLn)
 	}
 	outputs := l.content.showOutputs()
 	if l.edge, err = l.startEdge(ctx, host, sec.edgeHostKey, 0, sec, outputs, opts.Faults.Edge); err != nil {
@@ -280,6 +293,9 @@ func (l *Lab) Capture() []byte { return l.content.capture }
 // Close stops every simulator and removes a temporary directory.
 func (l *Lab) Close() error {
 	var errs []error
+	if l.scpLn != nil && edge.Withdraw(l.scpLn) { // no receive endpoint took it
+		errs = append(errs, l.scpLn.Close())
+	}
 	if l.peer != nil {
 		errs = append(errs, l.peer.Close())
 	}
@@ -348,14 +364,4 @@ func newSecrets() (sec secrets, err error) {
 	}
 	_, sec.peerUserKey, err = ed25519.GenerateKey(rand.Reader)
 	return sec, err
-}
-
-// freePort finds a port on host nobody listens on now.
-func freePort(host string) (string, error) {
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }

@@ -38,7 +38,7 @@ func runLab(ctx context.Context, e *env, args []string) error {
 	if *flapEvery < 3*time.Second {
 		return usagef("--flap-every must be at least 3s")
 	}
-	opts := lab.Options{Scenario: *scenario, Listen: *listen, Edges: *edges, FlapEvery: *flapEvery}
+	opts := lab.Options{Scenario: *scenario, Listen: *listen, Edges: *edges, FlapEvery: *flapEvery, BotElsewhere: true}
 	if *writeConfig != "" {
 		abs, err := filepath.Abs(*writeConfig)
 		if err != nil {

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -65,9 +64,10 @@ var (
 	ErrSCPCanceled = errors.New("transfer canceled")
 )
 
-// NewSCPReceiver listens on listen (host:port) with the given host key.
+// NewSCPReceiver listens on listen (host:port) with the given host key, on the listener
+// handed over for that address if there is one (HandOver).
 func NewSCPReceiver(listen string, hostKey ssh.Signer) (*SCPReceiver, error) {
-	ln, err := net.Listen("tcp", listen)
+	ln, err := listenSCP(listen)
 	if err != nil {
 		return nil, fmt.Errorf("scp endpoint: %w", err)
 	}

@@ -141,6 +141,13 @@ func (r *run) applianceNote() string {
 	return ""
 }
 
+// BindCaptureEndpoint binds the edge's SCP receive endpoint now, before a capture starts: a
+// port in use or a missing capture.scp_listen then fails the capture before the Edge runs one.
+func (c *defaultConnector) BindCaptureEndpoint(cfg *config.Config, e *config.Edge) error {
+	_, err := c.receiver(cfg, e.Capture.SCPListen)
+	return err
+}
+
 // receiver returns the SCP endpoint for listen, started on first use and kept for the
 // process's life (the Edge pushes every capture to it).
 func (c *defaultConnector) receiver(cfg *config.Config, listen string) (*edge.SCPReceiver, error) {

@@ -55,6 +55,9 @@ type Options struct {
 	// Incidents records the runs' incidents and holds the one run per edge; share it with
 	// everything else that writes the store (default: one of its own over the store).
 	Incidents *incident.Lifecycle
+	// CleanupRetry is the first wait before retrying a capture cleanup that failed (default
+	// 30 s; doubled each attempt up to 10 min). The retries run in the background.
+	CleanupRetry time.Duration
 }
 
 // Engine runs diagnoses. It is safe for concurrent use; one diagnosis per edge runs at a time
@@ -69,6 +72,10 @@ type Engine struct {
 	mu     sync.Mutex
 	wg     sync.WaitGroup
 	closed bool
+
+	stop     chan struct{} // closed by Close: ends the cleanup retries
+	retrying bool          // a cleanup retrier runs (under mu)
+	capLocks sync.Map      // edge name -> *sync.Mutex: see lockCaptures
 }
 
 // New returns an engine for the inventory in cfg. db may be nil (nothing is recorded then,
@@ -89,6 +96,9 @@ func New(cfg *config.Config, db *store.DB, opts Options) (*Engine, error) {
 	if opts.Classifier == nil {
 		opts.Classifier = defaultClassifier{}
 	}
+	if opts.CleanupRetry <= 0 {
+		opts.CleanupRetry = defaultCleanupRetry
+	}
 	if opts.DefaultCaptureSeconds <= 0 {
 		opts.DefaultCaptureSeconds = config.DefaultCaptureWindowSeconds
 	}
@@ -108,7 +118,7 @@ func New(cfg *config.Config, db *store.DB, opts Options) (*Engine, error) {
 			opts.ArtifactsDir = "artifacts"
 		}
 	}
-	return &Engine{cfg: cfg, db: db, incidents: opts.Incidents, opts: opts, log: opts.Logger}, nil
+	return &Engine{cfg: cfg, db: db, incidents: opts.Incidents, opts: opts, log: opts.Logger, stop: make(chan struct{})}, nil
 }
 
 // Diagnose runs the procedure against req.Edge and returns the report. A second request for
@@ -179,6 +189,9 @@ func (e *Engine) Running(edge string) bool { return e.incidents.Running(edge) }
 // Close waits for running diagnoses to finish (cancel their contexts to hurry them).
 func (e *Engine) Close() error {
 	e.mu.Lock()
+	if !e.closed {
+		close(e.stop)
+	}
 	e.closed = true
 	e.mu.Unlock()
 	e.wg.Wait()
@@ -188,10 +201,22 @@ func (e *Engine) Close() error {
 	return nil
 }
 
-// CleanupCaptures stops and removes the captures a dead process left running on Edges (the
-// store records every capture until it is removed). It returns how many were cleaned up; a
-// capture that could not be removed stays recorded and is reported in the error.
+// CleanupCaptures stops and removes the captures a dead process or a failed cleanup left
+// running on Edges (the store records every capture until the Edge confirms it gone). It
+// returns how many were cleaned up; a capture that could not be removed stays recorded, is
+// reported in the error, and is retried in the background (see Options.CleanupRetry) so a
+// start is never held up by an unreachable Edge.
 func (e *Engine) CleanupCaptures(ctx context.Context) (int, error) {
+	n, err := e.cleanupOnce(ctx)
+	if err != nil {
+		e.retryLeftoversLater()
+	}
+	return n, err
+}
+
+// cleanupOnce is one pass of CleanupCaptures. Each edge's records are read again under its
+// capture lock, and an edge being diagnosed is left to its run.
+func (e *Engine) cleanupOnce(ctx context.Context) (int, error) {
 	if e.db == nil {
 		return 0, nil
 	}
@@ -199,48 +224,74 @@ func (e *Engine) CleanupCaptures(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("list recorded captures: %w", err)
 	}
-	byEdge := map[string][]store.Capture{}
+	edges := map[string]bool{}
 	for _, c := range caps {
-		if !e.incidents.Running(c.Edge) {
-			byEdge[c.Edge] = append(byEdge[c.Edge], c)
-		}
+		edges[c.Edge] = true
 	}
 	n := 0
 	var errs []error
-	for name, list := range byEdge {
-		edgeCfg, ok := e.cfg.Edge(name)
-		if !ok {
-			errs = append(errs, fmt.Errorf("%s: capture %s recorded for an edge no longer in the inventory", name, list[0].File))
-			continue
-		}
-		cli, err := e.opts.Connect.Edge(ctx, e.cfg, edgeCfg)
+	for name := range edges {
+		k, err := e.cleanupEdge(ctx, name)
+		n += k
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			errs = append(errs, err)
+		}
+	}
+	return n, errors.Join(errs...)
+}
+
+// cleanupEdge finishes the edge's recorded captures over one session of its own.
+func (e *Engine) cleanupEdge(ctx context.Context, name string) (int, error) {
+	unlock := e.lockCaptures(name)
+	defer unlock()
+	if e.Running(name) {
+		return 0, nil
+	}
+	caps, err := e.db.Captures()
+	if err != nil {
+		return 0, fmt.Errorf("list recorded captures: %w", err)
+	}
+	var list []store.Capture
+	for _, c := range caps {
+		if c.Edge == name {
+			list = append(list, c)
+		}
+	}
+	if len(list) == 0 {
+		return 0, nil
+	}
+	edgeCfg, ok := e.cfg.Edge(name)
+	if !ok {
+		return 0, fmt.Errorf("%s: capture %s recorded for an edge no longer in the inventory", name, list[0].File)
+	}
+	cli, err := e.opts.Connect.Edge(ctx, e.cfg, edgeCfg)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w (its captures stay recorded)", name, err)
+	}
+	defer cli.Close()
+	n := 0
+	var errs []error
+	for _, c := range list {
+		// Only the interface's files that were not on the Edge before it started: the Edge
+		// names files by every capture it ever took, so a name cannot be predicted.
+		if err := cli.AbandonCapture(ctx, c.Interface, c.Before); err != nil {
+			errs = append(errs, fmt.Errorf("%s: capture %s: %w (it stays recorded)", name, c.File, err))
 			continue
 		}
-		for _, c := range list {
-			// Only the interface's files that were not on the Edge before it started: the Edge
-			// names files by every capture it ever took, so a name cannot be predicted.
-			if err := cli.AbandonCapture(ctx, c.Interface, c.Before); err != nil {
-				errs = append(errs, fmt.Errorf("%s: capture %s: %w", name, c.File, err))
-				continue
-			}
-			if err := e.db.DeleteCapture(c.Edge, c.File); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			if c.Incident != "" && e.incidents.Recording() {
-				// Its run died with the process that started it.
-				_, err := e.incidents.EndDiagnosis(c.Incident, store.StatusInterrupted, incident.Bot, "", incident.Noting(store.EventCapture,
-					fmt.Sprintf("capture %s on %s %s stopped and removed after a restart", c.File, name, c.Interface)))
-				if err != nil {
-					e.log.Warn("update incident", "incident", c.Incident, "err", err)
-				}
-			}
-			e.log.Info("stale capture removed", "edge", name, "interface", c.Interface, "file", c.File)
-			n++
+		if err := e.db.DeleteCapture(c.Edge, c.File); err != nil {
+			errs = append(errs, err)
+			continue
 		}
-		cli.Close()
+		if c.Incident != "" && e.incidents.Recording() {
+			// Its run died with the process that started it.
+			_, err := e.incidents.EndDiagnosis(c.Incident, store.StatusInterrupted, incident.Bot, "", incident.Noting(store.EventCapture,
+				fmt.Sprintf("capture %s on %s %s stopped and removed after a restart", c.File, name, c.Interface)))
+			if err != nil {
+				e.log.Warn("update incident", "incident", c.Incident, "err", err)
+			}
+		}
+		e.log.Info("stale capture removed", "edge", name, "interface", c.Interface, "file", c.File)
+		n++
 	}
 	return n, errors.Join(errs...)
 }

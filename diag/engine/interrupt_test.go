@@ -18,8 +18,9 @@ import (
 	"ipsecbot/store"
 )
 
-// lateBound is how soon after a cancel Diagnose must return: the late work (end-of-window
-// reads, stop/fetch/remove, logs, classification) runs on short contexts of its own.
+// lateBound is how soon after a cancel Diagnose must return: the work after the window
+// (end-of-window reads, stop/fetch/remove, logs, classification) runs on bounded contexts of
+// its own, and in the lab it is quick.
 const lateBound = 15 * time.Second
 
 // Ensure a run cancelled 1.5 s into a 30 s capture window keeps what it collected: the

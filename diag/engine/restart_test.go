@@ -58,7 +58,8 @@ func TestCleanupCaptures_AfterKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a child process")
 	}
-	l, err := lab.Start(t.Context(), lab.Options{Scenario: "auth_failed", Dir: t.TempDir(), CaptureSeconds: 300})
+	// The child process binds the receive endpoint: the lab leaves its port free.
+	l, err := lab.Start(t.Context(), lab.Options{Scenario: "auth_failed", Dir: t.TempDir(), CaptureSeconds: 300, BotElsewhere: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,9 +28,9 @@ const maxLogBytes = 256 << 20
 
 func (logsStep) Run(ctx context.Context, r *run) Outcome {
 	// The window ends on time or early, when the run is cut short: the logs are collected
-	// either way, then on a short context of their own.
+	// either way, on a context of their own (a bundle download gets two pieces' time).
 	_ = waitFor(ctx, r.windowEnd)
-	ctx, cancel := late(ctx)
+	ctx, cancel := afterWindowContext(ctx, 2*r.afterWindowTimeout())
 	defer cancel()
 	var edgeRes, peerRes string
 	var edgeArt, peerArt *diag.Artifact

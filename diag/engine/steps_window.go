@@ -11,7 +11,6 @@ import (
 	"ipsecbot/diag"
 	"ipsecbot/diag/edge"
 	"ipsecbot/diag/peer"
-	"ipsecbot/store"
 )
 
 // The capture window: step 3 captures IKE and ESP between the Edge and the peer while steps
@@ -27,9 +26,6 @@ func (captureStep) Phase() phase                 { return phaseWindow }
 func (captureStep) Snapshot() bool               { return false }
 func (captureStep) Timeout(r *run) time.Duration { return windowTimeout(r) + shortTimeout(r) }
 
-// cleanupTimeout bounds stopping and removing a capture after cancel, error or timeout.
-const cleanupTimeout = 30 * time.Second
-
 func (captureStep) Run(ctx context.Context, r *run) (out Outcome) {
 	defer r.openWindow() // the window runs for the API readings even without a capture
 	if !r.peerAddr.IsValid() {
@@ -39,153 +35,75 @@ func (captureStep) Run(ctx context.Context, r *run) (out Outcome) {
 	if err != nil {
 		return Outcome{Err: err}
 	}
-	iface := r.edge.Uplink
-	// The Edge numbers capture files by every capture it ever took and names one only when it
-	// stops: record the files there now, so a cleanup (even after a crash) removes only the
-	// interface's files this capture created.
-	before, err := cli.CaptureFiles(ctx)
-	if err != nil {
-		return Outcome{Err: fmt.Errorf("list the Edge's capture files: %w", err)}
-	}
-	rec := store.Capture{Edge: r.edge.Name, Interface: iface, File: "tcpdump_" + iface + ".*", Before: before,
-		Incident: r.req.Incident, Started: r.e.opts.Now()}
-	if db := r.e.db; db != nil {
-		if err := db.PutCapture(rec); err != nil {
-			r.e.log.Warn("record capture", "edge", rec.Edge, "interface", iface, "err", err)
-		}
-	}
-	c, err := cli.StartCapture(ctx, iface, r.peerAddr)
-	if err != nil {
-		err = fmt.Errorf("start capture on %s: %w", iface, err)
-		if errors.Is(err, edge.ErrCommand) {
-			// The Edge refused: nothing of ours runs (and a capture someone else runs on the
-			// interface is not ours to stop).
-			r.forgetCapture(rec)
-			return Outcome{Err: err}
-		}
-		// Cut short (a cancel closes the session): it may run with nobody to stop it.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-		defer cancel()
-		if aerr := r.abandonCapture(cctx, iface, before); aerr != nil {
-			r.timeline("capture", fmt.Sprintf("a capture on %s %s may be left running: %v (recorded; removed at the next start)", rec.Edge, iface, aerr))
-			return Outcome{Err: fmt.Errorf("%w; cleaning up after it: %v", err, aerr)}
-		}
-		r.forgetCapture(rec)
-		return Outcome{Err: err}
-	}
-	r.timeline("capture", fmt.Sprintf("capture started on %s %s (filter: host %s, IKE and ESP)", rec.Edge, c.Interface(), r.peerAddr))
-	stopped, removed := false, false
-	defer func() {
-		// Whatever happened, the Edge's capture is stopped and its file removed, with a
-		// context of its own: the run's may be the very thing that was cancelled.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-		defer cancel()
-		var errs []string
-		if !stopped {
-			if err := c.Stop(cctx); err != nil {
-				errs = append(errs, "stop: "+err.Error())
-			}
-		}
-		if !removed {
-			if err := c.Remove(cctx); err != nil {
-				errs = append(errs, "remove: "+err.Error())
-			} else {
-				removed = true
-			}
-		}
-		if !removed {
-			// A cancelled command closes the Edge session: clean up over a fresh one.
-			if err := r.abandonCapture(cctx, c.Interface(), before); err != nil {
-				errs = append(errs, "over a new session: "+err.Error())
-			} else {
-				removed, errs = true, nil
-			}
-		}
-		if removed {
-			r.forgetCapture(rec)
-			r.timeline("capture", fmt.Sprintf("capture %s stopped and removed from %s", firstNonEmpty(c.File(), rec.File), rec.Edge))
-		}
-		if len(errs) > 0 {
-			msg := fmt.Sprintf("capture %s on %s could not be cleaned up: %s (recorded; removed at the next start)", rec.File, rec.Edge, strings.Join(errs, "; "))
-			r.timeline("capture", msg)
-			if out.Err == nil {
-				out.Err = fmt.Errorf("%s", msg)
-			}
+	life := newCaptureLife(r, cli, r.edge.Uplink)
+	defer func() { // runs on every way out, a panic included
+		if err := life.end(ctx); err != nil && out.Err == nil {
+			out.Err = err
 		}
 	}()
-	r.openWindow()
-	opened := time.Now()
-	// The window ends on time, or early when the run is cut short: then the capture is still
-	// stopped, fetched and removed, each on a short context of its own (late), so the report
-	// keeps the packets the window had.
-	_ = waitFor(ctx, r.windowEnd)
-	over, cut := r.window.String(), ""
-	// Cut short means the window closed before its time; the step's own context may learn of
-	// the cancel a moment after the window does.
-	if elapsed := time.Since(opened); elapsed < r.window {
-		over = fmt.Sprintf("%s of the %s window", elapsed.Round(100*time.Millisecond), r.window)
-		reason := context.Cause(ctx)
-		if reason == nil {
-			reason = errors.New("the run was interrupted")
-		}
-		cut = fmt.Sprintf(" (cut short: %v)", reason)
+	if err := life.start(ctx); err != nil {
+		return Outcome{Err: err}
 	}
+	r.openWindow()
+	life.openWindow()
+	over, cut := r.windowPassed(ctx)
+	// Everything after the window runs on contexts of its own: a cancel that ended the window
+	// must not also cut the stop, the fetch or the removal short.
 	var waitErr error
-	if err := waitLate(ctx, r.snapshotsDone); err != nil {
+	if err := r.waitAfterWindow(ctx, r.snapshotsDone); err != nil {
 		// A reading that hangs does not keep the capture running: stop and fetch it anyway.
 		waitErr = fmt.Errorf("waiting for the end-of-window readings: %w", err)
 	}
-	if err := lateDo(ctx, c.Stop); err != nil {
-		return Outcome{Err: fmt.Errorf("stop capture: %w", err)}
-	}
-	stopped = true
-	if c.File() != "" && c.File() != rec.File { // the Edge has named it: record the name
-		r.forgetCapture(rec)
-		rec.File = c.File()
-		if db := r.e.db; db != nil {
-			_ = db.PutCapture(rec)
-		}
+	if err := r.afterWindow(ctx, life.stop); err != nil {
+		return Outcome{Err: err}
 	}
 	var path string
-	if err := lateDo(ctx, func(ctx context.Context) (err error) { path, err = c.Fetch(ctx, r.dir); return err }); err != nil {
+	if err := r.afterWindow(ctx, func(ctx context.Context) (err error) { path, err = life.fetch(ctx); return err }); err != nil {
 		return Outcome{Err: fmt.Errorf("fetch capture%s: %w", cut, err)}
 	}
+	art, err := r.keepCapture(path)
+	if err != nil {
+		return Outcome{Err: err}
+	}
+	if err := r.afterWindow(ctx, life.remove); err != nil {
+		return Outcome{Err: err, Artifacts: []diag.Artifact{art}}
+	}
+	return Outcome{Summary: fmt.Sprintf("%s: %d bytes over %s on %s%s; removed from the Edge", art.Name, art.Size, over, life.iface, cut),
+		Artifacts: []diag.Artifact{art}, Err: waitErr}
+}
+
+// windowPassed waits for the window's end and says how long it ran and, when it closed
+// before its time (the run cancelled or out of time), why.
+func (r *run) windowPassed(ctx context.Context) (over, cut string) {
+	opened := time.Now()
+	_ = waitFor(ctx, r.windowEnd) // closed on time, or as soon as the run's context ends
+	if elapsed := time.Since(opened); elapsed < r.window {
+		reason := context.Cause(ctx)
+		if reason == nil {
+			reason = context.Cause(r.ctx)
+		}
+		if reason == nil {
+			reason = errors.New("the run was interrupted")
+		}
+		return fmt.Sprintf("%s of the %s window", elapsed.Round(100*time.Millisecond), r.window), fmt.Sprintf(" (cut short: %v)", reason)
+	}
+	return r.window.String(), ""
+}
+
+// keepCapture moves the fetched capture to capture.pcap and records it as an artifact.
+func (r *run) keepCapture(path string) (diag.Artifact, error) {
 	final := filepath.Join(r.dir, "capture.pcap")
 	if path != final {
 		if err := renameFile(path, final); err != nil {
-			return Outcome{Err: err}
+			return diag.Artifact{}, err
 		}
 	}
 	art, err := r.addFileArtifact(final, "pcap")
 	if err != nil {
-		return Outcome{Err: err}
+		return diag.Artifact{}, err
 	}
-	if err := lateDo(ctx, c.Remove); err != nil {
-		return Outcome{Err: fmt.Errorf("remove capture from the Edge: %w", err), Artifacts: []diag.Artifact{art}}
-	}
-	removed = true
 	r.collect(func(col *Collected) { col.Captures = append(col.Captures, art.Name) })
-	return Outcome{Summary: fmt.Sprintf("%s: %d bytes over %s on %s%s; removed from the Edge", art.Name, art.Size, over, c.Interface(), cut),
-		Artifacts: []diag.Artifact{art}, Err: waitErr}
-}
-
-// abandonCapture stops the capture on iface and removes the files it created (those not in
-// before) over a session of its own.
-func (r *run) abandonCapture(ctx context.Context, iface string, before []string) error {
-	cli, err := r.e.opts.Connect.Edge(ctx, r.e.cfg, r.edge)
-	if err != nil {
-		return err
-	}
-	defer cli.Close()
-	return cli.AbandonCapture(ctx, iface, before)
-}
-
-func (r *run) forgetCapture(c store.Capture) {
-	if db := r.e.db; db != nil {
-		if err := db.DeleteCapture(c.Edge, c.File); err != nil {
-			r.e.log.Warn("forget capture", "edge", c.Edge, "file", c.File, "err", err)
-		}
-	}
+	return art, nil
 }
 
 func waitFor(ctx context.Context, ch <-chan struct{}) error {
@@ -206,11 +124,9 @@ func (r *run) atStartAndEnd(ctx context.Context, read func(ctx context.Context, 
 	}
 	errStart := read(ctx, "start")
 	// The window ends on time or early, when the run is cut short: the end reading is taken
-	// either way (then on a short context of its own) so the report shows the state then.
+	// either way, on a context of its own, so the report shows the state then.
 	_ = waitFor(ctx, r.windowEnd)
-	lctx, cancel := late(ctx)
-	defer cancel()
-	errEnd := read(lctx, "end")
+	errEnd := r.afterWindow(ctx, func(ctx context.Context) error { return read(ctx, "end") })
 	switch {
 	case errStart != nil && errEnd != nil:
 		return fmt.Errorf("at start: %v; at end: %w", errStart, errEnd)

@@ -7,7 +7,7 @@ import (
 
 // windowTimer closes windowEnd window after the window opened, or as soon as the run is cut
 // short (cancelled or out of time): the end-of-window readings, the capture's fetch and the
-// logs then go ahead on short contexts of their own (see late) with what the window had.
+// logs then go ahead on contexts of their own (afterWindow) with what the window had.
 func (r *run) windowTimer() {
 	defer close(r.windowEnd)
 	select {
@@ -23,37 +23,29 @@ func (r *run) windowTimer() {
 	}
 }
 
-// lateTimeout bounds each piece of work done after the run was cut short: one end-of-window
-// reading, stopping the capture, fetching it, removing it, collecting the logs.
-const lateTimeout = 10 * time.Second
+// afterWindowTimeout bounds each piece of work done once the window has passed: one
+// end-of-window reading, stopping the capture, fetching it, removing it.
+func (r *run) afterWindowTimeout() time.Duration { return shortTimeout(r) }
 
-// late returns ctx while it lasts; once it has ended (the run cancelled or out of time), a
-// fresh context of lateTimeout with ctx's values, so that what the window collected is still
-// read, fetched and cleaned up, each piece bounded on its own. A further cancel does not
-// reach it: the capture's removal in particular is never abandoned.
-func late(ctx context.Context) (context.Context, context.CancelFunc) {
-	if ctx.Err() == nil {
-		return ctx, func() {}
-	}
-	return context.WithTimeout(context.WithoutCancel(ctx), lateTimeout)
+// afterWindowContext returns a context for work after the window: ctx's values, none of its
+// cancel, a bound of its own. It is used whether or not the run was cut short, so a cancel
+// that reaches the window before the step's context cannot cut that work off midway: what the
+// window collected is still read, fetched and cleaned up.
+func afterWindowContext(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), d)
 }
 
-// lateDo runs do under ctx, or under a short context of its own once ctx has ended (late).
-func lateDo(ctx context.Context, do func(ctx context.Context) error) error {
-	ctx, cancel := late(ctx)
+// afterWindow runs one piece of the work after the window on a context of its own.
+func (r *run) afterWindow(ctx context.Context, do func(ctx context.Context) error) error {
+	ctx, cancel := afterWindowContext(ctx, r.afterWindowTimeout())
 	defer cancel()
 	return do(ctx)
 }
 
-// waitLate waits for ch under ctx, or for at most a little over lateTimeout once ctx has
-// ended: long enough for late readings bounded by lateTimeout to finish.
-func waitLate(ctx context.Context, ch <-chan struct{}) error {
-	if ctx.Err() == nil {
-		if err := waitFor(ctx, ch); err == nil {
-			return nil
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lateTimeout+time.Second)
+// waitAfterWindow waits for ch a little longer than one piece of work after the window may
+// take: long enough for the end-of-window readings to finish.
+func (r *run) waitAfterWindow(ctx context.Context, ch <-chan struct{}) error {
+	ctx, cancel := afterWindowContext(ctx, r.afterWindowTimeout()+time.Second)
 	defer cancel()
 	return waitFor(ctx, ch)
 }

@@ -76,12 +76,9 @@ func TestDebugErrorsKeepEdgeServing(t *testing.T) {
 // terminal and leave the Edge serving.
 func TestDebugCopySCPErrorsKeepEdgeServing(t *testing.T) {
 	t.Run("unreachable", func(t *testing.T) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		closed := ln.Addr().String()
-		ln.Close()
+		// The kernel refuses every connection to port 0 and nothing can listen there: unlike
+		// a port found free and closed, no other test can take it meanwhile.
+		const closed = "127.0.0.1:0"
 		e := startWith(t, func(c *edgesim.Config) { c.SCPDialOverride = closed })
 		tm := enabledShell(t, e)
 		tm.answers(t, "debug packet capture interface vNic_0", "listening")

@@ -2,10 +2,10 @@ package peersim_test
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -153,22 +153,52 @@ func TestPeer_HangFault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out bytes.Buffer
-	s.Stdout = &out
+	out := &countingWriter{want: 100, got: make(chan struct{})}
+	s.Stdout = out
 	done := make(chan error, 1)
 	go func() { done <- s.Run(peersim.LogCommand) }()
-	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
-	defer cancel()
+	// Wait for the 100 bytes (however slow the machine), then a while longer: the command
+	// must still not have returned.
+	select {
+	case err := <-done:
+		t.Fatalf("command returned (%v) before its 100 bytes", err)
+	case <-out.got:
+	}
 	select {
 	case err := <-done:
 		t.Fatalf("command returned (%v) instead of hanging", err)
-	case <-ctx.Done():
+	case <-time.After(300 * time.Millisecond):
 	}
 	c.Close() // what a client's timeout does
 	<-done
-	if out.Len() != 100 {
-		t.Errorf("got %d bytes before the hang, want 100", out.Len())
+	if n := out.len(); n != 100 {
+		t.Errorf("got %d bytes before the hang, want 100", n)
 	}
+}
+
+// countingWriter keeps what is written and closes got once it holds want bytes.
+type countingWriter struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	want int
+	got  chan struct{}
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	before := w.buf.Len()
+	w.buf.Write(p)
+	if before < w.want && w.buf.Len() >= w.want {
+		close(w.got)
+	}
+	return len(p), nil
+}
+
+func (w *countingWriter) len() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Len()
 }
 
 // Ensure dropped connections fail the handshake, and clear once the fault is switched off.
