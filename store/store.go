@@ -85,28 +85,70 @@ func Open(path string, opts Options) (*DB, error) {
 			return nil, fmt.Errorf("open store: %w", err)
 		}
 	}
-	b, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:      opts.LockTimeout,
-		ReadOnly:     opts.ReadOnly,
-		FreelistType: bolt.FreelistMapType,
-	})
+	// A 0-byte or broken file is refused before bbolt sees it: bbolt would initialise the
+	// first (losing every record for good) and panic on the second.
+	if err := preflight(path); err != nil {
+		return nil, refusal(path, err)
+	}
+	b, err := openBolt(path, opts)
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("open store %s: %w", path, ErrInUse)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+		return nil, refusal(path, err)
 	}
 	db := &DB{bolt: b, path: path, Now: time.Now}
-	if opts.ReadOnly {
-		err = b.View(checkSchema)
-	} else {
-		err = b.Update(initSchema)
-	}
+	err = contained(func() error {
+		if opts.ReadOnly {
+			return b.View(checkSchema)
+		}
+		return b.Update(initSchema)
+	})
 	if err != nil {
 		b.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+		return nil, refusal(path, err)
 	}
 	return db, nil
+}
+
+// openBolt is bolt.Open with its panics on a damaged file turned into ErrDamaged. (After
+// such a panic bbolt's file handle stays open: the process is about to report and stop.)
+func openBolt(path string, opts Options) (b *bolt.DB, err error) {
+	err = contained(func() error {
+		b, err = bolt.Open(path, 0o600, &bolt.Options{
+			Timeout:      opts.LockTimeout,
+			ReadOnly:     opts.ReadOnly,
+			FreelistType: bolt.FreelistMapType,
+		})
+		return err
+	})
+	return b, err
+}
+
+// contained runs fn and turns a bbolt panic (its answer to a page it cannot make sense of)
+// into an error wrapping ErrDamaged.
+func contained(fn func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: %v", ErrDamaged, p)
+		}
+	}()
+	return fn()
+}
+
+// refusal is Open's one-line error, with what the operator can do about a file it refuses.
+func refusal(path string, err error) error {
+	switch {
+	case errors.Is(err, ErrEmpty):
+		return fmt.Errorf("open store %s: %w: its incidents and audit log are gone; restore it from a backup, or delete the file to start an empty store", path, err)
+	case errors.Is(err, ErrDamaged), errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum),
+		errors.Is(err, berrors.ErrVersionMismatch):
+		if !errors.Is(err, ErrDamaged) {
+			err = fmt.Errorf("%w: %w", ErrDamaged, err)
+		}
+		return fmt.Errorf("open store %s: %w; restore it from a backup (`bot store check` lists the problems)", path, err)
+	}
+	return fmt.Errorf("open store %s: %w", path, err)
 }
 
 // Close releases the file and its lock.
