@@ -134,7 +134,7 @@ func (e *Engine) Diagnose(ctx context.Context, req diag.Request, listeners ...di
 
 	go func() {
 		defer e.wg.Done()
-		r.execute()
+		r.executeContained()
 		e.mu.Lock()
 		delete(e.running, req.Edge)
 		e.mu.Unlock()
