@@ -46,6 +46,7 @@ const (
 	outcomeNotFound    = "not_found"
 	outcomeError       = "error"
 	outcomeBusy        = "shutting_down"
+	outcomeRefused     = "refused"
 )
 
 // ackBudget bounds what an acknowledgement may wait for (user group lookups, the incident

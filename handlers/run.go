@@ -73,7 +73,7 @@ func (s *Server) openRun(r *run) error {
 		return fmt.Errorf("open incident: %w", err)
 	}
 	r.incident, r.outDir = inc.ID, filepath.Join(s.artifacts, inc.ID)
-	if !s.work.Go(func(ctx context.Context) { <-r.ready; s.drive(ctx, r) }) {
+	if !s.work.Go(func(ctx context.Context) { <-r.ready; s.drive(ctx, r) }, func(ctx context.Context, err error) { s.failed(ctx, r, err) }) {
 		s.updateIncident(r.incident, func(i *store.Incident) { i.Status = store.StatusInterrupted })
 		return errShuttingDown
 	}
@@ -115,6 +115,7 @@ func (s *Server) drive(ctx context.Context, r *run) {
 	s.postRoot(ctx, r, p)
 
 	q := newEventQueue()
+	defer q.close() // also when Diagnose panics: the consumer must not wait forever
 	var consumer sync.WaitGroup
 	consumer.Go(func() { s.followProgress(ctx, r, p, q) })
 	report, err := s.engine.Diagnose(ctx, diag.Request{

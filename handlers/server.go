@@ -122,7 +122,7 @@ func New(o Options) (*Server, error) {
 		artifacts: artifacts,
 		maxBody:   cmp.Or(o.MaxBody, DefaultMaxBody),
 		grace:     cmp.Or(o.ShutdownGrace, 10*time.Second),
-		work:      newSupervisor(),
+		work:      newSupervisor(lg),
 		running:   map[string]*run{},
 	}
 	s.audits = newAuditWriter(o.Store, &s.writes, lg)
