@@ -179,7 +179,7 @@ func (b *testBot) press(user, channel, actionID, value, messageTS string) int {
 		"type": "block_actions", "user": map[string]string{"id": user}, "channel": map[string]string{"id": channel},
 		"response_url": b.slack.ResponseURL("action"), "container": map[string]string{"message_ts": messageTS},
 		"trigger_id": fmt.Sprintf("1.2.%d", triggers.Add(1)),
-		"actions": []map[string]string{{"action_id": actionID, "block_id": "verdict_actions", "value": value, "type": "button"}},
+		"actions":    []map[string]string{{"action_id": actionID, "block_id": "verdict_actions", "value": value, "type": "button"}},
 	}
 	js, _ := json.Marshal(payload)
 	body := url.Values{"payload": {string(js)}}.Encode()
