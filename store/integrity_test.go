@@ -10,9 +10,8 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"ipsecbot/store"
+	"ipsecbot/store/storetest"
 )
 
 // populated writes a store with a few incidents and audit records and closes it.
@@ -41,53 +40,13 @@ func populated(t *testing.T) string {
 	return path
 }
 
-// pageOf returns the id and page size of the first page of the given bbolt type.
-func pageOf(t *testing.T, path, typ string) (int64, int64) {
-	t.Helper()
-	b, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second, PreLoadFreelist: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	var id int64 = -1
-	err = b.View(func(tx *bolt.Tx) error {
-		for i := 2; ; i++ {
-			p, err := tx.Page(i)
-			if err != nil || p == nil {
-				return err
-			}
-			if p.Type == typ {
-				id = int64(i)
-				return nil
-			}
-		}
-	})
-	if err != nil || id < 0 {
-		t.Fatalf("no %s page in %s: %v", typ, path, err)
-	}
-	return id, int64(b.Info().PageSize)
-}
-
-// overwrite puts data at byte off of the file.
-func overwrite(t *testing.T, path string, off int64, data []byte) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := f.WriteAt(data, off); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // Ensure a store whose freelist page was overwritten is refused with ErrDamaged, on one line
 // that says what to do, where bbolt itself panics with "invalid freelist page".
 func TestOpen_DamagedFreelistRefused(t *testing.T) {
 	path := populated(t)
-	id, ps := pageOf(t, path, "freelist")
+	id, ps := storetest.Page(t, path, "freelist")
 	flags := binary.LittleEndian.AppendUint16(nil, 0x02) // now a "leaf"
-	overwrite(t, path, id*ps+8, flags)
+	storetest.Overwrite(t, path, id*ps+8, flags)
 	before, _ := os.ReadFile(path)
 	for _, ro := range []bool{false, true} {
 		db, err := store.Open(path, store.Options{ReadOnly: ro})
@@ -113,10 +72,10 @@ func TestOpen_DamagedFreelistRefused(t *testing.T) {
 // Ensure a store with both meta pages overwritten is refused, and so is a truncated one.
 func TestOpen_DamagedMetaRefused(t *testing.T) {
 	path := populated(t)
-	_, ps := pageOf(t, path, "freelist")
+	_, ps := storetest.Page(t, path, "freelist")
 	junk := bytes.Repeat([]byte{0xA5}, 64)
-	overwrite(t, path, 16, junk)
-	overwrite(t, path, ps+16, junk)
+	storetest.Overwrite(t, path, 16, junk)
+	storetest.Overwrite(t, path, ps+16, junk)
 	if _, err := store.Open(path, store.Options{}); !errors.Is(err, store.ErrDamaged) {
 		t.Errorf("both metas overwritten: err = %v", err)
 	}
@@ -161,8 +120,7 @@ func TestVerify_DamagedLeaf(t *testing.T) {
 	if problems, err := store.Verify(path, time.Second); err != nil || len(problems) != 0 {
 		t.Fatalf("sound store: %q, %v", problems, err)
 	}
-	id, ps := pageOf(t, path, "leaf")
-	overwrite(t, path, id*ps, bytes.Repeat([]byte{0xFF}, int(ps)))
+	storetest.SmashPage(t, path, "leaf")
 	problems, err := store.Verify(path, time.Second)
 	if err != nil || len(problems) == 0 {
 		t.Fatalf("Verify = %q, %v", problems, err)
@@ -277,8 +235,7 @@ func TestCompact(t *testing.T) {
 	}
 	db.Close()
 
-	id, ps := pageOf(t, path, "leaf")
-	overwrite(t, path, id*ps, bytes.Repeat([]byte{0xFF}, int(ps)))
+	storetest.SmashPage(t, path, "leaf")
 	if _, _, err := store.Compact(path, time.Second); !errors.Is(err, store.ErrDamaged) {
 		t.Errorf("compact of a damaged store: %v", err)
 	}

@@ -36,16 +36,23 @@ func Verify(path string, lockTimeout time.Duration) ([]string, error) {
 		return []string{err.Error()}, nil
 	}
 	defer b.Close()
+	problems := pageProblems(b)
+	if len(problems) == 0 {
+		if err := contained(func() error { return b.View(checkSchema) }); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+	return problems, nil
+}
+
+// pageProblems runs bbolt's consistency check over every page and returns what it found,
+// one line each.
+func pageProblems(b *bolt.DB) []string {
 	var problems []string
-	err = contained(func() error {
+	err := contained(func() error {
 		return b.View(func(tx *bolt.Tx) error {
 			for err := range tx.Check() { // drain: the checker runs until the channel closes
 				problems = append(problems, err.Error())
-			}
-			if len(problems) == 0 {
-				if err := checkSchema(tx); err != nil {
-					problems = append(problems, err.Error())
-				}
 			}
 			return nil
 		})
@@ -53,7 +60,10 @@ func Verify(path string, lockTimeout time.Duration) ([]string, error) {
 	if err != nil {
 		problems = append(problems, err.Error())
 	}
-	return problems, nil
+	for i, p := range problems {
+		problems[i] = strings.Join(strings.Fields(p), " ")
+	}
+	return problems
 }
 
 // Backup writes a consistent copy of the whole store to w from one read transaction, while

@@ -76,6 +76,8 @@ type DB struct {
 }
 
 // Open opens or creates the store at path, creating its directory and buckets as needed.
+// It refuses an existing 0-byte file (ErrEmpty) and a damaged one (ErrDamaged: bbolt's
+// consistency check runs over the whole file first) with one line saying what to do.
 func Open(path string, opts Options) (*DB, error) {
 	if opts.LockTimeout <= 0 {
 		opts.LockTimeout = DefaultLockTimeout
@@ -96,6 +98,12 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	if err != nil {
 		return nil, refusal(path, err)
+	}
+	// Every page is checked once at open: a damaged page found later would panic in bbolt
+	// under whichever read or write touched it first.
+	if problems := pageProblems(b); len(problems) > 0 {
+		b.Close()
+		return nil, refusal(path, fmt.Errorf("%w: %s (%d problem(s) in all)", ErrDamaged, problems[0], len(problems)))
 	}
 	db := &DB{bolt: b, path: path, Now: time.Now}
 	err = contained(func() error {

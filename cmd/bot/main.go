@@ -49,6 +49,8 @@ func init() {
 			"run the bot: Slack, cron, store, /healthz, /metrics", runServe},
 		{"incidents", "list|show ID --config FILE [--json]",
 			"read incident state from the store", runIncidents},
+		{"store", "check [FILE] | backup FILE | compact --config FILE",
+			"check, back up (also while serving) or compact the store", runStore},
 		{"version", "", "print version and build information", runVersion},
 		{"help", "[COMMAND]", "show this text, or one command's flags", runHelp},
 	}
@@ -83,7 +85,7 @@ func run(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "bot: unknown command %q (run 'bot help')\n", name)
 		return 2
 	}
-	err := cmd.run(ctx, e, args[1:])
+	err := runContained(ctx, e, cmd, args[1:])
 	var ue usageError
 	switch {
 	case err == nil, errors.Is(err, errHelpShown):
@@ -95,6 +97,17 @@ func run(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "bot %s: %v\n", name, err)
 		return 1
 	}
+}
+
+// runContained runs cmd and turns a panic on its own goroutine into a one-line error (exit
+// status 1) instead of a trace.
+func runContained(ctx context.Context, e *env, cmd command, args []string) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("internal error: %v", p)
+		}
+	}()
+	return cmd.run(ctx, e, args)
 }
 
 func lookup(name string) (command, bool) {
