@@ -212,3 +212,27 @@ func TestReplayGuard_WindowAndBound(t *testing.T) {
 		t.Errorf("expired signatures kept: %v", g.seen)
 	}
 }
+
+// Ensure a panic in `/ipsec status`'s background work is audited as an error and answered
+// through the response_url, and the next command is served.
+func TestStatus_PanicAnswered(t *testing.T) {
+	checkLeaks(t)
+	b := newTestBot(t, t.TempDir(), &fakeEngine{cause: "auth_failed"}, nil)
+	b.srv.status = func(context.Context, string) ([]Tunnel, error) { panic("status bug") }
+	if ack := b.command("UOPS", "C1", "status edge-01"); !strings.Contains(ack.Text, "Reading tunnel status") {
+		t.Fatalf("ack = %+v", ack)
+	}
+	waitFor(t, "the failure answer", func() bool {
+		for _, c := range b.slack.Calls("response") {
+			if strings.Contains(string(c.Body), "failed: internal error: status bug") {
+				return true
+			}
+		}
+		return false
+	})
+	recs := b.auditLog(2)
+	if recs[1].Command != "/ipsec status" || recs[1].Outcome != "error: internal error: status bug" {
+		t.Errorf("audit = %+v", recs)
+	}
+	b.command("UOPS", "C1", "help")
+}

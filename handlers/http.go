@@ -166,7 +166,8 @@ func (s *Server) dispatchActions(cb slack.InteractionCallback) {
 		s.record(cb.User.ID, cb.Channel.ID, "interaction "+string(cb.Type), "", outcomeUsage, "not handled")
 	}
 	for _, a := range actions {
-		if !s.work.Go(func(ctx context.Context) { s.handleAction(ctx, a) }) {
+		failed := s.unitFailed(a.User, a.Channel, "button "+a.ActionID, a.Value, a.ResponseURL)
+		if !s.work.Go(func(ctx context.Context) { s.handleAction(ctx, a) }, failed) {
 			s.record(a.User, a.Channel, "button "+a.ActionID, a.Value, outcomeBusy, "")
 		}
 	}

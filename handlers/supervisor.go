@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 	"sync"
 	"time"
+
+	"github.com/slack-go/slack"
 )
 
 // supervisor owns every goroutine started after an acknowledgement, so shutdown can wait for
@@ -102,5 +104,18 @@ func (s *supervisor) Shutdown(ctx context.Context, grace time.Duration) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// unitFailed is the onPanic of a command's or button's background work: the failure is
+// audited and the requester told through the response_url.
+func (s *Server) unitFailed(user, channel, command, args, responseURL string) func(ctx context.Context, err error) {
+	return func(ctx context.Context, err error) {
+		s.record(user, channel, command, args, outcomeError, err.Error())
+		msg := &slack.WebhookMessage{ResponseType: slack.ResponseTypeEphemeral,
+			Text: fmt.Sprintf(":x: `%s` failed: %s", escape(command), escape(err.Error()))}
+		if err := s.api.respond(ctx, responseURL, msg); err != nil {
+			s.log.Error("failure not posted", "command", command, "err", err)
+		}
 	}
 }
