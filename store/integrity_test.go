@@ -240,3 +240,40 @@ func TestCompact(t *testing.T) {
 		t.Errorf("compact of a damaged store: %v", err)
 	}
 }
+
+// BenchmarkFullCheck runs bbolt's whole-file check over the 4M-sample fleet file: what a
+// writable Open (the bot's start) and Verify cost.
+func BenchmarkFullCheck(b *testing.B) {
+	fleetOnce.Do(buildFleet)
+	if fleetErr != nil {
+		b.Fatal(fleetErr)
+	}
+	if st, err := os.Stat(fleetPath); err == nil {
+		b.ReportMetric(float64(st.Size())/(1<<20), "MiB")
+	}
+	for b.Loop() {
+		if problems, err := store.Verify(fleetPath, time.Second); err != nil || len(problems) > 0 {
+			b.Fatal(problems, err)
+		}
+	}
+}
+
+// Ensure a damaged page that a read-only open does not check fails the call that touches it
+// with ErrDamaged, and the store goes on answering the calls that do not.
+func TestDB_DamagedPageFailsTheCall(t *testing.T) {
+	path := populated(t)
+	storetest.SmashPage(t, path, "leaf")
+	if _, err := store.Open(path, store.Options{}); !errors.Is(err, store.ErrDamaged) {
+		t.Fatalf("writable open of a damaged store: %v", err)
+	}
+	db, err := store.Open(path, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("read-only open (which checks only the pages it opens with): %v", err)
+	}
+	defer db.Close()
+	_, err1 := db.Incidents(store.IncidentFilter{})
+	_, err2 := db.AuditLog(time.Time{}, time.Now().Add(time.Hour))
+	if !errors.Is(err1, store.ErrDamaged) && !errors.Is(err2, store.ErrDamaged) {
+		t.Errorf("reads over the damaged page: %v; %v", err1, err2)
+	}
+}

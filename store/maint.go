@@ -224,7 +224,7 @@ func Compact(path string, lockTimeout time.Duration) (before, after int64, err e
 	if err != nil {
 		return 0, 0, fmt.Errorf("compact: %w", err)
 	}
-	if err := bolt.Compact(dst, src.bolt, compactTxSize); err != nil {
+	if err := bolt.Compact(dst, src.bolt.DB, compactTxSize); err != nil {
 		dst.Close()
 		return 0, 0, fmt.Errorf("compact %s: %w", path, err)
 	}
