@@ -93,18 +93,32 @@ func preflight(path string) error {
 	if st.Size() == 0 {
 		return ErrEmpty
 	}
-	if why := metaProblem(f, st.Size()); why != "" {
+	if _, why := chooseMeta(f, st.Size()); why != "" {
 		return fmt.Errorf("%w: %s", ErrDamaged, why)
 	}
 	return nil
 }
 
-// metaProblem picks the meta page bbolt would use (the valid one with the newer
-// transaction) and checks the pages it points to; "" when they look right.
-func metaProblem(f io.ReaderAt, size int64) string {
+// chooseMeta picks the meta page bbolt would use (the valid one with the newer
+// transaction) and checks the pages it points to; the reason is "" when they look right.
+func chooseMeta(f io.ReaderAt, size int64) (boltMeta, string) {
+	m, why := pickMeta(f, size)
+	if why != "" {
+		return m, why
+	}
+	if m.freelist != noFreelist {
+		if why := pageProblem(f, m, m.freelist, "freelist", freelistPageFlag); why != "" {
+			return m, why
+		}
+	}
+	return m, pageProblem(f, m, m.root, "root", branchPageFlag, leafPageFlag)
+}
+
+// pickMeta returns the meta page bbolt would use.
+func pickMeta(f io.ReaderAt, size int64) (boltMeta, string) {
 	m0, err0 := readMeta(f, 0)
 	if err0 != nil && size < 2*minPageSize {
-		return fmt.Sprintf("%d bytes is too short for a bbolt file (%v)", size, err0)
+		return boltMeta{}, fmt.Sprintf("%d bytes is too short for a bbolt file (%v)", size, err0)
 	}
 	// The second meta page sits one page in: the first's page size, else try the usual ones.
 	var m1 boltMeta
@@ -125,18 +139,13 @@ func metaProblem(f io.ReaderAt, size int64) string {
 	case err1 == nil:
 		m = m1
 	default:
-		return fmt.Sprintf("no valid meta page (%v; %v)", err0, err1)
+		return m, fmt.Sprintf("no valid meta page (%v; %v)", err0, err1)
 	}
 	ps := int64(m.pageSize)
 	if m.pgid < 2 || int64(m.pgid) > size/ps {
-		return fmt.Sprintf("meta page says %d pages in use, the file holds %d", m.pgid, size/ps)
+		return m, fmt.Sprintf("meta page says %d pages in use, the file holds %d", m.pgid, size/ps)
 	}
-	if m.freelist != noFreelist {
-		if why := pageProblem(f, m, m.freelist, "freelist", freelistPageFlag); why != "" {
-			return why
-		}
-	}
-	return pageProblem(f, m, m.root, "root", branchPageFlag, leafPageFlag)
+	return m, ""
 }
 
 // pageProblem checks that page id is within the file in use and has one of the flags.
@@ -162,4 +171,112 @@ func pageProblem(f io.ReaderAt, m boltMeta, id uint64, what string, flags ...uin
 		}
 	}
 	return fmt.Sprintf("%s page %d has page type %#x", what, id, got)
+}
+
+// treeProblem walks every page reachable from the root through the file (not bbolt's memory
+// map), checking that each is in use, referenced once, of a tree page type, and that its
+// elements lie within it. bbolt trusts all of that: a page referenced by two parents makes
+// its cursor loop forever, an element past its page makes it fault.
+func treeProblem(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return err.Error()
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err.Error()
+	}
+	m, why := chooseMeta(f, st.Size())
+	if why != "" {
+		return why
+	}
+	w := treeWalker{f: f, m: m, seen: map[uint64]bool{}}
+	return w.page(m.root)
+}
+
+type treeWalker struct {
+	f    io.ReaderAt
+	m    boltMeta
+	seen map[uint64]bool
+}
+
+// page reads page id (with its overflow) and checks it and what it references.
+func (w *treeWalker) page(id uint64) string {
+	if id < 2 || id >= w.m.pgid {
+		return fmt.Sprintf("page %d is outside the %d pages in use", id, w.m.pgid)
+	}
+	if w.seen[id] {
+		return fmt.Sprintf("page %d is referenced twice", id)
+	}
+	w.seen[id] = true
+	ps := int64(w.m.pageSize)
+	hdr := make([]byte, pageHeaderLen)
+	if _, err := w.f.ReadAt(hdr, int64(id)*ps); err != nil {
+		return fmt.Sprintf("page %d unreadable: %v", id, err)
+	}
+	ovf := uint64(binary.LittleEndian.Uint32(hdr[12:]))
+	if id+ovf >= w.m.pgid {
+		return fmt.Sprintf("page %d overflows past the %d pages in use", id, w.m.pgid)
+	}
+	buf := make([]byte, int64(1+ovf)*ps)
+	if _, err := w.f.ReadAt(buf, int64(id)*ps); err != nil {
+		return fmt.Sprintf("page %d unreadable: %v", id, err)
+	}
+	if got := binary.LittleEndian.Uint64(buf); got != id {
+		return fmt.Sprintf("page %d carries page id %d", id, got)
+	}
+	return w.node(buf, fmt.Sprintf("page %d", id))
+}
+
+// node checks a branch or leaf page held in buf (a page, or a bucket inlined in a value).
+func (w *treeWalker) node(buf []byte, where string) string {
+	le := binary.LittleEndian
+	if len(buf) < pageHeaderLen {
+		return where + " is shorter than a page header"
+	}
+	flags, count := le.Uint16(buf[8:]), int(le.Uint16(buf[10:]))
+	if pageHeaderLen+count*16 > len(buf) {
+		return fmt.Sprintf("%s: %d elements do not fit", where, count)
+	}
+	for i := range count {
+		off := pageHeaderLen + i*16
+		e := buf[off : off+16]
+		switch flags {
+		case branchPageFlag:
+			start, end := off+int(le.Uint32(e[0:])), off+int(le.Uint32(e[0:]))+int(le.Uint32(e[4:]))
+			if start < off || end > len(buf) {
+				return fmt.Sprintf("%s: element %d lies outside the page", where, i)
+			}
+			if why := w.page(le.Uint64(e[8:])); why != "" {
+				return why
+			}
+		case leafPageFlag:
+			start := off + int(le.Uint32(e[4:]))
+			kEnd := start + int(le.Uint32(e[8:]))
+			end := kEnd + int(le.Uint32(e[12:]))
+			if start < off || kEnd < start || end < kEnd || end > len(buf) {
+				return fmt.Sprintf("%s: element %d lies outside the page", where, i)
+			}
+			if le.Uint32(e[0:])&1 == 0 { // not a bucket
+				continue
+			}
+			v := buf[kEnd:end]
+			if len(v) < 16 {
+				return fmt.Sprintf("%s: bucket %d has a %d-byte header", where, i, len(v))
+			}
+			var why string
+			if root := le.Uint64(v); root != 0 {
+				why = w.page(root)
+			} else {
+				why = w.node(v[16:], fmt.Sprintf("%s bucket %d (inline)", where, i))
+			}
+			if why != "" {
+				return why
+			}
+		default:
+			return fmt.Sprintf("%s has page type %#x", where, flags)
+		}
+	}
+	return ""
 }

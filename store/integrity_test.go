@@ -241,6 +241,21 @@ func TestCompact(t *testing.T) {
 	}
 }
 
+// BenchmarkOpen opens the 4M-sample fleet file read-only: the tree's shape is checked.
+func BenchmarkOpen(b *testing.B) {
+	fleetOnce.Do(buildFleet)
+	if fleetErr != nil {
+		b.Fatal(fleetErr)
+	}
+	for b.Loop() {
+		db, err := store.Open(fleetPath, store.Options{ReadOnly: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		db.Close()
+	}
+}
+
 // BenchmarkFullCheck runs bbolt's whole-file check over the 4M-sample fleet file: what a
 // writable Open (the bot's start) and Verify cost.
 func BenchmarkFullCheck(b *testing.B) {
@@ -258,22 +273,56 @@ func BenchmarkFullCheck(b *testing.B) {
 	}
 }
 
-// Ensure a damaged page that a read-only open does not check fails the call that touches it
-// with ErrDamaged, and the store goes on answering the calls that do not.
-func TestDB_DamagedPageFailsTheCall(t *testing.T) {
+// Ensure a store with a smashed leaf is refused by a writable and a read-only open alike.
+func TestOpen_DamagedLeafRefused(t *testing.T) {
 	path := populated(t)
 	storetest.SmashPage(t, path, "leaf")
-	if _, err := store.Open(path, store.Options{}); !errors.Is(err, store.ErrDamaged) {
-		t.Fatalf("writable open of a damaged store: %v", err)
+	for _, ro := range []bool{false, true} {
+		if _, err := store.Open(path, store.Options{ReadOnly: ro}); !errors.Is(err, store.ErrDamaged) {
+			t.Errorf("ReadOnly=%v: %v", ro, err)
+		}
 	}
-	db, err := store.Open(path, store.Options{ReadOnly: true})
+}
+
+// FuzzOpen: whatever bytes the file holds, Open either opens it or returns an error; it never
+// panics. Seeds: a real store, and that store with its meta, freelist or a leaf page changed.
+func FuzzOpen(f *testing.F) {
+	dir := f.TempDir()
+	path := filepath.Join(dir, "seed.db")
+	db, err := store.Open(path, store.Options{})
 	if err != nil {
-		t.Fatalf("read-only open (which checks only the pages it opens with): %v", err)
+		f.Fatal(err)
 	}
-	defer db.Close()
-	_, err1 := db.Incidents(store.IncidentFilter{})
-	_, err2 := db.AuditLog(time.Time{}, time.Now().Add(time.Hour))
-	if !errors.Is(err1, store.ErrDamaged) && !errors.Is(err2, store.ErrDamaged) {
-		t.Errorf("reads over the damaged page: %v; %v", err1, err2)
+	for range 5 {
+		if _, err := db.CreateIncident(store.Incident{Edge: "edge-01"}); err != nil {
+			f.Fatal(err)
+		}
 	}
+	db.Close()
+	seed, err := os.ReadFile(path)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed)
+	for _, off := range []int{16, 4096 + 16, 2 * 4096, 3 * 4096, 4*4096 + 8} {
+		if off < len(seed) {
+			bad := bytes.Clone(seed)
+			bad[off] ^= 0xFF
+			f.Add(bad)
+		}
+	}
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(t.TempDir(), "bot.db")
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, ro := range []bool{true, false} {
+			db, err := store.Open(p, store.Options{ReadOnly: ro, LockTimeout: 100 * time.Millisecond})
+			if err == nil {
+				_, _ = db.Incidents(store.IncidentFilter{})
+				db.Close()
+			}
+		}
+	})
 }

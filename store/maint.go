@@ -49,6 +49,11 @@ func Verify(path string, lockTimeout time.Duration) ([]string, error) {
 // one line each.
 func pageProblems(b *bolt.DB) []string {
 	var problems []string
+	// bbolt's checker trusts the tree's shape, and runs on a goroutine of its own where a
+	// fault on a damaged page would end the process: the shape is checked from the file first.
+	if why := treeProblem(b.Path()); why != "" {
+		return []string{why}
+	}
 	err := contained(func() error {
 		return b.View(func(tx *bolt.Tx) error {
 			for err := range tx.Check() { // drain: the checker runs until the channel closes

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -100,15 +101,23 @@ func Open(path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, refusal(path, err)
 	}
-	// A writer (the bot) checks every page once at open: a damaged page found later would
-	// panic in bbolt under whichever read or write touched it first. Readers skip it (it
-	// costs about 2 s for 4M health samples, see BenchmarkOpen); bbolt's panic on a page they
-	// touch is theirs to contain.
-	if !opts.ReadOnly {
-		if problems := pageProblems(b); len(problems) > 0 {
-			b.Close()
-			return nil, refusal(path, fmt.Errorf("%w: %s (%d problem(s) in all)", ErrDamaged, problems[0], len(problems)))
+	// The tree's shape is checked once at open (a page referenced twice would make a later
+	// read loop forever, an element past its page make it fault), and a writer (the bot)
+	// also runs bbolt's full check: a damaged page found later would panic under whichever
+	// read or write touched it first. Readers skip the full check (about 2 s for 4M health
+	// samples, see BenchmarkOpen); the guard turns a panic on a page they touch into an error.
+	problems := func() []string {
+		if why := treeProblem(path); why != "" {
+			return []string{why}
 		}
+		if opts.ReadOnly {
+			return nil
+		}
+		return pageProblems(b)
+	}()
+	if len(problems) > 0 {
+		b.Close()
+		return nil, refusal(path, fmt.Errorf("%w: %s (%d problem(s) in all)", ErrDamaged, problems[0], len(problems)))
 	}
 	db := &DB{bolt: guarded{b}, path: path, Now: time.Now}
 	err = contained(func() error {
@@ -153,6 +162,9 @@ func openBolt(path string, opts Options) (b *bolt.DB, err error) {
 // contained runs fn and turns a bbolt panic (its answer to a page it cannot make sense of)
 // into an error wrapping ErrDamaged.
 func contained(fn func() error) (err error) {
+	// A damaged page can point bbolt past its memory map: a fault, fatal unless this
+	// goroutine turns it into a panic.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("%w: %v", ErrDamaged, p)
