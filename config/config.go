@@ -38,6 +38,36 @@ type Store struct {
 	Artifacts string `yaml:"artifacts,omitempty"`
 	// HealthRetention is how long health samples are kept (Go duration, default 720h).
 	HealthRetention string `yaml:"health_retention,omitempty"`
+	// Backup, when set, makes `bot serve` copy the store on a schedule.
+	Backup *Backup `yaml:"backup,omitempty"`
+}
+
+// Backup is the store's scheduled backup: a consistent copy written while the bot runs.
+type Backup struct {
+	Schedule string `yaml:"schedule,omitempty"` // cron spec, e.g. "0 3 * * *"
+	// Dir receives bot-<UTC time>.db files (default: "backups" beside the store).
+	Dir string `yaml:"dir,omitempty"`
+	// Keep is how many backups are kept, the oldest removed first (default DefaultBackupKeep).
+	Keep int `yaml:"keep,omitempty"`
+}
+
+// DefaultBackupKeep is how many scheduled backups are kept when backup.keep is unset.
+const DefaultBackupKeep = 7
+
+// BackupDir is where scheduled backups go.
+func (c *Config) BackupDir() string {
+	if c.Store.Backup != nil && c.Store.Backup.Dir != "" {
+		return c.Path(c.Store.Backup.Dir)
+	}
+	return filepath.Join(filepath.Dir(c.Path(c.Store.Path)), "backups")
+}
+
+// BackupKeep is how many scheduled backups are kept.
+func (c *Config) BackupKeep() int {
+	if c.Store.Backup != nil && c.Store.Backup.Keep > 0 {
+		return c.Store.Backup.Keep
+	}
+	return DefaultBackupKeep
 }
 
 // Slack is the chat surface.

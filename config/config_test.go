@@ -122,6 +122,7 @@ func TestLoad_BadConfigs(t *testing.T) {
 		{"invalid-wrong-type.yaml", ":4: cannot unmarshal !!str `five mi...` into int"},
 		{"invalid-syntax.yaml", `:2: did not find expected key`}, // the YAML library names the line before the stray indent
 		{"invalid-both-secret-refs.yaml", `:4: slack.bot_token_file: give bot_token_env or bot_token_file, not both`},
+		{"invalid-backup-cron.yaml", `:4: store.backup.schedule: bad cron spec "nightly": expected exactly 5 fields, found 1: [nightly]`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.TrimSuffix(tt.file, ".yaml"), func(t *testing.T) {
@@ -414,5 +415,48 @@ func TestWatch_DefaultsAndSchedule(t *testing.T) {
 	}
 	if c.Watch.Workers() != 16 || c.Slack.AlertChannel != "C0123456789" {
 		t.Errorf("example watch: %+v, alert channel %q", c.Watch, c.Slack.AlertChannel)
+	}
+}
+
+// Ensure CheckSecrets names every secret and key file that cannot be read, on one line, and
+// passes when all can.
+func TestCheckSecrets(t *testing.T) {
+	c, err := config.Load(examplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	c.LookupEnv = func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	err = c.CheckSecrets()
+	for _, want := range []string{
+		"managers[nsxmgr-a].password: environment variable NSX_PASSWORD is not set",
+		"edges[edge-01].enable_password: environment variable EDGE01_ENABLE_PASSWORD is not set",
+		"edges[edge-01].ssh.password: environment variable EDGE01_PASSWORD is not set",
+		"edges[edge-01].peers[branch-fw].ssh.key_file: open ",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("CheckSecrets() = %v; want it to say %q", err, want)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "\n") {
+		t.Errorf("not one line: %q", err)
+	}
+
+	dir := t.TempDir()
+	c.Dir = dir
+	for _, k := range []string{"NSX_PASSWORD", "EDGE01_ENABLE_PASSWORD", "EDGE01_PASSWORD"} {
+		env[k] = "s3cret"
+	}
+	for _, e := range c.Edges {
+		for _, p := range e.Peers {
+			if p.SSH != nil && p.SSH.KeyFile != "" {
+				if err := os.WriteFile(filepath.Join(dir, p.SSH.KeyFile), []byte("key"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	if err := c.CheckSecrets(); err != nil {
+		t.Errorf("all readable: %v", err)
 	}
 }

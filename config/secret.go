@@ -88,3 +88,59 @@ func (c *Config) EnablePassword(e *Edge) (string, error) {
 	}
 	return c.namedSecret("edges["+e.Name+"].enable_password", e.EnablePasswordEnv, e.EnablePasswordFile)
 }
+
+// CheckSecrets reads every secret and key file the inventory names (Manager passwords,
+// Edge and peer SSH passwords and keys, enable passwords) and returns one error naming the
+// key of each that cannot be read, joined with "; " so it stays one line. The values read are
+// dropped. `bot serve` calls it at start, so a missing variable or a mistyped file is found
+// then, not by the first diagnosis that needs it.
+func (c *Config) CheckSecrets() error {
+	var problems []string
+	add := func(err error) {
+		if err != nil && !errors.Is(err, ErrNoSecret) {
+			problems = append(problems, err.Error())
+		}
+	}
+	for i := range c.Managers {
+		_, err := c.ManagerPassword(&c.Managers[i])
+		add(err)
+	}
+	for i := range c.Edges {
+		e := &c.Edges[i]
+		add(c.sshSecrets("edges["+e.Name+"].ssh", e.SSH))
+		if e.EnablePasswordEnv != "" || e.EnablePasswordFile != "" {
+			_, err := c.EnablePassword(e)
+			add(err)
+		}
+		for j := range e.Peers {
+			p := &e.Peers[j]
+			add(c.sshSecrets("edges["+e.Name+"].peers["+p.Name+"].ssh", p.SSH))
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(problems, "; "))
+}
+
+// sshSecrets checks an SSH block's password and key file.
+func (c *Config) sshSecrets(key string, s *SSH) error {
+	if s == nil {
+		return nil
+	}
+	var errs []string
+	if _, err := c.SSHPassword(s); err != nil && !errors.Is(err, ErrNoSecret) {
+		errs = append(errs, fmt.Sprintf("%s.password: %v", key, err))
+	}
+	if s.KeyFile != "" {
+		if f, err := os.Open(c.Path(s.KeyFile)); err != nil {
+			errs = append(errs, fmt.Sprintf("%s.key_file: %v", key, err))
+		} else {
+			f.Close()
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(errs, "; "))
+}

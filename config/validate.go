@@ -123,6 +123,17 @@ func (v *validator) store(need Needs) {
 		v.failf(keyPath("store", "path"), "is required")
 	}
 	v.duration(keyPath("store", "health_retention"), s.HealthRetention)
+	if b := s.Backup; b != nil {
+		switch _, err := cron.ParseStandard(b.Schedule); {
+		case b.Schedule == "":
+			v.failf(keyPath("store", "backup", "schedule"), "is required: a cron spec such as \"0 3 * * *\"")
+		case err != nil:
+			v.failf(keyPath("store", "backup", "schedule"), "bad cron spec %q: %v", b.Schedule, err)
+		}
+		if b.Keep < 0 {
+			v.failf(keyPath("store", "backup", "keep"), "must not be negative")
+		}
+	}
 }
 
 func (v *validator) slack(need Needs) {

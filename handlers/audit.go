@@ -1,8 +1,10 @@
 package handlers
 
 import (
+	"fmt"
 	"log/slog"
 	"sync"
+	"unicode/utf8"
 
 	"ipsecbot/incident"
 	"ipsecbot/store"
@@ -28,8 +30,25 @@ func newAuditWriter(db *store.DB, order *incident.Lifecycle, lg *slog.Logger) *a
 	return w
 }
 
-// Add queues a record. After Close it writes synchronously.
+// maxAuditArgs bounds the command text an audit record keeps: a command is a few words, and
+// a 250 KB one must not make every record that size.
+const maxAuditArgs = 1 << 10
+
+// capArgs cuts s to maxAuditArgs bytes (on a rune boundary) and says how long it was.
+func capArgs(s string) string {
+	if len(s) <= maxAuditArgs {
+		return s
+	}
+	cut := maxAuditArgs
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… [truncated: %d bytes]", s[:cut], len(s))
+}
+
+// Add queues a record, its Args capped. After Close it writes synchronously.
 func (w *auditWriter) Add(r store.AuditRecord) {
+	r.Args = capArgs(r.Args)
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()

@@ -85,9 +85,10 @@ func FuzzVerified(f *testing.F) {
 		f.Fatal(err)
 	}
 	s := &Server{secret: testSecret, maxBody: 4096, metrics: m, log: slog.New(slog.DiscardHandler)}
-	h := s.verified(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(299) })
+	h := s.verified(newReplayGuard(maxRemembered), func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(299) })
 	f.Fuzz(func(t *testing.T, body, sig, ts string) {
 		req := httptest.NewRequest(http.MethodPost, "/slack/commands", strings.NewReader(body))
+		req.Header.Set("Content-Type", formType)
 		req.Header.Set("X-Slack-Signature", sig)
 		req.Header.Set("X-Slack-Request-Timestamp", ts)
 		rec := httptest.NewRecorder()

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -81,8 +83,11 @@ func startBot(t testing.TB, cfg *config.Config, incidents *incident.Lifecycle, e
 		fake = slacktestx.New(t)
 	}
 	db := incidents.Store()
-	if f, ok := engine.(*fakeEngine); ok {
-		f.incidents = incidents
+	if f, ok := engine.(interface{ useIncidents(*incident.Lifecycle) }); ok {
+		f.useIncidents(incidents)
+	}
+	if cfg.Slack.APIURL == "" {
+		cfg.Slack.APIURL = fake.APIURL() // its response_urls are on the fake, as a deployment's are on its api_url
 	}
 	srv, err := New(Options{
 		Config: cfg, Store: db, Incidents: incidents, Engine: engine, Slack: NewSlackClient("xoxb-test", "xapp-test", fake.APIURL(), 10*time.Second),
@@ -123,10 +128,14 @@ func (b *testBot) stop() {
 // sign returns Slack's signature headers for body at time ts with secret.
 func sign(secret, body string, ts time.Time) http.Header { return slacktestx.Sign(secret, body, ts) }
 
+// triggers numbers the test requests: like Slack's trigger_id, it makes every request's body
+// (and so its signature) unique, so the replay guard tells a repeat from a new command.
+var triggers atomic.Int64
+
 func commandForm(fake *slacktestx.Server, user, channel, text string) string {
 	return url.Values{
 		"command": {"/ipsec"}, "text": {text}, "user_id": {user}, "channel_id": {channel},
-		"team_id": {"T1"}, "response_url": {fake.ResponseURL("cmd")}, "trigger_id": {"1.2.3"},
+		"team_id": {"T1"}, "response_url": {fake.ResponseURL("cmd")}, "trigger_id": {fmt.Sprintf("1.2.%d", triggers.Add(1))},
 	}.Encode()
 }
 
@@ -175,7 +184,8 @@ func (b *testBot) press(user, channel, actionID, value, messageTS string) int {
 	payload := map[string]any{
 		"type": "block_actions", "user": map[string]string{"id": user}, "channel": map[string]string{"id": channel},
 		"response_url": b.slack.ResponseURL("action"), "container": map[string]string{"message_ts": messageTS},
-		"actions": []map[string]string{{"action_id": actionID, "block_id": "verdict_actions", "value": value, "type": "button"}},
+		"trigger_id": fmt.Sprintf("1.2.%d", triggers.Add(1)),
+		"actions":    []map[string]string{{"action_id": actionID, "block_id": "verdict_actions", "value": value, "type": "button"}},
 	}
 	js, _ := json.Marshal(payload)
 	body := url.Values{"payload": {string(js)}}.Encode()
@@ -218,6 +228,8 @@ type fakeEngine struct {
 	mu    sync.Mutex
 	calls []diag.Request
 }
+
+func (f *fakeEngine) useIncidents(l *incident.Lifecycle) { f.incidents = l }
 
 func (f *fakeEngine) Execute(ctx context.Context, claimed *incident.Run, req diag.Request, listeners ...diag.Listener) (*diag.Report, error) {
 	f.mu.Lock()

@@ -31,7 +31,7 @@ func TestVerified_SlackDocumentedVector(t *testing.T) {
 		}
 		s := &Server{secret: docSecret, maxBody: DefaultMaxBody, metrics: m, log: slog.New(slog.DiscardHandler)}
 		var got string
-		h := s.verified(func(w http.ResponseWriter, r *http.Request) {
+		h := s.verified(newReplayGuard(maxRemembered), func(w http.ResponseWriter, r *http.Request) {
 			if err := r.ParseForm(); err != nil {
 				t.Error(err)
 			}

@@ -47,6 +47,7 @@ const (
 	outcomeNotFound    = "not_found"
 	outcomeError       = "error"
 	outcomeBusy        = "shutting_down"
+	outcomeRefused     = "refused"
 )
 
 // ackBudget bounds what an acknowledgement may wait for (user group lookups, the incident
@@ -203,7 +204,8 @@ func (s *Server) statusCommand(ctx context.Context, inv Invocation, cmd Command)
 		s.record(inv.User, inv.Channel, name, inv.Text, outcomeError, "no status source")
 		return Reply{Text: "Tunnel status is not available in this bot."}
 	}
-	if !s.work.Go(func(ctx context.Context) { s.postStatus(ctx, edges, inv.ResponseURL) }) {
+	failed := s.unitFailed(inv.User, inv.Channel, name, inv.Text, inv.ResponseURL)
+	if !s.work.Go(func(ctx context.Context) { s.postStatus(ctx, edges, inv.ResponseURL) }, failed) {
 		s.record(inv.User, inv.Channel, name, inv.Text, outcomeBusy, "")
 		return Reply{Text: ":hourglass: The bot is restarting; try again in a minute."}
 	}
@@ -322,7 +324,7 @@ func (s *Server) escalateCommand(ctx context.Context, inv Invocation, cmd Comman
 		if err := s.api.respond(ctx, inv.ResponseURL, &slack.WebhookMessage{ResponseType: slack.ResponseTypeEphemeral, Text: msg}); err != nil {
 			s.log.Error("escalation answer not posted", "incident", cmd.Incident, "err", err)
 		}
-	})
+	}, s.unitFailed(inv.User, inv.Channel, name, inv.Text, inv.ResponseURL))
 	if !started {
 		s.record(inv.User, inv.Channel, name, inv.Text, outcomeBusy, "")
 		return Reply{Text: ":hourglass: The bot is restarting; try again in a minute."}

@@ -65,7 +65,7 @@ func (s *Server) openRun(r *run) error {
 		if <-opened {
 			s.drive(ctx, r)
 		}
-	}) {
+	}, func(ctx context.Context, err error) { s.failed(ctx, r, err) }) {
 		return errShuttingDown
 	}
 	inc, err := r.claimed.Open(incident.Opening{
@@ -104,6 +104,7 @@ func (s *Server) drive(ctx context.Context, r *run) {
 	s.postRoot(ctx, r, p)
 
 	q := newEventQueue()
+	defer q.close() // also when Diagnose panics: the consumer must not wait forever
 	var consumer sync.WaitGroup
 	consumer.Go(func() { s.followProgress(ctx, r, p, q) })
 	report, err = s.engine.Execute(ctx, r.claimed, diag.Request{

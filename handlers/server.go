@@ -125,7 +125,7 @@ func New(o Options) (*Server, error) {
 		artifacts: artifacts,
 		maxBody:   cmp.Or(o.MaxBody, DefaultMaxBody),
 		grace:     cmp.Or(o.ShutdownGrace, 10*time.Second),
-		work:      newSupervisor(),
+		work:      newSupervisor(lg),
 	}
 	// Audit records queue behind an incident being opened like the incidents' own writes.
 	s.audits = newAuditWriter(o.Store, incidents, lg)

@@ -33,7 +33,12 @@ func (s *Server) RunSocketMode(ctx context.Context, opts ...socketmode.Option) e
 		case err := <-done:
 			return err
 		case evt := <-client.Events:
-			envelopes.Go(func() { s.socketEvent(ctx, client, evt) })
+			envelopes.Add(1)
+			go func() {
+				defer envelopes.Done()
+				// A panic ends this envelope alone (wg.Go would re-panic it: the process).
+				_ = contain(s.log, func() { s.socketEvent(ctx, client, evt) })
+			}()
 		}
 	}
 }
@@ -70,6 +75,13 @@ func (s *Server) socketEvent(ctx context.Context, client *socketmode.Client, evt
 			s.ack(client, evt)
 			return
 		}
+		if !s.slackURL(sc.ResponseURL) {
+			s.record(sc.UserID, sc.ChannelID, "/ipsec", sc.Text, outcomeRefused, "response_url not Slack's")
+			if err := client.Ack(*evt.Request, Reply{Text: ":no_entry: This command's response_url is not a Slack URL; it was not run."}.body()); err != nil {
+				s.log.Error("socket mode ack failed", "err", err)
+			}
+			return
+		}
 		reply := s.handleInvocation(ctx, Invocation{
 			Command: sc.Command, Text: sc.Text, User: sc.UserID, Channel: sc.ChannelID,
 			ResponseURL: sc.ResponseURL, TriggerID: sc.TriggerID,
@@ -81,6 +93,10 @@ func (s *Server) socketEvent(ctx context.Context, client *socketmode.Client, evt
 	case socketmode.EventTypeInteractive:
 		s.ack(client, evt)
 		if cb, ok := evt.Data.(slack.InteractionCallback); ok {
+			if !s.slackURL(cb.ResponseURL) {
+				s.record(cb.User.ID, cb.Channel.ID, "interaction "+string(cb.Type), "", outcomeRefused, "response_url not Slack's")
+				return
+			}
 			s.dispatchActions(cb)
 		}
 	case socketmode.EventTypeInvalidAuth:

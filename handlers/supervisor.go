@@ -2,12 +2,17 @@ package handlers
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
+
+	"github.com/slack-go/slack"
 )
 
 // supervisor owns every goroutine started after an acknowledgement, so shutdown can wait for
-// them and nothing outlives the server.
+// them and nothing outlives the server. A panic in one of them ends that one alone.
 type supervisor struct {
 	// ctx is the work's context: cancelled (cause errShuttingDown) once the grace is over.
 	ctx    context.Context
@@ -15,27 +20,54 @@ type supervisor struct {
 	// hard ends when Shutdown gives up waiting: it bounds the wrap-up work does after ctx ends.
 	hard     context.Context
 	stopHard context.CancelFunc
+	log      *slog.Logger
 
 	mu     sync.Mutex
 	closed bool
 	wg     sync.WaitGroup
 }
 
-func newSupervisor() *supervisor {
+func newSupervisor(lg *slog.Logger) *supervisor {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	hard, stopHard := context.WithCancel(context.Background())
-	return &supervisor{ctx: ctx, cancel: cancel, hard: hard, stopHard: stopHard}
+	return &supervisor{ctx: ctx, cancel: cancel, hard: hard, stopHard: stopHard, log: lg}
 }
 
-// Go runs fn with the supervisor's context; false if the supervisor is shutting down.
-func (s *supervisor) Go(fn func(ctx context.Context)) bool {
+// Go runs fn with the supervisor's context; false if the supervisor is shutting down. A
+// panic in fn is logged with its stack and handed, as an error, to each onPanic (which
+// records the failure of that unit of work and tells its requester); the process goes on.
+func (s *supervisor) Go(fn func(ctx context.Context), onPanic ...func(ctx context.Context, err error)) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return false
 	}
-	s.wg.Go(func() { fn(s.ctx) })
+	// Not wg.Go: it re-panics a panic of fn, which ends the process.
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := contain(s.log, func() { fn(s.ctx) }); err != nil {
+			for _, f := range onPanic {
+				if err := contain(s.log, func() { f(s.ctx, err) }); err != nil {
+					s.log.Error("reporting a failure panicked too", "err", err)
+				}
+			}
+		}
+	}()
 	return true
+}
+
+// contain runs fn and returns its panic as an error (nil when it returned), after logging it
+// with the stack.
+func contain(lg *slog.Logger, fn func()) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("internal error: %v", p)
+			lg.Error("recovered from a panic", "panic", p, "stack", string(debug.Stack()))
+		}
+	}()
+	fn()
+	return nil
 }
 
 // wrapUp returns a context for work that must still happen after ctx (the work's context) was
@@ -72,5 +104,18 @@ func (s *supervisor) Shutdown(ctx context.Context, grace time.Duration) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// unitFailed is the onPanic of a command's or button's background work: the failure is
+// audited and the requester told through the response_url.
+func (s *Server) unitFailed(user, channel, command, args, responseURL string) func(ctx context.Context, err error) {
+	return func(ctx context.Context, err error) {
+		s.record(user, channel, command, args, outcomeError, err.Error())
+		msg := &slack.WebhookMessage{ResponseType: slack.ResponseTypeEphemeral,
+			Text: fmt.Sprintf(":x: `%s` failed: %s", escape(command), escape(err.Error()))}
+		if err := s.api.respond(ctx, responseURL, msg); err != nil {
+			s.log.Error("failure not posted", "command", command, "err", err)
+		}
 	}
 }

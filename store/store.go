@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -68,7 +69,7 @@ type Options struct {
 
 // DB is an open store. Its methods are safe for concurrent use.
 type DB struct {
-	bolt *bolt.DB
+	bolt guarded
 	path string
 
 	// Now stamps records whose time is unset. Tests may replace it before use.
@@ -76,6 +77,9 @@ type DB struct {
 }
 
 // Open opens or creates the store at path, creating its directory and buckets as needed.
+// It refuses an existing 0-byte file (ErrEmpty) and a damaged one (ErrDamaged) with one line
+// saying what to do. The pages bbolt reads to open a file are checked for every open; a
+// writable open also runs bbolt's consistency check over the whole file.
 func Open(path string, opts Options) (*DB, error) {
 	if opts.LockTimeout <= 0 {
 		opts.LockTimeout = DefaultLockTimeout
@@ -85,28 +89,104 @@ func Open(path string, opts Options) (*DB, error) {
 			return nil, fmt.Errorf("open store: %w", err)
 		}
 	}
-	b, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:      opts.LockTimeout,
-		ReadOnly:     opts.ReadOnly,
-		FreelistType: bolt.FreelistMapType,
-	})
+	// A 0-byte or broken file is refused before bbolt sees it: bbolt would initialise the
+	// first (losing every record for good) and panic on the second.
+	if err := preflight(path); err != nil {
+		return nil, refusal(path, err)
+	}
+	b, err := openBolt(path, opts)
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("open store %s: %w", path, ErrInUse)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+		return nil, refusal(path, err)
 	}
-	db := &DB{bolt: b, path: path, Now: time.Now}
-	if opts.ReadOnly {
-		err = b.View(checkSchema)
-	} else {
-		err = b.Update(initSchema)
+	// The tree's shape is checked once at open (a page referenced twice would make a later
+	// read loop forever, an element past its page make it fault), and a writer (the bot)
+	// also runs bbolt's full check: a damaged page found later would panic under whichever
+	// read or write touched it first. Readers skip the full check (about 4 s for 4M health
+	// samples, BenchmarkFullCheck; the shape alone takes 1.5 s, BenchmarkOpen); the guard
+	// turns a panic on a page they touch into an error.
+	problems := func() []string {
+		if !opts.ReadOnly {
+			return pageProblems(b) // the shape first, then bbolt's check
+		}
+		if why := treeProblem(path); why != "" {
+			return []string{why}
+		}
+		return nil
+	}()
+	if len(problems) > 0 {
+		b.Close()
+		return nil, refusal(path, fmt.Errorf("%w: %s (%d problem(s) in all)", ErrDamaged, problems[0], len(problems)))
 	}
+	db := &DB{bolt: guarded{b}, path: path, Now: time.Now}
+	err = contained(func() error {
+		if opts.ReadOnly {
+			return b.View(checkSchema)
+		}
+		return b.Update(initSchema)
+	})
 	if err != nil {
 		b.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+		return nil, refusal(path, err)
 	}
 	return db, nil
+}
+
+// guarded is the bbolt handle with bbolt's panics (its answer to a damaged page) turned into
+// errors wrapping ErrDamaged: one bad page fails the call that touched it, not the process.
+type guarded struct{ *bolt.DB }
+
+func (g guarded) View(fn func(*bolt.Tx) error) error {
+	return contained(func() error { return g.DB.View(fn) })
+}
+
+func (g guarded) Update(fn func(*bolt.Tx) error) error {
+	return contained(func() error { return g.DB.Update(fn) })
+}
+
+// openBolt is bolt.Open with its panics on a damaged file turned into ErrDamaged. (After
+// such a panic bbolt's file handle stays open: the process is about to report and stop.)
+func openBolt(path string, opts Options) (b *bolt.DB, err error) {
+	err = contained(func() error {
+		b, err = bolt.Open(path, 0o600, &bolt.Options{
+			Timeout:      opts.LockTimeout,
+			ReadOnly:     opts.ReadOnly,
+			FreelistType: bolt.FreelistMapType,
+		})
+		return err
+	})
+	return b, err
+}
+
+// contained runs fn and turns a bbolt panic (its answer to a page it cannot make sense of)
+// into an error wrapping ErrDamaged.
+func contained(fn func() error) (err error) {
+	// A damaged page can point bbolt past its memory map: a fault, fatal unless this
+	// goroutine turns it into a panic.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: %v", ErrDamaged, p)
+		}
+	}()
+	return fn()
+}
+
+// refusal is Open's one-line error, with what the operator can do about a file it refuses.
+func refusal(path string, err error) error {
+	switch {
+	case errors.Is(err, ErrEmpty):
+		return fmt.Errorf("open store %s: %w: its incidents and audit log are gone; restore it from a backup, or delete the file to start an empty store", path, err)
+	case errors.Is(err, ErrDamaged), errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum),
+		errors.Is(err, berrors.ErrVersionMismatch):
+		if !errors.Is(err, ErrDamaged) {
+			err = fmt.Errorf("%w: %w", ErrDamaged, err)
+		}
+		return fmt.Errorf("open store %s: %w; restore it from a backup (`bot store check` lists the problems)", path, err)
+	}
+	return fmt.Errorf("open store %s: %w", path, err)
 }
 
 // Close releases the file and its lock.

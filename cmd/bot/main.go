@@ -53,6 +53,8 @@ func init() {
 			"watch every edge's tunnels in the foreground and print state changes", runWatch},
 		{"health", "--config FILE [--edge E] [--since DUR] [--json]",
 			"tunnel states (up, down, unstable, unknown), drops and last failures from the store", runHealth},
+		{"store", "check [FILE] | backup FILE | compact --config FILE",
+			"check, back up (also while serving) or compact the store", runStore},
 		{"version", "", "print version and build information", runVersion},
 		{"help", "[COMMAND]", "show this text, or one command's flags", runHelp},
 	}
@@ -87,7 +89,7 @@ func run(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "bot: unknown command %q (run 'bot help')\n", name)
 		return 2
 	}
-	err := cmd.run(ctx, e, args[1:])
+	err := runContained(ctx, e, cmd, args[1:])
 	var ue usageError
 	switch {
 	case err == nil, errors.Is(err, errHelpShown):
@@ -99,6 +101,17 @@ func run(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "bot %s: %v\n", name, err)
 		return 1
 	}
+}
+
+// runContained runs cmd and turns a panic on its own goroutine into a one-line error (exit
+// status 1) instead of a trace.
+func runContained(ctx context.Context, e *env, cmd command, args []string) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("internal error: %v", p)
+		}
+	}()
+	return cmd.run(ctx, e, args)
 }
 
 func lookup(name string) (command, bool) {

@@ -62,6 +62,11 @@ func serve(ctx context.Context, e *env, cfg *config.Config) error {
 	} else if secret, err = cfg.SigningSecret(); err != nil {
 		return err
 	}
+	// Every secret the inventory names is read now: one that cannot be read stops the start
+	// with its key named, rather than failing (or worse) the first diagnosis that needs it.
+	if err := cfg.CheckSecrets(); err != nil {
+		return fmt.Errorf("cannot start: %w", err)
+	}
 
 	db, err := store.Open(cfg.Path(cfg.Store.Path), store.Options{})
 	if err != nil {
@@ -188,13 +193,26 @@ func (c cronLogger) Error(err error, msg string, kv ...any) {
 	c.lg.Error("cron: "+msg, append(kv, "err", err)...)
 }
 
-// startCron schedules the health sweep (every edge's tunnels into the store, old samples
-// pruned) and the health post (a summary to slack.health_channel) when configured. Jobs run
-// in UTC, recover from panics, and never overlap themselves.
-func startCron(ctx context.Context, cfg *config.Config, db *store.DB, eng *engine.Engine, bot *handlers.Server, lg *slog.Logger) (*cron.Cron, error) {
+// newScheduler returns the cron that runs the bot's jobs: in UTC, each job's panic
+// recovered and logged (cron's default chain would let it end the process), and no job
+// overlapping itself. Recover sits inside SkipIfStillRunning: that wrapper hands its token
+// back only when the job returns, so a panic passing through it would skip the job forever.
+func newScheduler(lg *slog.Logger) *cron.Cron {
 	cl := cronLogger{lg}
-	c := cron.New(cron.WithLocation(time.UTC), cron.WithLogger(cl),
-		cron.WithChain(cron.Recover(cl), cron.SkipIfStillRunning(cl)))
+	return cron.New(cron.WithLocation(time.UTC), cron.WithLogger(cl),
+		cron.WithChain(cron.SkipIfStillRunning(cl), cron.Recover(cl)))
+}
+
+// startCron schedules the health sweep (every edge's tunnels into the store, old samples
+// pruned), the health post (a summary to slack.health_channel) and the store's backup when
+// configured.
+func startCron(ctx context.Context, cfg *config.Config, db *store.DB, eng *engine.Engine, bot *handlers.Server, lg *slog.Logger) (*cron.Cron, error) {
+	c := newScheduler(lg)
+	if b := cfg.Store.Backup; b != nil {
+		if _, err := c.AddFunc(b.Schedule, func() { scheduledBackup(cfg, db, lg) }); err != nil {
+			return nil, fmt.Errorf("store.backup.schedule: %w", err)
+		}
+	}
 	if spec := cfg.Schedule.HealthSweep; spec != "" {
 		if _, err := c.AddFunc(spec, func() { healthSweep(ctx, cfg, db, eng, lg) }); err != nil {
 			return nil, fmt.Errorf("schedule.health_sweep: %w", err)
@@ -258,4 +276,15 @@ func healthPost(ctx context.Context, cfg *config.Config, eng *engine.Engine, bot
 	if err := bot.PostText(ctx, cfg.Slack.HealthChannel, b.String()); err != nil {
 		lg.Error("health post", "err", err)
 	}
+}
+
+// scheduledBackup writes the store's backup into store.backup.dir and keeps the newest
+// store.backup.keep there.
+func scheduledBackup(cfg *config.Config, db *store.DB, lg *slog.Logger) {
+	path, err := db.BackupTo(cfg.BackupDir(), cfg.BackupKeep(), time.Now())
+	if err != nil {
+		lg.Error("scheduled store backup", "dir", cfg.BackupDir(), "err", err)
+		return
+	}
+	lg.Info("store backed up", "file", path)
 }

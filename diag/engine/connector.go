@@ -36,7 +36,12 @@ type defaultConnector struct {
 var _ Manager = (*nsx.Client)(nil)
 
 func (c *defaultConnector) Manager(cfg *config.Config, m *config.Manager) (Manager, error) {
-	return c.nsxClient(cfg, m)
+	client, err := c.nsxClient(cfg, m)
+	if err != nil {
+		// Not client itself: a nil *nsx.Client in the interface would be a non-nil Manager.
+		return nil, err
+	}
+	return client, nil
 }
 
 func (c *defaultConnector) nsxClient(cfg *config.Config, m *config.Manager) (*nsx.Client, error) {

@@ -172,7 +172,7 @@ func (e *Engine) Execute(ctx context.Context, claimed *incident.Run, req diag.Re
 	}
 	// The starter's ctx ends the run itself, so its report (and the capture's cleanup) follow
 	// soon after a cancel: they are waited for rather than a capture left behind on return.
-	r.execute()
+	r.executeContained()
 	if r.report != nil && r.report.Interrupted != "" {
 		return r.report, fmt.Errorf("diagnosis of %s interrupted: %w", req.Edge, context.Cause(ctx))
 	}
