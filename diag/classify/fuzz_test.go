@@ -27,6 +27,13 @@ func FuzzCaptureFacts(f *testing.F) {
 		f.Add(b)
 		f.Add(b[:len(b)/2]) // cut mid-record
 	}
+	for _, p := range []string{"../ike/testdata/hostile/huge-record.pcap", "../ike/testdata/hostile/huge-block.pcapng"} {
+		b, err := os.ReadFile(p) // length fields that claim gigabytes
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
 	f.Add([]byte{0xd4, 0xc3, 0xb2, 0xa1})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		path := filepath.Join(t.TempDir(), "f.pcap")
