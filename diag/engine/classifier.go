@@ -26,7 +26,7 @@ func (defaultClassifier) Classify(ctx context.Context, c *Collected) (*diag.Verd
 		in.Shows = append(in.Shows, classify.LogSource{Path: abs(s.Path), Site: "edge"})
 	}
 	for _, p := range c.Captures {
-		in.Captures = append(in.Captures, classify.CaptureSource{Path: abs(p)}) // read once, there
+		in.Captures = append(in.Captures, classify.CaptureSource{Path: abs(p)})
 	}
 	for _, s := range c.Stats {
 		in.Stats = append(in.Stats, classify.StatsSource{Path: abs(s)})
