@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"ipsecbot/diag"
 	"ipsecbot/diag/classify"
 	"ipsecbot/diag/classify/logscan"
+	"ipsecbot/diag/ike"
 	"ipsecbot/diag/nsx"
 )
 
@@ -66,10 +68,25 @@ func runAnalyze(ctx context.Context, e *env, args []string) error {
 	if len(pcaps)+len(logs)+len(edgeLogs)+len(peerLogs)+len(stats)+len(shows) == 0 {
 		return usagef("nothing to analyze: give at least one --pcap, --log, --stats or --show")
 	}
+	// Each capture is opened once, here: its first block is checked on the reader the
+	// classifier then reads the whole file from, in one pass.
+	var captureErrs []error
+	for _, p := range pcaps {
+		f, br, err := openInput(p, inputCapture)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		in.Captures = append(in.Captures, classify.CaptureSource{Path: p, Data: br, Read: func(_ *ike.Summary, err error) {
+			if err != nil {
+				captureErrs = append(captureErrs, fmt.Errorf("%s: %w", p, err))
+			}
+		}})
+	}
 	inputs := []struct {
 		kind  inputKind
 		paths []string
-	}{{inputCapture, pcaps}, {inputXML, stats}, {inputText, logs}, {inputText, edgeLogs}, {inputText, peerLogs}, {inputText, shows}}
+	}{{inputXML, stats}, {inputText, logs}, {inputText, edgeLogs}, {inputText, peerLogs}, {inputText, shows}}
 	for _, in := range inputs {
 		for _, p := range in.paths {
 			if err := checkInputFile(p, in.kind); err != nil {
@@ -86,9 +103,6 @@ func runAnalyze(ctx context.Context, e *env, args []string) error {
 	addLogs(&in.Logs, peerLogs, "peer")
 	addLogs(&in.Logs, logs, "")
 	addLogs(&in.Shows, shows, "edge")
-	for _, p := range pcaps {
-		in.Captures = append(in.Captures, classify.CaptureSource{Path: p})
-	}
 	for _, p := range stats {
 		// Parsed here, once, so a document that is not NSX statistics ends the command with one
 		// line instead of a note under "missing".
@@ -103,9 +117,17 @@ func runAnalyze(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *asJSON {
-		return writeJSON(e.stdout, v)
+		if err := writeJSON(e.stdout, v); err != nil {
+			return err
+		}
+	} else {
+		printVerdict(e.stdout, v)
 	}
-	printVerdict(e.stdout, v)
+	// A capture that could not be read whole (cut short, a record refused) fails the command
+	// as `bot pcap` does, after the verdict on what was read.
+	if len(captureErrs) > 0 {
+		return fmt.Errorf("%w (the verdict covers what was read before)", captureErrs[0])
+	}
 	return nil
 }
 
@@ -132,30 +154,51 @@ const (
 	inputXML                      // an NSX API document
 )
 
+// headSize is how much of a file named on the command line is checked before it is read.
+const headSize = 8192
+
 // checkInputFile refuses, with one line, what the user named but cannot be evidence of its
-// kind: a missing path, a directory, an empty file, a text file with NUL bytes in its first
-// block (a binary, not a log), a capture without a pcap/pcapng magic, statistics that are not
-// XML. Only the first block is read; the parsers still check the rest.
+// kind (see openInput).
 func checkInputFile(path string, kind inputKind) error {
-	fi, err := os.Stat(path)
+	f, _, err := openInput(path, kind)
 	if err != nil {
 		return err
 	}
-	if fi.IsDir() {
-		return fmt.Errorf("%s is a directory, not a file", path)
-	}
+	return f.Close()
+}
+
+// openInput opens a file named on the command line and refuses, with one line, what cannot be
+// evidence of its kind: a missing path, a directory, an empty file, a text file with NUL bytes
+// in its first block (a binary, not a log), a capture without a pcap/pcapng magic, statistics
+// that are not XML. Only the first block is checked, on the reader returned, which still starts
+// at the file's first byte; the parsers check the rest.
+func openInput(path string, kind inputKind) (*os.File, *bufio.Reader, error) {
 	f, err := os.Open(path)
 	if err != nil {
+		return nil, nil, err
+	}
+	br := bufio.NewReaderSize(f, headSize)
+	err = checkHead(f, br, kind)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, br, nil
+}
+
+// checkHead checks what openInput opened: a regular file whose first block fits kind.
+func checkHead(f *os.File, br *bufio.Reader, kind inputKind) error {
+	path := f.Name()
+	if fi, err := f.Stat(); err != nil {
+		return err
+	} else if fi.IsDir() {
+		return fmt.Errorf("%s is a directory, not a file", path)
+	}
+	head, err := br.Peek(headSize)
+	if err != nil && err != io.EOF {
 		return err
 	}
-	defer f.Close()
-	head := make([]byte, 8192)
-	n, err := io.ReadFull(f, head)
-	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-		return err
-	}
-	head = head[:n]
-	if n == 0 {
+	if len(head) == 0 {
 		return fmt.Errorf("%s is empty", path)
 	}
 	switch kind {

@@ -27,7 +27,7 @@ const maxFirstRequests = 64
 // addFirstRequest follows an IKE message of p (either version) through its SA's first exchange.
 func (cf *captureFacts) addFirstRequest(p wirePacket, frame int) {
 	b := p.ike
-	if len(b) < ikeHeaderLen {
+	if len(b) < ike.HeaderLen {
 		return
 	}
 	ispi, rspi := binary.BigEndian.Uint64(b[0:]), binary.BigEndian.Uint64(b[8:])

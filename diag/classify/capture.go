@@ -1,33 +1,29 @@
 package classify
 
 import (
-	"bufio"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"slices"
 	"time"
-
-	"github.com/google/gopacket"
-	"github.com/google/gopacket/layers"
-	"github.com/google/gopacket/pcapgo"
 
 	"ipsecbot/diag"
 	ls "ipsecbot/diag/classify/logscan"
 	"ipsecbot/diag/ike"
 )
 
-// CaptureSource is a packet capture: its path (for frame references) and, when the caller has
-// one already, the IKE analyzer's summary of it (else Classify runs ike.AnalyzeFile). The
-// classifier reads the ESP packets itself (sizes, SPIs and timing within the time window); IKE
-// facts come from the summary. A summary covers its whole file, so with a window (Input.Since,
-// Input.Until) Classify makes it again from the frames within the window.
+// CaptureSource is a packet capture (pcap or pcapng). Path names it in frame references; Data,
+// when set, is read instead of opening Path. Classify reads each capture once: the IKE
+// analyzer's summary and the classifier's own packet facts come out of the same pass, within
+// the time window (Input.Since, Input.Until).
 type CaptureSource struct {
-	Path    string
-	Summary *ike.Summary
+	Path string
+	Data io.Reader
+	// Read, when set, is called once the capture has been read, with the analyzer's summary (nil
+	// when the file is no capture) and the error that kept it from being read whole (nil when it was).
+	Read func(sum *ike.Summary, err error)
 }
 
 // espDir is the ESP seen in one direction between two hosts.
@@ -40,15 +36,18 @@ type espDir struct {
 	spi        uint32
 }
 
-// captureFacts is what the classifier reads from one capture's packets within the window:
-// ESP per direction (sizes), per SPI (for the comparison across captures) and as echoes (which
-// packets are answered at once), plus the IKE messages that let two captures' clocks be lined up.
+// captureFacts is what the classifier follows itself in one capture's frames within the window,
+// beside the IKE analyzer's summary: ESP per direction (sizes), per SPI (for the comparison
+// across captures) and as echoes (which packets are answered at once), plus the IKE messages
+// that let two captures' clocks be lined up.
 type captureFacts struct {
 	path       string
 	packets    int64 // frames read, window or not
 	inWindow   int64 // frames read within the window
 	dirs       []*espDir
+	byPair     map[[2]string]*espDir
 	flows      []*spiFlow
+	bySPI      map[spiKey]*spiFlow
 	flowsCut   bool // more SPI flows than maxFlows: counts per SPI are incomplete
 	echoes     map[[2]string]*echoPairing
 	anchors    map[uint64]anchor
@@ -62,6 +61,12 @@ type captureFacts struct {
 	// the first exchange of each IKE SA, for answers lost on the way back (answerslost.go)
 	firstRequests     map[uint64]*firstRequest
 	firstRequestOrder []uint64
+	names             addrNames
+}
+
+func newCaptureFacts(path string) *captureFacts {
+	return &captureFacts{path: path, byPair: map[[2]string]*espDir{}, bySPI: map[spiKey]*spiFlow{}, echoes: map[[2]string]*echoPairing{},
+		anchors: map[uint64]anchor{}, mainModes: map[uint64]*mainMode{}, firstRequests: map[uint64]*firstRequest{}}
 }
 
 // wirePacket is the part of a frame the classifier's own reading needs.
@@ -73,146 +78,95 @@ type wirePacket struct {
 	ike      []byte // the IKE message (UDP payload after any non-ESP marker), IKE only
 }
 
-// packetReader opens a pcap or pcapng file and returns its packets one by one.
-func packetReader(path string) (next func() ([]byte, gopacket.CaptureInfo, error), link layers.LinkType, closer io.Closer, err error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, 0, nil, err
-	}
-	br := bufio.NewReader(f)
-	magic, _ := br.Peek(4)
-	if len(magic) == 4 && binary.LittleEndian.Uint32(magic) == 0x0A0D0D0A {
-		r, err := pcapgo.NewNgReader(br, pcapgo.DefaultNgReaderOptions)
+// readCapture reads one capture in one pass: the IKE analyzer's summary (nil when the file is
+// no capture) and the classifier's own facts, both within the window. A capture cut short
+// yields what was read and an error.
+func readCapture(src CaptureSource, since, until time.Time) (*ike.Summary, *captureFacts, error) {
+	cf := newCaptureFacts(src.Path)
+	r := src.Data
+	if r == nil {
+		f, err := os.Open(src.Path)
 		if err != nil {
-			f.Close()
-			return nil, 0, nil, fmt.Errorf("%s: %w", path, err)
+			return nil, cf, err
 		}
-		return r.ReadPacketData, r.LinkType(), f, nil
+		defer f.Close()
+		r = f
 	}
-	r, err := pcapgo.NewReader(br)
-	if err != nil {
-		f.Close()
-		return nil, 0, nil, fmt.Errorf("%s: %w", path, err)
+	sum, err := ike.AnalyzeWith(r, src.Path, ike.Options{Since: since, Until: until, Frame: cf.add})
+	if sum != nil {
+		cf.packets = sum.Packets
 	}
-	return r.ReadPacketData, r.LinkType(), f, nil
+	return sum, cf, err
 }
 
-// readCaptureFacts reads the ESP packets (IP protocol 50, or ESP in UDP 4500) and IKE messages
-// of a capture within the window. The IKE summary's ESP flows cover the whole capture and carry
-// no sizes or timing, and an echo that loses only its large packets shows only in sizes. A
-// truncated file yields what was read and an error.
-func readCaptureFacts(path string, since, until time.Time) (*captureFacts, error) {
-	cf := &captureFacts{path: path, echoes: map[[2]string]*echoPairing{}, anchors: map[uint64]anchor{}, mainModes: map[uint64]*mainMode{}, firstRequests: map[uint64]*firstRequest{}}
-	next, link, closer, err := packetReader(path)
-	if err != nil {
-		return cf, err
+// add folds one frame within the window into the facts.
+func (cf *captureFacts) add(f *ike.Frame) {
+	cf.inWindow++
+	if cf.firstFrame == 0 {
+		cf.first, cf.firstFrame = f.Time, f.Number
 	}
-	defer closer.Close()
-	byPair := map[[2]string]*espDir{}
-	bySPI := map[spiKey]*spiFlow{}
-	for frame := 1; ; frame++ {
-		data, ci, rerr := next()
-		if rerr != nil {
-			if !errors.Is(rerr, io.EOF) {
-				err = fmt.Errorf("%s: frame %d: %w", path, frame, rerr)
-			}
-			break
-		}
-		cf.packets++
-		if !inWindow(ci.Timestamp, since, until) {
-			continue
-		}
-		cf.inWindow++
-		if cf.firstFrame == 0 {
-			cf.first, cf.firstFrame = ci.Timestamp, frame
-		}
-		cf.last, cf.lastFrame = ci.Timestamp, frame
-		p, ok := packetOf(data, link)
-		if !ok {
-			continue
-		}
-		if !p.esp {
-			cf.addAnchor(p, ci.Timestamp)
-			cf.addMainMode(p, frame, ci.Timestamp)
-			cf.addFirstRequest(p, frame)
-			continue
-		}
-		d := byPair[[2]string{p.src, p.dst}]
-		if d == nil {
-			d = &espDir{src: p.src, dst: p.dst, firstFrame: frame, sizes: map[int]int{}, sizeFrame: map[int]int{}, spi: p.spi}
-			byPair[[2]string{p.src, p.dst}] = d
-			cf.dirs = append(cf.dirs, d)
-		}
-		d.packets++
-		d.sizes[p.size]++
-		if d.sizeFrame[p.size] == 0 {
-			d.sizeFrame[p.size] = frame
-		}
-		cf.addFlow(bySPI, p, frame, ci.Timestamp)
-		cf.echo(p, frame, ci.Timestamp)
+	cf.last, cf.lastFrame = f.Time, f.Number
+	p, ok := cf.packetOf(f)
+	if !ok {
+		return
 	}
-	return cf, err
+	if !p.esp {
+		cf.addAnchor(p, f.Time)
+		cf.addMainMode(p, f.Number, f.Time)
+		cf.addFirstRequest(p, f.Number)
+		return
+	}
+	d := cf.byPair[[2]string{p.src, p.dst}]
+	if d == nil {
+		d = &espDir{src: p.src, dst: p.dst, firstFrame: f.Number, sizes: map[int]int{}, sizeFrame: map[int]int{}, spi: p.spi}
+		cf.byPair[[2]string{p.src, p.dst}] = d
+		cf.dirs = append(cf.dirs, d)
+	}
+	d.packets++
+	d.sizes[p.size]++
+	if d.sizeFrame[p.size] == 0 {
+		d.sizeFrame[p.size] = f.Number
+	}
+	cf.addFlow(p, f.Number, f.Time)
+	cf.echo(p, f.Number, f.Time)
 }
 
-// packetOf returns the addresses and IP length of an ESP packet or an IKE message, with the
-// SPI or the message.
-func packetOf(data []byte, link layers.LinkType) (p wirePacket, ok bool) {
-	var first gopacket.Decoder = link
-	if link == layers.LinkTypeRaw || link == 12 { // raw IP (DLT_RAW differs across platforms)
-		if len(data) == 0 {
-			return p, false
-		}
-		first = layers.LayerTypeIPv4
-		if data[0]>>4 == 6 {
-			first = layers.LayerTypeIPv6
-		}
-	}
-	pk := gopacket.NewPacket(data, first, gopacket.DecodeOptions{Lazy: true, NoCopy: true})
-	var proto layers.IPProtocol
-	var payload []byte
-	switch ip := pk.NetworkLayer().(type) {
-	case *layers.IPv4:
-		p.src, p.dst, p.size, proto, payload = ip.SrcIP.String(), ip.DstIP.String(), int(ip.Length), ip.Protocol, ip.Payload
-		if ip.Flags&layers.IPv4MoreFragments != 0 || ip.FragOffset != 0 {
-			return p, false
-		}
-	case *layers.IPv6:
-		p.src, p.dst, p.size, proto, payload = ip.SrcIP.String(), ip.DstIP.String(), int(ip.Length)+40, ip.NextHeader, ip.Payload
+// packetOf returns the addresses and IP length of an ESP packet (not an IP fragment: its
+// length would be a fragment's) or an IKE message, with the SPI or the message.
+func (cf *captureFacts) packetOf(f *ike.Frame) (p wirePacket, ok bool) {
+	switch {
+	case !f.Src.IsValid():
+		return p, false
+	case f.ESP && !f.Fragment:
+		p.esp, p.spi = true, f.SPI
+	case f.IKE != nil:
+		p.ike = f.IKE
 	default:
 		return p, false
 	}
-	switch proto {
-	case layers.IPProtocolESP:
-		if len(payload) >= 8 {
-			p.esp, p.spi = true, binary.BigEndian.Uint32(payload)
-			return p, true
-		}
-	case layers.IPProtocolUDP:
-		if len(payload) < 8 {
-			return p, false
-		}
-		sport, dport, body := binary.BigEndian.Uint16(payload[0:]), binary.BigEndian.Uint16(payload[2:]), payload[8:]
-		switch {
-		case sport == 4500 || dport == 4500:
-			kind, ok := ike.ClassifyEncap(body)
-			switch {
-			case ok && kind == ike.EncapESP:
-				p.esp, p.spi = true, binary.BigEndian.Uint32(body)
-				return p, true
-			case ok && kind == ike.EncapIKE && len(body) >= 4+ikeHeaderLen:
-				p.ike = body[4:]
-				return p, true
-			}
-		case (sport == 500 || dport == 500) && len(body) >= ikeHeaderLen:
-			p.ike = body
-			return p, true
-		}
-	}
-	return p, false
+	p.src, p.dst, p.size = cf.names.of(f.Src), cf.names.of(f.Dst), f.Length
+	return p, true
 }
 
-// ikeHeaderLen is the fixed IKE header; shorter UDP payloads are no IKE message.
-const ikeHeaderLen = 28
+// addrNames keeps the text of the addresses seen last, so a long run of packets between the same
+// hosts does not format them again and again.
+type addrNames struct {
+	addr [4]netip.Addr
+	name [4]string
+	next int
+}
+
+func (n *addrNames) of(a netip.Addr) string {
+	for i := range n.addr {
+		if n.addr[i] == a && n.name[i] != "" {
+			return n.name[i]
+		}
+	}
+	s := a.String()
+	n.addr[n.next], n.name[n.next] = a, s
+	n.next = (n.next + 1) % len(n.addr)
+	return s
+}
 
 // observeESP turns a capture's ESP into observations: one-way flows, flows both ways, echo-like
 // traffic whose large packets never come back, and ESP answered one way only (echo.go).

@@ -129,7 +129,7 @@ func readTexts(ctx context.Context, in Input, v *diag.Verdict) ([]observation, e
 	return obs, nil
 }
 
-// readCaptures reads each capture's IKE summary and its ESP packets, both within the window,
+// readCaptures reads each capture once (the IKE summary and the packet facts within the window)
 // and then compares the captures with each other (captures from both sites).
 func readCaptures(in Input, v *diag.Verdict) []observation {
 	var (
@@ -137,12 +137,11 @@ func readCaptures(in Input, v *diag.Verdict) []observation {
 		caps []*captureFacts
 	)
 	for _, c := range in.Captures {
-		sum, err := c.Summary, error(nil)
-		if sum == nil || windowed(in) {
-			sum, err = summaryInWindow(c.Path, in.Since, in.Until) // a cut capture: what was read, and an error
+		sum, cf, err := readCapture(c, in.Since, in.Until)
+		if c.Read != nil {
+			c.Read(sum, err)
 		}
-		cf, espErr := readCaptureFacts(c.Path, in.Since, in.Until)
-		if err = cmp.Or(err, espErr); err != nil {
+		if err != nil {
 			msg := err.Error()
 			if !strings.Contains(msg, c.Path) {
 				msg = c.Path + ": " + msg
@@ -153,12 +152,9 @@ func readCaptures(in Input, v *diag.Verdict) []observation {
 		obs = append(obs, observeESP(cf)...)
 		obs = append(obs, observeMainModes(cf)...)
 		obs = append(obs, observeAnswersLost(cf)...)
-		switch {
-		case windowed(in): // frames outside the window do not count
+		if windowed(in) { // frames outside the window do not count
 			v.Scanned.Packets += cf.inWindow
-		case sum != nil:
-			v.Scanned.Packets += sum.Packets
-		default:
+		} else {
 			v.Scanned.Packets += cf.packets
 		}
 		if sum != nil {
@@ -168,6 +164,9 @@ func readCaptures(in Input, v *diag.Verdict) []observation {
 	}
 	return append(obs, observeAcrossSites(caps)...)
 }
+
+// windowed reports whether only part of the evidence counts (--since/--until).
+func windowed(in Input) bool { return !in.Since.IsZero() || !in.Until.IsZero() }
 
 // readStats reads the NSX statistics documents in the window, and the counters' deltas between
 // consecutive reads.

@@ -57,16 +57,16 @@ func (cf *captureFacts) addAnchor(p wirePacket, at time.Time) {
 	cf.anchors[k] = anchor{at: at, src: p.src, dst: p.dst}
 }
 
-func (cf *captureFacts) addFlow(bySPI map[spiKey]*spiFlow, p wirePacket, frame int, at time.Time) {
+func (cf *captureFacts) addFlow(p wirePacket, frame int, at time.Time) {
 	k := spiKey{p.spi, p.src, p.dst}
-	f := bySPI[k]
+	f := cf.bySPI[k]
 	if f == nil && len(cf.flows) >= maxFlows {
 		cf.flowsCut = true
 		return
 	}
 	if f == nil {
 		f = &spiFlow{spiKey: k, firstFrame: frame, first: at}
-		bySPI[k] = f
+		cf.bySPI[k] = f
 		cf.flows = append(cf.flows, f)
 	}
 	f.packets++

@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net/netip"
@@ -122,7 +123,7 @@ func TestEchoPairing_FiresOnlyOnOneWayLoss(t *testing.T) {
 	for dir := range loadScenarios(t) {
 		for _, file := range []string{"capture.pcap", "capture-peerB.pcap"} {
 			path := filepath.Join(dir, file)
-			cf, err := readCaptureFacts(path, time.Time{}, time.Time{})
+			_, cf, err := readCapture(CaptureSource{Path: path}, time.Time{}, time.Time{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -209,7 +210,7 @@ func TestClassify_LostOnPathPlainESP(t *testing.T) {
 	for _, set := range []string{"alt", "fixtures"} {
 		for _, name := range []string{"ikev1-esp_blocked", "ikev2-esp_blocked"} {
 			edge, peer := plain(set, name, "capture.pcap"), plain(set, name, "capture-peerB.pcap")
-			cf, err := readCaptureFacts(edge, time.Time{}, time.Time{})
+			_, cf, err := readCapture(CaptureSource{Path: edge}, time.Time{}, time.Time{})
 			if err != nil || len(cf.flows) == 0 {
 				t.Fatalf("%s: plain ESP not read: %v %+v", edge, err, cf)
 			}
@@ -272,8 +273,8 @@ func TestClassify_LostOnPathNeedsTheSameConversation(t *testing.T) {
 		ci.Timestamp = ci.Timestamp.Add(shift)
 		return data
 	})
-	x, _ := readCaptureFacts(edge, time.Time{}, time.Time{})
-	y, _ := readCaptureFacts(other, time.Time{}, time.Time{})
+	_, x, _ := readCapture(CaptureSource{Path: edge}, time.Time{}, time.Time{})
+	_, y, _ := readCapture(CaptureSource{Path: other}, time.Time{}, time.Time{})
 	if y.first.After(x.flows[0].first) || y.last.Before(x.flows[0].last) {
 		t.Fatal("the other tunnel's capture does not span the Edge's ESP: the test proves nothing")
 	}
@@ -311,11 +312,11 @@ func frameTime(t *testing.T, path string, frame int) time.Time {
 }
 
 // Ensure --since/--until apply to what captures say, IKE and ESP alike: the dead-peer capture
-// cut off before the peer died (frames 1-10: IKE up, ESP both ways) is healthy, also when the
-// caller hands in a summary of the whole file; evidence still cites the file's frame numbers.
+// cut off before the peer died (frames 1-10: IKE up, ESP both ways) is healthy, read from its
+// file or from a reader the caller opened; evidence still cites the file's frame numbers.
 func TestClassify_CaptureWindow(t *testing.T) {
 	path := "testdata/fixtures/ikev2-dpd_peer_dead/capture.pcap"
-	whole, err := ike.AnalyzeFile(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,7 +324,7 @@ func TestClassify_CaptureWindow(t *testing.T) {
 		t.Fatalf("whole capture: %s", v.Cause)
 	}
 	until := frameTime(t, path, 10).Add(time.Millisecond)
-	for name, src := range map[string]CaptureSource{"File": {Path: path}, "CallersSummary": {Path: path, Summary: whole}} {
+	for name, src := range map[string]CaptureSource{"File": {Path: path}, "Reader": {Path: path, Data: bytes.NewReader(data)}} {
 		t.Run(name, func(t *testing.T) {
 			v, err := Classify(t.Context(), Input{Captures: []CaptureSource{src}, Until: until})
 			if err != nil {
@@ -346,6 +347,60 @@ func TestClassify_CaptureWindow(t *testing.T) {
 	}
 	if v.Cause != diag.CauseESPBlocked || v.Evidence[0].Ref != alt+"#5" {
 		t.Errorf("since frame 5: %s %+v", v.Cause, v.Evidence)
+	}
+}
+
+// passCounter counts the bytes read through it and the reads that found it at its end.
+type passCounter struct {
+	r          io.Reader
+	n          int64
+	pastTheEnd int
+}
+
+func (c *passCounter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if err == io.EOF {
+		c.pastTheEnd++
+	}
+	return n, err
+}
+
+// Ensure Classify reads a capture once, whole or windowed: handed a reader that can be read only
+// once, under a path that does not exist (opening it again would fail and be reported), it gets
+// the verdict it gets from the file, and the reader is read through exactly once.
+func TestClassify_ReadsACaptureOnce(t *testing.T) {
+	path := "testdata/fixtures/ikev2-dpd_peer_dead/capture.pcap"
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, until := range map[string]time.Time{"Whole": {}, "Window": frameTime(t, path, 10).Add(time.Millisecond)} {
+		t.Run(name, func(t *testing.T) {
+			want, err := Classify(t.Context(), Input{Captures: []CaptureSource{{Path: path}}, Until: until})
+			if err != nil {
+				t.Fatal(err)
+			}
+			absent := filepath.Join(t.TempDir(), "capture.pcap")
+			c := &passCounter{r: bytes.NewReader(data)}
+			reads := 0
+			src := CaptureSource{Path: absent, Data: c, Read: func(sum *ike.Summary, err error) {
+				reads++
+				if sum == nil || err != nil {
+					t.Errorf("read: %v", err)
+				}
+			}}
+			v, err := Classify(t.Context(), Input{Captures: []CaptureSource{src}, Until: until})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if reads != 1 || c.n != int64(len(data)) || c.pastTheEnd != 1 {
+				t.Errorf("%d reads reported, %d of %d bytes read, the end reached %d times; want one pass", reads, c.n, len(data), c.pastTheEnd)
+			}
+			if v.Cause != want.Cause || v.Scanned != want.Scanned || len(v.Missing) != len(want.Missing) {
+				t.Errorf("from the reader: %s %+v %q; from the file: %s %+v %q", v.Cause, v.Scanned, v.Missing, want.Cause, want.Scanned, want.Missing)
+			}
+		})
 	}
 }
 

@@ -55,7 +55,7 @@ const (
 // addMainMode follows an IKEv1 message of p through its negotiation.
 func (cf *captureFacts) addMainMode(p wirePacket, frame int, at time.Time) {
 	b := p.ike
-	if len(b) < ikeHeaderLen || b[17]>>4 != 1 {
+	if len(b) < ike.HeaderLen || b[17]>>4 != 1 {
 		return
 	}
 	ispi, rspi := binary.BigEndian.Uint64(b[0:]), binary.BigEndian.Uint64(b[8:])

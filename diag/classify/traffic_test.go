@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"ipsecbot/diag"
+
+	"github.com/google/gopacket"
 )
 
 // saysSAsUpNotTraffic is the unknown summary's claim when SAs come up and nothing shows traffic.
@@ -162,23 +164,15 @@ func TestClassify_MissingNamesEvidence(t *testing.T) {
 func TestClassify_WindowCountsPackets(t *testing.T) {
 	path := "testdata/fixtures/ikev2-flapping/capture.pcap"
 	all, _ := Classify(t.Context(), Input{Captures: []CaptureSource{{Path: path}}})
-	next, _, closer, err := packetReader(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closer.Close()
 	var total int64
 	since, after := parseTime(t, "2026-11-27T04:20:20Z"), int64(0)
-	for {
-		_, ci, err := next()
-		if err != nil {
-			break
-		}
+	rewriteCapture(t, path, filepath.Join(t.TempDir(), "copy.pcap"), func(_ int, ci *gopacket.CaptureInfo, data []byte) []byte {
 		total++
 		if !ci.Timestamp.Before(since) {
 			after++
 		}
-	}
+		return data
+	})
 	if all.Scanned.Packets != total || after == 0 || after == total {
 		t.Fatalf("whole capture: %d packets scanned, file has %d, %d from %v", all.Scanned.Packets, total, after, since)
 	}

@@ -8,11 +8,10 @@ import (
 
 	"ipsecbot/diag"
 	"ipsecbot/diag/classify"
-	"ipsecbot/diag/ike"
 )
 
-// defaultClassifier feeds what a run collected to diag/classify, with the capture analysed by
-// diag/ike, and makes the references relative to the report's directory.
+// defaultClassifier feeds what a run collected to diag/classify (which reads each capture once,
+// through diag/ike's analyzer) and makes the references relative to the report's directory.
 type defaultClassifier struct{}
 
 func (defaultClassifier) Classify(ctx context.Context, c *Collected) (*diag.Verdict, error) {
@@ -24,13 +23,8 @@ func (defaultClassifier) Classify(ctx context.Context, c *Collected) (*diag.Verd
 	for _, s := range c.Shows {
 		in.Shows = append(in.Shows, classify.LogSource{Path: abs(s.Path), Site: "edge"})
 	}
-	var missing []string
 	for _, p := range c.Captures {
-		sum, err := ike.AnalyzeFile(abs(p))
-		if err != nil {
-			missing = append(missing, "capture analysis: "+err.Error())
-		}
-		in.Captures = append(in.Captures, classify.CaptureSource{Path: abs(p), Summary: sum})
+		in.Captures = append(in.Captures, classify.CaptureSource{Path: abs(p)})
 	}
 	for _, s := range c.Stats {
 		in.Stats = append(in.Stats, classify.StatsSource{Path: abs(s)})
@@ -41,7 +35,6 @@ func (defaultClassifier) Classify(ctx context.Context, c *Collected) (*diag.Verd
 	in.RefDir = c.Dir
 	v, err := classify.Classify(ctx, in)
 	if v != nil {
-		v.Missing = append(v.Missing, missing...)
 		relativeMessages(v.Missing, c.Dir)
 	}
 	return v, err

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 )
 
@@ -34,13 +35,29 @@ func AnalyzeFile(path string) (*Summary, error) {
 }
 
 // Analyze summarises a capture read from r, in one pass; name goes into Summary.File.
-func Analyze(r io.Reader, name string) (*Summary, error) {
+func Analyze(r io.Reader, name string) (*Summary, error) { return AnalyzeWith(r, name, Options{}) }
+
+// AnalyzeWith is Analyze with a time window and a reader of the frames, all in the same pass.
+func AnalyzeWith(r io.Reader, name string, opt Options) (*Summary, error) {
 	src, err := openCapture(r)
 	if err != nil {
 		return nil, err
 	}
 	a := newAnalyzer(name, src.LinkType())
-	err = walk(src, a.packet)
+	var f Frame
+	err = eachFrame(src, func(frame int, data []byte, ci gopacket.CaptureInfo) error {
+		in := opt.within(ci.Timestamp)
+		if !in {
+			data = nil // counted with its number and time, decoded to nothing
+		}
+		p := a.d.dissect(frame, data, ci.Length)
+		a.packet(p, ci.Timestamp)
+		if in && opt.Frame != nil {
+			frameOf(&f, p, ci.Timestamp)
+			opt.Frame(&f)
+		}
+		return nil
+	})
 	s := a.finish()
 	if err != nil {
 		s.Truncated, s.Error = true, err.Error()

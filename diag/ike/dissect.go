@@ -63,9 +63,10 @@ type ipInfo struct {
 // ikeRef is one IKE message in a frame.
 type ikeRef struct {
 	msg         *Message
-	marker      bool // after the non-ESP marker on UDP 4500
-	inICMP      bool // quoted in an ICMP error
-	reassembled bool // rebuilt from IKEv1 fragments
+	raw         []byte // the bytes decoded, as they came (a malformed message has no Contents)
+	marker      bool   // after the non-ESP marker on UDP 4500
+	inICMP      bool   // quoted in an ICMP error
+	reassembled bool   // rebuilt from IKEv1 fragments
 	err         error
 }
 
@@ -270,7 +271,7 @@ func (d *dissector) ike(p *packetInfo, b []byte, marker, quoted bool) {
 	}
 	m := &d.msgs[len(p.ike)]
 	err := m.decode(b, quoted)
-	p.ike = append(p.ike, ikeRef{msg: m, marker: marker, inICMP: quoted, err: err})
+	p.ike = append(p.ike, ikeRef{msg: m, raw: b, marker: marker, inICMP: quoted, err: err})
 	if err != nil {
 		if p.malformed == nil {
 			p.malformed = err
@@ -290,7 +291,7 @@ func (d *dissector) ike(p *packetInfo, b []byte, marker, quoted bool) {
 	}
 	r := &d.msgs[len(p.ike)]
 	rerr := r.decode(whole, false)
-	p.ike = append(p.ike, ikeRef{msg: r, marker: marker, reassembled: true, err: rerr})
+	p.ike = append(p.ike, ikeRef{msg: r, raw: whole, marker: marker, reassembled: true, err: rerr})
 }
 
 // icmp handles ICMP and ICMPv6: echo for the ping flows, errors with the packet they quote.

@@ -91,7 +91,7 @@ func normalise(m *Message) *Message {
 func FuzzAnalyze(f *testing.F) {
 	for _, name := range []string{"testdata/fixtures/ikev2-healthy/capture.pcap", "testdata/fixtures/ikev1-healthy_cert/capture.pcap",
 		"testdata/fixtures/ikev2-dpd_peer_dead/capture.pcap", "testdata/synthetic/edge-cases.pcap", "testdata/synthetic/v1-natt.pcap",
-		"testdata/synthetic/v2-plain-esp.pcap"} {
+		"testdata/synthetic/v2-plain-esp.pcap", "testdata/hostile/huge-record.pcap", "testdata/hostile/huge-block.pcapng"} {
 		data, err := os.ReadFile(name)
 		if err != nil {
 			f.Fatal(err)
