@@ -1,0 +1,197 @@
+package datapath_test
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"ipsecbot/diag"
+	"ipsecbot/diag/datapath"
+	"ipsecbot/diag/datapath/scene"
+)
+
+// files writes the scene's four captures in memory.
+func files(t testing.TB, s scene.Scene) [4][]byte {
+	t.Helper()
+	var out [4][]byte
+	for p := range out {
+		var b bytes.Buffer
+		if err := s.WritePoint(p+1, &b); err != nil {
+			t.Fatal(err)
+		}
+		out[p] = b.Bytes()
+	}
+	return out
+}
+
+// inputOf is the correlation's input for the scene over the given captures.
+func inputOf(s scene.Scene, files [4][]byte) datapath.Input {
+	in := s.Input()
+	for p := range files {
+		in.Points[p] = datapath.Capture{Name: fmt.Sprintf("point-%d.pcap", p+1), Data: bytes.NewReader(files[p])}
+	}
+	return in
+}
+
+// captures is the correlation's input with the scene's own captures.
+func captures(t testing.TB, s scene.Scene) datapath.Input { return inputOf(s, files(t, s)) }
+
+func correlate(t testing.TB, s scene.Scene) *datapath.Result {
+	t.Helper()
+	r, err := datapath.Correlate(captures(t, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// want is what a scene's fault should be found as.
+type want struct {
+	verdict diag.Cause
+	dir     datapath.Direction
+	leg     datapath.Leg
+	stop    int
+}
+
+// expected derives the verdict from the fault: a fault toward host 2 stops the forward ping's
+// requests, one toward VM 1 its replies; not answering is the destination's, so the return ping
+// shows VM 1's.
+func expected(s scene.Scene) want {
+	if s.Fault == "" || s.Fault == diag.CauseHealthy {
+		return want{verdict: diag.CauseHealthy}
+	}
+	// The last point the packets were seen at, along their way.
+	lastToHost2 := map[diag.Cause]int{datapath.DroppedBeforeEdge: 1, datapath.EdgeNotEncrypting: 2, datapath.LostOnWAN: 3, datapath.PeerNotDecrypting: 4, datapath.RemoteNotAnswering: 4}
+	lastToVM := map[diag.Cause]int{datapath.DroppedBeforeEdge: 2, datapath.EdgeNotEncrypting: 3, datapath.LostOnWAN: 4, datapath.PeerNotDecrypting: 4, datapath.RemoteNotAnswering: 1}
+	switch {
+	case s.Fault == datapath.RemoteNotAnswering && s.TowardVM:
+		return want{s.Fault, datapath.Return, datapath.Request, 1}
+	case s.Fault == datapath.RemoteNotAnswering:
+		return want{s.Fault, datapath.Forward, datapath.Request, 4}
+	case s.TowardVM:
+		return want{s.Fault, datapath.Forward, datapath.Reply, lastToVM[s.Fault]}
+	}
+	return want{s.Fault, datapath.Forward, datapath.Request, lastToHost2[s.Fault]}
+}
+
+func check(t *testing.T, r *datapath.Result, w want) {
+	t.Helper()
+	got := want{r.Verdict, r.Direction, r.Leg, r.Stop}
+	if got != w {
+		t.Fatalf("got %+v, want %+v\n%s", got, w, datapath.Table(r))
+	}
+	if len(r.Evidence) == 0 {
+		t.Fatalf("no evidence\n%s", datapath.Table(r))
+	}
+	for _, e := range r.Evidence {
+		if e.Source != diag.SourcePcap || !strings.HasPrefix(e.Ref, "point-") {
+			t.Errorf("evidence %+v: want a pcap ref point-N.pcap#FRAME", e)
+		}
+	}
+	if w.verdict != diag.CauseHealthy && !strings.Contains(r.Evidence[0].Ref, fmt.Sprintf("point-%d.pcap#", w.stop)) {
+		t.Errorf("first evidence %s: want a frame of point %d", r.Evidence[0].Ref, w.stop)
+	}
+}
+
+// TestScenes: every lab scene, with skewed clocks, duplicates, reordering and other traffic, is
+// found at its hop, and the other ping is judged consistently.
+func TestScenes(t *testing.T) {
+	for _, s := range scene.Scenes() {
+		t.Run(s.Name(), func(t *testing.T) {
+			r := correlate(t, s)
+			check(t, r, expected(s))
+			if s.Fault == datapath.RemoteNotAnswering && s.TowardVM && r.Pings[0].Verdict != diag.CauseHealthy {
+				t.Errorf("forward ping %s, want healthy: VM 1 answers host 2's replies", r.Pings[0].Verdict)
+			}
+		})
+	}
+}
+
+// TestFarViews: the far side seen as the remote host only, or the gateway's outside only.
+func TestFarViews(t *testing.T) {
+	cases := []struct {
+		view  scene.FarView
+		fault diag.Cause
+		want  diag.Cause
+	}{
+		{scene.HostOnly, datapath.LostOnWAN, datapath.LostOnWAN},
+		{scene.HostOnly, datapath.EdgeNotEncrypting, datapath.EdgeNotEncrypting},
+		{scene.HostOnly, datapath.RemoteNotAnswering, datapath.RemoteNotAnswering},
+		{scene.HostOnly, "", diag.CauseHealthy},
+		{scene.ESPOnly, datapath.LostOnWAN, datapath.LostOnWAN},
+		{scene.ESPOnly, datapath.PeerNotDecrypting, datapath.PeerNotDecrypting},
+		{scene.ESPOnly, "", diag.CauseHealthy},
+	}
+	for _, c := range cases {
+		s := scene.Scene{View: c.view, Fault: c.fault, SkewFar: 5 * time.Second, Noise: true}
+		t.Run(fmt.Sprintf("%d-%s", c.view, c.fault), func(t *testing.T) {
+			r := correlate(t, s)
+			if r.Verdict != c.want {
+				t.Fatalf("verdict %s, want %s\n%s", r.Verdict, c.want, datapath.Table(r))
+			}
+		})
+	}
+}
+
+// TestLossIsNotAFault: one request lost on the WAN of four is reported, not blamed.
+func TestLossIsNotAFault(t *testing.T) {
+	r := correlate(t, scene.Scene{LoseOne: true, Duplicate: true, Reorder: true, Noise: true, SkewESXi: -2 * time.Second})
+	if r.Verdict != diag.CauseHealthy {
+		t.Fatalf("verdict %s\n%s", r.Verdict, datapath.Table(r))
+	}
+	f := r.Pings[0]
+	if f.Answered != 3 || f.Echoes != 4 || f.Requests[2] != 4 || f.Requests[3] != 3 {
+		t.Fatalf("forward ping %+v, want 3 of 4 answered, 4 at point 3 and 3 at point 4", f)
+	}
+}
+
+// TestMissingPoint: a point not captured is marked so, and the verdict comes from the others.
+func TestMissingPoint(t *testing.T) {
+	in := captures(t, scene.Scene{Fault: datapath.LostOnWAN})
+	in.Points[0].Data = nil
+	r, err := datapath.Correlate(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Verdict != datapath.LostOnWAN || r.Pings[0].Requests[0] != -1 {
+		t.Fatalf("verdict %s, requests %v\n%s", r.Verdict, r.Pings[0].Requests, datapath.Table(r))
+	}
+}
+
+// TestTruncated: a capture cut short keeps its earlier frames and says so.
+func TestTruncated(t *testing.T) {
+	in := captures(t, scene.Scene{})
+	b := files(t, scene.Scene{})[3]
+	in.Points[3].Data = bytes.NewReader(b[:len(b)-7])
+	r, err := datapath.Correlate(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Notes) == 0 || !strings.Contains(r.Notes[0], "point-4.pcap") {
+		t.Fatalf("notes %q, want the cut-short point-4.pcap", r.Notes)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	cases := map[string]func(*datapath.Input){
+		"same ids":   func(in *datapath.Input) { in.ReturnID = in.ForwardID },
+		"same host":  func(in *datapath.Input) { in.Host2 = in.VM1 },
+		"no VM 1":    func(in *datapath.Input) { in.VM1 = netip.Addr{} },
+		"same SPI":   func(in *datapath.Input) { in.SPIIn = in.SPIOut },
+		"zero SPI":   func(in *datapath.Input) { in.SPIOut = 0 },
+		"not a pcap": func(in *datapath.Input) { in.Points[1].Data = strings.NewReader("show service ipsec sa\n") },
+	}
+	for name, spoil := range cases {
+		t.Run(name, func(t *testing.T) {
+			in := captures(t, scene.Scene{})
+			spoil(&in)
+			r, err := datapath.Correlate(in)
+			if err == nil || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("got %v, %v; want a one-line error", r, err)
+			}
+		})
+	}
+}
