@@ -1,0 +1,203 @@
+// Package hostsim is the lab's hosts for the data-path step: an ESXi host (VM 1's) and the
+// far side's Linux machine, each an SSH server answering the few commands the step runs with a
+// data-path scene's content. Their captures are the scene's points 1 and 4, so they agree with
+// the Edge's points 2 and 3 of the same scene. Files a capture writes live in memory until rm.
+//
+// Only exec requests are served; an unknown command gets "command not found" and status 127.
+package hostsim
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+
+	"golang.org/x/crypto/ssh"
+
+	"ipsecbot/diag/datapath/scene"
+	"ipsecbot/diag/ike"
+	"ipsecbot/lab/sshserver"
+)
+
+// Kind is which host it is.
+type Kind int
+
+const (
+	ESXi  Kind = iota // VM 1's ESXi host: net-stats, esxcli, pktcap-uw
+	Linux             // the far side: ping, tcpdump
+)
+
+// Config is what the host serves and whom it lets in.
+type Config struct {
+	Kind     Kind
+	User     string
+	Password string
+	HostKey  ssh.Signer
+	Scene    scene.Scene
+}
+
+// Host is a running simulated host.
+type Host struct {
+	cfg Config
+	srv *sshserver.Server
+
+	mu       sync.Mutex
+	files    map[string][]byte
+	commands []string
+}
+
+// Start listens on addr (host:port, port 0 for any) and serves until ctx is done or Close.
+func Start(ctx context.Context, addr string, cfg Config) (*Host, error) {
+	if cfg.HostKey == nil || cfg.User == "" {
+		return nil, errors.New("hostsim: a host key and a user are needed")
+	}
+	h := &Host{cfg: cfg, files: map[string][]byte{}}
+	h.srv = sshserver.New(sshserver.Config{
+		User: cfg.User, Password: cfg.Password,
+		HostKeys: func() []ssh.Signer { return []ssh.Signer{cfg.HostKey} },
+	}, h.serveSession)
+	if err := h.srv.Start(ctx, addr); err != nil {
+		return nil, fmt.Errorf("hostsim: %w", err)
+	}
+	return h, nil
+}
+
+// Addr is the host:port the host listens on.
+func (h *Host) Addr() string { return h.srv.Addr() }
+
+// HostKey is the public half of the host key (for known_hosts).
+func (h *Host) HostKey() ssh.PublicKey { return h.cfg.HostKey.PublicKey() }
+
+// Close stops the server.
+func (h *Host) Close() error { return h.srv.Close() }
+
+// Files lists the files present, sorted (a capture not removed shows here).
+func (h *Host) Files() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for name := range h.files {
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Commands lists the commands run so far, in order.
+func (h *Host) Commands() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.commands)
+}
+
+// serveSession runs the first exec request of a session; env and pty requests are accepted and
+// ignored, anything else refused.
+func (h *Host) serveSession(s sshserver.Session) {
+	ch := s.Channel
+	defer ch.Close()
+	for req := range s.Requests {
+		switch req.Type {
+		case "exec":
+			var exec struct{ Command string }
+			if ssh.Unmarshal(req.Payload, &exec) != nil {
+				req.Reply(false, nil)
+				continue
+			}
+			req.Reply(true, nil)
+			sshserver.SendExitStatus(ch, h.run(ch, ch.Stderr(), exec.Command))
+			ch.CloseWrite()
+			return
+		case "env", "pty-req", "window-change":
+			if req.WantReply {
+				req.Reply(true, nil)
+			}
+		default:
+			if req.WantReply {
+				req.Reply(false, nil)
+			}
+		}
+	}
+}
+
+// run answers one command and returns its exit status.
+func (h *Host) run(out, errOut io.Writer, cmd string) uint32 {
+	h.mu.Lock()
+	h.commands = append(h.commands, cmd)
+	h.mu.Unlock()
+	args := strings.Fields(cmd)
+	if len(args) == 0 {
+		return 0
+	}
+	var status uint32
+	var err error
+	switch {
+	case args[0] == "cat" && len(args) == 2:
+		err = h.cat(out, args[1])
+	case args[0] == "rm" && (len(args) == 2 || len(args) == 3 && args[1] == "-f"):
+		err = h.rm(args[len(args)-1], len(args) == 3)
+	case h.cfg.Kind == ESXi:
+		status, err = h.esxi(out, args)
+	default:
+		status, err = h.linux(out, args)
+	}
+	if err != nil {
+		fmt.Fprintln(errOut, err)
+		if status == 0 {
+			status = 1
+		}
+	}
+	return status
+}
+
+func (h *Host) cat(w io.Writer, name string) error {
+	h.mu.Lock()
+	b, ok := h.files[name]
+	h.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("cat: can't open '%s': No such file or directory", name)
+	}
+	_, err := w.Write(b)
+	return err
+}
+
+func (h *Host) rm(name string, force bool) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.files[name]; !ok && !force {
+		return fmt.Errorf("rm: can't remove '%s': No such file or directory", name)
+	}
+	delete(h.files, name)
+	return nil
+}
+
+// capture writes the scene's capture of point p (0: an empty capture) as file name and returns its frame count.
+func (h *Host) capture(name string, p int) (int, error) {
+	var b bytes.Buffer
+	var err error
+	if p == 0 {
+		_, err = ike.NewCaptureWriter(&b) // the file header alone
+	} else {
+		err = h.cfg.Scene.WritePoint(p, &b)
+	}
+	if err != nil {
+		return 0, err
+	}
+	data := b.Bytes()
+	n := 0
+	if err := ike.EachPacket(bytes.NewReader(data), func(ike.Packet) { n++ }); err != nil {
+		return 0, err
+	}
+	h.mu.Lock()
+	h.files[name] = data
+	h.mu.Unlock()
+	return n, nil
+}
+
+// notFound is a shell's answer to an unknown command.
+func notFound(name string) (uint32, error) {
+	return 127, fmt.Errorf("sh: %s: not found", name)
+}
