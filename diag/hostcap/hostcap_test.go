@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/crypto/ssh/knownhosts"
-
 	"ipsecbot/diag/datapath"
 	"ipsecbot/diag/datapath/scene"
 	"ipsecbot/diag/hostcap"
@@ -33,11 +31,10 @@ func start(t *testing.T, kind hostsim.Kind, sc scene.Scene) (*hostsim.Host, *pee
 	}
 	t.Cleanup(func() { h.Close() })
 	kh := filepath.Join(t.TempDir(), "known_hosts")
-	line := knownhosts.Line([]string{knownhosts.Normalize(h.Addr())}, h.HostKey())
-	if err := os.WriteFile(kh, []byte(line+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(kh, []byte(h.KnownHostsLine()+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	x := peer.NewSSHExec(peer.SSHTarget{Name: "host", Address: h.Addr(), User: "root", Password: "lab", KnownHosts: kh})
+	x := peer.NewSSHExec(h.Target("host", kh))
 	t.Cleanup(func() { x.Close() })
 	return h, x
 }

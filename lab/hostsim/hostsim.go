@@ -17,9 +17,11 @@ import (
 	"sync"
 
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
 
 	"ipsecbot/diag/datapath/scene"
 	"ipsecbot/diag/ike"
+	"ipsecbot/diag/peer"
 	"ipsecbot/lab/sshserver"
 )
 
@@ -71,6 +73,17 @@ func (h *Host) Addr() string { return h.srv.Addr() }
 
 // HostKey is the public half of the host key (for known_hosts).
 func (h *Host) HostKey() ssh.PublicKey { return h.cfg.HostKey.PublicKey() }
+
+// KnownHostsLine is the host's line for a known_hosts file.
+func (h *Host) KnownHostsLine() string {
+	return knownhosts.Line([]string{knownhosts.Normalize(h.Addr())}, h.HostKey())
+}
+
+// Target is how the step's driver reaches the host over SSH, its key checked against the
+// known_hosts file named.
+func (h *Host) Target(name, knownHosts string) peer.SSHTarget {
+	return peer.SSHTarget{Name: name, Address: h.Addr(), User: h.cfg.User, Password: h.cfg.Password, KnownHosts: knownHosts}
+}
 
 // Close stops the server.
 func (h *Host) Close() error { return h.srv.Close() }
