@@ -15,6 +15,9 @@ const (
 	cryptoSlack = 50 * time.Millisecond  // capture timestamps of two interfaces may disagree this much
 	espMinExtra = 30                     // outer IPv4 header 20 + SPI and sequence 8 + pad length and next header 2
 	espMaxExtra = 400                    // outer IPv6, UDP encapsulation, IV, padding and ICV at their largest
+	// replyWithin bounds the time between an echo request's ESP and its reply's at one point,
+	// when the reply is matched to its request because no clear packet names it.
+	replyWithin = 250 * time.Millisecond
 )
 
 type espSeen struct {
@@ -94,5 +97,47 @@ func attributeAll(in *Input, p2, p3, p4 *view) map[espKey]pktKey {
 	// The gateway: the other way round.
 	attribute(p4.esp, in.SPIIn, clearGoing(p4, false), true, out)
 	attribute(p4.esp, in.SPIOut, clearGoing(p4, true), false, out)
+	// Replies no clear packet names (the Edge did not decrypt them, or the far side has no
+	// clear view): the ESP of the same size on the other SA that follows a request's closely.
+	pairReplies(p3.esp, in, out)
+	pairReplies(p4.esp, in, out)
 	return out
+}
+
+// pairReplies gives an unattributed ESP packet of esps to the echo request whose ESP it
+// follows within replyWithin on the other SA, when the two are of one size (an echo reply is
+// its request's size, and so is its ESP).
+func pairReplies(esps map[espKey]*sighting, in *Input, out map[espKey]pktKey) {
+	var free []espSeen
+	for k, s := range esps {
+		if _, done := out[k]; !done {
+			free = append(free, espSeen{k, s})
+		}
+	}
+	slices.SortFunc(free, func(a, b espSeen) int { return a.s.t.Compare(b.s.t) })
+	carried := map[pktKey]bool{}
+	for _, v := range out {
+		carried[v] = true
+	}
+	for k, s := range esps {
+		req, ok := out[k]
+		if !ok || req.reply {
+			continue
+		}
+		other := in.SPIIn
+		if k.spi == in.SPIIn {
+			other = in.SPIOut
+		}
+		reply := pktKey{req.ping, req.seq, true}
+		for i, f := range free {
+			if f.key.spi != other || f.s.ipLen != s.ipLen || !f.s.t.After(s.t) || f.s.t.Sub(s.t) > replyWithin {
+				continue
+			}
+			if !carried[reply] {
+				out[f.key], carried[reply] = reply, true
+				free = slices.Delete(free, i, i+1)
+			}
+			break
+		}
+	}
 }

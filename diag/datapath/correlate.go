@@ -3,6 +3,7 @@ package datapath
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"ipsecbot/diag"
 )
@@ -244,26 +245,50 @@ func (w *world) judge(r *PingResult, ping uint8, fates []fate) {
 			stop, most = pos, n
 		}
 	}
-	r.Verdict = hopCause(route, stop)
-	r.Leg = legOf(stop)
-	r.Stop = route[stop].point()
-	var next int
 	var stopped []fate
 	for _, f := range fates {
 		if f.next >= 0 && f.furthest == stop {
 			stopped = append(stopped, f)
-			next = f.next
 		}
 	}
-	k := pktKey{ping: ping, reply: r.Leg == Reply}
-	toward := k.towardHost2()
-	r.Why = fmt.Sprintf("%d of %d echo %s were seen at point %d (%s) and not at point %d (%s): %s",
-		most, len(fates), plural(r.Leg), r.Stop, stationName(route[stop]), route[next].point(), stationName(route[next]), hopText(r.Verdict, toward))
-	if r.Verdict == RemoteNotAnswering {
-		r.Why = fmt.Sprintf("%d of %d echo requests reached point %d (%s) and no reply came back: %s",
-			most, len(fates), r.Stop, stationName(route[stop]), hopText(r.Verdict, toward))
+	nx := stopped[0].next
+	r.Verdict, r.Leg, r.Stop = spanCause(route, stop, nx), legOf(stop), route[stop].point()
+	toward := pktKey{ping: ping, reply: r.Leg == Reply}.towardHost2()
+	if route[nx] == route[stop] {
+		r.Why = fmt.Sprintf("%d of %d echo %s were seen at point %d (%s) and nothing came back there: %s",
+			most, len(fates), plural(r.Leg), r.Stop, stationName(route[stop]), hopText(r.Verdict, toward))
+	} else {
+		r.Why = fmt.Sprintf("%d of %d echo %s were seen at point %d (%s) and not at point %d (%s): %s",
+			most, len(fates), plural(r.Leg), r.Stop, stationName(route[stop]), route[nx].point(), stationName(route[nx]), hopText(r.Verdict, toward))
 	}
-	r.Evidence = w.stopEvidence(ping, route, stop, next, stopped)
+	if others := spanOthers(route, stop, nx, r.Verdict); len(others) > 0 {
+		r.Why += "; what was captured cannot tell this from " + strings.Join(others, " or ")
+	}
+	r.Evidence = w.stopEvidence(ping, route, stop, nx, stopped)
+}
+
+// spanCause names the gap from route position stop to the next observable one, nx. Stations in
+// between were not captured (a far side seen only as ESP, or only as the remote host); a gap
+// that crosses the WAN is lost_on_wan, as the procedure reads "ESP left, never reached the far
+// side", otherwise the gap's first hop.
+func spanCause(route []station, stop, nx int) diag.Cause {
+	for i := stop; i < nx; i++ {
+		if hopCause(route, i) == LostOnWAN {
+			return LostOnWAN
+		}
+	}
+	return hopCause(route, stop)
+}
+
+// spanOthers lists the other causes a gap of unobserved stations could hide.
+func spanOthers(route []station, stop, nx int, chosen diag.Cause) []string {
+	var out []string
+	for i := stop; i < nx; i++ {
+		if c := hopCause(route, i); c != chosen && !slices.Contains(out, string(c)) {
+			out = append(out, string(c))
+		}
+	}
+	return out
 }
 
 // stationName says what a station is, for the text.
