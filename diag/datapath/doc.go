@@ -9,5 +9,8 @@
 // numbers at the Edge's uplink and at the gateway). Which ping an ESP packet carries is learnt
 // from the clear packets on the same clock as it (points 2 and 3 are both the Edge; a gateway's
 // ESP and inner views are one capture), by timing and size order, so skew between the ESXi host,
-// the Edge and the far side never matters.
+// the Edge and the far side never matters. A reply no clear packet names (the Edge did not
+// decrypt it, or the far side has no clear view) is the ESP of its request's size that follows
+// the request's ESP closely on the other SA. Where a capture lacks a view, the nearest cause the
+// captures can show is named and the text says what it cannot be told from.
 package datapath
