@@ -80,6 +80,17 @@ func runDataPathDemo(ctx context.Context, e *env, sc scene.Scene, dir string) er
 		return err
 	}
 	fmt.Fprintf(e.stderr, "demo: %s.eth0 is switch port %d on esxi-01\n", hostsim.VM1Name, port.Num)
+	// Both captures run while host 2 pings VM 1 (VM 1's own ping is the operator's to send).
+	atVM, err := esxi.StartPktcap(ctx, port.Num)
+	if err != nil {
+		return err
+	}
+	defer atVM.Abort(ctx)
+	atFar, err := far.StartTcpdump(ctx)
+	if err != nil {
+		return err
+	}
+	defer atFar.Abort(ctx)
 	out, err := far.Ping(ctx, scene.VM1, dataPathEchoes)
 	if err != nil {
 		return err
@@ -90,10 +101,10 @@ func runDataPathDemo(ctx context.Context, e *env, sc scene.Scene, dir string) er
 		}
 	}
 	var points [4][]byte
-	if points[0], err = esxi.Pktcap(ctx, port.Num); err != nil {
+	if points[0], err = atVM.Finish(ctx); err != nil {
 		return err
 	}
-	if points[3], err = far.Tcpdump(ctx); err != nil {
+	if points[3], err = atFar.Finish(ctx); err != nil {
 		return err
 	}
 	for _, p := range []int{2, 3} { // the Edge's internal and uplink captures: the scene's

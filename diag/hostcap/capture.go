@@ -25,8 +25,9 @@ type Execer interface {
 // (H1-H4) for what is not confirmed on a real host.
 type Templates struct {
 	NetStats string
-	Pktcap   string // needs {port} and {file}
-	Tcpdump  string // needs {file}
+	Pktcap   string // needs {port} and {file}; runs in the background and prints its process id
+	Tcpdump  string // needs {file}; as Pktcap
+	Stop     string // needs {pid}
 	Ping     string // needs {addr}
 	Fetch    string // needs {file}
 	Remove   string // needs {file}
@@ -35,8 +36,9 @@ type Templates struct {
 // DefaultTemplates are used for every template left empty.
 var DefaultTemplates = Templates{
 	NetStats: "net-stats -l",
-	Pktcap:   "pktcap-uw --switchport {port} --dir 2 --proto 0x01 -c {count} -o {file}",
-	Tcpdump:  "tcpdump -i any -nn -c {count} -w {file} icmp or esp or udp port 4500",
+	Pktcap:   "pktcap-uw --switchport {port} --dir 2 --proto 0x01 -c {count} -o {file} >/dev/null 2>&1 & echo $!",
+	Tcpdump:  "tcpdump -i any -nn -c {count} -w {file} icmp or esp or udp port 4500 >/dev/null 2>&1 & echo $!",
+	Stop:     "kill {pid}",
 	Ping:     "ping -c {count} -i 1 {addr}",
 	Fetch:    "cat {file}",
 	Remove:   "rm -f {file}",
@@ -44,7 +46,7 @@ var DefaultTemplates = Templates{
 
 func (t Templates) withDefaults() Templates {
 	d := DefaultTemplates
-	for _, f := range []struct{ v, def *string }{{&t.NetStats, &d.NetStats}, {&t.Pktcap, &d.Pktcap}, {&t.Tcpdump, &d.Tcpdump},
+	for _, f := range []struct{ v, def *string }{{&t.NetStats, &d.NetStats}, {&t.Pktcap, &d.Pktcap}, {&t.Tcpdump, &d.Tcpdump}, {&t.Stop, &d.Stop},
 		{&t.Ping, &d.Ping}, {&t.Fetch, &d.Fetch}, {&t.Remove, &d.Remove}} {
 		if *f.v == "" {
 			*f.v = *f.def
@@ -57,7 +59,7 @@ func (t Templates) withDefaults() Templates {
 func (t Templates) Check() error {
 	t = t.withDefaults()
 	for _, c := range []struct{ name, tmpl, need string }{{"pktcap", t.Pktcap, "{port}"}, {"pktcap", t.Pktcap, "{file}"},
-		{"tcpdump", t.Tcpdump, "{file}"}, {"ping", t.Ping, "{addr}"}, {"fetch", t.Fetch, "{file}"}, {"remove", t.Remove, "{file}"}} {
+		{"tcpdump", t.Tcpdump, "{file}"}, {"stop", t.Stop, "{pid}"}, {"ping", t.Ping, "{addr}"}, {"fetch", t.Fetch, "{file}"}, {"remove", t.Remove, "{file}"}} {
 		if !strings.Contains(c.tmpl, c.need) {
 			return fmt.Errorf("the %s command template %q lacks %s", c.name, c.tmpl, c.need)
 		}
@@ -103,14 +105,15 @@ func (h *Host) SwitchPort(ctx context.Context, vm string, nic int) (Port, error)
 
 var validVM = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$`)
 
-// Pktcap captures ICMP on a switch port with pktcap-uw and returns the pcap.
-func (h *Host) Pktcap(ctx context.Context, port uint64) ([]byte, error) {
-	return h.capture(ctx, h.Templates.withDefaults().Pktcap, map[string]string{"{port}": strconv.FormatUint(port, 10)})
+// StartPktcap starts pktcap-uw on a switch port in the background, capturing ICMP both ways.
+// The capture ends at Finish, or by itself after Count packets.
+func (h *Host) StartPktcap(ctx context.Context, port uint64) (*Running, error) {
+	return h.start(ctx, h.Templates.withDefaults().Pktcap, map[string]string{"{port}": strconv.FormatUint(port, 10)})
 }
 
-// Tcpdump captures the pings and the tunnel's packets with tcpdump and returns the pcap.
-func (h *Host) Tcpdump(ctx context.Context) ([]byte, error) {
-	return h.capture(ctx, h.Templates.withDefaults().Tcpdump, nil)
+// StartTcpdump starts tcpdump in the background, capturing the pings and the tunnel's packets.
+func (h *Host) StartTcpdump(ctx context.Context) (*Running, error) {
+	return h.start(ctx, h.Templates.withDefaults().Tcpdump, nil)
 }
 
 // Ping sends count echoes to addr from the host and returns ping's output; a ping that got no
@@ -128,9 +131,17 @@ func (h *Host) Ping(ctx context.Context, addr netip.Addr, count int) (string, er
 	return out.String(), nil
 }
 
-// capture runs a capture command that writes {file}, fetches the file and removes it, the
-// removal on a context of its own so a cancelled or timed-out run still cleans up.
-func (h *Host) capture(ctx context.Context, tmpl string, vals map[string]string) (data []byte, err error) {
+// Running is a capture started on a host: its process and its file. Finish or Abort it once,
+// from one goroutine.
+type Running struct {
+	h    *Host
+	vals map[string]string // {file}, {count}, {pid}, ...
+	done bool
+}
+
+// start runs a capture template in the background; its output is the process id. When that
+// fails, the file is removed all the same, in case the capture started.
+func (h *Host) start(ctx context.Context, tmpl string, vals map[string]string) (*Running, error) {
 	t := h.Templates.withDefaults()
 	if err := t.Check(); err != nil {
 		return nil, err
@@ -143,33 +154,82 @@ func (h *Host) capture(ctx context.Context, tmpl string, vals map[string]string)
 	if count <= 0 {
 		count = DefaultCount
 	}
-	all := map[string]string{"{file}": file, "{count}": strconv.Itoa(count)}
+	r := &Running{h: h, vals: map[string]string{"{file}": file, "{count}": strconv.Itoa(count)}}
 	for k, v := range vals {
-		all[k] = v
+		r.vals[k] = v
 	}
-	defer func() {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), removeTimeout)
-		defer cancel()
-		if rerr := h.exec(rctx, fill(t.Remove, all), io.Discard); rerr != nil {
-			err = errors.Join(err, fmt.Errorf("%s: remove %s: %w", h.Name, file, rerr))
-		}
-	}()
-	if err := h.exec(ctx, fill(tmpl, all), &limitWriter{w: io.Discard, n: 1 << 20}); err != nil {
-		return nil, fmt.Errorf("%s: capture: %w", h.Name, err)
+	var out strings.Builder
+	if err := h.exec(ctx, fill(tmpl, r.vals), &limitWriter{w: &out, n: 4096}); err != nil {
+		return nil, errors.Join(fmt.Errorf("%s: start the capture: %w", h.Name, err), r.cleanup(ctx, false))
 	}
+	pid, err := strconv.Atoi(strings.TrimSpace(out.String()))
+	if err != nil || pid <= 1 {
+		return nil, errors.Join(fmt.Errorf("%s: the capture command printed %.40q, not its process id", h.Name, out.String()), r.cleanup(ctx, false))
+	}
+	r.vals["{pid}"] = strconv.Itoa(pid)
+	return r, nil
+}
+
+// Finish stops the capture, fetches its file and removes it. The stop and the removal run
+// whatever happens, on a context of their own when ctx is already done.
+func (r *Running) Finish(ctx context.Context) (data []byte, err error) {
+	if r.done {
+		return nil, errors.New("the capture was already finished")
+	}
+	r.done = true
+	h, t := r.h, r.h.Templates.withDefaults()
+	defer func() { err = errors.Join(err, r.cleanup(ctx, false)) }()
+	r.stop(ctx)
 	limit := h.MaxBytes
 	if limit <= 0 {
 		limit = DefaultMaxBytes
 	}
 	var buf bytes.Buffer
 	lw := &limitWriter{w: &buf, n: limit}
-	if err := h.exec(ctx, fill(t.Fetch, all), lw); err != nil {
+	file := r.vals["{file}"]
+	if err := h.exec(ctx, fill(t.Fetch, r.vals), lw); err != nil {
 		if lw.over {
 			return nil, fmt.Errorf("%s: %s is larger than %d bytes", h.Name, file, limit)
 		}
 		return nil, fmt.Errorf("%s: fetch %s: %w", h.Name, file, err)
 	}
 	return buf.Bytes(), nil
+}
+
+// Abort stops the capture and removes its file without fetching it.
+func (r *Running) Abort(ctx context.Context) error {
+	if r.done {
+		return nil
+	}
+	r.done = true
+	return r.cleanup(ctx, true)
+}
+
+// stop ends the capture's process, on a context that outlives ctx's cancellation. A capture
+// that ended by itself (its count reached) has no process left, so a failed stop is not an error:
+// the file's removal is what counts.
+func (r *Running) stop(ctx context.Context) {
+	if _, ok := r.vals["{pid}"]; !ok {
+		return
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), removeTimeout)
+	defer cancel()
+	r.h.exec(sctx, fill(r.h.Templates.withDefaults().Stop, r.vals), io.Discard)
+}
+
+// cleanup stops the process when asked and removes the file, on a context that outlives ctx's
+// cancellation.
+func (r *Running) cleanup(ctx context.Context, stop bool) error {
+	if stop {
+		r.stop(ctx)
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), removeTimeout)
+	defer cancel()
+	h, t := r.h, r.h.Templates.withDefaults()
+	if err := h.exec(rctx, fill(t.Remove, r.vals), io.Discard); err != nil {
+		return fmt.Errorf("%s: remove %s: %w", h.Name, r.vals["{file}"], err)
+	}
+	return nil
 }
 
 // exec runs cmd, its error on one line (a remote stderr ends in a newline).

@@ -39,12 +39,21 @@ func start(t *testing.T, kind hostsim.Kind, sc scene.Scene) (*hostsim.Host, *pee
 	return h, x
 }
 
-// assertClean fails if a capture file was left on the host.
+// assertClean fails if a capture file or process was left on the host.
 func assertClean(t *testing.T, h *hostsim.Host) {
 	t.Helper()
-	if files := h.Files(); len(files) > 0 {
-		t.Fatalf("files left on the host: %v (commands %q)", files, h.Commands())
+	if files, procs := h.Files(), h.Running(); len(files)+len(procs) > 0 {
+		t.Fatalf("left on the host: files %v, processes %v (commands %q)", files, procs, h.Commands())
 	}
+}
+
+// capture starts a capture, lets it run while the pings would, and finishes it.
+func capture(ctx context.Context, start func(context.Context) (*hostcap.Running, error)) ([]byte, error) {
+	r, err := start(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Finish(ctx)
 }
 
 // TestESXiCapture: the VM's port is found, pktcap-uw's capture is fetched, is the scene's point 1
@@ -60,7 +69,7 @@ func TestESXiCapture(t *testing.T) {
 	if port.Num != hostsim.VM1Port {
 		t.Fatalf("port %d, want %d", port.Num, hostsim.VM1Port)
 	}
-	got, err := host.Pktcap(t.Context(), port.Num)
+	got, err := capture(t.Context(), func(ctx context.Context) (*hostcap.Running, error) { return host.StartPktcap(ctx, port.Num) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +82,7 @@ func TestESXiCapture(t *testing.T) {
 		t.Fatalf("fetched %d bytes, not the scene's point 1 (%d bytes)", len(got), want.Len())
 	}
 	cmds := strings.Join(h.Commands(), "\n")
-	if !strings.Contains(cmds, "pktcap-uw --switchport 100663363 --dir 2 --proto 0x01 -c 200 -o /tmp/ipsecbot-") || !strings.Contains(cmds, "rm -f /tmp/ipsecbot-") {
+	if !strings.Contains(cmds, "pktcap-uw --switchport 100663363 --dir 2 --proto 0x01 -c 200 -o /tmp/ipsecbot-") || !strings.Contains(cmds, "rm -f /tmp/ipsecbot-") || !strings.Contains(cmds, "kill 40212") {
 		t.Fatalf("commands:\n%s", cmds)
 	}
 	if _, err := host.SwitchPort(t.Context(), "no-such-vm", 0); !errors.Is(err, hostcap.ErrNoPort) {
@@ -99,8 +108,9 @@ func (c *cancelAfter) Exec(ctx context.Context, cmd string, w io.Writer) error {
 	return err
 }
 
-// TestAlwaysRemoved: a failed fetch, a capture over the size limit and a run cancelled after the
-// capture all leave no file behind, and say what went wrong.
+// TestAlwaysRemoved: a failed fetch, a capture over the size limit, a run cancelled after the
+// start, an aborted capture and a start that printed no process id all leave no file and no
+// process behind, and say what went wrong.
 func TestAlwaysRemoved(t *testing.T) {
 	h, x := start(t, hostsim.ESXi, scene.Scene{})
 	cases := map[string]func() (*hostcap.Host, context.Context){
@@ -115,18 +125,37 @@ func TestAlwaysRemoved(t *testing.T) {
 			t.Cleanup(cancel)
 			return &hostcap.Host{Name: "esxi", X: &cancelAfter{x: x, n: 1, cancel: cancel}}, ctx
 		},
+		"no pid": func() (*hostcap.Host, context.Context) {
+			return &hostcap.Host{Name: "esxi", X: x, Templates: hostcap.Templates{Pktcap: "pktcap-uw --switchport {port} -o {file}"}}, t.Context()
+		},
 	}
 	for name, mk := range cases {
 		t.Run(name, func(t *testing.T) {
 			host, ctx := mk()
-			if _, err := host.Pktcap(ctx, hostsim.VM1Port); err == nil || strings.Contains(err.Error(), "\n") {
+			_, err := capture(ctx, func(ctx context.Context) (*hostcap.Running, error) { return host.StartPktcap(ctx, hostsim.VM1Port) })
+			if err == nil || strings.Contains(err.Error(), "\n") {
 				t.Fatalf("got %v, want a one-line error", err)
 			}
 			assertClean(t, h)
 		})
 	}
-	if _, err := (&hostcap.Host{X: x, Templates: hostcap.Templates{Pktcap: "pktcap-uw -o {file}"}}).Pktcap(t.Context(), 1); err == nil {
-		t.Fatal("a pktcap template without {port} was run")
+	host := &hostcap.Host{Name: "esxi", X: x}
+	r, err := host.StartPktcap(t.Context(), hostsim.VM1Port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Files()) != 1 || len(h.Running()) != 1 {
+		t.Fatalf("a started capture: files %v, processes %v", h.Files(), h.Running())
+	}
+	if err := r.Abort(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	assertClean(t, h)
+	if _, err := r.Finish(t.Context()); err == nil {
+		t.Fatal("an aborted capture was finished")
+	}
+	if _, err := (&hostcap.Host{X: x, Templates: hostcap.Templates{Stop: "kill -9"}}).StartPktcap(t.Context(), 1); err == nil {
+		t.Fatal("a stop template without {pid} was run")
 	}
 }
 
@@ -140,7 +169,7 @@ func TestFarSide(t *testing.T) {
 	if err != nil || !strings.Contains(out, "4 packets transmitted, 0 received") {
 		t.Fatalf("ping: %v\n%s", err, out)
 	}
-	p4, err := far.Tcpdump(t.Context())
+	p4, err := capture(t.Context(), far.StartTcpdump)
 	if err != nil {
 		t.Fatal(err)
 	}

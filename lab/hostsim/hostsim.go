@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -50,6 +51,8 @@ type Host struct {
 	mu       sync.Mutex
 	files    map[string][]byte
 	commands []string
+	procs    map[int]string // background captures still running: pid -> command
+	nextPID  int
 }
 
 // Start listens on addr (host:port, port 0 for any) and serves until ctx is done or Close.
@@ -57,7 +60,7 @@ func Start(ctx context.Context, addr string, cfg Config) (*Host, error) {
 	if cfg.HostKey == nil || cfg.User == "" {
 		return nil, errors.New("hostsim: a host key and a user are needed")
 	}
-	h := &Host{cfg: cfg, files: map[string][]byte{}}
+	h := &Host{cfg: cfg, files: map[string][]byte{}, procs: map[int]string{}, nextPID: 40211}
 	h.srv = sshserver.New(sshserver.Config{
 		User: cfg.User, Password: cfg.Password,
 		HostKeys: func() []ssh.Signer { return []ssh.Signer{cfg.HostKey} },
@@ -95,6 +98,18 @@ func (h *Host) Files() []string {
 	var out []string
 	for name := range h.files {
 		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Running lists the background processes not stopped yet, by pid.
+func (h *Host) Running() []int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []int
+	for pid := range h.procs {
+		out = append(out, pid)
 	}
 	slices.Sort(out)
 	return out
@@ -141,6 +156,9 @@ func (h *Host) run(out, errOut io.Writer, cmd string) uint32 {
 	h.mu.Lock()
 	h.commands = append(h.commands, cmd)
 	h.mu.Unlock()
+	if inner, ok := strings.CutSuffix(strings.TrimSpace(cmd), "& echo $!"); ok {
+		return h.background(out, errOut, inner)
+	}
 	args := strings.Fields(cmd)
 	if len(args) == 0 {
 		return 0
@@ -150,6 +168,8 @@ func (h *Host) run(out, errOut io.Writer, cmd string) uint32 {
 	switch {
 	case args[0] == "cat" && len(args) == 2:
 		err = h.cat(out, args[1])
+	case args[0] == "kill" && len(args) == 2:
+		err = h.kill(args[1])
 	case args[0] == "rm" && (len(args) == 2 || len(args) == 3 && args[1] == "-f"):
 		err = h.rm(args[len(args)-1], len(args) == 3)
 	case h.cfg.Kind == ESXi:
@@ -164,6 +184,41 @@ func (h *Host) run(out, errOut io.Writer, cmd string) uint32 {
 		}
 	}
 	return status
+}
+
+// background answers `CMD [>/dev/null] [2>&1] & echo $!`: the command runs (a capture writes
+// its file at once), keeps "running" until killed, and its pid is printed.
+func (h *Host) background(out, errOut io.Writer, cmd string) uint32 {
+	var args []string
+	for _, a := range strings.Fields(cmd) {
+		if a != ">/dev/null" && a != "2>&1" {
+			args = append(args, a)
+		}
+	}
+	if len(args) == 0 {
+		return 2
+	}
+	if st := h.run(io.Discard, errOut, strings.Join(args, " ")); st == 127 {
+		return 0 // a shell starts the job and reports it missing on stderr only
+	}
+	h.mu.Lock()
+	h.nextPID++
+	pid := h.nextPID
+	h.procs[pid] = cmd
+	h.mu.Unlock()
+	fmt.Fprintln(out, pid)
+	return 0
+}
+
+func (h *Host) kill(arg string) error {
+	pid, err := strconv.Atoi(arg)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.procs[pid]; err != nil || !ok {
+		return fmt.Errorf("sh: can't kill pid %s: No such process", arg)
+	}
+	delete(h.procs, pid)
+	return nil
 }
 
 func (h *Host) cat(w io.Writer, name string) error {
