@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -95,24 +96,14 @@ func (h *Host) Close() error { return h.srv.Close() }
 func (h *Host) Files() []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var out []string
-	for name := range h.files {
-		out = append(out, name)
-	}
-	slices.Sort(out)
-	return out
+	return slices.Sorted(maps.Keys(h.files))
 }
 
 // Running lists the background processes not stopped yet, by pid.
 func (h *Host) Running() []int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var out []int
-	for pid := range h.procs {
-		out = append(out, pid)
-	}
-	slices.Sort(out)
-	return out
+	return slices.Sorted(maps.Keys(h.procs))
 }
 
 // Commands lists the commands run so far, in order.
