@@ -36,6 +36,12 @@ type clearSeen struct {
 // packets in the order it encrypts them; a decrypted packet takes the earliest ESP that fits, since
 // the receiver decrypts in arrival order. Entries already in out are kept.
 func attribute(esps map[espKey]*sighting, spi uint32, clears []clearSeen, feeders bool, out map[espKey]pktKey) {
+	attributeWithin(esps, spi, clears, feeders, cryptoLag, cryptoSlack, out)
+}
+
+// attributeWithin is attribute with the window given: an ESP packet at most lag after its
+// feeder (before the packet it became), slack the other way.
+func attributeWithin(esps map[espKey]*sighting, spi uint32, clears []clearSeen, feeders bool, lag, slack time.Duration, out map[espKey]pktKey) {
 	var list []espSeen
 	for k, s := range esps {
 		if k.spi == spi {
@@ -51,9 +57,9 @@ func attribute(esps map[espKey]*sighting, spi uint32, clears []clearSeen, feeder
 	slices.SortFunc(clears, func(a, b clearSeen) int { return a.s.t.Compare(b.s.t) })
 	used := make([]bool, len(list))
 	for _, c := range clears {
-		lo, hi := c.s.t.Add(-cryptoSlack), c.s.t.Add(cryptoLag)
+		lo, hi := c.s.t.Add(-slack), c.s.t.Add(lag)
 		if !feeders {
-			lo, hi = c.s.t.Add(-cryptoLag), c.s.t.Add(cryptoSlack)
+			lo, hi = c.s.t.Add(-lag), c.s.t.Add(slack)
 		}
 		first, _ := slices.BinarySearchFunc(list, lo, func(e espSeen, t time.Time) int { return e.s.t.Compare(t) })
 		best := -1
@@ -101,6 +107,70 @@ func attributeAll(in *Input, p2, p3, p4 *view) map[espKey]pktKey {
 	// clear view): the ESP of the same size on the other SA that follows a request's closely.
 	pairReplies(p3.esp, in, out)
 	pairReplies(p4.esp, in, out)
+	// What is left, across the two clocks: the Edge's ESP against the far side's clear packets
+	// (a remote host's capture), the far side's ESP against the Edge's clear ones.
+	if o, ok := farOffset(in, p2, p3, p4); ok {
+		attributeWithin(p3.esp, in.SPIIn, shift(clearGoing(p4, false), -o), true, wanLag, wanSlack, out)
+		attributeWithin(p3.esp, in.SPIOut, shift(clearGoing(p4, true), -o), false, wanLag, wanSlack, out)
+		attributeWithin(p4.esp, in.SPIOut, shift(clearGoing(p2, true), o), true, wanLag, wanSlack, out)
+		attributeWithin(p4.esp, in.SPIIn, shift(clearGoing(p2, false), o), false, wanLag, wanSlack, out)
+	}
+	return out
+}
+
+// The window across clocks: the offset is estimated, and the WAN's delay is in it.
+const (
+	wanLag   = 750 * time.Millisecond
+	wanSlack = 250 * time.Millisecond
+)
+
+// farOffset estimates the far side's clock minus the Edge's from the packets seen on both: a
+// packet toward host 2 arrives at offset + delay, one toward VM 1 at offset - delay, so with
+// both the delay cancels; with one way only the delay stays in (within the window).
+func farOffset(in *Input, p2, p3, p4 *view) (time.Duration, bool) {
+	var toHost2, toVM []time.Duration
+	for k, s := range p2.clear {
+		if f := p4.clear[k]; f != nil {
+			if k.towardHost2() {
+				toHost2 = append(toHost2, f.t.Sub(s.t))
+			} else {
+				toVM = append(toVM, s.t.Sub(f.t))
+			}
+		}
+	}
+	for k, s := range p3.esp {
+		if f := p4.esp[k]; f != nil {
+			if k.spi == in.SPIOut {
+				toHost2 = append(toHost2, f.t.Sub(s.t))
+			} else {
+				toVM = append(toVM, s.t.Sub(f.t))
+			}
+		}
+	}
+	switch {
+	case len(toHost2) > 0 && len(toVM) > 0:
+		return (median(toHost2) - median(toVM)) / 2, true
+	case len(toHost2) > 0:
+		return median(toHost2), true
+	case len(toVM) > 0:
+		return -median(toVM), true
+	}
+	return 0, false
+}
+
+func median(d []time.Duration) time.Duration {
+	slices.Sort(d)
+	return d[len(d)/2]
+}
+
+// shift moves clear sightings onto another clock.
+func shift(clears []clearSeen, by time.Duration) []clearSeen {
+	out := make([]clearSeen, len(clears))
+	for i, c := range clears {
+		s := *c.s
+		s.t = s.t.Add(by)
+		out[i] = clearSeen{c.key, &s}
+	}
 	return out
 }
 

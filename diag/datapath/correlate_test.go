@@ -103,10 +103,30 @@ func TestScenes(t *testing.T) {
 		t.Run(s.Name(), func(t *testing.T) {
 			r := correlate(t, s)
 			check(t, r, expected(s))
-			if s.Fault == datapath.RemoteNotAnswering && s.TowardVM && r.Pings[0].Verdict != diag.CauseHealthy {
-				t.Errorf("forward ping %s, want healthy: VM 1 answers host 2's replies", r.Pings[0].Verdict)
-			}
+			bothWays(t, s, r)
 		})
+	}
+}
+
+// bothWays: a fault on the path stops both pings at the same hop (one's requests, the other's
+// replies); a destination that does not answer stops only the ping sent to it.
+func bothWays(t *testing.T, s scene.Scene, r *datapath.Result) {
+	t.Helper()
+	fwd, ret := r.Pings[0], r.Pings[1]
+	switch {
+	case s.Fault == "" || s.Fault == diag.CauseHealthy:
+		return
+	case s.Fault == datapath.RemoteNotAnswering && s.TowardVM:
+		if fwd.Verdict != diag.CauseHealthy {
+			t.Errorf("forward ping %s, want healthy: only VM 1 does not answer", fwd.Verdict)
+		}
+	case s.Fault == datapath.RemoteNotAnswering:
+		if ret.Verdict != diag.CauseHealthy {
+			t.Errorf("return ping %s, want healthy: only host 2 does not answer", ret.Verdict)
+		}
+	case fwd.Verdict != r.Verdict || ret.Verdict != r.Verdict || fwd.Leg == ret.Leg:
+		t.Errorf("forward %s/%s, return %s/%s: want both %s, one in its requests and one in its replies\n%s",
+			fwd.Verdict, fwd.Leg, ret.Verdict, ret.Leg, r.Verdict, datapath.Table(r))
 	}
 }
 
@@ -136,6 +156,9 @@ func TestFarViews(t *testing.T) {
 				t.Run(fmt.Sprintf("%d-%s-%v", view, c, toward), func(t *testing.T) {
 					r := correlate(t, s)
 					check(t, r, w)
+					if view == scene.HostOnly {
+						bothWays(t, s, r)
+					}
 					if said := strings.Contains(r.Summary, "cannot tell"); said != ambiguous {
 						t.Errorf("summary %q: says it cannot tell: %v, want %v", r.Summary, said, ambiguous)
 					}
