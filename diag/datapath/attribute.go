@@ -179,34 +179,33 @@ func shift(clears []clearSeen, by time.Duration) []clearSeen {
 // its request's size, and so is its ESP).
 func pairReplies(esps map[espKey]*sighting, in *Input, out map[espKey]pktKey) {
 	var free []espSeen
+	carried := map[pktKey]bool{}
 	for k, s := range esps {
-		if _, done := out[k]; !done {
+		if v, done := out[k]; done {
+			carried[v] = true
+		} else {
 			free = append(free, espSeen{k, s})
 		}
 	}
 	slices.SortFunc(free, func(a, b espSeen) int { return a.s.t.Compare(b.s.t) })
-	carried := map[pktKey]bool{}
-	for _, v := range out {
-		carried[v] = true
-	}
+	used := make([]bool, len(free))
 	for k, s := range esps {
 		req, ok := out[k]
-		if !ok || req.reply {
+		if !ok || req.reply || carried[pktKey{req.ping, req.seq, true}] {
 			continue
 		}
 		other := in.SPIIn
 		if k.spi == in.SPIIn {
 			other = in.SPIOut
 		}
-		reply := pktKey{req.ping, req.seq, true}
-		for i, f := range free {
-			if f.key.spi != other || f.s.ipLen != s.ipLen || !f.s.t.After(s.t) || f.s.t.Sub(s.t) > replyWithin {
+		first, _ := slices.BinarySearchFunc(free, s.t, func(e espSeen, t time.Time) int { return e.s.t.Compare(t) })
+		for i := first; i < len(free) && free[i].s.t.Sub(s.t) <= replyWithin; i++ {
+			f := free[i]
+			if used[i] || f.key.spi != other || f.s.ipLen != s.ipLen || !f.s.t.After(s.t) {
 				continue
 			}
-			if !carried[reply] {
-				out[f.key], carried[reply] = reply, true
-				free = slices.Delete(free, i, i+1)
-			}
+			reply := pktKey{req.ping, req.seq, true}
+			used[i], out[f.key], carried[reply] = true, reply, true
 			break
 		}
 	}

@@ -62,6 +62,7 @@ type Scene struct {
 	Duplicate bool // point 1 shows every frame twice (both directions of the port)
 	Reorder   bool // the WAN swaps two ESP packets; point 4's file is written out of time order
 	Noise     bool // other traffic on both SAs and another ping between other hosts
+	Busy      int  // this many more packets of other traffic on each SA, spread over the run
 }
 
 // Name is the lab's scenario name for the scene's fault: datapath-<cause>[-return].

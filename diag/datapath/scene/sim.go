@@ -108,6 +108,14 @@ func (s Scene) run() [4][]frame {
 		t := start.Add(time.Duration(n+2+i) * time.Second)
 		m.ping(t, echo{src: Host2, dst: VM1, id: ReturnID, seq: uint16(i + 1)})
 	}
+	if s.Busy > 0 {
+		span := time.Duration(2*n+2) * time.Second
+		for i := range s.Busy {
+			at := start.Add(span * time.Duration(i) / time.Duration(s.Busy))
+			m.noise(at, SPIOut)
+			m.noise(at.Add(time.Millisecond), SPIIn)
+		}
+	}
 	m.number()
 	skew := [4]time.Duration{s.SkewESXi, 0, 0, s.SkewFar}
 	for p := range m.frames {
@@ -205,20 +213,27 @@ func (m *sim) encrypt(e echo, t time.Time) *espPacket {
 	return p
 }
 
-// noise is a large packet of other traffic on the SA, at the Edge's uplink and (reordered
-// ahead of the echo when Reorder is set) at the far side.
+// noise is a large packet of other traffic on the SA, seen where it leaves and (unless the WAN
+// loses that way, or the far side sees no ESP) where it arrives, reordered ahead of the echo
+// that went just before it when Reorder is set.
 func (m *sim) noise(t time.Time, spi uint32) {
 	p := &espPacket{spi: spi, size: noiseSize, enc: t}
 	m.esp = append(m.esp, p)
-	m.add(3, frame{t: t, esp: p})
-	if m.s.Fault == datapath.LostOnWAN && !m.s.TowardVM || m.s.View == HostOnly {
+	from, to, lost := 3, 4, m.s.Fault == datapath.LostOnWAN && !m.s.TowardVM
+	if spi == SPIIn {
+		from, to, lost = 4, 3, m.s.Fault == datapath.LostOnWAN && m.s.TowardVM
+	}
+	if from == 3 || m.s.View != HostOnly {
+		m.add(from, frame{t: t, esp: p})
+	}
+	if lost || to == 4 && m.s.View == HostOnly {
 		return
 	}
 	wan := 20 * time.Millisecond
 	if m.s.Reorder {
 		wan = 18 * time.Millisecond
 	}
-	m.add(4, frame{t: t.Add(wan), esp: p})
+	m.add(to, frame{t: t.Add(wan), esp: p})
 }
 
 func (m *sim) add(point int, f frame) { m.frames[point-1] = append(m.frames[point-1], f) }
