@@ -87,6 +87,8 @@ func Correlate(in Input) (*Result, error) {
 		}
 		w.views[i] = v
 	}
+	notes = append(notes, in.learnIDs(w.views[:])...)
+	in.sort(w.views[:])
 	w.carried = attributeAll(&in, w.views[1], w.views[2], w.views[3])
 	for _, st := range []station{stEdgeUplink, stFarESP} {
 		w.esp[st] = map[pktKey]*sighting{}

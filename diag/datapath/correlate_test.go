@@ -207,9 +207,24 @@ func TestTruncated(t *testing.T) {
 	}
 }
 
+// TestLearntIDs: ids left 0 (a ping whose id the operator did not choose) are learnt from the
+// captures, and the verdict is the same.
+func TestLearntIDs(t *testing.T) {
+	s, _ := scene.Lookup("datapath-edge_not_encrypting-return")
+	in := captures(t, s)
+	in.ForwardID, in.ReturnID = 0, 0
+	r, err := datapath.Correlate(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, r, expected(s))
+	if r.Pings[0].ID != scene.ForwardID || r.Pings[1].ID != scene.ReturnID || len(r.Notes) < 2 || !strings.Contains(r.Notes[0], "learnt") {
+		t.Fatalf("ids %d, %d; notes %q", r.Pings[0].ID, r.Pings[1].ID, r.Notes)
+	}
+}
+
 func TestBadInput(t *testing.T) {
 	cases := map[string]func(*datapath.Input){
-		"same ids":   func(in *datapath.Input) { in.ReturnID = in.ForwardID },
 		"same host":  func(in *datapath.Input) { in.Host2 = in.VM1 },
 		"no VM 1":    func(in *datapath.Input) { in.VM1 = netip.Addr{} },
 		"same SPI":   func(in *datapath.Input) { in.SPIIn = in.SPIOut },
