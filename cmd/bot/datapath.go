@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -34,7 +33,7 @@ type dataPathReport struct {
 
 // runDataPathDemo is `bot demo --scenario datapath-...`: step 8 of the procedure against the
 // lab's hosts over real SSH — VM 1's ESXi host (its switch port from net-stats -l, a pktcap-uw
-// on it) and the far side (host 2's ping back to VM 1, a tcpdump) — then the four points
+// on it) and the far side (a tcpdump while host 2 pings VM 1) — then the four points
 // correlated. The Edge's two captures (points 2 and 3) come from the scene itself: the engine
 // does not run this step yet, so the Edge's debug packet capture is not driven here.
 func runDataPathDemo(ctx context.Context, e *env, sc scene.Scene, dir string) error {
@@ -75,59 +74,31 @@ func runDataPathDemo(ctx context.Context, e *env, sc scene.Scene, dir string) er
 	defer stopFar()
 	fmt.Fprintf(e.stderr, "demo: data-path scenario %s on loopback (ESXi host, far side over SSH)\n", sc.Name())
 
-	port, err := esxi.SwitchPort(ctx, hostsim.VM1Name, 0)
+	// The pings' ids are learnt from the captures, as they must be on real hosts (host 2's
+	// ping picks its own, VM 1's is the operator's).
+	in := sc.Input()
+	in.ForwardID, in.ReturnID = 0, 0
+	plan := hostcap.Plan{ESXi: esxi, VM: hostsim.VM1Name, Edge: &hostsim.EdgePoints{Scene: sc}, Far: far, PingFrom: far,
+		Echoes: dataPathEchoes, Input: in, Dir: dir}
+	got, err := plan.Run(ctx)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "demo: %s.eth0 is switch port %d on esxi-01\n", hostsim.VM1Name, port.Num)
-	// Both captures run while host 2 pings VM 1 (VM 1's own ping is the operator's to send).
-	atVM, err := esxi.StartPktcap(ctx, port.Num)
-	if err != nil {
-		return err
-	}
-	defer atVM.Abort(ctx)
-	atFar, err := far.StartTcpdump(ctx)
-	if err != nil {
-		return err
-	}
-	defer atFar.Abort(ctx)
-	out, err := far.Ping(ctx, scene.VM1, dataPathEchoes)
-	if err != nil {
-		return err
-	}
-	for line := range strings.Lines(out) {
+	fmt.Fprintf(e.stderr, "demo: %s.eth0 is switch port %d on esxi-01\n", hostsim.VM1Name, got.Port.Num)
+	for line := range strings.Lines(got.Ping) {
 		if strings.Contains(line, "packets transmitted") {
 			fmt.Fprintf(e.stderr, "demo: ping from host 2 to VM 1: %s", line)
 		}
 	}
-	var points [4][]byte
-	if points[0], err = atVM.Finish(ctx); err != nil {
-		return err
-	}
-	if points[3], err = atFar.Finish(ctx); err != nil {
-		return err
-	}
-	for _, p := range []int{2, 3} { // the Edge's internal and uplink captures: the scene's
-		var b bytes.Buffer
-		if err := sc.WritePoint(p, &b); err != nil {
-			return err
-		}
-		points[p-1] = b.Bytes()
-	}
-	in := sc.Input()
+	res := got.Result
 	rep := dataPathReport{Artifacts: []diag.Artifact{}}
-	for i, data := range points {
-		name := fmt.Sprintf("point-%d.pcap", i+1)
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o640); err != nil {
+	for _, name := range got.Files {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
 			return err
 		}
 		sum := sha256.Sum256(data)
 		rep.Artifacts = append(rep.Artifacts, diag.Artifact{Name: name, Kind: "pcap", Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])})
-		in.Points[i] = datapath.Capture{Name: name, Data: bytes.NewReader(data)}
-	}
-	res, err := datapath.Correlate(in)
-	if err != nil {
-		return err
 	}
 	rep.Cause, rep.Summary, rep.DataPath = res.Verdict, res.Summary, res
 	table := datapath.Table(res)

@@ -68,7 +68,7 @@ type world struct {
 
 // Correlate follows the two pings through the four captures and names where each stopped.
 func Correlate(in Input) (*Result, error) {
-	if err := in.check(); err != nil {
+	if err := in.Check(); err != nil {
 		return nil, err
 	}
 	w := &world{in: &in}

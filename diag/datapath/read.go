@@ -32,7 +32,8 @@ type Input struct {
 	SPIIn     uint32     // the Edge's inbound SA (peer to Edge)
 }
 
-func (in *Input) check() error {
+// Check reports an input that cannot be correlated, before any capture is taken.
+func (in *Input) Check() error {
 	switch {
 	case !in.VM1.IsValid() || !in.Host2.IsValid():
 		return errors.New("both hosts' addresses are needed")

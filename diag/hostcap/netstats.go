@@ -2,7 +2,8 @@
 // it finds the VM's switch port (`net-stats -l`) and runs a bounded pktcap-uw on it; on the far
 // side's Linux machine a bounded tcpdump. Each capture is fetched with cat and always removed,
 // whether the run succeeds, fails, times out or is cancelled. Commands come from templates
-// filled with validated values only (no text a user typed reaches a shell).
+// filled with validated values only (no text a user typed reaches a shell). Plan runs the whole
+// step: every capture (the Edge's through EdgeCapture), the ping, then the correlation.
 package hostcap
 
 import (
