@@ -168,6 +168,19 @@ func TestFarViews(t *testing.T) {
 	}
 }
 
+// TestNATT: ESP in UDP 4500, as a NAT-traversing tunnel carries it, is followed the same way.
+func TestNATT(t *testing.T) {
+	for _, name := range []string{"datapath-healthy", "datapath-lost_on_wan-return", "datapath-edge_not_encrypting-return"} {
+		s, _ := scene.Lookup(name)
+		s.NATT = true
+		t.Run(name, func(t *testing.T) {
+			r := correlate(t, s)
+			check(t, r, expected(s))
+			bothWays(t, s, r)
+		})
+	}
+}
+
 // TestLossIsNotAFault: one request lost on the WAN of four is reported, not blamed.
 func TestLossIsNotAFault(t *testing.T) {
 	r := correlate(t, scene.Scene{LoseOne: true, Duplicate: true, Reorder: true, Noise: true, SkewESXi: -2 * time.Second})

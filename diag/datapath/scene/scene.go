@@ -63,6 +63,7 @@ type Scene struct {
 	Reorder   bool // the WAN swaps two ESP packets; point 4's file is written out of time order
 	Noise     bool // other traffic on both SAs and another ping between other hosts
 	Busy      int  // this many more packets of other traffic on each SA, spread over the run
+	NATT      bool // ESP in UDP 4500 (NAT traversal), as the lab's Edge negotiates it
 }
 
 // Name is the lab's scenario name for the scene's fault: datapath-<cause>[-return].
@@ -135,7 +136,7 @@ func (s Scene) WritePoint(p int, w io.Writer) error {
 		return err
 	}
 	for _, f := range frames {
-		if err := f.write(cw); err != nil {
+		if err := f.write(cw, s.NATT); err != nil {
 			return err
 		}
 	}

@@ -55,11 +55,14 @@ type frame struct {
 	size int
 }
 
-func (f frame) write(cw *ike.CaptureWriter) error {
+func (f frame) write(cw *ike.CaptureWriter, natt bool) error {
 	if f.esp != nil {
 		src, dst := EdgeUplink, Peer
 		if f.esp.spi == SPIIn {
 			src, dst = Peer, EdgeUplink
+		}
+		if natt {
+			return cw.ESPInUDP(f.t, netip.AddrPortFrom(src, 4500), netip.AddrPortFrom(dst, 4500), f.esp.spi, f.esp.seq, f.esp.size)
 		}
 		return cw.ESP(f.t, src, dst, f.esp.spi, f.esp.seq, f.esp.size)
 	}
