@@ -10,6 +10,7 @@ import (
 
 	"ipsecbot/config"
 	"ipsecbot/diag"
+	"ipsecbot/diag/datapath/scene"
 	"ipsecbot/diag/engine"
 	"ipsecbot/lab"
 )
@@ -35,7 +36,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return usagef("unexpected argument %q", pos[0])
 	}
 	if *list {
-		for _, name := range lab.ScenarioNames() {
+		for _, name := range append(lab.ScenarioNames(), dataPathScenarios()...) {
 			fmt.Fprintln(e.stdout, name)
 		}
 		return nil
@@ -47,9 +48,10 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if err := checkWindow(*secs, config.DefaultCaptureCapSeconds*time.Second); err != nil {
 		return err
 	}
+	dp, isDataPath := scene.Lookup(*scenario)
 	sc, ok := lab.LookupScenario(*scenario)
-	if !ok {
-		return usagef("unknown scenario %q (one of: %s)", *scenario, strings.Join(lab.ScenarioNames(), ", "))
+	if !ok && !isDataPath {
+		return usagef("unknown scenario %q (one of: %s)", *scenario, strings.Join(append(lab.ScenarioNames(), dataPathScenarios()...), ", "))
 	}
 	dir, err := filepath.Abs(*out)
 	if *out == "" || err != nil {
@@ -57,6 +59,9 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	}
 	if err := prepareOut(dir); err != nil {
 		return err
+	}
+	if isDataPath {
+		return runDataPathDemo(ctx, e, dp, dir)
 	}
 	labDir, err := os.MkdirTemp("", "bot-demo-")
 	if err != nil {

@@ -68,7 +68,7 @@ func TestDemo_Usage(t *testing.T) {
 // Ensure --list names every scenario --scenario accepts, the IKEv1 variants included, one a line.
 func TestDemo_ListHasIKEv1Variants(t *testing.T) {
 	code, stdout, _ := runBot(t, "demo", "--list")
-	if code != 0 || stdout != strings.Join(lab.ScenarioNames(), "\n")+"\n" {
+	if code != 0 || stdout != strings.Join(append(lab.ScenarioNames(), dataPathScenarios()...), "\n")+"\n" {
 		t.Errorf("exit %d, stdout:\n%s", code, stdout)
 	}
 	if !strings.Contains(stdout, "ikev1-auth_failed\n") {
