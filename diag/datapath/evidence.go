@@ -10,7 +10,7 @@ import (
 const maxFrames = 3
 
 // frameRef is a frame's reference, "point-3.pcap#17".
-func frameRef(name string, frame int) string { return fmt.Sprintf("%s#%d", name, frame) }
+func frameRef(name string, frame int) string { return diag.FrameRef(name, int64(frame)).String() }
 
 // describe says what the frame of echo k at st is.
 func (w *world) describe(st station, k pktKey, s *sighting) string {
@@ -71,7 +71,7 @@ func (w *world) stopEvidence(ping uint8, route []station, stop, next int, stoppe
 		}
 		what = fmt.Sprintf("no ESP on SPI %#08x carries them (%d ESP packets on that SPI)", spi, n)
 	}
-	out = append(out, diag.Evidence{Source: diag.SourcePcap, Ref: w.views[st.point()-1].name,
+	out = append(out, diag.Evidence{Source: diag.SourcePcap, Ref: diag.FileRef(w.views[st.point()-1].name).String(),
 		Text: fmt.Sprintf("point %d (%s): %s", st.point(), stationName(st), what)})
 	return out
 }
