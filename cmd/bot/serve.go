@@ -98,7 +98,7 @@ func serve(ctx context.Context, e *env, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	stopWatch, err := startWatcher(ctx, cfg, db, reg, lg)
+	stopWatch, err := startWatcher(ctx, cfg, db, reg, bot, lg)
 	if err != nil {
 		return err
 	}
