@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"fmt"
 	"time"
 
@@ -127,4 +128,42 @@ func (db *DB) DeleteWatchAlert(edge, site, tunnel string) error {
 		return fmt.Errorf("delete watch alert: %w", err)
 	}
 	return nil
+}
+
+// LastWatchEvent returns a tunnel's latest history row before `before` of the given kind (any
+// kind when kind is empty), walking back from `before`; ok is false when there is none.
+func (db *DB) LastWatchEvent(edge, site, tunnel string, before time.Time, kind string) (ev WatchEvent, ok bool, err error) {
+	prefix, err := tunnelPrefix(edge, site, tunnel)
+	if err != nil {
+		return WatchEvent{}, false, fmt.Errorf("last watch event: %w", err)
+	}
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketWatchEvents)
+		if b == nil {
+			return nil
+		}
+		c := b.Cursor()
+		k, v := c.Seek(timeKey(prefix, before))
+		if k == nil {
+			k, v = c.Last()
+		} else {
+			k, v = c.Prev()
+		}
+		for ; k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+timeLen; k, v = c.Prev() {
+			var e WatchEvent
+			if err := decode(v, &e); err != nil {
+				return err
+			}
+			if kind == "" || e.Kind == kind {
+				e.Time = keyTime(k)
+				ev, ok = e, true
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return WatchEvent{}, false, fmt.Errorf("last watch event: %w", err)
+	}
+	return ev, ok, nil
 }
