@@ -180,8 +180,8 @@ func (tl *timeline) Plot(c draw.Canvas, p *plot.Plot) {
 		c.FillPolygon(NoData, rect(xOf(unix(tl.from)), bottom, xOf(unix(tl.to)), top))
 		for _, s := range r.Spans {
 			x0, x1 := clampX(s.From), clampX(s.To)
-			if x1 <= x0 {
-				x1 = x0 + vg.Points(0.75) // a moment still shows
+			if x1-x0 < vg.Points(1) {
+				x0 = x1 - vg.Points(1) // a moment (or a tunnel watched for seconds) still shows
 			}
 			c.FillPolygon(StateColor(s.State), rect(x0, bottom, x1, top))
 		}

@@ -51,8 +51,8 @@ func init() {
 			"read incident state from the store", runIncidents},
 		{"watch", "--config FILE",
 			"watch every edge's tunnels in the foreground and print state changes", runWatch},
-		{"health", "--config FILE [--edge E] [--since DUR] [--json]",
-			"tunnel states (up, down, unstable, unknown), drops and last failures from the store", runHealth},
+		{"health", "--config FILE [--edge E] [--since DUR] [--png FILE] [--json]",
+			"tunnel states (up, down, unstable, unknown), drops and last failures from the store; --png draws their timeline", runHealth},
 		{"version", "", "print version and build information", runVersion},
 		{"help", "[COMMAND]", "show this text, or one command's flags", runHelp},
 	}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"image/png"
 	"io"
 	"net/http"
 	"os"
@@ -14,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"ipsecbot/chart"
 	"ipsecbot/config"
 	"ipsecbot/handlers/slacktestx"
 	"ipsecbot/lab"
@@ -135,6 +138,34 @@ func TestWatch_LabEndToEnd(t *testing.T) {
 	if code, _, stderr = runBot(t, "health", "--config", cfgPath, "--edge", "edge-99"); code != 2 || !strings.Contains(stderr, `no edge "edge-99"`) {
 		t.Errorf("health --edge edge-99: exit %d, %s", code, stderr)
 	}
+	checkHealthPNG(t, cfgPath, "edge-01", 2)
+}
+
+// checkHealthPNG runs `bot health --png` (of one edge, or all when edge is empty) and checks
+// the file is a PNG chart of rows tunnels.
+func checkHealthPNG(t *testing.T, cfgPath, edge string, rows int) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "health.png")
+	args := []string{"health", "--config", cfgPath, "--png", file}
+	if edge != "" {
+		args = append(args, "--edge", edge)
+	}
+	code, stdout, stderr := runBot(t, args...)
+	if code != 0 || !strings.Contains(stdout, fmt.Sprintf("wrote %s: %d tunnels over the last 24h0m0s", file, rows)) {
+		t.Fatalf("health --png: exit %d, %s%s", code, stdout, stderr)
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	if b := img.Bounds(); b.Dx() != chart.Width || b.Dy() != chart.Height(rows) {
+		t.Errorf("chart %dx%d, want %dx%d", b.Dx(), b.Dy(), chart.Width, chart.Height(rows))
+	}
 }
 
 // Ensure bot watch runs in the foreground over the lab and stops cleanly when interrupted,
@@ -180,7 +211,8 @@ func startWatchLab(t *testing.T, opts lab.Options) string {
 }
 
 // Ensure `bot serve` with a watch section runs the watcher (its series on /metrics), and that
-// `bot health` answers while serve holds the store, by asking the bot's loopback GET /health.
+// `bot health` answers while serve holds the store, by asking the bot's loopback GET /health
+// (and GET /health/chart for --png).
 func TestServe_WatcherAndHealthWhileHeld(t *testing.T) {
 	l, err := lab.Start(t.Context(), lab.Options{Dir: t.TempDir(), Edges: 2})
 	if err != nil {
@@ -194,6 +226,7 @@ func TestServe_WatcherAndHealthWhileHeld(t *testing.T) {
 	cfg.Slack.BotTokenEnv, cfg.Slack.BotTokenFile = "", "slack-bot-token"
 	cfg.Slack.SigningSecretEnv, cfg.Slack.SigningSecretFile = "", "slack-signing-secret"
 	cfg.Watch = config.Watch{Interval: "1s"}
+	cfg.Slack.AlertChannel = "CALERTS" // the alerts are the watcher's notifier too
 	for _, name := range []string{"slack-bot-token", "slack-signing-secret"} {
 		if err := os.WriteFile(filepath.Join(l.Dir(), name), []byte("xoxb-lab\n"), 0o600); err != nil {
 			t.Fatal(err)
@@ -253,6 +286,7 @@ func TestServe_WatcherAndHealthWhileHeld(t *testing.T) {
 			t.Errorf("health %+v: want up (the lab's first drop comes 40 s in)", h)
 		}
 	}
+	checkHealthPNG(t, path, "", 4)
 }
 
 // Ensure `bot lab --edges 3` writes all three edges, says what it staged, and serves each
