@@ -20,8 +20,6 @@ type AlertOptions struct {
 	Channel string // slack.alert_channel (an ID)
 	// ClearAfter is how long a tunnel must stay up before its alert clears (watch.clear_after).
 	ClearAfter time.Duration
-	// Window is what the alert counts drops over (default watch.DefaultHealthWindow).
-	Window time.Duration
 	// CallBudget bounds the Slack calls made between sweeps (default 2 minutes).
 	CallBudget time.Duration
 }
@@ -62,9 +60,6 @@ func (s *Server) NewAlerts(o AlertOptions) (*Alerts, error) {
 	if o.ClearAfter <= 0 {
 		o.ClearAfter = watch.DefaultClearAfter
 	}
-	if o.Window <= 0 {
-		o.Window = watch.DefaultHealthWindow
-	}
 	if o.CallBudget <= 0 {
 		o.CallBudget = 2 * time.Minute
 	}
@@ -97,7 +92,7 @@ func (a *Alerts) Notify(ctx context.Context, t watch.Transition) {
 	if !open && t.To != watch.StateDown && t.To != watch.StateUnstable {
 		return // only down and unstable open an alert
 	}
-	drops, err := watch.CountEvents(a.db, t.Key, store.WatchDrop, t.At.Add(-a.opts.Window), t.At)
+	drops, err := watch.CountEvents(a.db, t.Key, store.WatchDrop, t.At.Add(-watch.DefaultHealthWindow), t.At)
 	if err != nil {
 		a.log.Warn("watch alert: drops not counted", "tunnel", t.Key.String(), "err", err)
 	}

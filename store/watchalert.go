@@ -30,7 +30,7 @@ type WatchAlert struct {
 	Since       time.Time `json:"since"`
 	Reason      string    `json:"reason,omitempty"`
 	LastFailure string    `json:"last_failure,omitempty"`
-	Drops       int       `json:"drops"` // drops within the alert's window at the last change
+	Drops       int       `json:"drops"` // drops within 24 h before the last change
 	// Cleared is set once the tunnel stayed up long enough; the alert is removed when Slack
 	// shows it cleared.
 	Cleared time.Time `json:"cleared,omitzero"`
