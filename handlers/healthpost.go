@@ -108,6 +108,7 @@ var attentionOrder = map[string]int{watch.StateUnstable: 0, watch.StateDown: 1, 
 // healthBlocks renders the summary.
 func healthBlocks(rep watch.HealthReport, edges []string, now time.Time) (string, []slack.Block) {
 	type edgeCount struct{ up, total, unstable, down, unknown int }
+	edges = slices.Clone(edges) // sorted and added to below
 	per := map[string]*edgeCount{}
 	for _, e := range edges {
 		per[e] = &edgeCount{}
@@ -162,15 +163,14 @@ func healthBlocks(rep watch.HealthReport, edges []string, now time.Time) (string
 		section(summary),
 	}
 	if len(attention) > 0 {
-		lines := []string{"*Needs attention*"}
+		var lines []string
 		for i, t := range attention {
 			if i == maxHealthLines {
-				lines = append(lines, fmt.Sprintf("… and %d more (`bot health`)", len(attention)-i))
 				break
 			}
 			lines = append(lines, attentionLine(t))
 		}
-		blocks = append(blocks, section(strings.Join(lines, "\n")))
+		blocks = append(blocks, listSection("*Needs attention*", lines, len(attention), "more (`bot health`)"))
 	}
 	if len(worst) > 0 {
 		lines := []string{"*Most drops in 24 h*"}
@@ -182,18 +182,23 @@ func healthBlocks(rep watch.HealthReport, edges []string, now time.Time) (string
 		}
 		blocks = append(blocks, section(strings.Join(lines, "\n")))
 	}
-	lines := []string{"*By edge*"}
-	for _, e := range edges {
-		c := per[e]
-		icon := stateIcon[watch.StateUp]
+	// Edges with a tunnel not up first: with hundreds of edges the all-up ones are the rest.
+	rank := func(c *edgeCount) int {
 		switch {
 		case c.down > 0:
-			icon = stateIcon[watch.StateDown]
+			return 0
 		case c.unstable > 0:
-			icon = stateIcon[watch.StateUnstable]
+			return 1
 		case c.unknown > 0 || c.total == 0:
-			icon = stateIcon[watch.StateUnknown]
+			return 2
 		}
+		return 3
+	}
+	slices.SortStableFunc(edges, func(a, b string) int { return cmp.Compare(rank(per[a]), rank(per[b])) })
+	var lines []string
+	for _, e := range edges {
+		c := per[e]
+		icon := [...]string{stateIcon[watch.StateDown], stateIcon[watch.StateUnstable], stateIcon[watch.StateUnknown], stateIcon[watch.StateUp]}[rank(c)]
 		line := fmt.Sprintf("%s %s: %d of %d tunnels up", icon, escape(e), c.up, c.total)
 		for _, x := range []struct {
 			n    int
@@ -205,8 +210,28 @@ func healthBlocks(rep watch.HealthReport, edges []string, now time.Time) (string
 		}
 		lines = append(lines, line)
 	}
-	blocks = append(blocks, section(strings.Join(lines, "\n")), contextLine("As of "+slackTime(now)+". Charts of the unstable tunnels follow in the thread."))
+	blocks = append(blocks, listSection("*By edge*", lines, len(lines), "more edges"))
+	blocks = append(blocks, contextLine("As of "+slackTime(now)+". Charts of the unstable tunnels follow in the thread."))
 	return text, blocks
+}
+
+// listSection is a titled list in one section: as many lines as fit, then how many of all
+// were left out.
+func listSection(title string, lines []string, all int, more string) slack.Block {
+	const room = maxSectionText - 100 // for the title and the "and N more" line
+	text := title
+	shown := 0
+	for _, l := range lines {
+		if len(text)+1+len(l) > room {
+			break
+		}
+		text += "\n" + l
+		shown++
+	}
+	if shown < all {
+		text += fmt.Sprintf("\n… and %d %s", all-shown, more)
+	}
+	return section(text)
 }
 
 func attentionLine(t watch.TunnelHealth) string {

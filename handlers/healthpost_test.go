@@ -2,10 +2,15 @@ package handlers
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"image/png"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
+
+	"github.com/slack-go/slack"
 
 	"ipsecbot/chart"
 	"ipsecbot/diag/nsx"
@@ -108,4 +113,36 @@ func TestPostHealth_SummaryAndCharts(t *testing.T) {
 		t.Fatalf("replies %+v, want the note on the chart that failed", replies)
 	}
 	mustContain(t, "the failure note", replies[0].Text, "No chart for edge-01 ipsecsite-1 10.0.1.0/24-10.0.2.0/24")
+}
+
+// Ensure a health post over hundreds of edges stays within Slack's section limit: the edges
+// with a tunnel not up come first and the rest are counted.
+func TestHealthBlocks_ManyEdgesFit(t *testing.T) {
+	var rep watch.HealthReport
+	var edges []string
+	for i := range 400 {
+		e := fmt.Sprintf("edge-%03d", i)
+		edges = append(edges, e)
+		state := watch.StateUp
+		if i == 399 {
+			state = watch.StateDown
+		}
+		rep.Tunnels = append(rep.Tunnels, watch.TunnelHealth{Edge: e, Site: "ipsecsite-1", Tunnel: "10.0.0.0/24-10.1.0.0/24", State: state})
+	}
+	_, blocks := healthBlocks(rep, edges, time.Now())
+	raw, err := json.Marshal(blocks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := blockText(t, string(raw))
+	byEdge := text[strings.Index(text, "*By edge*"):]
+	mustContain(t, "the edges", byEdge, "*By edge*\n:red_circle: edge-399: 0 of 1 tunnels up · 1 down\n:large_green_circle: edge-000", "more edges")
+	for _, b := range blocks {
+		if sec, ok := b.(*slack.SectionBlock); ok && sec.Text != nil && utf8.RuneCountInString(sec.Text.Text) > maxSectionText {
+			t.Errorf("a section of %d characters", utf8.RuneCountInString(sec.Text.Text))
+		}
+	}
+	if edges[0] != "edge-000" {
+		t.Errorf("the caller's edges were reordered: %s first", edges[0])
+	}
 }
