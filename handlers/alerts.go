@@ -20,7 +20,11 @@ type AlertOptions struct {
 	Channel string // slack.alert_channel (an ID)
 	// ClearAfter is how long a tunnel must stay up before its alert clears (watch.clear_after).
 	ClearAfter time.Duration
-	// CallBudget bounds the Slack calls made between sweeps (default 2 minutes).
+	// Context bounds the Slack calls made after a sweep that are not a change's (clearing,
+	// sending what is owed): bot serve passes its own, so stopping cuts them short. Default:
+	// context.Background.
+	Context context.Context
+	// CallBudget bounds those calls at each sweep (default 2 minutes).
 	CallBudget time.Duration
 }
 
@@ -59,6 +63,9 @@ func (s *Server) NewAlerts(o AlertOptions) (*Alerts, error) {
 	}
 	if o.ClearAfter <= 0 {
 		o.ClearAfter = watch.DefaultClearAfter
+	}
+	if o.Context == nil {
+		o.Context = context.Background()
 	}
 	if o.CallBudget <= 0 {
 		o.CallBudget = 2 * time.Minute
@@ -113,7 +120,7 @@ func (a *Alerts) Notify(ctx context.Context, t watch.Transition) {
 // Swept implements watch.Observer: it clears the alerts of tunnels that stayed up for
 // ClearAfter and sends what earlier changes could not.
 func (a *Alerts) Swept(sw watch.Swept) {
-	ctx, cancel := context.WithTimeout(context.Background(), a.opts.CallBudget)
+	ctx, cancel := context.WithTimeout(a.opts.Context, a.opts.CallBudget)
 	defer cancel()
 	a.Sweep(ctx, sw.Tunnels, sw.At)
 }

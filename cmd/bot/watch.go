@@ -144,7 +144,7 @@ func startWatcher(ctx context.Context, cfg *config.Config, db *store.DB, reg pro
 	})}
 	observers := observers{metrics}
 	if ch := cfg.Slack.AlertChannel; ch != "" {
-		alerts, err := bot.NewAlerts(handlers.AlertOptions{Channel: ch, ClearAfter: cfg.Watch.ClearHold()})
+		alerts, err := bot.NewAlerts(handlers.AlertOptions{Channel: ch, ClearAfter: cfg.Watch.ClearHold(), Context: ctx})
 		if err != nil {
 			closeAll()
 			return nil, err
