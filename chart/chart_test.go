@@ -2,9 +2,11 @@ package chart
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -165,4 +167,28 @@ func runs(img image.Image, y int, colors map[color.RGBA]string) []string {
 func rgba(c color.Color) color.RGBA {
 	r, g, b, a := c.RGBA()
 	return color.RGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), uint8(a >> 8)}
+}
+
+// BenchmarkWritePNG draws the largest chart: MaxRows tunnels, each with a day of flaps.
+func BenchmarkWritePNG(b *testing.B) {
+	now := time.Date(2026, 12, 1, 20, 0, 0, 0, time.UTC)
+	from := now.Add(-24 * time.Hour)
+	rows := make([]Row, MaxRows)
+	for i := range rows {
+		r := &rows[i]
+		r.Label = fmt.Sprintf("ipsecsite-%d\n10.0.%d.0/24-10.1.%d.0/24", i, i, i)
+		at := from
+		for j := 0; at.Before(now); j++ {
+			next := at.Add(20 * time.Minute)
+			r.Spans = append(r.Spans, Span{From: at, To: next, State: watch.States[j%len(watch.States)]})
+			r.Drops = append(r.Drops, Mark{At: at})
+			r.Failures = append(r.Failures, Mark{At: at, Note: nsx.MsgIKEv2AuthFailed})
+			at = next
+		}
+	}
+	for b.Loop() {
+		if err := WritePNG(io.Discard, "bench", rows, from, now); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

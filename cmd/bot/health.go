@@ -53,7 +53,7 @@ func runHealth(ctx context.Context, e *env, args []string) error {
 
 // readHealth reads the store read-only, or asks the running bot when it holds the file.
 func readHealth(ctx context.Context, cfg *config.Config, edge string, since time.Duration) (rep watch.HealthReport, err error) {
-	err = fromStoreOrBot(ctx, cfg, handlers.HealthPath,
+	err = fromStoreOrBot(ctx, cfg, handlers.HealthPath, incidentsBotTimeout,
 		func(db *store.DB) (err error) { rep, err = watch.Health(db, edge, since, time.Now()); return err },
 		func(c *handlers.IncidentsClient) (err error) { rep, err = c.Health(ctx, edge, since); return err })
 	return rep, err
@@ -62,7 +62,7 @@ func readHealth(ctx context.Context, cfg *config.Config, edge string, since time
 // writeHealthChart draws the tunnels' timeline (from the store or the running bot) into path.
 func writeHealthChart(ctx context.Context, e *env, cfg *config.Config, edge string, since time.Duration, path string) error {
 	var ch handlers.HealthChart
-	err := fromStoreOrBot(ctx, cfg, handlers.HealthChartPath,
+	err := fromStoreOrBot(ctx, cfg, handlers.HealthChartPath, chartBotTimeout,
 		func(db *store.DB) error {
 			var buf bytes.Buffer
 			n, err := chart.Health(&buf, db, edge, since, time.Now())
@@ -80,9 +80,13 @@ func writeHealthChart(ctx context.Context, e *env, cfg *config.Config, edge stri
 	return err
 }
 
+// chartBotTimeout is how long the running bot may take to draw a chart (under a second of CPU
+// for fifty flapping tunnels, chart's BenchmarkWritePNG; more on a loaded host).
+const chartBotTimeout = 30 * time.Second
+
 // fromStoreOrBot runs local on the store opened read-only, or remote against the running bot
-// when it holds the file (asking it on endpoint).
-func fromStoreOrBot(ctx context.Context, cfg *config.Config, endpoint string, local func(*store.DB) error, remote func(*handlers.IncidentsClient) error) error {
+// when it holds the file (asking it on endpoint, waiting at most timeout).
+func fromStoreOrBot(ctx context.Context, cfg *config.Config, endpoint string, timeout time.Duration, local func(*store.DB) error, remote func(*handlers.IncidentsClient) error) error {
 	path := cfg.Path(cfg.Store.Path)
 	db, err := store.Open(path, store.Options{ReadOnly: true, LockTimeout: incidentsLockTimeout})
 	switch {
@@ -91,7 +95,7 @@ func fromStoreOrBot(ctx context.Context, cfg *config.Config, endpoint string, lo
 		if cfg.Slack.Listen == "" {
 			return fmt.Errorf("%s, and the configuration has no slack.listen to ask the bot on", inUse)
 		}
-		c, err := handlers.NewIncidentsClient(cfg.Slack.Listen, incidentsBotTimeout)
+		c, err := handlers.NewIncidentsClient(cfg.Slack.Listen, timeout)
 		if err != nil {
 			return fmt.Errorf("%s, and the bot cannot be asked: %w", inUse, err)
 		}
