@@ -82,7 +82,7 @@ type Slack struct {
 	SigningSecretEnv      string   `yaml:"signing_secret_env,omitempty"`
 	SigningSecretFile     string   `yaml:"signing_secret_file,omitempty"`
 	HealthChannel         string   `yaml:"health_channel,omitempty"`
-	AlertChannel          string   `yaml:"alert_channel,omitempty"` // the watcher's state changes (not posted yet)
+	AlertChannel          string   `yaml:"alert_channel,omitempty"` // the watcher's alerts (down, unstable, cleared)
 	IncidentChannelPrefix string   `yaml:"incident_channel_prefix,omitempty"`
 	Oncall                []string `yaml:"oncall,omitempty"`
 }

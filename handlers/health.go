@@ -47,11 +47,7 @@ func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
 
 // Health asks the running bot for the tunnels' watch states.
 func (c *IncidentsClient) Health(ctx context.Context, edge string, since time.Duration) (watch.HealthReport, error) {
-	q := url.Values{"since": {since.String()}}
-	if edge != "" {
-		q.Set("edge", edge)
-	}
 	var rep watch.HealthReport
-	err := c.get(ctx, HealthPath+"?"+q.Encode(), &rep)
+	err := c.get(ctx, HealthPath+"?"+healthQuery(edge, since), &rep)
 	return rep, err
 }

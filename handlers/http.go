@@ -36,6 +36,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET "+IncidentsPath, s.localOnly(s.serveIncidentList))
 	mux.Handle("GET "+IncidentsPath+"/{id}", s.localOnly(s.serveIncidentDetail))
 	mux.Handle("GET "+HealthPath, s.localOnly(s.serveHealth))
+	mux.Handle("GET "+HealthChartPath, s.localOnly(s.serveHealthChart))
 	mux.Handle("GET "+BackupPath, s.localOnly(s.serveBackup))
 	return s.recovered(mux)
 }

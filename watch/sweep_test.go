@@ -296,22 +296,6 @@ func TestWatcher_UnreadEdgeIsUnknown(t *testing.T) {
 	})
 }
 
-// scriptSource serves its documents in order, the last one again once they run out.
-type scriptSource struct {
-	mu   sync.Mutex
-	docs []*nsx.Statistics
-}
-
-func (s *scriptSource) IPsecStatistics(context.Context, string) (*nsx.Statistics, []byte, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	d := s.docs[0]
-	if len(s.docs) > 1 {
-		s.docs = s.docs[1:]
-	}
-	return d, nil, nil
-}
-
 // twoTunnels is an edge document: both tunnels up with the given SPIs and established dates,
 // and the edge's child SA rekey counter.
 func twoTunnels(spi1, est1, spi2, est2 string, rekeys nsx.Counter) *nsx.Statistics {
@@ -334,11 +318,11 @@ func TestWatcher_RekeyBudgetIsTheEdges(t *testing.T) {
 	now := time.Now().UTC()
 	old, young := now.Add(-55*time.Minute).Format("Jan _2 15:04:05 2006"), now.Add(-5*time.Minute).Format("Jan _2 15:04:05 2006")
 	fresh := now.Format("Jan _2 15:04:05 2006")
-	src := &scriptSource{docs: []*nsx.Statistics{
+	src := nsxsim.NewScript(
 		twoTunnels("a1", young, "b1", old, 7),
 		twoTunnels("a2", fresh, "b2", fresh, 8),  // two new SAs, one rekey counted
 		twoTunnels("a3", fresh, "b3", fresh, 10), // two new SAs, two rekeys counted
-	}}
+	)
 	w, err := New(Config{Targets: []Target{{Edge: "edge-01", EdgeID: "edge-1", Source: src}}, Store: db})
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -106,7 +105,7 @@ func serve(ctx context.Context, e *env, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	stopWatch, err := startWatcher(ctx, cfg, db, reg, lg)
+	stopWatch, err := startWatcher(ctx, cfg, db, reg, bot, lg)
 	if err != nil {
 		return err
 	}
@@ -219,7 +218,7 @@ func startCron(ctx context.Context, cfg *config.Config, db *store.DB, eng *engin
 		}
 	}
 	if spec := cfg.Schedule.HealthPost; spec != "" && cfg.Slack.HealthChannel != "" {
-		if _, err := c.AddFunc(spec, func() { healthPost(ctx, cfg, eng, bot, lg) }); err != nil {
+		if _, err := c.AddFunc(spec, func() { healthPost(ctx, cfg, db, eng, bot, lg) }); err != nil {
 			return nil, fmt.Errorf("schedule.health_post: %w", err)
 		}
 	}
@@ -247,34 +246,6 @@ func healthSweep(ctx context.Context, cfg *config.Config, db *store.DB, eng *eng
 	}
 	if _, err := db.PruneHealth(now.Add(-cfg.Store.Retention())); err != nil {
 		lg.Error("health prune", "err", err)
-	}
-}
-
-func healthPost(ctx context.Context, cfg *config.Config, eng *engine.Engine, bot *handlers.Server, lg *slog.Logger) {
-	var b strings.Builder
-	b.WriteString("*IPsec tunnel health*")
-	for _, name := range cfg.EdgeNames() {
-		ectx, cancel := context.WithTimeout(ctx, time.Minute)
-		states, err := eng.TunnelStatus(ectx, name)
-		cancel()
-		if err != nil {
-			fmt.Fprintf(&b, "\n:x: %s: %v", name, err)
-			continue
-		}
-		up := 0
-		for _, s := range states {
-			if s.Up() {
-				up++
-			}
-		}
-		icon := ":large_green_circle:"
-		if up < len(states) {
-			icon = ":red_circle:"
-		}
-		fmt.Fprintf(&b, "\n%s %s: %d of %d tunnels up", icon, name, up, len(states))
-	}
-	if err := bot.PostText(ctx, cfg.Slack.HealthChannel, b.String()); err != nil {
-		lg.Error("health post", "err", err)
 	}
 }
 

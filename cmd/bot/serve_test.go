@@ -161,7 +161,7 @@ func TestServe_DiagnoseAgainstLab(t *testing.T) {
 	})
 	waitUntil(t, 30*time.Second, "the scheduled health post", func() bool {
 		for _, m := range fake.Messages() {
-			if m.Channel == "CHEALTH" && strings.Contains(m.Text, "edge-01: 0 of 1 tunnels up") {
+			if m.Channel == "CHEALTH" && strings.Contains(m.Blocks, "edge-01: 0 of 1 tunnels up") {
 				return true
 			}
 		}

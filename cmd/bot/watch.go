@@ -12,6 +12,7 @@ import (
 
 	"ipsecbot/config"
 	"ipsecbot/diag/nsx"
+	"ipsecbot/handlers"
 	"ipsecbot/store"
 	"ipsecbot/watch"
 )
@@ -122,9 +123,10 @@ func watchTargets(cfg *config.Config) ([]watch.Target, func(), error) {
 }
 
 // startWatcher runs the watcher inside `bot serve` when the configuration has a watch
-// section: its series go on the bot's /metrics, its state changes to the log (Slack alerts
-// are not posted yet). stop waits for the sweep in progress to end.
-func startWatcher(ctx context.Context, cfg *config.Config, db *store.DB, reg prometheus.Registerer, lg *slog.Logger) (stop func(), err error) {
+// section: its series go on the bot's /metrics, its state changes to the log and, with
+// slack.alert_channel set, to Slack as alerts (bot's). stop waits for the sweep in progress
+// to end.
+func startWatcher(ctx context.Context, cfg *config.Config, db *store.DB, reg prometheus.Registerer, bot *handlers.Server, lg *slog.Logger) (stop func(), err error) {
 	if !cfg.Watch.Enabled() {
 		return func() {}, nil
 	}
@@ -137,10 +139,20 @@ func startWatcher(ctx context.Context, cfg *config.Config, db *store.DB, reg pro
 		closeAll()
 		return nil, err
 	}
-	wc := watchConfig(cfg, db, targets, watch.NotifierFunc(func(_ context.Context, t watch.Transition) {
+	notifiers := notifiers{watch.NotifierFunc(func(_ context.Context, t watch.Transition) {
 		lg.Info("tunnel state", "edge", t.Edge, "site", t.Site, "tunnel", t.Tunnel, "from", t.From, "to", t.To, "reason", t.Reason)
-	}), lg)
-	wc.Observer = metrics
+	})}
+	observers := observers{metrics}
+	if ch := cfg.Slack.AlertChannel; ch != "" {
+		alerts, err := bot.NewAlerts(handlers.AlertOptions{Channel: ch, ClearAfter: cfg.Watch.ClearHold(), Context: ctx})
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		notifiers, observers = append(notifiers, alerts), append(observers, alerts)
+	}
+	wc := watchConfig(cfg, db, targets, notifiers, lg)
+	wc.Observer = observers
 	w, err := watch.New(wc)
 	if err != nil {
 		closeAll()
@@ -153,6 +165,24 @@ func startWatcher(ctx context.Context, cfg *config.Config, db *store.DB, reg pro
 		_ = w.Run(wctx)
 	}()
 	return func() { cancel(); <-done; closeAll() }, nil
+}
+
+// notifiers tells each of its notifiers, in order.
+type notifiers []watch.Notifier
+
+func (ns notifiers) Notify(ctx context.Context, t watch.Transition) {
+	for _, n := range ns {
+		n.Notify(ctx, t)
+	}
+}
+
+// observers tells each of its observers, in order.
+type observers []watch.Observer
+
+func (os observers) Swept(s watch.Swept) {
+	for _, o := range os {
+		o.Swept(s)
+	}
 }
 
 // printChanges prints one line per state change, with its time and zone.

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"image/png"
 	"io"
 	"net/http"
 	"os"
@@ -14,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"ipsecbot/chart"
 	"ipsecbot/config"
 	"ipsecbot/handlers/slacktestx"
 	"ipsecbot/lab"
@@ -135,6 +138,34 @@ func TestWatch_LabEndToEnd(t *testing.T) {
 	if code, _, stderr = runBot(t, "health", "--config", cfgPath, "--edge", "edge-99"); code != 2 || !strings.Contains(stderr, `no edge "edge-99"`) {
 		t.Errorf("health --edge edge-99: exit %d, %s", code, stderr)
 	}
+	checkHealthPNG(t, cfgPath, "edge-01", 2)
+}
+
+// checkHealthPNG runs `bot health --png` (of one edge, or all when edge is empty) and checks
+// the file is a PNG chart of rows tunnels.
+func checkHealthPNG(t *testing.T, cfgPath, edge string, rows int) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "health.png")
+	args := []string{"health", "--config", cfgPath, "--png", file}
+	if edge != "" {
+		args = append(args, "--edge", edge)
+	}
+	code, stdout, stderr := runBot(t, args...)
+	if code != 0 || !strings.Contains(stdout, fmt.Sprintf("wrote %s: %d tunnels over the last 24h0m0s", file, rows)) {
+		t.Fatalf("health --png: exit %d, %s%s", code, stdout, stderr)
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	if b := img.Bounds(); b.Dx() != chart.Width || b.Dy() != chart.Height(rows) {
+		t.Errorf("chart %dx%d, want %dx%d", b.Dx(), b.Dy(), chart.Width, chart.Height(rows))
+	}
 }
 
 // Ensure bot watch runs in the foreground over the lab and stops cleanly when interrupted,
@@ -179,27 +210,31 @@ func startWatchLab(t *testing.T, opts lab.Options) string {
 	return cfgPath
 }
 
-// Ensure `bot serve` with a watch section runs the watcher (its series on /metrics), and that
-// `bot health` answers while serve holds the store, by asking the bot's loopback GET /health.
-func TestServe_WatcherAndHealthWhileHeld(t *testing.T) {
-	l, err := lab.Start(t.Context(), lab.Options{Dir: t.TempDir(), Edges: 2})
+// serveWatchLab runs `bot serve` with a watch section (sweeps every second, alerts to
+// CALERTS) over a watch lab of opts, against a fake Slack, until the test ends; it returns the
+// bot's address, the fake and the configuration file, whose slack.listen is the bot's.
+func serveWatchLab(t *testing.T, opts lab.Options) (addr string, fake *slacktestx.Server, path string) {
+	t.Helper()
+	opts.Dir = t.TempDir()
+	l, err := lab.Start(t.Context(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
-	fake := slacktestx.New(t)
+	fake = slacktestx.New(t)
 	cfg := l.Config()
 	cfg.Slack.Listen = "127.0.0.1:0"
 	cfg.Slack.APIURL = fake.APIURL()
 	cfg.Slack.BotTokenEnv, cfg.Slack.BotTokenFile = "", "slack-bot-token"
 	cfg.Slack.SigningSecretEnv, cfg.Slack.SigningSecretFile = "", "slack-signing-secret"
+	cfg.Slack.AlertChannel = "CALERTS"
 	cfg.Watch = config.Watch{Interval: "1s"}
 	for _, name := range []string{"slack-bot-token", "slack-signing-secret"} {
 		if err := os.WriteFile(filepath.Join(l.Dir(), name), []byte("xoxb-lab\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	path := filepath.Join(l.Dir(), "bot.yaml")
+	path = filepath.Join(l.Dir(), "bot.yaml")
 	if err := config.Write(path, cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -209,20 +244,32 @@ func TestServe_WatcherAndHealthWhileHeld(t *testing.T) {
 	go func() {
 		exit <- run(ctx, &env{stdout: stdout, stderr: stderr, getenv: func(string) string { return "" }}, []string{"serve", "--config", path})
 	}()
-	defer func() {
+	t.Cleanup(func() {
 		cancel()
 		if code := <-exit; code != 0 {
 			t.Errorf("bot serve exited %d: %s", code, stderr.String())
 		}
-	}()
+	})
 	listening := regexp.MustCompile(`listening on http://(\S+)`)
-	var addr string
 	waitUntil(t, 30*time.Second, "bot serve to listen", func() bool {
 		if m := listening.FindStringSubmatch(stdout.String()); m != nil {
 			addr = m[1]
 		}
 		return addr != ""
 	})
+	// `bot health` reads the configuration's slack.listen: point it at the running bot.
+	cfg.Slack.Listen = addr
+	if err := config.Write(path, cfg); err != nil {
+		t.Fatal(err)
+	}
+	return addr, fake, path
+}
+
+// Ensure `bot serve` with a watch section runs the watcher (its series on /metrics), and that
+// `bot health` answers while serve holds the store, by asking the bot's loopback GET /health
+// (and GET /health/chart for --png).
+func TestServe_WatcherAndHealthWhileHeld(t *testing.T) {
+	addr, _, path := serveWatchLab(t, lab.Options{Edges: 2})
 	metrics := func() string {
 		resp, err := http.Get("http://" + addr + "/metrics")
 		if err != nil {
@@ -235,11 +282,6 @@ func TestServe_WatcherAndHealthWhileHeld(t *testing.T) {
 	waitUntil(t, 30*time.Second, "the watcher's first sweep on /metrics", func() bool {
 		return strings.Contains(metrics(), `ipsecbot_watch_tunnel_state{edge="edge-02",site="ipsecsite-2"`)
 	})
-	// `bot health` reads the configuration's slack.listen: point it at the running bot.
-	cfg.Slack.Listen = addr
-	if err := config.Write(path, cfg); err != nil {
-		t.Fatal(err)
-	}
 	code, out, errOut := runBot(t, "health", "--config", path, "--json")
 	if code != 0 {
 		t.Fatalf("health while serve runs: exit %d, %s", code, errOut)
@@ -251,6 +293,28 @@ func TestServe_WatcherAndHealthWhileHeld(t *testing.T) {
 	for _, h := range rep.Tunnels {
 		if h.State != watch.StateUp || h.Since.IsZero() {
 			t.Errorf("health %+v: want up (the lab's first drop comes 40 s in)", h)
+		}
+	}
+	checkHealthPNG(t, path, "", 4)
+}
+
+// Ensure `bot serve` alerts a flapping tunnel in slack.alert_channel, end to end: the lab's
+// edge-01 first tunnel drops every 3 s and turns unstable after its third drop.
+func TestServe_AlertsTheFlappingTunnel(t *testing.T) {
+	_, fake, _ := serveWatchLab(t, lab.Options{Edges: 1, FlapEvery: 3 * time.Second})
+	var alert slacktestx.Message
+	waitUntil(t, 60*time.Second, "the alert of the flapping tunnel", func() bool {
+		for _, m := range fake.Messages() {
+			if m.Channel == "CALERTS" && m.ThreadTS == "" {
+				alert = m
+				return true
+			}
+		}
+		return false
+	})
+	for _, want := range []string{"IPsec tunnel unstable: edge-01 / ipsecsite-1", "10.0.1.0/24-172.16.1.0/24", "3 drops within 30m0s"} {
+		if !strings.Contains(alert.Blocks, want) {
+			t.Errorf("the alert lacks %q: %s", want, alert.Blocks)
 		}
 	}
 }
