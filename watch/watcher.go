@@ -65,6 +65,9 @@ type Watcher struct {
 	mu         sync.Mutex
 	tunnels    map[Key]*store.WatchTunnel
 	lastPruned time.Time
+	hints      map[string][]hint // by edge, until the next sweep keeps them
+	lastEarly  time.Time         // the last sweep a hint brought forward
+	wake       chan struct{}
 }
 
 // New loads the tunnels' lasting state from the store.
@@ -75,7 +78,8 @@ func New(cfg Config) (*Watcher, error) {
 	if cfg.Next == nil {
 		cfg.Next = func(t time.Time) time.Time { return t.Add(time.Minute) }
 	}
-	w := &Watcher{cfg: cfg, policy: cfg.Policy.withDefaults(), log: cfg.Logger, tunnels: map[Key]*store.WatchTunnel{}}
+	w := &Watcher{cfg: cfg, policy: cfg.Policy.withDefaults(), log: cfg.Logger, tunnels: map[Key]*store.WatchTunnel{},
+		hints: map[string][]hint{}, wake: make(chan struct{}, 1)}
 	if w.log == nil {
 		w.log = slog.New(slog.DiscardHandler)
 	}
@@ -102,6 +106,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-time.After(max(wait, 0)):
+		case <-w.wake: // a hint: sweep now
 		}
 	}
 }
@@ -193,6 +198,7 @@ func (w *Watcher) SweepOnce(ctx context.Context) ([]Transition, error) {
 			keep(t, evs, tr)
 		}
 	}
+	w.keepHintsLocked(events)
 	snapshot := w.snapshotLocked()
 	prune := w.cfg.Retention > 0 && now.Sub(w.lastPruned) >= time.Hour
 	if prune {

@@ -51,6 +51,9 @@ type Options struct {
 	// DefaultCaptureSeconds is the capture window when the request names none (default
 	// config.DefaultCaptureWindowSeconds).
 	DefaultCaptureSeconds int
+	// ReceivedLogs is the Edges' syslog the bot receives itself; step 1 prefers it to the
+	// tech support bundle when it covers the run (nil: the bundle).
+	ReceivedLogs ReceivedLogs
 }
 
 // Engine runs diagnoses. It is safe for concurrent use; one diagnosis per edge runs at a time.
