@@ -67,15 +67,21 @@ func serve(ctx context.Context, e *env, cfg *config.Config) error {
 		return err
 	}
 	defer db.Close()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	hints := &hintRelay{}
+	received, stopSyslog, err := startSyslog(ctx, cfg, reg, lg, hints.hint)
+	if err != nil {
+		return err
+	}
+	defer stopSyslog()
 	artifacts := cfg.ArtifactsDir()
-	eng, err := engine.New(cfg, db, engine.Options{Logger: lg, ArtifactsDir: artifacts})
+	eng, err := engine.New(cfg, db, engine.Options{Logger: lg, ArtifactsDir: artifacts, ReceivedLogs: received})
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	bot, err := handlers.New(handlers.Options{
 		Config: cfg, Store: db, Engine: eng, Status: tunnelStatus(eng), Registry: reg,
 		Slack:         handlers.NewSlackClient(botToken, appToken, cfg.Slack.APIURL, 30*time.Second),
@@ -98,7 +104,7 @@ func serve(ctx context.Context, e *env, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	stopWatch, err := startWatcher(ctx, cfg, db, reg, lg)
+	stopWatch, err := startWatcher(ctx, cfg, db, reg, lg, hints, autoDiagnose(ctx, cfg, eng, lg))
 	if err != nil {
 		return err
 	}

@@ -39,11 +39,18 @@ func runWatch(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	w, err := watch.New(watchConfig(cfg, db, targets, printChanges(e.stdout),
-		slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+	lg := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	w, err := watch.New(watchConfig(cfg, db, targets, printChanges(e.stdout), lg))
 	if err != nil {
 		return err
 	}
+	hints := &hintRelay{}
+	hints.w.Store(w)
+	_, stopSyslog, err := startSyslog(ctx, cfg, nil, lg, hints.hint)
+	if err != nil {
+		return err
+	}
+	defer stopSyslog()
 	fmt.Fprintf(e.stdout, "watching %d edges (interval %s, store %s); state changes follow\n", len(targets), orDefault(cfg.Watch.Interval, config.DefaultWatchInterval.String()), path)
 	return w.Run(ctx)
 }
@@ -122,9 +129,11 @@ func watchTargets(cfg *config.Config) ([]watch.Target, func(), error) {
 }
 
 // startWatcher runs the watcher inside `bot serve` when the configuration has a watch
-// section: its series go on the bot's /metrics, its state changes to the log (Slack alerts
-// are not posted yet). stop waits for the sweep in progress to end.
-func startWatcher(ctx context.Context, cfg *config.Config, db *store.DB, reg prometheus.Registerer, lg *slog.Logger) (stop func(), err error) {
+// section: its series go on the bot's /metrics, its state changes to the log and to the
+// extra notifiers (automatic diagnosis), the syslog's flap lines to it through hints (may be
+// nil). stop waits for the sweep in progress, and the diagnoses the notifiers started, to end.
+func startWatcher(ctx context.Context, cfg *config.Config, db *store.DB, reg prometheus.Registerer, lg *slog.Logger,
+	hints *hintRelay, extra ...watch.Notifier) (stop func(), err error) {
 	if !cfg.Watch.Enabled() {
 		return func() {}, nil
 	}
@@ -137,14 +146,18 @@ func startWatcher(ctx context.Context, cfg *config.Config, db *store.DB, reg pro
 		closeAll()
 		return nil, err
 	}
-	wc := watchConfig(cfg, db, targets, watch.NotifierFunc(func(_ context.Context, t watch.Transition) {
+	logged := watch.NotifierFunc(func(_ context.Context, t watch.Transition) {
 		lg.Info("tunnel state", "edge", t.Edge, "site", t.Site, "tunnel", t.Tunnel, "from", t.From, "to", t.To, "reason", t.Reason)
-	}), lg)
+	})
+	wc := watchConfig(cfg, db, targets, append(watch.Notifiers{logged}, extra...), lg)
 	wc.Observer = metrics
 	w, err := watch.New(wc)
 	if err != nil {
 		closeAll()
 		return nil, err
+	}
+	if hints != nil {
+		hints.w.Store(w)
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -152,7 +165,16 @@ func startWatcher(ctx context.Context, cfg *config.Config, db *store.DB, reg pro
 		defer close(done)
 		_ = w.Run(wctx)
 	}()
-	return func() { cancel(); <-done; closeAll() }, nil
+	return func() {
+		cancel()
+		<-done
+		for _, n := range extra {
+			if wt, ok := n.(interface{ Wait() }); ok {
+				wt.Wait()
+			}
+		}
+		closeAll()
+	}, nil
 }
 
 // printChanges prints one line per state change, with its time and zone.
