@@ -116,7 +116,7 @@ func watchTargets(cfg *config.Config) ([]watch.Target, func(), error) {
 				return nil, nil, fmt.Errorf("manager %s: %w", m.Name, err)
 			}
 			c, err = nsx.New(nsx.Manager{Name: m.Name, URL: m.URL, User: m.User, Password: pw,
-				CAFile: cfg.Path(m.CAFile), Timeout: m.RequestTimeout()})
+				CAFile: cfg.Path(m.CAFile), Timeout: m.RequestTimeout(), IdleConns: cfg.Watch.Workers()})
 			if err != nil {
 				closeAll()
 				return nil, nil, err

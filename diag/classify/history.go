@@ -153,7 +153,11 @@ func (m historyMessage) seen(now time.Time) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "at %s UTC", m.first.UTC().Format("2006-01-02 15:04:05"))
 	if d := now.Sub(m.first); d > 0 {
-		fmt.Fprintf(&b, ", %s before the diagnosis", d.Round(time.Minute))
+		unit := time.Second
+		if d >= time.Hour {
+			unit = time.Minute
+		}
+		fmt.Fprintf(&b, ", %s before the diagnosis", d.Round(unit))
 	}
 	if m.rows > 1 {
 		fmt.Fprintf(&b, " (in %d sweeps until %s)", m.rows, m.last.UTC().Format("15:04:05"))

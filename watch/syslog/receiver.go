@@ -33,6 +33,8 @@ const (
 	// maxLineBytes caps one message: longer ones are dropped (an Edge's IPsec lines are a
 	// few hundred bytes; RFC 5424 asks receivers for 2048 at least).
 	maxLineBytes = 16 << 10
+	// udpReadBuffer is the UDP socket's receive buffer asked for.
+	udpReadBuffer = 4 << 20
 )
 
 // Drop reasons (the ipsecbot_syslog_dropped_total reason label).
@@ -123,6 +125,8 @@ func Listen(addr string) (net.PacketConn, net.Listener, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("syslog: %w", err)
 	}
+	// A burst of datagrams waits in the socket rather than being lost (the kernel caps it).
+	_ = pc.(*net.UDPConn).SetReadBuffer(udpReadBuffer)
 	// TCP on the port UDP got, so ":0" gives one port for both.
 	tcpAddr := net.JoinHostPort(hostOf(addr), strconv.Itoa(pc.LocalAddr().(*net.UDPAddr).Port))
 	ln, err := net.Listen("tcp", tcpAddr)
