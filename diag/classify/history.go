@@ -33,6 +33,10 @@ const (
 	historyTunnel  = "tunnel"
 	historyFailure = "failure_message"
 	historyInfo    = "informational_message"
+	historyKind    = "kind"
+	historyNote    = "note"
+	// historyHint is the kind of a row the Edge's syslog wrote (its note is the line).
+	historyHint = "hint"
 )
 
 // maxHistoryLine caps one row; maxHistoryBytes one history.
@@ -49,6 +53,7 @@ type historyMessage struct {
 	site, tunnel string
 	text         string
 	rows         int
+	syslog       bool // a line of the Edge's syslog, not an NSX message
 }
 
 // parseHistory reads a history's distinct messages, in the order first seen. Rows it cannot
@@ -83,7 +88,11 @@ func parseHistory(r io.Reader) ([]historyMessage, error) {
 		if err != nil {
 			continue
 		}
-		for _, name := range []string{historyFailure, historyInfo} {
+		for _, name := range []string{historyFailure, historyInfo, historyNote} {
+			syslog := name == historyNote
+			if syslog && field(fields, cols, historyKind) != historyHint {
+				continue
+			}
 			msg := strings.TrimSpace(field(fields, cols, name))
 			if msg == "" {
 				continue
@@ -96,7 +105,7 @@ func parseHistory(r io.Reader) ([]historyMessage, error) {
 				continue
 			}
 			index[k] = len(out)
-			out = append(out, historyMessage{line: line, first: at, last: at, site: site, tunnel: tunnel, text: msg, rows: 1})
+			out = append(out, historyMessage{line: line, first: at, last: at, site: site, tunnel: tunnel, text: msg, rows: 1, syslog: syslog})
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -115,8 +124,9 @@ func field(fields []string, cols map[string]int, name string) string {
 	return ""
 }
 
-// readHistories turns each history's messages into observations through the same patterns
-// and rules as the statistics' messages, weighed as past, whatever the window.
+// readHistories turns each history's messages (and the Edge's syslog lines the receiver added
+// as hints) into observations through the same patterns and rules as the statistics'
+// messages, weighed as past, whatever the window.
 func readHistories(in Input, v *diag.Verdict) []observation {
 	var obs []observation
 	for _, h := range in.History {
@@ -138,6 +148,9 @@ func readHistories(in Input, v *diag.Verdict) []observation {
 			o, ok := nsxMessage(h.Path, m.text, diag.LineRef(h.Path, m.line), m.first)
 			if !ok {
 				continue
+			}
+			if m.syslog {
+				o.ev.Source = diag.SourceLog
 			}
 			o.past = true
 			o.ev.Text = m.seen(now)
@@ -162,7 +175,11 @@ func (m historyMessage) seen(now time.Time) string {
 	if m.rows > 1 {
 		fmt.Fprintf(&b, " (in %d sweeps until %s)", m.rows, m.last.UTC().Format("15:04:05"))
 	}
-	b.WriteString(", NSX said")
+	if m.syslog {
+		b.WriteString(", the Edge's syslog said")
+	} else {
+		b.WriteString(", NSX said")
+	}
 	if m.site != "" {
 		fmt.Fprintf(&b, " on %s %s", m.site, m.tunnel)
 	}

@@ -2,6 +2,7 @@ package classify
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,6 +22,7 @@ func historyTSV(now time.Time) string {
 		"time\tedge\tsite\ttunnel\tkind\tstate\tnote\tchannel_status\tchannel_state\ttunnel_status\ttunnel_state\tlocal_spi\tpeer_spi\testablished\tpackets_in\tpackets_out\terrors\tike_rekeys\tfailure_message\tinformational_message\n" +
 		at(6*time.Hour) + "\tedge-01\tsite-1\t10.0.1.0/24-10.0.2.0/24\tdrop\t\twent down\tdown\t\tdown\t\t\t\t\t0\t0\t0\t\t" + authFailedMsg + "\t\n" +
 		at(6*time.Hour-time.Minute) + "\tedge-01\tsite-1\t10.0.1.0/24-10.0.2.0/24\tsample\t\t\tdown\t\tdown\t\t\t\t\t0\t0\t0\t\t" + authFailedMsg + "\t\n" +
+		at(5*time.Hour+time.Minute) + "\tedge-01\tsite-1\t10.0.1.0/24-10.0.2.0/24\thint\t\tcharon: 09[IKE] giving up after 5 retransmits\t\t\t\t\t\t\t\t\t\t\t\t\t\t\n" +
 		at(5*time.Hour) + "\tedge-01\tsite-1\t10.0.1.0/24-10.0.2.0/24\tchange\t\tback up\tup\t\tup\t\taa\tbb\t\t10\t10\t0\t\t\t\n"
 }
 
@@ -54,6 +56,9 @@ func TestClassify_WatchHistory(t *testing.T) {
 	}
 	if !ev.Time.Equal(now.Add(-6 * time.Hour)) {
 		t.Errorf("evidence time = %v, want the first sighting", ev.Time)
+	}
+	if !strings.Contains(fmt.Sprint(v.AlsoSeen), "the Edge's syslog said on site-1 10.0.1.0/24-10.0.2.0/24: charon: 09[IKE] giving up after 5 retransmits") {
+		t.Errorf("the syslog hint row is not seen: %+v", v.AlsoSeen)
 	}
 	past, live := observationWeight(t, true), observationWeight(t, false)
 	if past >= live || past <= 0 {
