@@ -114,12 +114,13 @@ type Watch struct {
 	Flaps       int    `yaml:"flaps,omitempty"`       // this many drops...
 	FlapWindow  string `yaml:"flap_window,omitempty"` // ...within this window: unstable (default 3 in 30m)
 	ClearAfter  string `yaml:"clear_after,omitempty"` // unstable clears after this long stable up (default 10m)
-	// AutoDiagnose will start a diagnosis when a tunnel turns down or unstable (not acted on yet).
+	// AutoDiagnose starts a diagnosis when a tunnel turns down or unstable (`bot serve`); an
+	// edge's own auto_diagnose overrides it.
 	AutoDiagnose bool        `yaml:"auto_diagnose,omitempty"`
 	Syslog       WatchSyslog `yaml:"syslog,omitempty"`
 }
 
-// WatchSyslog is the watcher's syslog receiver (parsed and checked; not started yet).
+// WatchSyslog is the watcher's syslog receiver: the Edges send their logs to it (UDP and TCP).
 type WatchSyslog struct {
 	Listen string `yaml:"listen,omitempty"` // host:port (UDP and TCP)
 }
@@ -200,6 +201,8 @@ type Edge struct {
 	Capture Capture `yaml:"capture,omitempty"`
 	// LogTimezone is the time zone of the Edge's log lines (IANA name, default UTC).
 	LogTimezone string `yaml:"log_timezone,omitempty"`
+	// AutoDiagnose overrides watch.auto_diagnose for this edge (true or false).
+	AutoDiagnose *bool `yaml:"auto_diagnose,omitempty"`
 }
 
 // SSH is how to reach a host over SSH.
@@ -320,6 +323,15 @@ func (c *Config) Edge(name string) (*Edge, bool) {
 		}
 	}
 	return nil, false
+}
+
+// AutoDiagnose reports whether a tunnel of the edge turning down or unstable starts a
+// diagnosis: the edge's auto_diagnose, else watch.auto_diagnose.
+func (c *Config) AutoDiagnose(edge string) bool {
+	if e, ok := c.Edge(edge); ok && e.AutoDiagnose != nil {
+		return *e.AutoDiagnose
+	}
+	return c.Watch.AutoDiagnose
 }
 
 // Manager returns the NSX Manager with the given name.

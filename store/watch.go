@@ -46,6 +46,7 @@ const (
 	WatchRekey   = "rekey"   // new SAs with the rekey counters moving (never a drop)
 	WatchState   = "state"   // the watcher's state changed
 	WatchUnknown = "unknown" // the edge's API failed
+	WatchHint    = "hint"    // the edge's syslog said a tunnel dropped (a charon/pluto line)
 )
 
 // WatchEvent is one row of a tunnel's watch history.

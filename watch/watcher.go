@@ -54,6 +54,8 @@ type Config struct {
 	Notifier  Notifier
 	Observer  Observer
 	Logger    *slog.Logger
+	// Now stamps the readings (nil: time.Now); a benchmark runs a day of sweeps on its own clock.
+	Now func() time.Time
 }
 
 // Watcher sweeps the edges and keeps every tunnel's state.
@@ -65,6 +67,9 @@ type Watcher struct {
 	mu         sync.Mutex
 	tunnels    map[Key]*store.WatchTunnel
 	lastPruned time.Time
+	hints      map[string][]hint // by edge, until the next sweep keeps them
+	lastEarly  time.Time         // the last sweep a hint brought forward
+	wake       chan struct{}
 }
 
 // New loads the tunnels' lasting state from the store.
@@ -72,10 +77,14 @@ func New(cfg Config) (*Watcher, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("watch: no store")
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	if cfg.Next == nil {
 		cfg.Next = func(t time.Time) time.Time { return t.Add(time.Minute) }
 	}
-	w := &Watcher{cfg: cfg, policy: cfg.Policy.withDefaults(), log: cfg.Logger, tunnels: map[Key]*store.WatchTunnel{}}
+	w := &Watcher{cfg: cfg, policy: cfg.Policy.withDefaults(), log: cfg.Logger, tunnels: map[Key]*store.WatchTunnel{},
+		hints: map[string][]hint{}, wake: make(chan struct{}, 1)}
 	if w.log == nil {
 		w.log = slog.New(slog.DiscardHandler)
 	}
@@ -102,6 +111,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-time.After(max(wait, 0)):
+		case <-w.wake: // a hint: sweep now
 		}
 	}
 }
@@ -109,12 +119,12 @@ func (w *Watcher) Run(ctx context.Context) error {
 // SweepOnce reads every edge once, updates the tunnels, stores them with their history rows
 // and notifies the state changes, which it returns.
 func (w *Watcher) SweepOnce(ctx context.Context) ([]Transition, error) {
-	start := time.Now()
+	start := w.cfg.Now()
 	results := Sweep(ctx, w.cfg.Targets, w.cfg.Sweep)
 	if ctx.Err() != nil {
 		return nil, context.Cause(ctx) // a cut-short sweep says nothing about the tunnels
 	}
-	now := time.Now()
+	now := w.cfg.Now()
 	w.mu.Lock()
 	var (
 		changes []Transition
@@ -193,6 +203,7 @@ func (w *Watcher) SweepOnce(ctx context.Context) ([]Transition, error) {
 			keep(t, evs, tr)
 		}
 	}
+	w.keepHintsLocked(events)
 	snapshot := w.snapshotLocked()
 	prune := w.cfg.Retention > 0 && now.Sub(w.lastPruned) >= time.Hour
 	if prune {

@@ -28,6 +28,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	out := fs.String("out", "out", "directory for the report and artifacts: "+outRule)
 	list := fs.Bool("list", false, "print the scenario names, one a line")
 	secs := fs.Int("capture-seconds", demoCaptureSeconds, "capture window in seconds")
+	watching := fs.Bool("watch", false, "the watcher instead: a tunnel that keeps dropping, caught by the watcher, diagnosed at once")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -62,6 +63,9 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	}
 	if isDataPath {
 		return runDataPathDemo(ctx, e, dp, dir)
+	}
+	if *watching {
+		return runDemoWatch(ctx, e, dir, *secs)
 	}
 	labDir, err := os.MkdirTemp("", "bot-demo-")
 	if err != nil {

@@ -72,17 +72,23 @@ func serve(ctx context.Context, e *env, cfg *config.Config) error {
 		return err
 	}
 	defer db.Close()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	hints := &hintRelay{}
+	received, stopSyslog, err := startSyslog(ctx, cfg, reg, lg, hints.hint)
+	if err != nil {
+		return err
+	}
+	defer stopSyslog()
 	artifacts := cfg.ArtifactsDir()
 	// One lifecycle for the engine and the handlers: one run per edge, one order of writes.
 	incidents := incident.New(db, incident.Options{})
-	eng, err := engine.New(cfg, db, engine.Options{Logger: lg, ArtifactsDir: artifacts, Incidents: incidents})
+	eng, err := engine.New(cfg, db, engine.Options{Logger: lg, ArtifactsDir: artifacts, Incidents: incidents, ReceivedLogs: received})
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	bot, err := handlers.New(handlers.Options{
 		Config: cfg, Store: db, Incidents: incidents, Engine: eng, Status: tunnelStatus(eng), Registry: reg,
 		Slack:         handlers.NewSlackClient(botToken, appToken, cfg.Slack.APIURL, 30*time.Second),
@@ -105,7 +111,7 @@ func serve(ctx context.Context, e *env, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	stopWatch, err := startWatcher(ctx, cfg, db, reg, bot, lg)
+	stopWatch, err := startWatcher(ctx, cfg, db, reg, bot, lg, hints, autoDiagnose(ctx, cfg, eng, lg))
 	if err != nil {
 		return err
 	}

@@ -40,11 +40,18 @@ func runWatch(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	w, err := watch.New(watchConfig(cfg, db, targets, printChanges(e.stdout),
-		slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+	lg := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	w, err := watch.New(watchConfig(cfg, db, targets, printChanges(e.stdout), lg))
 	if err != nil {
 		return err
 	}
+	hints := &hintRelay{}
+	hints.w.Store(w)
+	_, stopSyslog, err := startSyslog(ctx, cfg, nil, lg, hints.hint)
+	if err != nil {
+		return err
+	}
+	defer stopSyslog()
 	fmt.Fprintf(e.stdout, "watching %d edges (interval %s, store %s); state changes follow\n", len(targets), orDefault(cfg.Watch.Interval, config.DefaultWatchInterval.String()), path)
 	return w.Run(ctx)
 }
@@ -110,7 +117,7 @@ func watchTargets(cfg *config.Config) ([]watch.Target, func(), error) {
 				return nil, nil, fmt.Errorf("manager %s: %w", m.Name, err)
 			}
 			c, err = nsx.New(nsx.Manager{Name: m.Name, URL: m.URL, User: m.User, Password: pw,
-				CAFile: cfg.Path(m.CAFile), Timeout: m.RequestTimeout()})
+				CAFile: cfg.Path(m.CAFile), Timeout: m.RequestTimeout(), IdleConns: cfg.Watch.Workers()})
 			if err != nil {
 				closeAll()
 				return nil, nil, err
@@ -123,10 +130,12 @@ func watchTargets(cfg *config.Config) ([]watch.Target, func(), error) {
 }
 
 // startWatcher runs the watcher inside `bot serve` when the configuration has a watch
-// section: its series go on the bot's /metrics, its state changes to the log and, with
-// slack.alert_channel set, to Slack as alerts (bot's). stop waits for the sweep in progress
-// to end.
-func startWatcher(ctx context.Context, cfg *config.Config, db *store.DB, reg prometheus.Registerer, bot *handlers.Server, lg *slog.Logger) (stop func(), err error) {
+// section: its series go on the bot's /metrics, its state changes to the log, with
+// slack.alert_channel set to Slack as alerts (bot's), and to the extra notifiers (automatic
+// diagnosis); the syslog's flap lines reach it through hints (may be nil). stop waits for the
+// sweep in progress, and the diagnoses the notifiers started, to end.
+func startWatcher(ctx context.Context, cfg *config.Config, db *store.DB, reg prometheus.Registerer, bot *handlers.Server, lg *slog.Logger,
+	hints *hintRelay, extra ...watch.Notifier) (stop func(), err error) {
 	if !cfg.Watch.Enabled() {
 		return func() {}, nil
 	}
@@ -139,7 +148,7 @@ func startWatcher(ctx context.Context, cfg *config.Config, db *store.DB, reg pro
 		closeAll()
 		return nil, err
 	}
-	notifiers := notifiers{watch.NotifierFunc(func(_ context.Context, t watch.Transition) {
+	notifiers := watch.Notifiers{watch.NotifierFunc(func(_ context.Context, t watch.Transition) {
 		lg.Info("tunnel state", "edge", t.Edge, "site", t.Site, "tunnel", t.Tunnel, "from", t.From, "to", t.To, "reason", t.Reason)
 	})}
 	observers := observers{metrics}
@@ -151,12 +160,15 @@ func startWatcher(ctx context.Context, cfg *config.Config, db *store.DB, reg pro
 		}
 		notifiers, observers = append(notifiers, alerts), append(observers, alerts)
 	}
-	wc := watchConfig(cfg, db, targets, notifiers, lg)
+	wc := watchConfig(cfg, db, targets, append(notifiers, extra...), lg)
 	wc.Observer = observers
 	w, err := watch.New(wc)
 	if err != nil {
 		closeAll()
 		return nil, err
+	}
+	if hints != nil {
+		hints.w.Store(w)
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -164,16 +176,16 @@ func startWatcher(ctx context.Context, cfg *config.Config, db *store.DB, reg pro
 		defer close(done)
 		_ = w.Run(wctx)
 	}()
-	return func() { cancel(); <-done; closeAll() }, nil
-}
-
-// notifiers tells each of its notifiers, in order.
-type notifiers []watch.Notifier
-
-func (ns notifiers) Notify(ctx context.Context, t watch.Transition) {
-	for _, n := range ns {
-		n.Notify(ctx, t)
-	}
+	return func() {
+		cancel()
+		<-done
+		for _, n := range extra {
+			if wt, ok := n.(interface{ Wait() }); ok {
+				wt.Wait()
+			}
+		}
+		closeAll()
+	}, nil
 }
 
 // observers tells each of its observers, in order.

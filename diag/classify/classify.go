@@ -48,6 +48,7 @@ type Input struct {
 	Shows    []LogSource       // Edge show outputs, scanned as text
 	Captures []CaptureSource   // packet captures
 	Stats    []StatsSource     // NSX statistics reads, oldest first
+	History  []HistorySource   // the watcher's history of the tunnel before the diagnosis
 	Facts    []Fact            // judged facts of other steps
 	Firewall []FirewallBlocked // the prerequisite firewall check's blocks
 	Pings    []MTUProbe        // the prerequisite MTU checks
@@ -76,6 +77,7 @@ func Classify(ctx context.Context, in Input) (*diag.Verdict, error) {
 	}
 	obs = append(obs, readCaptures(in, v)...)
 	obs = append(obs, readStats(in, v)...)
+	obs = append(obs, readHistories(in, v)...)
 	for _, f := range in.facts() {
 		if f.Cause != "" && inWindow(f.Evidence.Time, in.Since, in.Until) {
 			obs = append(obs, observation{event: evJudged, ev: f.Evidence, cause: f.Cause, weight: f.Weight})
@@ -336,7 +338,11 @@ func weigh(obs []observation) []weighed {
 			continue
 		}
 		for _, r := range matching(o.event, o.cond) {
-			out = append(out, weighed{o, r.cause, r.weight})
+			w := r.weight
+			if o.past {
+				w = round2(w * pastWeight)
+			}
+			out = append(out, weighed{o, r.cause, w})
 		}
 	}
 	return out

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"ipsecbot/diag"
 	ls "ipsecbot/diag/classify/logscan"
@@ -40,12 +41,9 @@ func loadStats(s StatsSource) (*nsx.Statistics, error) {
 func observeStats(path string, st *nsx.Statistics) []observation {
 	var obs []observation
 	for _, m := range st.Messages() {
-		i := ls.MatchString(m.Text)
-		if i < 0 {
-			continue
+		if o, ok := nsxMessage(path, m.Text, diag.ElementRef(path, m.Path), st.Time()); ok {
+			obs = append(obs, o)
 		}
-		obs = append(obs, observation{event: ls.PatternEvent(i), name: path, version: ls.VersionOf(m.Text),
-			ev: diag.Evidence{Source: diag.SourceAPI, Ref: diag.ElementRef(path, m.Path).String(), Text: m.Text, Time: st.Time(), Site: "edge"}})
 	}
 	for si, site := range st.Sites {
 		version := 0
@@ -61,6 +59,18 @@ func observeStats(path string, st *nsx.Statistics) []observation {
 		}
 	}
 	return obs
+}
+
+// nsxMessage reads one NSX failure or informational message, wherever it was read (a
+// statistics document now, or the watcher's history of them), against the same patterns as log
+// lines; ok is false for a message that says nothing the rules know.
+func nsxMessage(path, text string, ref diag.Ref, at time.Time) (observation, bool) {
+	i := ls.MatchString(text)
+	if i < 0 {
+		return observation{}, false
+	}
+	return observation{event: ls.PatternEvent(i), name: path, version: ls.VersionOf(text),
+		ev: diag.Evidence{Source: diag.SourceAPI, Ref: ref.String(), Text: text, Time: at, Site: "edge"}}, true
 }
 
 // observeCounterDeltas compares two reads of the counters: IKE_SA_INIT requests sent with no

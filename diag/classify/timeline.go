@@ -22,6 +22,7 @@ type observation struct {
 	line    int64
 	saKey   string
 	weight  float64 // judged facts only: the weight the judging step gave
+	past    bool    // seen before the diagnosis (the watcher's history): weighed lower
 }
 
 // espFlow is one direction of ESP between two hosts.

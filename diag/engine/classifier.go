@@ -29,6 +29,9 @@ func (defaultClassifier) Classify(ctx context.Context, c *Collected) (*diag.Verd
 	for _, s := range c.Stats {
 		in.Stats = append(in.Stats, classify.StatsSource{Path: abs(s)})
 	}
+	if c.History != "" {
+		in.History = []classify.HistorySource{{Path: abs(c.History), Now: c.HistoryAt}}
+	}
 	in.Firewall, in.Pings = c.Firewall, c.Pings
 	in.Config, in.ConfigLines = c.Config, c.ConfigLines
 	in.Since, in.Until = c.Since, c.Until

@@ -58,6 +58,9 @@ type Options struct {
 	// CleanupRetry is the first wait before retrying a capture cleanup that failed (default
 	// 30 s; doubled each attempt up to 10 min). The retries run in the background.
 	CleanupRetry time.Duration
+	// ReceivedLogs is the Edges' syslog the bot receives itself; step 1 prefers it to the
+	// tech support bundle when it covers the run (nil: the bundle).
+	ReceivedLogs ReceivedLogs
 }
 
 // Engine runs diagnoses. It is safe for concurrent use; one diagnosis per edge runs at a time

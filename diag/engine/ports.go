@@ -82,10 +82,14 @@ type Collected struct {
 	Logs     []LogFile
 	Captures []string
 	Stats    []string // NSX ipsec statistics XML documents
-	Shows    []ShowFile
-	Firewall []classify.FirewallBlocked // what the prerequisite firewall check found blocked
-	Pings    []classify.MTUProbe        // the prerequisite MTU check
-	Config   []interop.Mismatch
+	// History is the watcher's history of the tunnel (watch.WriteHistory's TSV) written at
+	// HistoryAt, when the store had one.
+	History   string
+	HistoryAt time.Time
+	Shows     []ShowFile
+	Firewall  []classify.FirewallBlocked // what the prerequisite firewall check found blocked
+	Pings     []classify.MTUProbe        // the prerequisite MTU check
+	Config    []interop.Mismatch
 	// ConfigLines is each compared setting's line in interop.txt (the refs of Config's evidence).
 	ConfigLines map[string]int
 	Since       time.Time

@@ -22,12 +22,18 @@ func (apiStep) Snapshot() bool               { return true }
 func (apiStep) Timeout(r *run) time.Duration { return windowTimeout(r) }
 
 func (apiStep) Run(ctx context.Context, r *run) Outcome {
+	var arts []diag.Artifact
+	// The watcher's history first: it is the API's past, kept even when the API fails now.
+	if a, err := r.watchHistory(); err != nil {
+		r.addMissing(err.Error())
+	} else if a != nil {
+		arts = append(arts, *a)
+	}
 	mgr, err := r.manager()
 	if err != nil {
 		r.snapshots.Done() // this step takes no readings
-		return Outcome{Skip: err.Error()}
+		return Outcome{Skip: err.Error(), Artifacts: arts}
 	}
-	var arts []diag.Artifact
 	stats := map[string]*nsx.Statistics{}
 	err = r.atStartAndEnd(ctx, func(ctx context.Context, when string) error {
 		st, raw, err := mgr.IPsecStatistics(ctx, r.edge.EdgeID)

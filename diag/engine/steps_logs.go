@@ -61,6 +61,9 @@ func resOrErr(res string, err error) string {
 }
 
 func (r *run) edgeLogs(ctx context.Context) (*diag.Artifact, string, error) {
+	if a, res, ok := r.receivedLogs(); ok {
+		return a, res, nil
+	}
 	var apiErr error
 	if mgr, err := r.manager(); err == nil {
 		a, err := r.techSupport(ctx, mgr)

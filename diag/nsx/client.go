@@ -2,6 +2,7 @@ package nsx
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -51,6 +52,9 @@ type Manager struct {
 	MaxRetries int
 	// Backoff is the wait before the first retry; it doubles each time, with jitter.
 	Backoff time.Duration
+	// IdleConns is how many connections are kept open for reuse (default 8): as many as
+	// requests run at once (the watcher's concurrency), or each sweep pays TLS handshakes again.
+	IdleConns int
 }
 
 // String describes m without its password (also used by %v and %+v).
@@ -116,7 +120,7 @@ func New(m Manager) (*Client, error) {
 		DialContext:         (&net.Dialer{Timeout: m.Timeout, KeepAlive: 30 * time.Second}).DialContext,
 		TLSClientConfig:     tlsConf,
 		TLSHandshakeTimeout: m.Timeout,
-		MaxIdleConnsPerHost: 8,
+		MaxIdleConnsPerHost: cmp.Or(max(m.IdleConns, 0), 8),
 		IdleConnTimeout:     90 * time.Second,
 	}
 	hc := &http.Client{

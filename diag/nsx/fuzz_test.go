@@ -47,7 +47,7 @@ func FuzzParseStatistics(f *testing.F) {
 				t.Fatalf("bad message %+v", m)
 			}
 		}
-		msgs = msgs[:len(msgs)-len(s.Nested)] // Nested is not encoded
+		msgs = msgs[:len(msgs)-len(s.NestedMessages())] // nested messages are not encoded
 		var buf bytes.Buffer
 		if err := xmlEncode(&buf, s); err != nil {
 			t.Fatal(err)

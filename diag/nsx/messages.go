@@ -67,7 +67,7 @@ type Message struct {
 }
 
 // Messages lists every non-empty failure and informational message, site by site in document
-// order, then those ParseStatistics found in places the types do not name (Nested).
+// order, then those ParseStatistics found in places the types do not name (NestedMessages).
 func (s *Statistics) Messages() []Message {
 	var out []Message
 	add := func(path, element, text, siteID, level, kind string) {
@@ -91,7 +91,7 @@ func (s *Statistics) Messages() []Message {
 			add(tp, "lastInformationalMessage", t.LastInformationalMessage, site.SiteID, LevelTunnel, KindInformational)
 		}
 	}
-	return append(out, s.Nested...)
+	return append(out, s.NestedMessages()...)
 }
 
 // messageKinds are the element names that carry messages, wherever they sit.

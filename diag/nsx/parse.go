@@ -28,7 +28,7 @@ func ParseStatistics(r io.Reader) (*Statistics, error) {
 	if err := decodeDoc(bytes.NewReader(doc), "ipsecStatusAndStats", &s); err != nil {
 		return nil, err
 	}
-	s.Nested = nestedMessages(doc, &s)
+	s.nested = &lazyNested{doc: doc}
 	return &s, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/xml"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -37,9 +38,34 @@ type Statistics struct {
 	GlobalDrops *PacketDropStatistics `xml:"globalPacketDropStatistics,omitempty"`
 	// IKEStatistics is doubly nested in the document: <ikeStatistics><ikeStatistics>.
 	IKEStatistics []IKECounters `xml:"ikeStatistics>ikeStatistics,omitempty"`
-	// Nested holds the messages ParseStatistics found outside the elements above (it is not
-	// encoded: a document made from these types has none).
+	// Nested holds messages outside the elements above (it is not encoded: a document made
+	// from these types has none). A parsed document finds its own on first use: see
+	// NestedMessages.
 	Nested []Message `xml:"-"`
+	nested *lazyNested
+}
+
+// lazyNested finds a parsed document's nested messages on first use: the search is a second
+// pass over the document, which a sweep of many edges, reading only the typed fields, never
+// needs. Copies of the Statistics share it.
+type lazyNested struct {
+	once sync.Once
+	doc  []byte
+	msgs []Message
+}
+
+// NestedMessages returns Nested, or for a parsed document the messages ParseStatistics found
+// in places the types do not name.
+func (s *Statistics) NestedMessages() []Message {
+	l := s.nested
+	if l == nil {
+		return s.Nested
+	}
+	l.once.Do(func() {
+		l.msgs = nestedMessages(l.doc, s)
+		l.doc = nil
+	})
+	return l.msgs
 }
 
 // Time returns TimeStamp as a time (zero when absent).
