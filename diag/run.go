@@ -10,6 +10,7 @@ type Request struct {
 	Incident       string        // the incident ID this run belongs to ("INC-7"); empty: none
 	OutDir         string        // where artifacts are written; empty: the store's artifacts dir
 	Requester      string        // who asked (a Slack user ID or "cli")
+	Automatic      bool          // the watcher asked (the incident's origin is automatic), not a person
 	Deadline       time.Duration // overall; 0: the default
 }
 

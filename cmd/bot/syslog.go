@@ -101,7 +101,7 @@ func autoDiagnose(ctx context.Context, cfg *config.Config, eng *engine.Engine, l
 		Enabled: cfg.AutoDiagnose,
 		Logger:  lg,
 		Start: func(edge, site string) error {
-			_, err := eng.Diagnose(ctx, diag.Request{Edge: edge, Peer: peerOfSite(cfg, edge, site), Requester: "watch"})
+			_, err := eng.Diagnose(ctx, diag.Request{Edge: edge, Peer: peerOfSite(cfg, edge, site), Requester: "watch", Automatic: true})
 			return err
 		},
 	}

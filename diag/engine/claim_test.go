@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -8,6 +9,7 @@ import (
 	"ipsecbot/diag"
 	"ipsecbot/diag/engine"
 	"ipsecbot/incident"
+	"ipsecbot/store"
 )
 
 // Ensure Execute runs only a run of the request's edge claimed from the engine's own incident
@@ -32,5 +34,40 @@ func TestExecute_RefusesForeignClaims(t *testing.T) {
 	other.Finish(nil, nil)
 	if e.Running("edge-02") {
 		t.Error("edge-02 still running after its run finished")
+	}
+}
+
+// Ensure a diagnosis the watcher asks for opens an automatic incident, one a person asks for a
+// manual one.
+func TestDiagnose_IncidentOrigin(t *testing.T) {
+	cfg := &config.Config{Edges: []config.Edge{{Name: "edge-01", Peers: []config.Peer{{Name: "branch-fw", Address: "192.0.2.2"}}}}}
+	db, err := store.Open(filepath.Join(t.TempDir(), "bot.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	e, err := engine.New(cfg, db, engine.Options{DisableAPI: true, ArtifactsDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for _, tc := range []struct {
+		req  diag.Request
+		want store.Origin
+	}{
+		{diag.Request{Edge: "edge-01", CaptureSeconds: 1, Requester: "watch", Automatic: true}, store.OriginAutomatic},
+		{diag.Request{Edge: "edge-01", CaptureSeconds: 1, Requester: "cli"}, store.OriginManual},
+	} {
+		rep, _ := e.Diagnose(t.Context(), tc.req)
+		if rep == nil {
+			t.Fatalf("%+v: no report", tc.req)
+		}
+		inc, err := db.Incident(rep.Incident)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if inc.Origin != tc.want {
+			t.Errorf("%+v: incident %s origin %q, want %q", tc.req, inc.ID, inc.Origin, tc.want)
+		}
 	}
 }

@@ -83,7 +83,11 @@ func (e *Engine) newRun(ctx context.Context, claimed *incident.Run, edgeCfg *con
 	}
 	if e.incidents.Recording() && req.Incident == "" {
 		// A terminal run gets an incident of its own, and its directory is named after it.
-		inc, err := claimed.Open(incident.Opening{Site: peerCfg.Name, Requester: req.Requester,
+		origin := store.OriginManual
+		if req.Automatic {
+			origin = store.OriginAutomatic
+		}
+		inc, err := claimed.Open(incident.Opening{Origin: origin, Site: peerCfg.Name, Requester: req.Requester,
 			CaptureSeconds: int(window / time.Second), Why: fmt.Sprintf("diagnosis of %s requested", req.Edge)})
 		if err != nil {
 			return nil, fmt.Errorf("record the incident: %w", err)
