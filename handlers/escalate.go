@@ -82,10 +82,11 @@ func (s *Server) escalate(ctx context.Context, id, user, sev string) (string, er
 	return s.finishOp(ctx, id, op)
 }
 
-// refusal is the sentence of an op refused (ErrBusy, ErrRefused), without the sentinel.
+// refusal is the sentence of an op refused (ErrBusy, ErrRefused, errNotAllowed), without
+// the sentinel and what wraps it. Its text is the bot's own (IDs, mentions), not escaped.
 func refusal(err error) string {
 	msg := err.Error()
-	for _, sentinel := range []error{incident.ErrBusy, incident.ErrRefused} {
+	for _, sentinel := range []error{incident.ErrBusy, incident.ErrRefused, errNotAllowed} {
 		if i := strings.Index(msg, sentinel.Error()+": "); i >= 0 {
 			msg = msg[i+len(sentinel.Error())+2:]
 		}

@@ -51,7 +51,11 @@ func handoffBot(t *testing.T, dir string, fake *slacktestx.Server, clock *fakeCl
 		fake = slacktestx.New(t)
 	}
 	fake.SetGroupMembers("SNETOPS", "UNET")
-	return startBot(t, cfg, incident.New(db, incident.Options{}), &fakeEngine{cause: "auth_failed"}, fake, func(o *Options) {
+	var lo incident.Options
+	if clock != nil {
+		lo.Now = clock.Now
+	}
+	return startBot(t, cfg, incident.New(db, lo), &fakeEngine{cause: "auth_failed"}, fake, func(o *Options) {
 		o.SweepEvery = -1
 		if clock != nil {
 			o.Now = clock.Now

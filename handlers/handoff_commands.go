@@ -58,7 +58,7 @@ func (s *Server) handoffCommand(ctx context.Context, inv Invocation, cmd Command
 	}
 	if errors.Is(err, errNotAllowed) {
 		s.record(inv.User, inv.Channel, name, inv.Text, outcomeDenied, err.Error())
-		return Reply{Text: ":no_entry: " + escape(err.Error())}
+		return Reply{Text: ":no_entry: " + refusal(err)}
 	}
 	if reply, done := s.opRefused(inv, name, cmd.Incident, err); done {
 		return reply
