@@ -172,35 +172,21 @@ func (s *Server) resumeOps() error {
 
 // view gathers what the brief is written from.
 func (s *Server) view(inc store.Incident) incident.View {
-	v := incident.View{Incident: inc}
-	v.Timeline, _ = s.db.Timeline(inc.ID)
-	v.Artifacts, _ = s.db.Artifacts(inc.ID)
-	rep, err := incident.ReadReport(s.artifacts, inc.ID)
+	d, err := s.db.IncidentDetail(inc.ID)
+	if err != nil {
+		s.log.Warn("incident unreadable", "incident", inc.ID, "err", err)
+		d = store.IncidentDetail{Incident: inc}
+	}
+	v, err := incident.NewView(d, s.artifacts, s.cfg.Slack.Cadence)
 	if err != nil {
 		s.log.Warn("report unreadable", "incident", inc.ID, "err", err)
-	}
-	v.Report = rep
-	if inc.Status == store.StatusEscalated {
-		v.NextUpdate = s.nextUpdate(inc)
 	}
 	return v
 }
 
 // nextUpdate is when an escalated incident's next status update is due.
 func (s *Server) nextUpdate(inc store.Incident) time.Time {
-	h := inc.Handoff
-	if h == nil || h.Escalated.IsZero() {
-		return time.Time{}
-	}
-	base := h.Escalated
-	if h.LastUpdate.After(base) {
-		base = h.LastUpdate
-	}
-	due := base.Add(s.cfg.Slack.Cadence(h.Severity))
-	if h.SnoozedUntil.After(due) {
-		due = h.SnoozedUntil
-	}
-	return due
+	return incident.NextUpdate(inc, s.cfg.Slack.Cadence)
 }
 
 var slackStyle = incident.Style{Slack: true}

@@ -316,3 +316,35 @@ func (v View) Postmortem() string {
 	b.WriteString("\n## What went well\n\n_\n\n## What went badly\n\n_\n\n## Action items\n\n- [ ] _owner — action — due_\n")
 	return b.String()
 }
+
+// NewView gathers the view of an incident from what the store holds of it and its last
+// report in artifactsDir; cadence is the update cadence of a severity. A report that cannot
+// be read leaves View.Report nil and is returned as the error, the view still whole.
+func NewView(d store.IncidentDetail, artifactsDir string, cadence func(severity string) time.Duration) (View, error) {
+	v := View{Incident: d.Incident, Timeline: d.Timeline, Artifacts: d.Artifacts}
+	if v.Incident.Status == store.StatusEscalated {
+		v.NextUpdate = NextUpdate(v.Incident, cadence)
+	}
+	var err error
+	v.Report, err = ReadReport(artifactsDir, d.Incident.ID)
+	return v, err
+}
+
+// NextUpdate is when an escalated incident's next status update is due: one cadence of its
+// severity after the escalation or the last update, or the end of a snooze if later. Zero
+// before an escalation.
+func NextUpdate(inc store.Incident, cadence func(severity string) time.Duration) time.Time {
+	h := inc.Handoff
+	if h == nil || h.Escalated.IsZero() {
+		return time.Time{}
+	}
+	base := h.Escalated
+	if h.LastUpdate.After(base) {
+		base = h.LastUpdate
+	}
+	due := base.Add(cadence(h.Severity))
+	if h.SnoozedUntil.After(due) {
+		due = h.SnoozedUntil
+	}
+	return due
+}
