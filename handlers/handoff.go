@@ -70,6 +70,7 @@ func init() {
 		"pointer":         stepPointer,
 		"update-brief":    stepUpdateBrief,
 		"announce":        stepAnnounce,
+		"invite-target":   stepInviteTarget,
 		"open-dm":         stepOpenDM,
 		"dm-brief":        stepDMBrief,
 		"post-update":     stepPostUpdate,
@@ -462,6 +463,22 @@ func stepAnnounce(ctx context.Context, x *opRun) (string, []incident.Set, error)
 	}
 	text := fmt.Sprintf(":busts_in_silhouette: <@%s> assigned the incident commander role of %s to <@%s>.", x.op.Actor, x.inc.ID, x.op.Target)
 	return x.s.post(ctx, ch, text)
+}
+
+// stepInviteTarget brings the new commander into the incident channel.
+func stepInviteTarget(ctx context.Context, x *opRun) (string, []incident.Set, error) {
+	ch, err := x.channel()
+	if err != nil {
+		return "", nil, err
+	}
+	err = x.s.api.call(ctx, "conversations.invite", func(ctx context.Context) error {
+		_, err := x.s.api.client.InviteUsersToConversationContext(ctx, ch, x.op.Target)
+		return err
+	})
+	if slackErr(err) == "already_in_channel" {
+		err = nil
+	}
+	return "", nil, err
 }
 
 func (s *Server) post(ctx context.Context, channel, text string) (string, []incident.Set, error) {

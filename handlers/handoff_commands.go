@@ -98,7 +98,7 @@ func (s *Server) beginCommander(id, actor, target string, mayEscalate bool) (sto
 	var from string
 	return s.incidents.Begin(id, incident.Plan{
 		Kind: store.OpCommander, Actor: actor, Target: target,
-		Steps: []string{"announce", "set-topic", "update-brief", "open-dm", "dm-brief", "index-line"},
+		Steps: []string{"invite-target", "announce", "set-topic", "update-brief", "open-dm", "dm-brief", "index-line"},
 		Check: func(i *store.Incident) error {
 			if err := needChannel(i); err != nil {
 				return err

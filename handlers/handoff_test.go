@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -319,5 +320,38 @@ func TestParseCommand_Handoff(t *testing.T) {
 		if err != nil || got != tt.want {
 			t.Errorf("parseCommand(%q) = %+v, %v", tt.in, got, err)
 		}
+	}
+}
+
+// Ensure a handover cut off while its direct message is being opened is finished by the next
+// start with one announcement, one direct message and the new commander invited once.
+func TestCommander_RestartSendsOneDM(t *testing.T) {
+	checkLeaks(t)
+	fake := slacktestx.New(t)
+	dir := t.TempDir()
+	b := handoffBot(t, dir, fake, nil)
+	diagnosed(t, b)
+	b.command("UOPS", "C1", "escalate INC-1")
+	inc := waitIncident(t, b, "INC-1", opDone(store.OpEscalate))
+	fake.Fail("conversations.open", slacktestx.Fault{Delay: time.Minute})
+	b.command("UOPS", inc.Handoff.Channel, "commander INC-1 <@UALICE>")
+	waitFor(t, "the direct message being opened", func() bool { return len(fake.Calls("conversations.open")) == 1 })
+	b.stop()
+	if op := storedIncident(t, dir, "INC-1").Handoff.Ops[1]; op.Done || op.Step("announce").State != store.StepDone {
+		t.Fatalf("after the stop: %+v", op)
+	}
+
+	b2 := handoffBot(t, dir, fake, nil)
+	got := waitIncident(t, b2, "INC-1", opDone(store.OpCommander))
+	dms := 0
+	for _, m := range fake.Messages() {
+		if strings.HasPrefix(m.Channel, "D") && strings.Contains(m.Text, "You are now the incident commander of INC-1") {
+			dms++
+		}
+	}
+	ch := fake.Channels()[0]
+	if dms != 1 || len(messagesIn(fake, ch.ID, "assigned the incident commander role")) != 1 || len(fake.Calls("conversations.open")) != 2 ||
+		!slices.Contains(ch.Members, "UALICE") || got.Handoff.Commander != "UALICE" {
+		t.Errorf("%d direct messages, %d opens, members %v, commander %s", dms, len(fake.Calls("conversations.open")), ch.Members, got.Handoff.Commander)
 	}
 }
