@@ -62,6 +62,17 @@ func (s Style) channel(id string) string {
 	return "#" + id
 }
 
+// esc keeps text from logs, reports and people as text in Slack's mrkdwn (&, <, > are
+// control characters there); the terminal gets it as it is.
+func (s Style) esc(t string) string {
+	if !s.Slack {
+		return t
+	}
+	return mrkdwnEscaper.Replace(t)
+}
+
+var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
 func (s Style) bold(t string) string {
 	if s.Slack {
 		return "*" + t + "*"
@@ -101,14 +112,14 @@ func (v View) severity() string { return cmpOr(v.handoff().Severity, "unrated") 
 func (v View) Topic(s Style) string {
 	inc := v.Incident
 	return fmt.Sprintf("IC %s | %s | %s | %s → %s | %s", s.user(v.handoff().Commander), inc.Status, v.severity(),
-		inc.Edge, v.peerName(), cmpOr(inc.Cause, "cause unknown"))
+		s.esc(inc.Edge), s.esc(v.peerName()), s.esc(cmpOr(inc.Cause, "cause unknown")))
 }
 
 // IndexLine is the incident's one line in the index channel.
 func (v View) IndexLine(s Style) string {
 	h := v.handoff()
 	line := fmt.Sprintf("%s · %s · %s · %s → %s · %s · IC %s", s.bold(v.Incident.ID), v.severity(), v.Incident.Status,
-		v.Incident.Edge, v.peerName(), cmpOr(v.Incident.Cause, "cause unknown"), s.user(h.Commander))
+		s.esc(v.Incident.Edge), s.esc(v.peerName()), s.esc(cmpOr(v.Incident.Cause, "cause unknown")), s.user(h.Commander))
 	if h.Channel != "" {
 		line += " · " + s.channel(h.Channel)
 	}
@@ -167,28 +178,28 @@ func finding(c diag.Cause, conf float64, ev []diag.Evidence) string {
 func (v View) Brief(s Style) string {
 	inc, h := v.Incident, v.handoff()
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s handoff brief · %s → %s · %s · %s\n", s.bold(inc.ID), inc.Edge, v.peerName(), inc.Status, v.severity())
+	fmt.Fprintf(&b, "%s handoff brief · %s → %s · %s · %s\n", s.bold(inc.ID), s.esc(inc.Edge), s.esc(v.peerName()), inc.Status, v.severity())
 	fmt.Fprintf(&b, "%s %s · requested by %s · opened %s\n", s.bold("Commander:"), s.user(h.Commander), s.user(inc.Requester),
 		inc.Created.UTC().Format(time.DateTime))
 	if r := v.Report; r != nil {
-		fmt.Fprintf(&b, "%s %s (confidence %.2f) — %s\n", s.bold("Last verdict:"), r.Cause, r.Confidence, r.Summary)
+		fmt.Fprintf(&b, "%s %s (confidence %.2f) — %s\n", s.bold("Last verdict:"), r.Cause, r.Confidence, s.esc(r.Summary))
 		in, out := v.Hypotheses()
 		for _, l := range in {
-			fmt.Fprintf(&b, "• ruled in: %s\n", l)
+			fmt.Fprintf(&b, "• ruled in: %s\n", s.esc(l))
 		}
 		for _, l := range out {
-			fmt.Fprintf(&b, "• ruled out: %s\n", l)
+			fmt.Fprintf(&b, "• ruled out: %s\n", s.esc(l))
 		}
 		if len(r.Missing) > 0 {
-			fmt.Fprintf(&b, "%s %s\n", s.bold("Still missing:"), strings.Join(r.Missing, "; "))
+			fmt.Fprintf(&b, "%s %s\n", s.bold("Still missing:"), s.esc(strings.Join(r.Missing, "; ")))
 		}
 	} else if inc.Cause != "" {
-		fmt.Fprintf(&b, "%s %s — %s\n", s.bold("Last verdict:"), inc.Cause, inc.Summary)
+		fmt.Fprintf(&b, "%s %s — %s\n", s.bold("Last verdict:"), s.esc(inc.Cause), s.esc(inc.Summary))
 	} else {
 		fmt.Fprintf(&b, "%s none yet\n", s.bold("Last verdict:"))
 	}
 	if last := lastOf(v.Timeline, store.EventUpdate); last != nil {
-		fmt.Fprintf(&b, "%s %s by %s: %s\n", s.bold("Last update:"), last.Time.UTC().Format(time.DateTime), s.user(last.Actor), last.Text)
+		fmt.Fprintf(&b, "%s %s by %s: %s\n", s.bold("Last update:"), last.Time.UTC().Format(time.DateTime), s.user(last.Actor), s.esc(last.Text))
 	}
 	switch {
 	case inc.Status == store.StatusResolved:
@@ -200,7 +211,7 @@ func (v View) Brief(s Style) string {
 		for _, a := range v.Artifacts {
 			names = append(names, filepath.Base(a.Path))
 		}
-		fmt.Fprintf(&b, "%s %s\n", s.bold("Artifacts:"), strings.Join(names, ", "))
+		fmt.Fprintf(&b, "%s %s\n", s.bold("Artifacts:"), s.esc(strings.Join(names, ", ")))
 	}
 	if h.OriginChannel != "" {
 		fmt.Fprintf(&b, "%s diagnosis thread in %s", s.bold("Channels:"), s.channel(h.OriginChannel))
@@ -217,12 +228,12 @@ func (v View) Brief(s Style) string {
 		fmt.Fprintf(&b, "%s %s\n", s.bold("Engaged:"), strings.Join(engaged, ", "))
 	}
 	for _, st := range h.Failed() {
-		fmt.Fprintf(&b, "⚠ not done in Slack: %s — %s\n", st.Name, st.Error)
+		fmt.Fprintf(&b, "⚠ not done in Slack: %s — %s\n", st.Name, s.esc(st.Error))
 	}
 	if len(v.Timeline) > 0 {
 		b.WriteString(s.bold("Timeline") + "\n")
 		for _, ev := range v.Timeline[max(0, len(v.Timeline)-10):] {
-			fmt.Fprintf(&b, "• %s %s %s\n", ev.Time.UTC().Format("01-02 15:04"), ev.Kind, ev.Text)
+			fmt.Fprintf(&b, "• %s %s %s\n", ev.Time.UTC().Format("01-02 15:04"), ev.Kind, s.esc(ev.Text))
 		}
 	}
 	return b.String()

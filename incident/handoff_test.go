@@ -143,3 +143,16 @@ func TestReadReport(t *testing.T) {
 		t.Errorf("damaged: %v", err)
 	}
 }
+
+// Ensure text from logs and people cannot become markup in Slack, and stays as it is in the
+// terminal.
+func TestView_BriefEscapesForSlack(t *testing.T) {
+	v := testView()
+	v.Report.Evidence[0].Text = "<@U999> & <!channel>"
+	if got := v.Brief(Style{Slack: true}); !strings.Contains(got, "peer.log:136 &lt;@U999&gt; &amp; &lt;!channel&gt;") {
+		t.Errorf("slack brief:\n%s", got)
+	}
+	if got := v.Brief(Style{}); !strings.Contains(got, "peer.log:136 <@U999> & <!channel>") {
+		t.Errorf("terminal brief:\n%s", got)
+	}
+}
