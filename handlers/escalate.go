@@ -16,7 +16,7 @@ import (
 // escalateSteps are the side effects of an escalation, in order, for inc: the channel, its
 // people, the pinned brief, the topic, the bookmarks, the index line and the pointer left
 // in the diagnosis thread. The bookmarks to files need slack.artifacts_url, the index line
-// slack.incident_index_channel.
+// slack.incident_index_channel. The brief is brought up to date last.
 func (s *Server) escalateSteps(inc store.Incident) []string {
 	st := []string{"create-channel", "invite", "post-brief", "pin-brief", "set-topic"}
 	thread := inc.Channel != "" && inc.ThreadTS != ""
@@ -35,7 +35,8 @@ func (s *Server) escalateSteps(inc store.Incident) []string {
 	if thread {
 		st = append(st, "pointer")
 	}
-	return st
+	// Last, so the pinned brief shows the steps Slack did not take.
+	return append(st, "update-brief")
 }
 
 // beginEscalate records the escalation of incident id by user with severity sev: status

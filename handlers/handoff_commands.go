@@ -98,7 +98,7 @@ func (s *Server) beginCommander(id, actor, target string, mayEscalate bool) (sto
 	var from string
 	return s.incidents.Begin(id, incident.Plan{
 		Kind: store.OpCommander, Actor: actor, Target: target,
-		Steps: []string{"invite-target", "announce", "set-topic", "update-brief", "open-dm", "dm-brief", "index-line"},
+		Steps: []string{"invite-target", "announce", "set-topic", "open-dm", "dm-brief", "index-line", "update-brief"},
 		Check: func(i *store.Incident) error {
 			if err := needChannel(i); err != nil {
 				return err
@@ -140,7 +140,7 @@ func (s *Server) beginResolve(id, actor, note string, mayResolve bool, why strin
 	}
 	steps := []string{"thread-note"}
 	if inc.Handoff != nil && inc.Handoff.Channel != "" {
-		steps = []string{"closing-summary", "set-topic", "update-brief", "index-line", "pointer"}
+		steps = []string{"closing-summary", "set-topic", "index-line", "pointer", "update-brief"}
 	}
 	if why == "" {
 		why = "resolved: " + note
