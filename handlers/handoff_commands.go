@@ -37,11 +37,14 @@ func (s *Server) handoffCommand(ctx context.Context, inv Invocation, cmd Command
 	)
 	switch cmd.Name {
 	case "commander":
-		if reason := s.unfitCommander(ctx, cmd.User); reason != "" {
-			s.record(inv.User, inv.Channel, name, inv.Text, outcomeUsage, reason)
-			return Reply{Text: ":warning: " + reason}
-		}
 		mayEscalate := s.access.allowed(ctx, PermEscalate, inv.User, inv.Channel)
+		// Asked of Slack only for someone who may hand over (beginCommander decides for good).
+		if inc, rerr := s.db.Incident(cmd.Incident); rerr == nil && (mayEscalate || s.isCommander(inc, inv.User)) {
+			if reason := s.unfitCommander(ctx, cmd.User); reason != "" {
+				s.record(inv.User, inv.Channel, name, inv.Text, outcomeUsage, reason)
+				return Reply{Text: ":warning: " + reason}
+			}
+		}
 		_, op, err = s.beginCommander(cmd.Incident, inv.User, cmd.User, mayEscalate)
 		ack = fmt.Sprintf("Handing %s over to <@%s>…", cmd.Incident, cmd.User)
 	case "update":

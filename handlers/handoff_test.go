@@ -44,6 +44,9 @@ func TestCommander_HandsOver(t *testing.T) {
 	if r := b.command("UNET", "C1", "commander INC-1 <@UNET|net>"); !strings.Contains(r.Text, "Only the commander <@UOPS> or someone with the escalate permission") {
 		t.Errorf("UNET takes over: %q", r.Text)
 	}
+	if n := len(fake.Calls("users.info")); n != 0 {
+		t.Errorf("Slack asked about a refused handover's user %d times", n)
+	}
 	if r := b.command("UOPS", "C1", "commander INC-1 <@UBOT>"); !strings.Contains(r.Text, "is a bot") {
 		t.Errorf("hand to a bot: %q", r.Text)
 	}
