@@ -572,14 +572,20 @@ func stepPinUpdate(ctx context.Context, x *opRun) (string, []incident.Set, error
 // parseUpdate reads "conditions: ... actions: ... needs: ..." (any order, any case); text
 // without those labels is all conditions.
 func parseUpdate(text string) (conditions, actions, needs string) {
-	lower := strings.ToLower(text)
+	// ASCII lower case only: the offsets found in it must be the same in text.
+	lower := []byte(text)
+	for i, c := range lower {
+		if 'A' <= c && c <= 'Z' {
+			lower[i] = c + 'a' - 'A'
+		}
+	}
 	type mark struct {
 		label string
 		at    int
 	}
 	var marks []mark
 	for _, l := range []string{"conditions:", "actions:", "needs:"} {
-		if i := strings.Index(lower, l); i >= 0 {
+		if i := strings.Index(string(lower), l); i >= 0 {
 			marks = append(marks, mark{l, i})
 		}
 	}
