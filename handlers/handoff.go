@@ -156,17 +156,21 @@ func (s *Server) resumeOps() error {
 		return err
 	}
 	for _, inc := range incs {
+		// One goroutine per incident: its ops finish in the order they were asked.
+		var seqs []int
 		for _, op := range inc.Handoff.Ops {
-			if op.Done {
-				continue
+			if !op.Done {
+				seqs = append(seqs, op.Seq)
 			}
-			id, seq := inc.ID, op.Seq
-			s.work.Go(func(ctx context.Context) {
+		}
+		id := inc.ID
+		s.work.Go(func(ctx context.Context) {
+			for _, seq := range seqs {
 				if _, err := s.runOp(ctx, id, seq); err != nil && ctx.Err() == nil {
 					s.log.Error("resumed incident op failed", "incident", id, "op", seq, "err", err)
 				}
-			})
-		}
+			}
+		})
 	}
 	return nil
 }

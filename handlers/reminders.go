@@ -155,7 +155,7 @@ func (s *Server) snoozeAction(ctx context.Context, a Action, command string) str
 	var until time.Time
 	_, _, err = s.incidents.Begin(inc.ID, incident.Plan{Kind: store.OpSnooze, Actor: a.User,
 		Check: func(i *store.Incident) error {
-			if i.Handoff == nil || i.Status != store.StatusEscalated {
+			if i.Handoff.Channel == "" || i.Status != store.StatusEscalated {
 				return fmt.Errorf("%w: %s has no update reminders (%s)", incident.ErrRefused, i.ID, i.Status)
 			}
 			if until = i.Handoff.SnoozedUntil; until.After(now) {
