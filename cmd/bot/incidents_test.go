@@ -144,7 +144,7 @@ func TestIncidents_ShowBriefAndExport(t *testing.T) {
 		!strings.Contains(out, "ruled in: auth_failed 0.99 — peer.log:136 MAC mismatched") || !strings.Contains(out, "incident:   INC-1") {
 		t.Errorf("show: exit %d\n%s%s", code, out, errOut)
 	}
-	md := filepath.Join(t.TempDir(), "INC-1.md")
+	md := filepath.Join(t.TempDir(), "postmortem.md")
 	code, out, errOut = runBot(t, "incidents", "export", "INC-1", "--config", cfg, "--out", md)
 	data, err := os.ReadFile(md)
 	if code != 0 || out != "" || err != nil {
