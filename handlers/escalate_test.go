@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"ipsecbot/config"
 	"ipsecbot/diag"
 	"ipsecbot/handlers/slacktestx"
 	"ipsecbot/incident"
@@ -34,15 +35,19 @@ func (c *fakeClock) Set(t time.Time) {
 	c.mu.Unlock()
 }
 
-// handoffBot serves testConfig(dir) with an index channel and an artifacts URL, the sweep
-// left to the test, on the store in dir (reused across bots of one test).
-func handoffBot(t *testing.T, dir string, fake *slacktestx.Server, clock *fakeClock) *testBot {
+// handoffBot serves testConfig(dir) with an index channel, an artifacts URL and channels
+// archived after archive_after (tune changes that), the sweep left to the test, on the store
+// in dir (reused across bots of one test).
+func handoffBot(t *testing.T, dir string, fake *slacktestx.Server, clock *fakeClock, tune ...func(*config.Config)) *testBot {
 	t.Helper()
 	cfg := testConfig(dir)
 	cfg.Slack.IncidentIndexChannel = "CINDEX"
 	cfg.Slack.ArtifactsURL = "https://files.example/ipsec/"
 	cfg.Slack.UpdateCadence = map[string]string{"sev1": "30m"}
 	cfg.Slack.ArchiveResolved = true
+	for _, f := range tune {
+		f(cfg)
+	}
 	db, err := store.Open(cfg.Store.Path, store.Options{})
 	if err != nil {
 		t.Fatal(err)

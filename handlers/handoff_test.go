@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"ipsecbot/config"
 	"ipsecbot/handlers/slacktestx"
 	"ipsecbot/store"
 )
@@ -356,5 +357,39 @@ func TestCommander_RestartSendsOneDM(t *testing.T) {
 	if dms != 1 || len(messagesIn(fake, ch.ID, "assigned the incident commander role")) != 1 || len(fake.Calls("conversations.open")) != 2 ||
 		!slices.Contains(ch.Members, "UALICE") || got.Handoff.Commander != "UALICE" {
 		t.Errorf("%d direct messages, %d opens, members %v, commander %s", dms, len(fake.Calls("conversations.open")), ch.Members, got.Handoff.Commander)
+	}
+}
+
+// Ensure a resolution cut off while the topic is being set is finished by the next start
+// with one closing summary and one note in the diagnosis thread; and that without
+// archive_resolved the channel gets one reminder to archive it instead, once.
+func TestResolve_RestartAndArchiveReminder(t *testing.T) {
+	checkLeaks(t)
+	fake := slacktestx.New(t)
+	dir := t.TempDir()
+	keep := func(c *config.Config) { c.Slack.ArchiveResolved = false }
+	b := handoffBot(t, dir, fake, nil, keep)
+	diagnosed(t, b)
+	b.command("UOPS", "C1", "escalate INC-1")
+	inc := waitIncident(t, b, "INC-1", opDone(store.OpEscalate))
+	fake.Fail("conversations.setTopic", slacktestx.Fault{Delay: time.Minute})
+	b.command("UOPS", inc.Handoff.Channel, "resolve INC-1 peer PSK corrected")
+	waitFor(t, "the topic being set", func() bool { return len(fake.Calls("conversations.setTopic")) == 2 })
+	b.stop()
+
+	b2 := handoffBot(t, dir, fake, nil, keep)
+	got := waitIncident(t, b2, "INC-1", opDone(store.OpResolve))
+	ch := inc.Handoff.Channel
+	if n, m := len(messagesIn(fake, ch, "INC-1 resolved")), len(messagesIn(fake, "C1", "resolved by <@UOPS>: peer PSK corrected")); n != 1 || m != 1 {
+		t.Errorf("%d closing summaries, %d thread notes", n, m)
+	}
+	if topic := fake.Channels()[0].Topic; !strings.Contains(topic, "| resolved |") {
+		t.Errorf("topic %q", topic)
+	}
+	due := got.Handoff.Resolved.Add(7 * 24 * time.Hour)
+	b2.srv.sweepHandoffs(t.Context(), due)
+	b2.srv.sweepHandoffs(t.Context(), due.Add(time.Hour))
+	if n := len(messagesIn(fake, ch, "Archive this channel")); n != 1 || fake.Channels()[0].Archived {
+		t.Errorf("%d archive reminders, archived %v", n, fake.Channels()[0].Archived)
 	}
 }
