@@ -327,20 +327,29 @@ func TestParseCommand_Handoff(t *testing.T) {
 	}
 }
 
+// cutOff escalates INC-1 on a bot over a new store, runs command (by UOPS in the incident
+// channel) with the next call of method hanging, and stops the bot while it hangs.
+func cutOff(t *testing.T, method, command string, tune ...func(*config.Config)) (*slacktestx.Server, string, store.Incident) {
+	t.Helper()
+	fake := slacktestx.New(t)
+	dir := t.TempDir()
+	b := handoffBot(t, dir, fake, nil, tune...)
+	diagnosed(t, b)
+	b.command("UOPS", "C1", "escalate INC-1")
+	inc := waitIncident(t, b, "INC-1", opDone(store.OpEscalate))
+	before := len(fake.Calls(method))
+	fake.Fail(method, slacktestx.Fault{Delay: time.Minute})
+	b.command("UOPS", inc.Handoff.Channel, command)
+	waitFor(t, method+" in flight", func() bool { return len(fake.Calls(method)) == before+1 })
+	b.stop()
+	return fake, dir, inc
+}
+
 // Ensure a handover cut off while its direct message is being opened is finished by the next
 // start with one announcement, one direct message and the new commander invited once.
 func TestCommander_RestartSendsOneDM(t *testing.T) {
 	checkLeaks(t)
-	fake := slacktestx.New(t)
-	dir := t.TempDir()
-	b := handoffBot(t, dir, fake, nil)
-	diagnosed(t, b)
-	b.command("UOPS", "C1", "escalate INC-1")
-	inc := waitIncident(t, b, "INC-1", opDone(store.OpEscalate))
-	fake.Fail("conversations.open", slacktestx.Fault{Delay: time.Minute})
-	b.command("UOPS", inc.Handoff.Channel, "commander INC-1 <@UALICE>")
-	waitFor(t, "the direct message being opened", func() bool { return len(fake.Calls("conversations.open")) == 1 })
-	b.stop()
+	fake, dir, _ := cutOff(t, "conversations.open", "commander INC-1 <@UALICE>")
 	if op := storedIncident(t, dir, "INC-1").Handoff.Ops[1]; op.Done || op.Step("announce").State != store.StepDone {
 		t.Fatalf("after the stop: %+v", op)
 	}
@@ -365,17 +374,8 @@ func TestCommander_RestartSendsOneDM(t *testing.T) {
 // archive_resolved the channel gets one reminder to archive it instead, once.
 func TestResolve_RestartAndArchiveReminder(t *testing.T) {
 	checkLeaks(t)
-	fake := slacktestx.New(t)
-	dir := t.TempDir()
 	keep := func(c *config.Config) { c.Slack.ArchiveResolved = false }
-	b := handoffBot(t, dir, fake, nil, keep)
-	diagnosed(t, b)
-	b.command("UOPS", "C1", "escalate INC-1")
-	inc := waitIncident(t, b, "INC-1", opDone(store.OpEscalate))
-	fake.Fail("conversations.setTopic", slacktestx.Fault{Delay: time.Minute})
-	b.command("UOPS", inc.Handoff.Channel, "resolve INC-1 peer PSK corrected")
-	waitFor(t, "the topic being set", func() bool { return len(fake.Calls("conversations.setTopic")) == 2 })
-	b.stop()
+	fake, dir, inc := cutOff(t, "conversations.setTopic", "resolve INC-1 peer PSK corrected", keep)
 
 	b2 := handoffBot(t, dir, fake, nil, keep)
 	got := waitIncident(t, b2, "INC-1", opDone(store.OpResolve))
