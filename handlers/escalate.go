@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -168,7 +169,7 @@ func (s *Server) escalateCommand(ctx context.Context, inv Invocation, cmd Comman
 	if !s.access.allowed(ctx, PermEscalate, inv.User, inv.Channel) {
 		return s.denied(inv.User, inv.Channel, name, inv.Text, PermEscalate)
 	}
-	sev := cmpOr(cmd.Severity, incident.DefaultSeverity)
+	sev := cmp.Or(cmd.Severity, incident.DefaultSeverity)
 	_, op, err := s.beginEscalate(cmd.Incident, inv.User, sev)
 	if reply, done := s.opRefused(inv, name, cmd.Incident, err); done {
 		return reply

@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,7 +49,7 @@ type Style struct{ Slack bool }
 func (s Style) user(id string) string {
 	switch {
 	case id == "" || id == Bot || id == "cli":
-		return cmpOr(id, "nobody")
+		return cmp.Or(id, "nobody")
 	case s.Slack:
 		return "<@" + id + ">"
 	}
@@ -80,13 +81,6 @@ func (s Style) bold(t string) string {
 	return "**" + t + "**"
 }
 
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 // peerName is the far side of the tunnel as the incident or its report names it.
 func (v View) peerName() string {
 	if v.Incident.Site != "" {
@@ -106,20 +100,20 @@ func (v View) handoff() store.Handoff {
 }
 
 // severity is the handoff's severity, "unrated" before an escalation.
-func (v View) severity() string { return cmpOr(v.handoff().Severity, "unrated") }
+func (v View) severity() string { return cmp.Or(v.handoff().Severity, "unrated") }
 
 // Topic is the incident channel's topic: commander, status, severity, tunnel, cause.
 func (v View) Topic(s Style) string {
 	inc := v.Incident
 	return fmt.Sprintf("IC %s | %s | %s | %s → %s | %s", s.user(v.handoff().Commander), inc.Status, v.severity(),
-		s.esc(inc.Edge), s.esc(v.peerName()), s.esc(cmpOr(inc.Cause, "cause unknown")))
+		s.esc(inc.Edge), s.esc(v.peerName()), s.esc(cmp.Or(inc.Cause, "cause unknown")))
 }
 
 // IndexLine is the incident's one line in the index channel.
 func (v View) IndexLine(s Style) string {
 	h := v.handoff()
 	line := fmt.Sprintf("%s · %s · %s · %s → %s · %s · IC %s", s.bold(v.Incident.ID), v.severity(), v.Incident.Status,
-		s.esc(v.Incident.Edge), s.esc(v.peerName()), s.esc(cmpOr(v.Incident.Cause, "cause unknown")), s.user(h.Commander))
+		s.esc(v.Incident.Edge), s.esc(v.peerName()), s.esc(cmp.Or(v.Incident.Cause, "cause unknown")), s.user(h.Commander))
 	if h.Channel != "" {
 		line += " · " + s.channel(h.Channel)
 	}
@@ -275,8 +269,8 @@ func (v View) Postmortem() string {
 	if !h.Resolved.IsZero() {
 		fmt.Fprintf(&b, "- Resolved: %s (after %s)\n", h.Resolved.UTC().Format(time.RFC3339), h.Resolved.Sub(inc.Created).Round(time.Minute))
 	}
-	fmt.Fprintf(&b, "- Cause: %s\n- Requested by: %s\n\n", cmpOr(inc.Cause, "unknown"), s.user(inc.Requester))
-	b.WriteString("## Summary\n\n" + cmpOr(inc.Summary, "_What happened, in two sentences._") + "\n\n")
+	fmt.Fprintf(&b, "- Cause: %s\n- Requested by: %s\n\n", cmp.Or(inc.Cause, "unknown"), s.user(inc.Requester))
+	b.WriteString("## Summary\n\n" + cmp.Or(inc.Summary, "_What happened, in two sentences._") + "\n\n")
 	b.WriteString("## Impact\n\n_Who lost what, for how long._\n\n")
 	b.WriteString("## Timeline (UTC)\n\n")
 	for _, ev := range v.Timeline {
