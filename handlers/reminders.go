@@ -56,7 +56,7 @@ func (s *Server) sweepHandoffs(ctx context.Context, now time.Time) {
 			if now.Before(due) || h.Reminded.Equal(due) {
 				continue
 			}
-			p = incident.Plan{Kind: store.OpRemind, Actor: incident.Bot, Steps: []string{"post-reminder"},
+			p = incident.Plan{Kind: store.OpRemind, Actor: incident.Bot, Steps: []string{"post-reminder"}, Supersede: true,
 				Check: func(i *store.Incident) error {
 					if i.Status != store.StatusEscalated || i.Handoff.Reminded.Equal(due) {
 						return fmt.Errorf("%w: reminded", incident.ErrBusy)
@@ -153,7 +153,7 @@ func (s *Server) snoozeAction(ctx context.Context, a Action, command string) str
 	}
 	now := s.now()
 	var until time.Time
-	_, _, err = s.incidents.Begin(inc.ID, incident.Plan{Kind: store.OpSnooze, Actor: a.User,
+	_, _, err = s.incidents.Begin(inc.ID, incident.Plan{Kind: store.OpSnooze, Actor: a.User, Supersede: true,
 		Check: func(i *store.Incident) error {
 			if i.Handoff.Channel == "" || i.Status != store.StatusEscalated {
 				return fmt.Errorf("%w: %s has no update reminders (%s)", incident.ErrRefused, i.ID, i.Status)

@@ -46,6 +46,9 @@ type Plan struct {
 	Why string // the status entry of the timeline (default: the move)
 	// Set changes the handoff state with the op (the handoff exists when it runs).
 	Set func(h *store.Handoff)
+	// Supersede drops the finished ops of the same kind: recurring ops (reminders, snoozes)
+	// keep their record on the timeline without growing the incident with every period.
+	Supersede bool
 }
 
 // Begin records a new op with its steps planned, the status move and the sets, in one
@@ -70,7 +73,11 @@ func (l *Lifecycle) Begin(id string, p Plan, sets ...Set) (store.Incident, store
 			to = p.To
 		}
 		h := i.Handoff
-		op = store.Op{Seq: len(h.Ops) + 1, Kind: p.Kind, Actor: p.Actor, Target: p.Target, Text: p.Text, Prev: p.Prev, At: at, Done: len(p.Steps) == 0}
+		if p.Supersede {
+			h.Ops = slices.DeleteFunc(h.Ops, func(o store.Op) bool { return o.Kind == p.Kind && o.Done })
+		}
+		h.LastSeq++
+		op = store.Op{Seq: h.LastSeq, Kind: p.Kind, Actor: p.Actor, Target: p.Target, Text: p.Text, Prev: p.Prev, At: at, Done: len(p.Steps) == 0}
 		for _, name := range p.Steps {
 			op.Steps = append(op.Steps, store.Step{Name: name, State: store.StepPlanned})
 		}

@@ -156,3 +156,24 @@ func TestView_BriefEscapesForSlack(t *testing.T) {
 		t.Errorf("terminal brief:\n%s", got)
 	}
 }
+
+// Ensure a recurring op drops its finished predecessors, and sequence numbers never repeat.
+func TestBegin_SupersedeKeepsOneRecurringOp(t *testing.T) {
+	l := newLifecycle(t)
+	inc := incidentAt(t, l, "edge-01", store.StatusOpen)
+	var last store.Op
+	for range 3 {
+		_, op, err := l.Begin(inc.ID, Plan{Kind: store.OpRemind, Supersede: true, Steps: []string{"post-reminder"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.StepDone(inc.ID, op.Seq, "post-reminder", "1.2"); err != nil {
+			t.Fatal(err)
+		}
+		last = op
+	}
+	got, _ := l.Store().Incident(inc.ID)
+	if len(got.Handoff.Ops) != 1 || got.Handoff.Ops[0].Seq != 3 || last.Seq != 3 {
+		t.Errorf("ops %+v", got.Handoff.Ops)
+	}
+}

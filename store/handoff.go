@@ -30,7 +30,8 @@ type Handoff struct {
 	// Archived is when the channel was archived, or the archive reminder posted.
 	Archived time.Time `json:"archived,omitzero"`
 
-	Ops []Op `json:"ops,omitempty"`
+	Ops     []Op `json:"ops,omitempty"`
+	LastSeq int  `json:"last_seq,omitempty"` // the Seq of the newest op
 }
 
 // Op kinds: what was asked of the incident channel.
