@@ -4,6 +4,7 @@ package config
 
 import (
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -72,19 +73,82 @@ func (c *Config) BackupKeep() int {
 
 // Slack is the chat surface.
 type Slack struct {
-	Mode                  string   `yaml:"mode,omitempty"`   // http | socket
-	Listen                string   `yaml:"listen,omitempty"` // host:port for /slack/*, /healthz, /metrics
-	APIURL                string   `yaml:"api_url,omitempty"`
-	BotTokenEnv           string   `yaml:"bot_token_env,omitempty"`
-	BotTokenFile          string   `yaml:"bot_token_file,omitempty"`
-	AppTokenEnv           string   `yaml:"app_token_env,omitempty"` // socket mode
-	AppTokenFile          string   `yaml:"app_token_file,omitempty"`
-	SigningSecretEnv      string   `yaml:"signing_secret_env,omitempty"`
-	SigningSecretFile     string   `yaml:"signing_secret_file,omitempty"`
-	HealthChannel         string   `yaml:"health_channel,omitempty"`
-	AlertChannel          string   `yaml:"alert_channel,omitempty"` // the watcher's alerts (down, unstable, cleared)
-	IncidentChannelPrefix string   `yaml:"incident_channel_prefix,omitempty"`
-	Oncall                []string `yaml:"oncall,omitempty"`
+	Mode                  string `yaml:"mode,omitempty"`   // http | socket
+	Listen                string `yaml:"listen,omitempty"` // host:port for /slack/*, /healthz, /metrics
+	APIURL                string `yaml:"api_url,omitempty"`
+	BotTokenEnv           string `yaml:"bot_token_env,omitempty"`
+	BotTokenFile          string `yaml:"bot_token_file,omitempty"`
+	AppTokenEnv           string `yaml:"app_token_env,omitempty"` // socket mode
+	AppTokenFile          string `yaml:"app_token_file,omitempty"`
+	SigningSecretEnv      string `yaml:"signing_secret_env,omitempty"`
+	SigningSecretFile     string `yaml:"signing_secret_file,omitempty"`
+	HealthChannel         string `yaml:"health_channel,omitempty"`
+	AlertChannel          string `yaml:"alert_channel,omitempty"` // the watcher's alerts (down, unstable, cleared)
+	IncidentChannelPrefix string `yaml:"incident_channel_prefix,omitempty"`
+	// IncidentChannelPattern names incident channels from {prefix}, {date} (YYYYMMDD), {edge},
+	// {site} and {n} (the incident number); default DefaultChannelPattern.
+	IncidentChannelPattern string   `yaml:"incident_channel_pattern,omitempty"`
+	IncidentIndexChannel   string   `yaml:"incident_index_channel,omitempty"` // one line per incident, edited as it changes
+	Oncall                 []string `yaml:"oncall,omitempty"`
+	// UpdateCadence is how long an escalated incident may go without a status update before
+	// the channel is reminded, by severity (sev1, sev2, sev3: Go durations).
+	UpdateCadence map[string]string `yaml:"update_cadence,omitempty"`
+	// ArchiveAfter is how long after its resolution an incident channel is archived, or its
+	// archiving suggested (Go duration, default 168h).
+	ArchiveAfter string `yaml:"archive_after,omitempty"`
+	// ArchiveResolved archives the channel then (conversations.archive) instead of reminding.
+	ArchiveResolved bool `yaml:"archive_resolved,omitempty"`
+	// ArtifactsURL is where the artifacts directory is served over HTTP(S), for the incident
+	// channel's bookmarks to the report and the capture (optional).
+	ArtifactsURL string `yaml:"artifacts_url,omitempty"`
+}
+
+// Incident channel defaults.
+const (
+	DefaultChannelPrefix  = "inc-"
+	DefaultChannelPattern = "{prefix}{date}-{edge}-ipsec"
+	DefaultArchiveAfter   = 7 * 24 * time.Hour
+)
+
+// Severities are the incident severities, most urgent first.
+var Severities = []string{"sev1", "sev2", "sev3"}
+
+// DefaultUpdateCadence is the update reminder's cadence for a severity update_cadence leaves out.
+var DefaultUpdateCadence = map[string]time.Duration{"sev1": 30 * time.Minute, "sev2": 2 * time.Hour, "sev3": 24 * time.Hour}
+
+// ChannelPlaceholders are the names incident_channel_pattern may use.
+var ChannelPlaceholders = []string{"prefix", "date", "edge", "site", "n"}
+
+// Cadence is how long an incident of severity sev may go without an update.
+func (s Slack) Cadence(sev string) time.Duration {
+	if d, err := time.ParseDuration(s.UpdateCadence[sev]); err == nil && d > 0 {
+		return d
+	}
+	if d, ok := DefaultUpdateCadence[sev]; ok {
+		return d
+	}
+	return DefaultUpdateCadence["sev3"]
+}
+
+// ArchiveDelay is archive_after, or DefaultArchiveAfter.
+func (s Slack) ArchiveDelay() time.Duration {
+	if d, err := time.ParseDuration(s.ArchiveAfter); err == nil && d > 0 {
+		return d
+	}
+	return DefaultArchiveAfter
+}
+
+// ChannelPattern is incident_channel_pattern with its prefix filled in (default inc-).
+func (s Slack) ChannelPattern() string {
+	p := s.IncidentChannelPattern
+	if p == "" {
+		p = DefaultChannelPattern
+	}
+	prefix := s.IncidentChannelPrefix
+	if prefix == "" {
+		prefix = DefaultChannelPrefix
+	}
+	return strings.ReplaceAll(p, "{prefix}", prefix)
 }
 
 // A secret is named by a pair of keys, NAME_env (an environment variable) or NAME_file (a file,

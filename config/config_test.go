@@ -116,6 +116,9 @@ func TestLoad_BadConfigs(t *testing.T) {
 		{"invalid-ha-peer.yaml", `:9: edges[0].peers[0].ssh.ha_addresses: is for edges only (a peer has one address)`},
 		{"invalid-access-id.yaml", `:3: access.capture[1]: "alice" is neither "*" nor a Slack user, user group or channel ID`},
 		{"invalid-slack-mode.yaml", `:2: slack.mode: must be "http" or "socket", not "rtm"`},
+		{"invalid-update-cadence.yaml", `:4: slack.update_cadence.sev4: unknown severity "sev4" (one of sev1, sev2, sev3)`},
+		{"invalid-channel-pattern.yaml", `:2: slack.incident_channel_pattern: unknown placeholder {peer} (one of {prefix}, {date}, {edge}, {site}, {n})`},
+		{"invalid-channel-pattern-chars.yaml", `:2: slack.incident_channel_pattern: "INC {n}" may hold only a-z, 0-9, - and _ around its placeholders`},
 		{"invalid-watch-interval.yaml", `:4: watch.interval: "every minute" is neither a Go duration (1m) nor a cron spec (@every 1m, */2 * * * *)`},
 		{"invalid-watch-syslog.yaml", `:6: watch.syslog.listen: "514" is not host:port`},
 		{"invalid-duration.yaml", `:3: store.health_retention: "30d" is not a positive duration (e.g. 30s, 5m, 720h)`},
@@ -458,5 +461,20 @@ func TestCheckSecrets(t *testing.T) {
 	}
 	if err := c.CheckSecrets(); err != nil {
 		t.Errorf("all readable: %v", err)
+	}
+}
+
+// Ensure the incident channel settings fall back to their documented defaults.
+func TestSlack_HandoffDefaults(t *testing.T) {
+	var s config.Slack
+	if s.Cadence("sev1") != 30*time.Minute || s.Cadence("sev3") != 24*time.Hour || s.ArchiveDelay() != 7*24*time.Hour {
+		t.Errorf("defaults: %v %v %v", s.Cadence("sev1"), s.Cadence("sev3"), s.ArchiveDelay())
+	}
+	if p := s.ChannelPattern(); p != "inc-{date}-{edge}-ipsec" {
+		t.Errorf("pattern %q", p)
+	}
+	s = config.Slack{UpdateCadence: map[string]string{"sev1": "10m"}, ArchiveAfter: "24h", IncidentChannelPrefix: "net-", IncidentChannelPattern: "{prefix}{n}"}
+	if s.Cadence("sev1") != 10*time.Minute || s.Cadence("sev2") != 2*time.Hour || s.ArchiveDelay() != 24*time.Hour || s.ChannelPattern() != "net-{n}" {
+		t.Errorf("set: %v %v %v %q", s.Cadence("sev1"), s.Cadence("sev2"), s.ArchiveDelay(), s.ChannelPattern())
 	}
 }

@@ -2,9 +2,12 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"net/url"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -161,12 +164,53 @@ func (v *validator) slack(need Needs) {
 			v.failf(keyPath("slack", ch.key), "%q is not a Slack channel ID (C..., G... or D...)", ch.id)
 		}
 	}
+	if s.IncidentIndexChannel != "" && !slackID(s.IncidentIndexChannel, "CG") {
+		v.failf(keyPath("slack", "incident_index_channel"), "%q is not a Slack channel ID (C... or G...)", s.IncidentIndexChannel)
+	}
+	v.channelPattern(s.IncidentChannelPattern)
+	for _, sev := range slices.Sorted(maps.Keys(s.UpdateCadence)) {
+		if !slices.Contains(Severities, sev) {
+			v.failf(keyPath("slack", "update_cadence", sev), "unknown severity %q (one of %s)", sev, strings.Join(Severities, ", "))
+			continue
+		}
+		if s.UpdateCadence[sev] == "" {
+			v.failf(keyPath("slack", "update_cadence", sev), "is empty (a Go duration such as 30m)")
+		}
+		v.duration(keyPath("slack", "update_cadence", sev), s.UpdateCadence[sev])
+	}
+	v.duration(keyPath("slack", "archive_after"), s.ArchiveAfter)
+	if s.ArtifactsURL != "" {
+		v.httpURL(keyPath("slack", "artifacts_url"), s.ArtifactsURL)
+	}
 	for i, id := range s.Oncall {
 		if !slackID(id, "USWG") {
 			v.failf(keyPath("slack", "oncall", i), "%q is not a Slack user or user group ID (U..., W..., S...)", id)
 		}
 	}
 }
+
+// channelPattern checks incident_channel_pattern: known placeholders, and characters Slack
+// allows in a channel name around them.
+func (v *validator) channelPattern(p string) {
+	if p == "" {
+		return
+	}
+	path := keyPath("slack", "incident_channel_pattern")
+	rest := channelPlaceholder.ReplaceAllStringFunc(p, func(m string) string {
+		if !slices.Contains(ChannelPlaceholders, m[1:len(m)-1]) {
+			v.failf(path, "unknown placeholder %s (one of {%s})", m, strings.Join(ChannelPlaceholders, "}, {"))
+		}
+		return ""
+	})
+	if strings.ContainsAny(rest, "{}") || strings.Trim(rest, "abcdefghijklmnopqrstuvwxyz0123456789-_") != "" {
+		v.failf(path, "%q may hold only a-z, 0-9, - and _ around its placeholders", p)
+	}
+	if !strings.Contains(p, "{edge}") && !strings.Contains(p, "{n}") {
+		v.failf(path, "%q names no incident: use {n} or {edge}", p)
+	}
+}
+
+var channelPlaceholder = regexp.MustCompile(`\{[a-z]*\}`)
 
 func (v *validator) access(need Needs) {
 	a := v.c.Access

@@ -7,6 +7,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"ipsecbot/diag/fault"
 	"ipsecbot/incident"
 	"ipsecbot/store"
 )
@@ -49,6 +50,8 @@ func (s *Server) handleAction(ctx context.Context, a Action) {
 		reply = s.resolveAction(ctx, a, command)
 	case actionEscalate:
 		reply = s.escalateAction(ctx, a, command)
+	case actionSnooze:
+		reply = s.snoozeAction(ctx, a, command)
 	default:
 		s.record(a.User, a.Channel, command, a.Value, outcomeUsage, "unknown action")
 		reply = "That button is not known to this bot."
@@ -82,43 +85,55 @@ func (s *Server) rerunAction(ctx context.Context, a Action, command string) stri
 }
 
 func (s *Server) resolveAction(ctx context.Context, a Action, command string) string {
-	if !s.access.allowed(ctx, PermResolve, a.User, a.Channel) {
-		return s.denied(a.User, a.Channel, command, a.Value, PermResolve).Text
-	}
-	inc, err := s.incidents.Transition(a.Value, store.StatusResolved, a.User, "resolved in Slack", incident.Owner(a.User))
-	switch {
-	case errors.Is(err, store.ErrNotFound):
+	inc, err := s.db.Incident(a.Value)
+	if errors.Is(err, store.ErrNotFound) {
 		s.record(a.User, a.Channel, command, a.Value, outcomeNotFound, "")
 		return fmt.Sprintf("There is no incident %s.", escape(a.Value))
-	case errors.Is(err, incident.ErrRefused): // resolved already: resolving is allowed from anywhere else
+	}
+	mayResolve := s.access.allowed(ctx, PermResolve, a.User, a.Channel)
+	if err == nil && !mayResolve && !s.isCommander(inc, a.User) {
+		return s.denied(a.User, a.Channel, command, a.Value, PermResolve).Text
+	}
+	if err == nil && inc.Status != store.StatusResolved && inc.Handoff != nil && inc.Handoff.Channel != "" {
+		// An incident with its own channel closes with a summary of what fixed it.
+		s.record(a.User, a.Channel, command, a.Value, outcomeUsage, "no note")
+		return fmt.Sprintf(":memo: What fixed it? Resolve %s with a note for the closing summary: `/ipsec resolve %s NOTE`", inc.ID, inc.ID)
+	}
+	if err == nil {
+		_, op, berr := s.beginResolve(inc.ID, a.User, "", mayResolve, "resolved in Slack")
+		if berr == nil {
+			msg, ferr := s.finishOp(ctx, inc.ID, op)
+			if ferr == nil {
+				s.record(a.User, a.Channel, command, a.Value, outcomeOK, "")
+				return msg
+			}
+			berr = ferr
+		}
+		err = berr
+	}
+	switch {
+	case errors.Is(err, incident.ErrBusy):
 		s.record(a.User, a.Channel, command, a.Value, outcomeOK, "already resolved")
 		return fmt.Sprintf("%s is already resolved.", escape(a.Value))
-	case err != nil:
-		s.record(a.User, a.Channel, command, a.Value, outcomeError, err.Error())
-		return ":x: " + escape(err.Error())
+	case errors.Is(err, errNotAllowed):
+		return s.denied(a.User, a.Channel, command, a.Value, PermResolve).Text
 	}
-	s.record(a.User, a.Channel, command, a.Value, outcomeOK, "")
-	if inc.Channel != "" && inc.ThreadTS != "" {
-		note := fmt.Sprintf(":white_check_mark: %s resolved by <@%s>.", inc.ID, a.User)
-		if _, err := s.api.post(ctx, inc.Channel, inc.ThreadTS, note, nil); err != nil {
-			s.log.Warn("resolve note not posted", "incident", inc.ID, "err", err)
-		}
-	}
-	return fmt.Sprintf("%s is resolved.", inc.ID)
+	s.record(a.User, a.Channel, command, a.Value, outcomeError, err.Error())
+	return ":x: " + escape(fault.Sentence(err))
 }
 
 func (s *Server) escalateAction(ctx context.Context, a Action, command string) string {
 	if !s.access.allowed(ctx, PermEscalate, a.User, a.Channel) {
 		return s.denied(a.User, a.Channel, command, a.Value, PermEscalate).Text
 	}
-	msg, err := s.escalate(ctx, a.Value, a.User)
+	msg, err := s.escalate(ctx, a.Value, a.User, incident.DefaultSeverity)
 	if errors.Is(err, store.ErrNotFound) {
 		s.record(a.User, a.Channel, command, a.Value, outcomeNotFound, "")
 		return fmt.Sprintf("There is no incident %s.", escape(a.Value))
 	}
 	if err != nil {
 		s.record(a.User, a.Channel, command, a.Value, outcomeError, err.Error())
-		return fmt.Sprintf(":x: %s could not be escalated: %s", escape(a.Value), escape(err.Error()))
+		return fmt.Sprintf(":x: %s could not be escalated. %s", escape(a.Value), escape(fault.Sentence(err)))
 	}
 	s.record(a.User, a.Channel, command, a.Value, outcomeOK, "")
 	return msg

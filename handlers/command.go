@@ -5,6 +5,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
+
+	"ipsecbot/incident"
 )
 
 // Invocation is a slash command as either transport delivers it.
@@ -19,10 +22,13 @@ type Invocation struct {
 
 // Command is a parsed `/ipsec` invocation.
 type Command struct {
-	Name           string // help, diagnose, status, incident, incidents, escalate
+	Name           string // help, diagnose, status, incident, incidents, escalate, commander, update, resolve
 	Edge           string
 	CaptureSeconds int // 0: the default window
 	Incident       string
+	Severity       string // escalate: sev1, sev2, sev3 ("" : the default)
+	User           string // commander: the new commander's user ID
+	Text           string // update: the update; resolve: the note
 }
 
 // usage is one line of help: the syntax, what it does, and the permission it needs.
@@ -37,7 +43,10 @@ var usages = []usage{
 	{"status", "/ipsec status [EDGE]", "tunnel states from the NSX API", ""},
 	{"incident", "/ipsec incident ID", "one incident's state and timeline", ""},
 	{"incidents", "/ipsec incidents", "the open incidents", ""},
-	{"escalate", "/ipsec escalate ID", "hand an incident off to its own channel with the on-call group", PermEscalate},
+	{"escalate", "/ipsec escalate ID [sev1|sev2|sev3]", "hand an incident off to its own channel with the on-call group", PermEscalate},
+	{"commander", "/ipsec commander ID @user", "hand the incident commander role over (alias: handoff)", PermEscalate},
+	{"update", "/ipsec update ID conditions: … actions: … needs: …", "post and pin a status update in the incident channel", ""},
+	{"resolve", "/ipsec resolve ID NOTE", "close an incident, saying what fixed it", PermResolve},
 }
 
 // usageErr is a malformed command; its text is shown to the user with the usage.
@@ -84,11 +93,42 @@ func parseCommand(text string) (Command, error) {
 			c.Edge = args[0]
 		}
 		return c, nil
-	case "incident", "escalate":
+	case "incident":
 		if len(args) != 1 || !incidentID.MatchString(args[0]) {
 			return Command{}, usageErr{name + " takes one incident ID such as INC-7"}
 		}
 		return Command{Name: name, Incident: strings.ToUpper(args[0])}, nil
+	case "escalate":
+		if len(args) < 1 || len(args) > 2 || !incidentID.MatchString(args[0]) {
+			return Command{}, usageErr{"escalate takes an incident ID such as INC-7 and optionally a severity (sev1, sev2, sev3)"}
+		}
+		c := Command{Name: name, Incident: strings.ToUpper(args[0])}
+		if len(args) == 2 {
+			sev, err := incident.ParseSeverity(args[1])
+			if err != nil {
+				return Command{}, usageErr{err.Error()}
+			}
+			c.Severity = sev
+		}
+		return c, nil
+	case "commander", "handoff":
+		if len(args) != 2 || !incidentID.MatchString(args[0]) {
+			return Command{}, usageErr{name + " takes an incident ID and the new commander: `commander INC-7 @user`"}
+		}
+		user, ok := mentionedUser(args[1])
+		if !ok {
+			return Command{}, usageErr{fmt.Sprintf("%q is not a user mention: pick the user from Slack's list so the command carries their ID", args[1])}
+		}
+		return Command{Name: "commander", Incident: strings.ToUpper(args[0]), User: user}, nil
+	case "update", "resolve":
+		if len(args) < 1 || !incidentID.MatchString(args[0]) {
+			return Command{}, usageErr{name + " takes an incident ID such as INC-7, then the text"}
+		}
+		c := Command{Name: name, Incident: strings.ToUpper(args[0]), Text: afterFields(text, 2)}
+		if name == "update" && c.Text == "" {
+			return Command{}, usageErr{"update needs the text: `update INC-7 conditions: … actions: … needs: …`"}
+		}
+		return c, nil
 	case "incidents":
 		if len(args) != 0 {
 			return Command{}, usageErr{"incidents takes no arguments"}
@@ -96,6 +136,30 @@ func parseCommand(text string) (Command, error) {
 		return Command{Name: name}, nil
 	}
 	return Command{}, usageErr{fmt.Sprintf("unknown command %q", f[0])}
+}
+
+// mentionedUser reads a user as Slack escapes it in a command ("<@U123|ann>", "<@U123>") or
+// a bare user ID.
+func mentionedUser(s string) (string, bool) {
+	if m := userMention.FindStringSubmatch(s); m != nil {
+		return m[1] + m[2], true
+	}
+	return "", false
+}
+
+var userMention = regexp.MustCompile(`^(?:<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>|([UW][A-Z0-9]{2,}))$`)
+
+// afterFields is text after its first n fields, spacing inside kept.
+func afterFields(text string, n int) string {
+	rest := strings.TrimSpace(text)
+	for range n {
+		i := strings.IndexFunc(rest, unicode.IsSpace)
+		if i < 0 {
+			return ""
+		}
+		rest = strings.TrimSpace(rest[i:])
+	}
+	return rest
 }
 
 // closestNames returns up to three inventory names nearest to name: the ones containing it or

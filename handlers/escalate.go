@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,95 +10,132 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"ipsecbot/diag/fault"
 	"ipsecbot/incident"
 	"ipsecbot/store"
 )
 
-// defaultChannelPrefix names incident channels when slack.incident_channel_prefix is unset.
-const defaultChannelPrefix = "inc-ipsec-"
-
-// escalate hands an incident off into its own channel: created, the requester, the person
-// escalating and the on-call users and user groups invited, a summary posted and pinned there,
-// the incident moved to that channel with status escalated, and a pointer left in the old
-// thread. It returns what to tell the person who asked.
-func (s *Server) escalate(ctx context.Context, id, user string) (string, error) {
-	inc, err := s.db.Incident(id)
-	if err != nil {
-		return "", err
+// escalateSteps are the side effects of an escalation, in order, for inc: the channel, its
+// people, the pinned brief, the topic, the bookmarks, the index line and the pointer left
+// in the diagnosis thread. The bookmarks to files need slack.artifacts_url, the index line
+// slack.incident_index_channel. The brief is brought up to date last.
+func (s *Server) escalateSteps(inc store.Incident) []string {
+	st := []string{"create-channel", "invite", "post-brief", "pin-brief", "set-topic"}
+	thread := inc.Channel != "" && inc.ThreadTS != ""
+	if thread {
+		st = append(st, "bookmark-thread")
 	}
-	if inc.Status == store.StatusResolved {
-		return fmt.Sprintf("%s is resolved; nothing to escalate.", inc.ID), nil
-	}
-	if inc.Status == store.StatusEscalated {
-		return fmt.Sprintf("%s is already escalated to <#%s>.", inc.ID, inc.Channel), nil
-	}
-	channel, err := s.createIncidentChannel(ctx, inc.ID)
-	if err != nil {
-		return "", err
-	}
-	if err := s.invite(ctx, channel, inc.Requester, user); err != nil {
-		// The channel exists and the summary still goes there; say who could not be invited.
-		s.log.Warn("invite failed", "incident", inc.ID, "channel", channel, "err", err)
-		s.note(inc.ID, store.EventSlack, "invite to the incident channel failed: "+err.Error(), incident.Bot)
-	}
-	summary := fmt.Sprintf(":rotating_light: *%s* · `%s` escalated by <@%s>", inc.ID, escape(inc.Edge), user)
-	if inc.Cause != "" {
-		summary += fmt.Sprintf("\n*Cause:* `%s` — %s", escape(inc.Cause), escape(inc.Summary))
-	}
-	summary += fmt.Sprintf("\nRequested by <@%s>.", inc.Requester)
-	if inc.Channel != "" {
-		summary += fmt.Sprintf(" Diagnosis thread in <#%s>.", inc.Channel)
-	}
-	ts, err := s.api.post(ctx, channel, "", truncate(summary, maxMessageText), []slack.Block{section(summary)})
-	if err != nil {
-		return "", err
-	}
-	if err := s.api.call(ctx, "pins.add", func(ctx context.Context) error {
-		return s.api.client.AddPinContext(ctx, channel, slack.NewRefToMessage(channel, ts))
-	}); err != nil {
-		s.log.Warn("summary not pinned", "incident", inc.ID, "err", err)
-	}
-	oldChannel, oldThread := inc.Channel, inc.ThreadTS
-	if _, err := s.incidents.Transition(inc.ID, store.StatusEscalated, user, fmt.Sprintf("escalated to channel %s", channel),
-		incident.Thread(channel, ts)); err != nil {
-		return "", err
-	}
-	if oldChannel != "" && oldThread != "" {
-		note := fmt.Sprintf(":arrow_right: %s escalated to <#%s> by <@%s>.", inc.ID, channel, user)
-		if _, err := s.api.post(ctx, oldChannel, oldThread, note, nil); err != nil {
-			s.log.Warn("escalation note not posted", "incident", inc.ID, "err", err)
+	if s.cfg.Slack.ArtifactsURL != "" {
+		st = append(st, "bookmark-report")
+		if arts, err := s.db.Artifacts(inc.ID); err == nil && slices.ContainsFunc(arts, func(a store.Artifact) bool { return a.Kind == "pcap" }) {
+			st = append(st, "bookmark-pcap")
 		}
 	}
-	return fmt.Sprintf("%s is escalated to <#%s>.", inc.ID, channel), nil
+	if s.cfg.Slack.IncidentIndexChannel != "" {
+		st = append(st, "index-line")
+	}
+	if thread {
+		st = append(st, "pointer")
+	}
+	// Last, so the pinned brief shows the steps Slack did not take.
+	return append(st, "update-brief")
 }
 
-// createIncidentChannel creates PREFIX<n> ("inc-ipsec-7"), or PREFIX<n>-2 ... if taken.
-func (s *Server) createIncidentChannel(ctx context.Context, id string) (string, error) {
-	prefix := s.cfg.Slack.IncidentChannelPrefix
-	if prefix == "" {
-		prefix = defaultChannelPrefix
+// beginEscalate records the escalation of incident id by user with severity sev: status
+// escalated, user its first commander, the steps planned. A second escalation (a double
+// click) is refused with ErrBusy, a resolved incident with ErrRefused.
+func (s *Server) beginEscalate(id, user, sev string) (store.Incident, store.Op, error) {
+	inc, err := s.db.Incident(id)
+	if err != nil {
+		return inc, store.Op{}, err
 	}
-	base := strings.ToLower(prefix + strings.TrimPrefix(id, "INC-"))
-	for i := 1; i <= 5; i++ {
-		name := base
-		if i > 1 {
-			name = fmt.Sprintf("%s-%d", base, i)
-		}
-		var ch *slack.Channel
-		err := s.api.call(ctx, "conversations.create", func(ctx context.Context) error {
-			var err error
-			ch, err = s.api.client.CreateConversationContext(ctx, slack.CreateConversationParams{ChannelName: name})
-			return err
-		})
-		if e, ok := errors.AsType[slack.SlackErrorResponse](err); ok && e.Err == "name_taken" {
-			continue
-		}
-		if err != nil {
-			return "", err
-		}
-		return ch.ID, nil
+	now := s.now()
+	return s.incidents.Begin(inc.ID, incident.Plan{
+		Kind: store.OpEscalate, Actor: user, Text: sev, Steps: s.escalateSteps(inc),
+		To: store.StatusEscalated, Why: fmt.Sprintf("escalated (%s)", sev),
+		Check: func(i *store.Incident) error {
+			h := i.Handoff
+			if h.Channel != "" {
+				return fmt.Errorf("%w: %s is already escalated to <#%s>", incident.ErrBusy, i.ID, h.Channel)
+			}
+			if slices.ContainsFunc(h.Ops, func(o store.Op) bool { return o.Kind == store.OpEscalate && !o.Done }) {
+				return fmt.Errorf("%w: %s is being escalated", incident.ErrBusy, i.ID)
+			}
+			if h.OriginChannel == "" {
+				h.OriginChannel, h.OriginThread = i.Channel, i.ThreadTS
+			}
+			return nil
+		},
+		Set: func(h *store.Handoff) {
+			h.Severity, h.Escalated, h.Commander = sev, now, user
+		},
+	}, incident.Noting(store.EventCommander, fmt.Sprintf("%s is commander (escalated)", user)))
+}
+
+// escalate escalates incident id and runs its steps; it returns what to tell the person
+// who asked.
+func (s *Server) escalate(ctx context.Context, id, user, sev string) (string, error) {
+	_, op, err := s.beginEscalate(id, user, sev)
+	switch {
+	case errors.Is(err, incident.ErrBusy), errors.Is(err, incident.ErrRefused):
+		return refusal(err), nil
+	case err != nil:
+		return "", err
 	}
-	return "", fmt.Errorf("channel names %s to %s-5 are all taken", base, base)
+	return s.finishOp(ctx, id, op)
+}
+
+// refusal is the sentence of an op refused (ErrBusy, ErrRefused, errNotAllowed), without
+// the sentinel and what wraps it. Its text is the bot's own (IDs, mentions), not escaped.
+func refusal(err error) string {
+	msg := err.Error()
+	for _, sentinel := range []error{incident.ErrBusy, incident.ErrRefused, errNotAllowed} {
+		if i := strings.Index(msg, sentinel.Error()+": "); i >= 0 {
+			msg = msg[i+len(sentinel.Error())+2:]
+		}
+	}
+	return strings.ToUpper(msg[:1]) + msg[1:] + "."
+}
+
+// finishOp runs op's steps and says how it went: where the incident channel is, and what
+// Slack did not take.
+func (s *Server) finishOp(ctx context.Context, id string, op store.Op) (string, error) {
+	inc, err := s.runOp(ctx, id, op.Seq)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	h := inc.Handoff
+	switch op.Kind {
+	case store.OpEscalate:
+		if h.Channel == "" {
+			return "", fmt.Errorf("%s: no incident channel: %s", id, stepError(h.Op(op.Seq), "create-channel"))
+		}
+		fmt.Fprintf(&b, "%s is escalated (%s) to <#%s>; <@%s> is its commander.", inc.ID, h.Severity, h.Channel, h.Commander)
+	case store.OpCommander:
+		fmt.Fprintf(&b, "<@%s> is now the incident commander of %s.", op.Target, inc.ID)
+	case store.OpUpdate:
+		fmt.Fprintf(&b, "The update of %s is posted and pinned in <#%s>.", inc.ID, h.Channel)
+	case store.OpResolve:
+		fmt.Fprintf(&b, "%s is resolved.", inc.ID)
+	}
+	if done := h.Op(op.Seq); done != nil {
+		for _, st := range done.Steps {
+			if st.State == store.StepFailed {
+				fmt.Fprintf(&b, "\n:warning: %s failed: %s", st.Name, escape(st.Error))
+			}
+		}
+	}
+	return b.String(), nil
+}
+
+func stepError(op *store.Op, name string) string {
+	if op != nil {
+		if st := op.Step(name); st != nil && st.Error != "" {
+			return st.Error
+		}
+	}
+	return "not done"
 }
 
 // invite brings the given users and slack.oncall (user groups expanded) into channel.
@@ -112,7 +150,7 @@ func (s *Server) invite(ctx context.Context, channel string, users ...string) er
 			ids = append(ids, members...)
 			continue
 		}
-		if id != "" {
+		if id != "" && id != "cli" && id != incident.Bot {
 			ids = append(ids, id)
 		}
 	}
@@ -125,4 +163,58 @@ func (s *Server) invite(ctx context.Context, channel string, users ...string) er
 		_, err := s.api.client.InviteUsersToConversationContext(ctx, channel, ids...)
 		return err
 	})
+}
+
+func (s *Server) escalateCommand(ctx context.Context, inv Invocation, cmd Command) Reply {
+	const name = "/ipsec escalate"
+	if !s.access.allowed(ctx, PermEscalate, inv.User, inv.Channel) {
+		return s.denied(inv.User, inv.Channel, name, inv.Text, PermEscalate)
+	}
+	sev := cmp.Or(cmd.Severity, incident.DefaultSeverity)
+	_, op, err := s.beginEscalate(cmd.Incident, inv.User, sev)
+	if reply, done := s.opRefused(inv, name, cmd.Incident, err); done {
+		return reply
+	}
+	return s.runInBackground(inv, name, cmd.Incident, op,
+		fmt.Sprintf("Escalating %s (%s): creating its channel and inviting the on-call group…", cmd.Incident, sev))
+}
+
+// opRefused answers an op that could not begin: not found, refused, already done.
+func (s *Server) opRefused(inv Invocation, name, id string, err error) (Reply, bool) {
+	switch {
+	case err == nil:
+		return Reply{}, false
+	case errors.Is(err, store.ErrNotFound):
+		s.record(inv.User, inv.Channel, name, inv.Text, outcomeNotFound, "")
+		return Reply{Text: fmt.Sprintf("There is no incident %s.", id)}, true
+	case errors.Is(err, incident.ErrBusy), errors.Is(err, incident.ErrRefused):
+		s.record(inv.User, inv.Channel, name, inv.Text, outcomeOK, err.Error())
+		return Reply{Text: refusal(err)}, true
+	}
+	s.record(inv.User, inv.Channel, name, inv.Text, outcomeError, err.Error())
+	return Reply{Text: ":x: " + escape(fault.Sentence(err))}, true
+}
+
+// runInBackground runs a begun op after the acknowledgement and answers through the
+// response_url. A bot stopping before it runs leaves its steps planned for the next start.
+func (s *Server) runInBackground(inv Invocation, name, id string, op store.Op, ack string) Reply {
+	started := s.work.Go(func(ctx context.Context) {
+		msg, err := s.finishOp(ctx, id, op)
+		if err != nil {
+			if ctx.Err() != nil {
+				return // the next start finishes it
+			}
+			s.log.Error(name+" failed", "incident", id, "err", err)
+			msg = fmt.Sprintf(":x: %s: %s", id, escape(fault.Sentence(err)))
+		}
+		if err := s.api.respond(ctx, inv.ResponseURL, &slack.WebhookMessage{ResponseType: slack.ResponseTypeEphemeral, Text: msg}); err != nil {
+			s.log.Error(name+" answer not posted", "incident", id, "err", err)
+		}
+	}, s.unitFailed(inv.User, inv.Channel, name, inv.Text, inv.ResponseURL))
+	if !started {
+		s.record(inv.User, inv.Channel, name, inv.Text, outcomeBusy, "")
+		return Reply{Text: ":hourglass: The bot is restarting; what you asked is recorded and will be done when it is back."}
+	}
+	s.record(inv.User, inv.Channel, name, inv.Text, outcomeOK, id)
+	return Reply{Text: ack}
 }

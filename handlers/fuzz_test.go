@@ -20,7 +20,8 @@ import (
 func FuzzParseCommand(f *testing.F) {
 	for _, s := range []string{"", "help", "diagnose edge-01", "diagnose edge-01 capture 120", "diagnose edge-01 capture 30s",
 		"status", "status edge-01", "incident INC-7", "incidents", "reboot edge-01", "diagnose edge-01; rm -rf /",
-		"DIAGNOSE  edge-01\tcapture\u00a090", "incident inc-99999999999999999999"} {
+		"DIAGNOSE  edge-01\tcapture\u00a090", "incident inc-99999999999999999999", "escalate INC-7 sev1",
+		"commander INC-7 <@U12|ann>", "handoff inc-7 W9", "update INC-7 conditions: a actions: b needs: c", "resolve INC-7 re-keyed"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
@@ -37,9 +38,17 @@ func FuzzParseCommand(f *testing.F) {
 			if c.Edge == "" || c.CaptureSeconds < 0 {
 				t.Fatalf("diagnose %+v", c)
 			}
-		case "incident":
+		case "incident", "escalate", "resolve":
 			if !incidentID.MatchString(c.Incident) {
 				t.Fatalf("incident ID %q", c.Incident)
+			}
+		case "commander":
+			if !incidentID.MatchString(c.Incident) || !userMention.MatchString(c.User) {
+				t.Fatalf("commander %+v", c)
+			}
+		case "update":
+			if !incidentID.MatchString(c.Incident) || c.Text == "" {
+				t.Fatalf("update %+v", c)
 			}
 		default:
 			t.Fatalf("unknown name %q", c.Name)

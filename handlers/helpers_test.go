@@ -77,7 +77,8 @@ func newTestBot(t testing.TB, dir string, engine Diagnoser, fake *slacktestx.Ser
 
 // startBot serves cfg with the incidents (and their store) and engine against fake (a new fake
 // Slack when nil).
-func startBot(t testing.TB, cfg *config.Config, incidents *incident.Lifecycle, engine Diagnoser, fake *slacktestx.Server) *testBot {
+// opts change the server's options before it starts.
+func startBot(t testing.TB, cfg *config.Config, incidents *incident.Lifecycle, engine Diagnoser, fake *slacktestx.Server, opts ...func(*Options)) *testBot {
 	t.Helper()
 	if fake == nil {
 		fake = slacktestx.New(t)
@@ -89,14 +90,18 @@ func startBot(t testing.TB, cfg *config.Config, incidents *incident.Lifecycle, e
 	if cfg.Slack.APIURL == "" {
 		cfg.Slack.APIURL = fake.APIURL() // its response_urls are on the fake, as a deployment's are on its api_url
 	}
-	srv, err := New(Options{
+	o := Options{
 		Config: cfg, Store: db, Incidents: incidents, Engine: engine, Slack: NewSlackClient("xoxb-test", "xapp-test", fake.APIURL(), 10*time.Second),
 		SigningSecret: testSecret, Retry: RetryPolicy{MaxAttempts: 3, MaxRetryAfter: 5 * time.Second, Backoff: 10 * time.Millisecond},
 		Status: func(ctx context.Context, edge string) ([]Tunnel, error) {
 			return []Tunnel{{Site: "branch-fw", Tunnel: "10.0.1.0/24 <-> 10.0.2.0/24", State: "down", Detail: "Authentication Failed"}}, nil
 		},
 		ShutdownGrace: 50 * time.Millisecond,
-	})
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	srv, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

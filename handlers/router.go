@@ -73,6 +73,8 @@ func (s *Server) handleInvocation(ctx context.Context, inv Invocation) Reply {
 		return s.diagnoseCommand(ctx, inv, cmd)
 	case "escalate":
 		return s.escalateCommand(ctx, inv, cmd)
+	case "commander", "resolve":
+		return s.handoffCommand(ctx, inv, cmd)
 	}
 	// The read-only commands need any one permission.
 	if !s.access.any(ctx, inv.User, inv.Channel) {
@@ -83,7 +85,9 @@ func (s *Server) handleInvocation(ctx context.Context, inv Invocation) Reply {
 	case "status":
 		return s.statusCommand(ctx, inv, cmd)
 	case "incident":
-		return s.incidentCommand(inv, cmd)
+		return s.briefCommand(inv, cmd)
+	case "update":
+		return s.handoffCommand(ctx, inv, cmd)
 	default:
 		return s.incidentsCommand(inv)
 	}
@@ -247,38 +251,6 @@ func (s *Server) postStatus(ctx context.Context, edges []string, responseURL str
 	}
 }
 
-func (s *Server) incidentCommand(inv Invocation, cmd Command) Reply {
-	const name = "/ipsec incident"
-	inc, err := s.db.Incident(cmd.Incident)
-	if errors.Is(err, store.ErrNotFound) {
-		s.record(inv.User, inv.Channel, name, inv.Text, outcomeNotFound, "")
-		return Reply{Text: fmt.Sprintf("There is no incident %s.", cmd.Incident)}
-	}
-	if err != nil {
-		s.record(inv.User, inv.Channel, name, inv.Text, outcomeError, err.Error())
-		s.log.Error(name+" failed", "err", err)
-		return Reply{Text: ":x: " + escape(fault.Sentence(err))}
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "*%s* · `%s` · %s", inc.ID, escape(inc.Edge), inc.Status)
-	if inc.Cause != "" {
-		fmt.Fprintf(&b, " · cause `%s`", escape(inc.Cause))
-	}
-	if inc.Summary != "" {
-		fmt.Fprintf(&b, "\n%s", escape(inc.Summary))
-	}
-	fmt.Fprintf(&b, "\nrequested by <@%s> · opened %s · updated %s", inc.Requester,
-		inc.Created.UTC().Format(time.DateTime), inc.Updated.UTC().Format(time.DateTime))
-	if events, err := s.db.Timeline(inc.ID); err == nil && len(events) > 0 {
-		b.WriteString("\n*Timeline*")
-		for _, ev := range events[max(0, len(events)-10):] {
-			fmt.Fprintf(&b, "\n• %s %s", ev.Time.UTC().Format(time.TimeOnly), escape(truncate(ev.Text, 200)))
-		}
-	}
-	s.record(inv.User, inv.Channel, name, inv.Text, outcomeOK, "")
-	return Reply{Text: b.String(), Blocks: []slack.Block{section(b.String())}}
-}
-
 // openStatuses are the statuses `/ipsec incidents` lists.
 var openStatuses = []store.Status{store.StatusOpen, store.StatusDiagnosing, store.StatusEscalated, store.StatusInterrupted}
 
@@ -304,31 +276,4 @@ func (s *Server) incidentsCommand(inv Invocation) Reply {
 		fmt.Fprintf(&b, " · opened %s", inc.Created.UTC().Format(time.DateTime))
 	}
 	return Reply{Text: b.String(), Blocks: []slack.Block{section(b.String())}}
-}
-
-func (s *Server) escalateCommand(ctx context.Context, inv Invocation, cmd Command) Reply {
-	const name = "/ipsec escalate"
-	if !s.access.allowed(ctx, PermEscalate, inv.User, inv.Channel) {
-		return s.denied(inv.User, inv.Channel, name, inv.Text, PermEscalate)
-	}
-	if _, err := s.db.Incident(cmd.Incident); errors.Is(err, store.ErrNotFound) {
-		s.record(inv.User, inv.Channel, name, inv.Text, outcomeNotFound, "")
-		return Reply{Text: fmt.Sprintf("There is no incident %s.", cmd.Incident)}
-	}
-	started := s.work.Go(func(ctx context.Context) {
-		msg, err := s.escalate(ctx, cmd.Incident, inv.User)
-		if err != nil {
-			s.log.Error("escalation failed", "incident", cmd.Incident, "err", err)
-			msg = fmt.Sprintf(":x: %s could not be escalated: %s", cmd.Incident, escape(err.Error()))
-		}
-		if err := s.api.respond(ctx, inv.ResponseURL, &slack.WebhookMessage{ResponseType: slack.ResponseTypeEphemeral, Text: msg}); err != nil {
-			s.log.Error("escalation answer not posted", "incident", cmd.Incident, "err", err)
-		}
-	}, s.unitFailed(inv.User, inv.Channel, name, inv.Text, inv.ResponseURL))
-	if !started {
-		s.record(inv.User, inv.Channel, name, inv.Text, outcomeBusy, "")
-		return Reply{Text: ":hourglass: The bot is restarting; try again in a minute."}
-	}
-	s.record(inv.User, inv.Channel, name, inv.Text, outcomeOK, cmd.Incident)
-	return Reply{Text: fmt.Sprintf("Escalating %s: creating its channel and inviting the on-call group…", cmd.Incident)}
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -60,6 +61,11 @@ type Options struct {
 	HTTPClient    *http.Client         // for response_url posts; default: 15 s timeout
 	// ShutdownGrace is how long Shutdown lets running diagnoses finish before cancelling them.
 	ShutdownGrace time.Duration
+	// Now is the clock of update reminders and archiving (default time.Now).
+	Now func() time.Time
+	// SweepEvery is how often incident channels are checked for due reminders and archiving
+	// (default 1m; negative: never, for tests that sweep by hand).
+	SweepEvery time.Duration
 }
 
 // Server is the bot: it owns the Slack client, the access list, the metrics and the
@@ -81,6 +87,12 @@ type Server struct {
 	grace     time.Duration
 	work      *supervisor
 	audits    *auditWriter
+
+	now        func() time.Time
+	sweepEvery time.Duration
+	stopLoops  chan struct{} // closed by Shutdown: the sweep loop ends at once
+	stopOnce   sync.Once
+	opLocks    opLocks
 }
 
 // DefaultMaxBody bounds a Slack request body; slash commands are a few hundred bytes and
@@ -126,7 +138,13 @@ func New(o Options) (*Server, error) {
 		maxBody:   cmp.Or(o.MaxBody, DefaultMaxBody),
 		grace:     cmp.Or(o.ShutdownGrace, 10*time.Second),
 		work:      newSupervisor(lg),
+		now:       o.Now,
+		stopLoops: make(chan struct{}),
 	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.sweepEvery = cmp.Or(o.SweepEvery, defaultSweepEvery)
 	// Audit records queue behind an incident being opened like the incidents' own writes.
 	s.audits = newAuditWriter(o.Store, incidents, lg)
 	return s, nil
@@ -142,6 +160,12 @@ func (s *Server) Start(ctx context.Context) error {
 	if len(incs) > 0 {
 		s.work.Go(func(ctx context.Context) { s.noteInterrupted(ctx, incs) })
 	}
+	if err := s.resumeOps(); err != nil {
+		return fmt.Errorf("resume incident channel work: %w", err)
+	}
+	if s.sweepEvery > 0 {
+		s.work.Go(func(ctx context.Context) { s.sweepLoop(ctx, s.sweepEvery) })
+	}
 	return nil
 }
 
@@ -151,6 +175,7 @@ func (s *Server) Start(ctx context.Context) error {
 // that verdict and its files on a short context (interruptPostTimeout), cut off when ctx
 // ends. What a run could not mark or post, the next Start does.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopOnce.Do(func() { close(s.stopLoops) })
 	err := s.work.Shutdown(ctx, s.grace)
 	s.audits.Close()
 	return err

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"ipsecbot/diag/fault"
 	"log/slog"
 	"runtime/debug"
 	"sync"
@@ -113,7 +114,7 @@ func (s *Server) unitFailed(user, channel, command, args, responseURL string) fu
 	return func(ctx context.Context, err error) {
 		s.record(user, channel, command, args, outcomeError, err.Error())
 		msg := &slack.WebhookMessage{ResponseType: slack.ResponseTypeEphemeral,
-			Text: fmt.Sprintf(":x: `%s` failed: %s", escape(command), escape(err.Error()))}
+			Text: fmt.Sprintf(":x: `%s` failed. %s", escape(command), escape(fault.Sentence(err)))}
 		if err := s.api.respond(ctx, responseURL, msg); err != nil {
 			s.log.Error("failure not posted", "command", command, "err", err)
 		}

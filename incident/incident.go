@@ -210,6 +210,11 @@ func (l *Lifecycle) RecordArtifact(id string, a store.Artifact) error {
 // (or refuses), and the status entry (why, else the move when there is one) and the sets'
 // entries are committed with it.
 func (l *Lifecycle) change(id, actor, why string, move func(from store.Status) (store.Status, error), sets []Set) (store.Incident, error) {
+	return l.changeIncident(id, actor, why, func(i *store.Incident) (store.Status, error) { return move(i.Status) }, sets)
+}
+
+// changeIncident is change whose move sees the whole stored incident.
+func (l *Lifecycle) changeIncident(id, actor, why string, move func(i *store.Incident) (store.Status, error), sets []Set) (store.Incident, error) {
 	if l.db == nil {
 		return store.Incident{}, errNoStore
 	}
@@ -222,7 +227,7 @@ func (l *Lifecycle) change(id, actor, why string, move func(from store.Status) (
 		var err error
 		inc, err = l.db.ChangeIncident(id, func(i *store.Incident) ([]store.Event, error) {
 			from := i.Status
-			to, err := move(from)
+			to, err := move(i)
 			if err != nil {
 				return nil, err
 			}

@@ -76,6 +76,9 @@ type Incident struct {
 	Created        time.Time `json:"created"`
 	Updated        time.Time `json:"updated"`
 	CaptureSeconds int       `json:"capture_seconds,omitempty"`
+
+	// Handoff is set once the incident is escalated into its own channel.
+	Handoff *Handoff `json:"handoff,omitempty"`
 }
 
 type incidentRecord struct {

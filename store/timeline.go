@@ -23,10 +23,14 @@ const (
 	EventFailed            EventKind = "failed"             // a diagnosis could not run
 	EventSlack             EventKind = "slack"              // what Slack did not take: a post, an invite
 	EventInterruptionNoted EventKind = "interruption-noted" // the thread was told its diagnosis was cut short
+	EventCommander         EventKind = "commander"          // the incident commander changed
+	EventUpdate            EventKind = "update"             // a status update (conditions, actions, needs)
+	EventReminder          EventKind = "reminder"           // an update reminder was posted or snoozed
 )
 
 // EventKinds lists every kind the bot writes.
-var EventKinds = []EventKind{EventOpened, EventStatus, EventStep, EventFinding, EventCapture, EventFailed, EventSlack, EventInterruptionNoted}
+var EventKinds = []EventKind{EventOpened, EventStatus, EventStep, EventFinding, EventCapture, EventFailed, EventSlack, EventInterruptionNoted,
+	EventCommander, EventUpdate, EventReminder}
 
 // Event is one entry of an incident's append-only timeline.
 type Event struct {

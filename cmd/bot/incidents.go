@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"ipsecbot/config"
 	"ipsecbot/handlers"
+	"ipsecbot/incident"
 	"ipsecbot/store"
 )
 
@@ -21,15 +23,17 @@ const incidentsLockTimeout = 500 * time.Millisecond
 // incidentsBotTimeout bounds the question to the running bot when it holds the store.
 const incidentsBotTimeout = 3 * time.Second
 
-// runIncidents reads incident state: `incidents list` and `incidents show ID`. It reads the
-// store file; while the running bot holds the file it asks the bot on slack.listen instead,
-// and prints the same.
+// runIncidents reads incident state: `incidents list`, `incidents show ID` (the handoff
+// brief, then the whole record) and `incidents export ID` (a postmortem skeleton in
+// Markdown). It reads the store file; while the running bot holds the file it asks the bot
+// on slack.listen instead, and prints the same.
 func runIncidents(ctx context.Context, e *env, args []string) error {
 	flags := newFlags("incidents", e)
 	cfgPath := flags.String("config", "", "configuration file")
 	asJSON := flags.Bool("json", false, "print one JSON document")
 	edge := flags.String("edge", "", "list: only this edge's incidents")
 	limit := flags.Int("limit", handlers.DefaultIncidentLimit, "list: at most this many, newest first (0: all)")
+	outPath := flags.String("out", "", "export: write the Markdown to this file (default: standard output)")
 	var statuses multiFlag
 	flags.Var(&statuses, "status", "list: only incidents with this status (repeatable)")
 	pos, err := parseFlags(flags, args)
@@ -37,10 +41,10 @@ func runIncidents(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if len(pos) == 0 {
-		return usagef("want list or show ID")
+		return usagef("want list, show ID or export ID")
 	}
-	if pos[0] != "list" && pos[0] != "show" {
-		return usagef("unknown incidents command %q: want list or show ID", pos[0])
+	if pos[0] != "list" && pos[0] != "show" && pos[0] != "export" {
+		return usagef("unknown incidents command %q: want list, show ID or export ID", pos[0])
 	}
 	if *cfgPath == "" {
 		return usagef("--config FILE is required")
@@ -71,7 +75,7 @@ func runIncidents(ctx context.Context, e *env, args []string) error {
 			return writeJSON(e.stdout, emptyIfNil(list))
 		}
 		return printIncidentList(e.stdout, list)
-	case sub == "show" && len(pos) == 2:
+	case (sub == "show" || sub == "export") && len(pos) == 2:
 		src, err := openIncidents(*cfgPath)
 		if err != nil {
 			return err
@@ -81,15 +85,41 @@ func runIncidents(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		if *asJSON {
+		if sub == "show" && *asJSON {
 			return writeJSON(e.stdout, d)
 		}
+		cfg, err := config.Load(*cfgPath)
+		if err != nil {
+			return err
+		}
+		v, err := incident.NewView(d, cfg.ArtifactsDir(), cfg.Slack.Cadence)
+		if err != nil {
+			return err
+		}
+		if sub == "export" {
+			return writeExport(e, *outPath, v.Postmortem())
+		}
+		if _, err := fmt.Fprintln(e.stdout, v.Brief(incident.Style{})); err != nil {
+			return err
+		}
 		return printIncidentDetail(e.stdout, d)
-	case sub == "show":
-		return usagef("show takes one incident ID, e.g. show INC-12")
+	case sub == "show" || sub == "export":
+		return usagef("%s takes one incident ID, e.g. %s INC-12", sub, sub)
 	default:
-		return usagef("unknown incidents command %q: want list or show ID", strings.Join(pos, " "))
+		return usagef("unknown incidents command %q: want list, show ID or export ID", strings.Join(pos, " "))
 	}
+}
+
+// writeExport writes the postmortem to path, or standard output when path is empty.
+func writeExport(e *env, path, md string) error {
+	if path == "" {
+		_, err := io.WriteString(e.stdout, md)
+		return err
+	}
+	if err := os.WriteFile(path, []byte(md), 0o644); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	return nil
 }
 
 // incidentSource is where `bot incidents` reads: the store file, or the bot that holds it.

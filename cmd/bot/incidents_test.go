@@ -125,6 +125,42 @@ func TestIncidents_Show(t *testing.T) {
 	}
 }
 
+// Ensure `incidents show` starts with the handoff brief built from the incident's
+// report.json, and `incidents export` writes the postmortem skeleton, to a file with --out.
+func TestIncidents_ShowBriefAndExport(t *testing.T) {
+	cfg, dbPath := incidentsFixture(t)
+	rep := diag.Report{Verdict: diag.Verdict{Cause: diag.CauseAuthFailed, Confidence: 0.99, Summary: "PSK mismatch",
+		Evidence: []diag.Evidence{{Source: "log", Ref: "peer.log:136", Text: "MAC mismatched"}}}, Edge: "edge-01", Incident: "INC-1"}
+	js, _ := json.Marshal(rep)
+	dir := filepath.Join(filepath.Dir(dbPath), "artifacts", "INC-1")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "report.json"), js, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runBot(t, "incidents", "show", "INC-1", "--config", cfg)
+	if code != 0 || !strings.HasPrefix(out, "**INC-1** handoff brief · edge-01 → branch-fw · resolved") ||
+		!strings.Contains(out, "ruled in: auth_failed 0.99 — peer.log:136 MAC mismatched") || !strings.Contains(out, "incident:   INC-1") {
+		t.Errorf("show: exit %d\n%s%s", code, out, errOut)
+	}
+	md := filepath.Join(t.TempDir(), "postmortem.md")
+	code, out, errOut = runBot(t, "incidents", "export", "INC-1", "--config", cfg, "--out", md)
+	data, err := os.ReadFile(md)
+	if code != 0 || out != "" || err != nil {
+		t.Fatalf("export: exit %d %q %q, %v", code, out, errOut, err)
+	}
+	for _, want := range []string{"# Postmortem: INC-1 — edge-01 → branch-fw", "- Cause: auth_failed", "resolved in Slack",
+		"- Ruled in: auth_failed 0.99 — peer.log:136 MAC mismatched", "## Updates", "## Commanders", "INC-1/capture.pcap"} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("export lacks %q:\n%s", want, data)
+		}
+	}
+	if code, _, errOut := runBot(t, "incidents", "export", "--config", cfg); code != 2 || !strings.Contains(errOut, "export takes one incident ID") {
+		t.Errorf("export without ID: %d %q", code, errOut)
+	}
+}
+
 // Ensure mistakes get one line and the right exit status: 2 for usage, 1 for failures.
 func TestIncidents_Errors(t *testing.T) {
 	cfg, dbPath := incidentsFixture(t)
@@ -142,9 +178,9 @@ func TestIncidents_Errors(t *testing.T) {
 		code int
 		want string
 	}{
-		{"NoSubcommand", []string{"--config", cfg}, 2, "bot incidents: want list or show ID"},
+		{"NoSubcommand", []string{"--config", cfg}, 2, "bot incidents: want list, show ID or export ID"},
 		{"NoConfig", []string{"list"}, 2, "bot incidents: --config FILE is required"},
-		{"UnknownSubcommand", []string{"purge", "--config", cfg}, 2, `bot incidents: unknown incidents command "purge": want list or show ID`},
+		{"UnknownSubcommand", []string{"purge", "--config", cfg}, 2, `bot incidents: unknown incidents command "purge": want list, show ID or export ID`},
 		{"ShowWithoutID", []string{"show", "--config", cfg}, 2, "bot incidents: show takes one incident ID, e.g. show INC-12"},
 		{"BadStatus", []string{"list", "--status", "closed", "--config", cfg}, 2, `bot incidents: unknown --status "closed" (one of open, diagnosing, resolved, escalated, interrupted)`},
 		{"UnknownFlag", []string{"list", "--verbose", "--config", cfg}, 2, "bot incidents: flag provided but not defined: -verbose"},
@@ -257,7 +293,7 @@ func TestIncidents_ThroughRunningBot(t *testing.T) {
 		{"list"}, {"list", "--json"}, {"list", "--status", "resolved", "--json"}, {"list", "--status", "diagnosing", "--status", "open"},
 		{"list", "--edge", "edge-02"}, {"list", "--edge", "edge-09", "--json"}, {"list", "--limit", "1", "--json"},
 		{"show", "INC-1"}, {"show", "INC-1", "--json"}, {"show", "inc-2"}, {"show", "INC-2", "--json"},
-		{"show", "INC-7"}, {"show", "12"},
+		{"show", "INC-7"}, {"show", "12"}, {"export", "INC-1"},
 	}
 	type result struct {
 		code        int

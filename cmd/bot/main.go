@@ -47,7 +47,7 @@ func init() {
 			"run the simulated NSX world until interrupted", runLab},
 		{"serve", "--config FILE",
 			"run the bot: Slack, cron, store, /healthz, /metrics", runServe},
-		{"incidents", "list|show ID --config FILE [--json]",
+		{"incidents", "list|show ID|export ID --config FILE [--json] [--out FILE]",
 			"read incident state from the store", runIncidents},
 		{"watch", "--config FILE",
 			"watch every edge's tunnels in the foreground and print state changes", runWatch},

@@ -1,7 +1,9 @@
 // Package slacktestx extends slack-go's slacktest server with what the bot needs and slacktest
-// lacks: chat.update, the three-step file upload flow, pins, user-group members, response_url
-// endpoints, and injected failures (429 with Retry-After, Slack error codes). It records every
-// call so tests can assert what reached "Slack".
+// lacks: chat.update, the three-step file upload flow, channels (create with name_taken,
+// invite, topic, archive), pins, bookmarks, permalinks, direct messages, users and
+// user-group members, response_url endpoints, and injected failures (429 with Retry-After,
+// Slack error codes). It records every call, and keeps the state the calls built, so tests
+// can assert what reached "Slack" and what it holds.
 package slacktestx
 
 import (
@@ -13,6 +15,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -74,12 +77,36 @@ type Server struct {
 	uploads  map[string]*Upload
 	groups   map[string][]string
 	seq      int
+
+	channels map[string]*Channel // by ID
+	users    map[string]User
+	dms      map[string]string // user -> DM channel ID
+}
+
+// Channel is a channel as the fake holds it: created by conversations.create (or taken, see
+// TakeName), with its members, topic, pins and bookmarks.
+type Channel struct {
+	ID, Name  string
+	Members   []string
+	Topic     string
+	Pins      []string // message timestamps
+	Bookmarks []Bookmark
+	Archived  bool
+}
+
+// Bookmark is one bookmarks.add.
+type Bookmark struct{ ID, Title, Link string }
+
+// User is what users.info answers for an ID; unknown IDs are ordinary active people.
+type User struct {
+	Deleted, IsBot bool
 }
 
 // New starts a fake Slack on loopback and stops it when the test ends.
 func New(tb testing.TB) *Server {
 	tb.Helper()
-	s := &Server{faults: map[string][]Fault{}, uploads: map[string]*Upload{}, groups: map[string][]string{}}
+	s := &Server{faults: map[string][]Fault{}, uploads: map[string]*Upload{}, groups: map[string][]string{},
+		channels: map[string]*Channel{}, users: map[string]User{}, dms: map[string]string{}}
 	s.Server = slacktest.NewTestServer(s.bind)
 	s.Server.Start()
 	tb.Cleanup(s.Server.Stop)
@@ -149,7 +176,17 @@ func (s *Server) bind(c slacktest.Customize) {
 		writeJSON(w, map[string]any{"ok": true, "message_ts": s.nextTS()})
 	}))
 	c.Handle("/chat.update", s.method("chat.update", s.update))
+	// Pins of channels the fake did not create are answered ok and not kept.
 	c.Handle("/pins.add", s.method("pins.add", func(w http.ResponseWriter, f url.Values) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if ch, ok := s.channels[f.Get("channel")]; ok {
+			if slices.Contains(ch.Pins, f.Get("timestamp")) {
+				writeJSON(w, map[string]any{"ok": false, "error": "already_pinned"})
+				return
+			}
+			ch.Pins = append(ch.Pins, f.Get("timestamp"))
+		}
 		writeJSON(w, map[string]any{"ok": true})
 	}))
 	c.Handle("/usergroups.users.list", s.method("usergroups.users.list", func(w http.ResponseWriter, f url.Values) {
@@ -161,16 +198,56 @@ func (s *Server) bind(c slacktest.Customize) {
 		}
 		writeJSON(w, map[string]any{"ok": true, "users": users})
 	}))
-	// Channels created get IDs CNEW<n> and keep the name asked for.
-	c.Handle("/conversations.create", s.method("conversations.create", func(w http.ResponseWriter, f url.Values) {
-		s.mu.Lock()
-		s.seq++
-		id := fmt.Sprintf("CNEW%d", s.seq)
-		s.mu.Unlock()
-		writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": id, "name": f.Get("name"), "is_channel": true}})
+	c.Handle("/conversations.create", s.method("conversations.create", s.createChannel))
+	c.Handle("/conversations.invite", s.method("conversations.invite", s.inChannel(func(ch *Channel, f url.Values) string {
+		for _, u := range strings.Split(f.Get("users"), ",") {
+			if !slices.Contains(ch.Members, u) {
+				ch.Members = append(ch.Members, u)
+			}
+		}
+		return ""
+	})))
+	c.Handle("/conversations.setTopic", s.method("conversations.setTopic", s.inChannel(func(ch *Channel, f url.Values) string {
+		ch.Topic = f.Get("topic")
+		return ""
+	})))
+	c.Handle("/conversations.archive", s.method("conversations.archive", s.inChannel(func(ch *Channel, f url.Values) string {
+		if ch.Archived {
+			return "already_archived"
+		}
+		ch.Archived = true
+		return ""
+	})))
+	c.Handle("/pins.remove", s.method("pins.remove", s.inChannel(func(ch *Channel, f url.Values) string {
+		i := slices.Index(ch.Pins, f.Get("timestamp"))
+		if i < 0 {
+			return "no_pin"
+		}
+		ch.Pins = slices.Delete(ch.Pins, i, i+1)
+		return ""
+	})))
+	c.Handle("/bookmarks.add", s.method("bookmarks.add", s.addBookmark))
+	c.Handle("/chat.getPermalink", s.method("chat.getPermalink", func(w http.ResponseWriter, f url.Values) {
+		writeJSON(w, map[string]any{"ok": true, "channel": f.Get("channel"),
+			"permalink": "https://example.slack.com/archives/" + f.Get("channel") + "/p" + strings.ReplaceAll(f.Get("message_ts"), ".", "")})
 	}))
-	c.Handle("/conversations.invite", s.method("conversations.invite", func(w http.ResponseWriter, f url.Values) {
-		writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": f.Get("channel")}})
+	c.Handle("/conversations.open", s.method("conversations.open", func(w http.ResponseWriter, f url.Values) {
+		s.mu.Lock()
+		user := f.Get("users")
+		id, ok := s.dms[user]
+		if !ok {
+			s.seq++
+			id = fmt.Sprintf("D%04d", s.seq)
+			s.dms[user] = id
+		}
+		s.mu.Unlock()
+		writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": id}})
+	}))
+	c.Handle("/users.info", s.method("users.info", func(w http.ResponseWriter, f url.Values) {
+		s.mu.Lock()
+		u := s.users[f.Get("user")]
+		s.mu.Unlock()
+		writeJSON(w, map[string]any{"ok": true, "user": map[string]any{"id": f.Get("user"), "deleted": u.Deleted, "is_bot": u.IsBot}})
 	}))
 	// slacktest's own answer, recorded and open to faults (reconnection tests).
 	c.Handle("/apps.connections.open", s.method("apps.connections.open", func(w http.ResponseWriter, f url.Values) {
@@ -182,6 +259,82 @@ func (s *Server) bind(c slacktest.Customize) {
 	c.Handle("/response/", s.response)
 }
 
+// TakeName makes a channel name taken, as if someone had created it.
+func (s *Server) TakeName(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	id := fmt.Sprintf("CTAKEN%d", s.seq)
+	s.channels[id] = &Channel{ID: id, Name: name}
+}
+
+// SetUser sets what users.info says of id.
+func (s *Server) SetUser(id string, u User) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.users[id] = u
+}
+
+// Channels returns copies of the channels conversations.create made, in the order made.
+func (s *Server) Channels() []Channel {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Channel
+	for _, ch := range s.channels {
+		if strings.HasPrefix(ch.ID, "CNEW") {
+			c := *ch
+			c.Members, c.Pins, c.Bookmarks = slices.Clone(ch.Members), slices.Clone(ch.Pins), slices.Clone(ch.Bookmarks)
+			out = append(out, c)
+		}
+	}
+	slices.SortFunc(out, func(a, b Channel) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// Channels created get IDs CNEW<n> and keep the name asked for; a name in use is name_taken.
+func (s *Server) createChannel(w http.ResponseWriter, f url.Values) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name := f.Get("name")
+	for _, ch := range s.channels {
+		if ch.Name == name {
+			writeJSON(w, map[string]any{"ok": false, "error": "name_taken"})
+			return
+		}
+	}
+	s.seq++
+	id := fmt.Sprintf("CNEW%04d", s.seq)
+	s.channels[id] = &Channel{ID: id, Name: name}
+	writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": id, "name": name, "is_channel": true}})
+}
+
+// inChannel serves a method on a channel: fn changes it and returns a Slack error code or "".
+// Channels the fake did not create are answered ok and not kept.
+func (s *Server) inChannel(fn func(ch *Channel, f url.Values) string) func(http.ResponseWriter, url.Values) {
+	return func(w http.ResponseWriter, f url.Values) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if ch, ok := s.channels[f.Get("channel")]; ok {
+			if code := fn(ch, f); code != "" {
+				writeJSON(w, map[string]any{"ok": false, "error": code})
+				return
+			}
+		}
+		writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": f.Get("channel")}})
+	}
+}
+
+func (s *Server) addBookmark(w http.ResponseWriter, f url.Values) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	bm := Bookmark{ID: fmt.Sprintf("Bk%04d", s.seq), Title: f.Get("title"), Link: f.Get("link")}
+	if ch, ok := s.channels[f.Get("channel_id")]; ok {
+		ch.Bookmarks = append(ch.Bookmarks, bm)
+	}
+	writeJSON(w, map[string]any{"ok": true, "bookmark": map[string]any{"id": bm.ID, "title": bm.Title, "link": bm.Link}})
+}
+
 // method wraps a Web API handler: parses the form, records the call, serves queued faults.
 func (s *Server) method(name string, h func(http.ResponseWriter, url.Values)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -189,10 +342,11 @@ func (s *Server) method(name string, h func(http.ResponseWriter, url.Values)) ht
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		if s.record(name, r, r.PostForm, nil) && s.serveFault(w, r, name) {
+		// r.Form: some methods (chat.getPermalink) are sent as GET with a query.
+		if s.record(name, r, r.Form, nil) && s.serveFault(w, r, name) {
 			return
 		}
-		h(w, r.PostForm)
+		h(w, r.Form)
 	}
 }
 
