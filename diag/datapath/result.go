@@ -71,4 +71,13 @@ type PingResult struct {
 	Verdict  diag.Cause      `json:"verdict"`
 	Why      string          `json:"why"`
 	Evidence []diag.Evidence `json:"evidence"`
+	// Traces say where each echo was seen, in sequence order (the ladder diagram draws them).
+	Traces []Trace `json:"traces,omitempty"`
+}
+
+// Trace is where one echo was seen: Seen[0] for its request, Seen[1] for its reply, each by
+// point (index 0 is point 1).
+type Trace struct {
+	Seq  uint16     `json:"seq"`
+	Seen [2][4]bool `json:"seen"`
 }
