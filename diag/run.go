@@ -11,6 +11,9 @@ type Request struct {
 	OutDir         string        // where artifacts are written; empty: the store's artifacts dir
 	Requester      string        // who asked (a Slack user ID or "cli")
 	Deadline       time.Duration // overall; 0: the default
+	// DataPath asks for step 8 (the traffic fails): a ping followed through four capture
+	// points, on the hosts the peer's datapath block names.
+	DataPath bool
 }
 
 // Event kinds a run reports to its listeners.
