@@ -21,6 +21,9 @@ import (
 
 // The data-path hosts' names and their password file.
 const (
+	// DataPathScenario is the lab scenario a data-path scene is staged on: the tunnel is up,
+	// steps 1-7 find nothing, and step 8 finds where the ping stops.
+	DataPathScenario = "healthy"
 	ESXiName         = "esxi-01"
 	FarName          = "host2"
 	FileHostPassword = "host-password"
