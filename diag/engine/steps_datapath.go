@@ -88,6 +88,11 @@ func (dataPathStep) Run(ctx context.Context, r *run) Outcome {
 		return Outcome{Err: err}
 	}
 	defer far.X.(io.Closer).Close()
+	if dp.Remote.Via == config.DataPathViaPeer {
+		// The gateway pings from its inside address (remote.address), so the echoes are the
+		// tunnel's traffic between the two hosts.
+		far.Templates.Ping = "ping -c {count} -i 1 -I " + host2.String() + " {addr}"
+	}
 
 	points := &edgePoints{r: r, lives: []*captureLife{
 		newFilteredCaptureLife(r, cli, r.edge.Internal, edge.ICMPExpr(vm1, host2)),
