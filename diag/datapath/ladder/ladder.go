@@ -57,11 +57,13 @@ func PNG(r *datapath.Result) ([]byte, error) {
 	}
 	p.HideY()
 	p.X.Min, p.X.Max = 0.5, 4.5
-	p.Y.Min, p.Y.Max = -float64(rows)-0.5, 0.5
+	// The rails end below the last row; the legend sits in the room left under them.
+	railEnd := -float64(rows) - 0.5
+	p.Y.Min, p.Y.Max = railEnd-legendRows(rows), 0.5
 	p.X.Tick.Marker = plot.ConstantTicks([]plot.Tick{{Value: 1, Label: pointNames[0]}, {Value: 2, Label: pointNames[1]},
 		{Value: 3, Label: pointNames[2]}, {Value: 4, Label: pointNames[3]}})
 	for x := 1; x <= 4; x++ {
-		l, err := plotter.NewLine(plotter.XYs{{X: float64(x), Y: p.Y.Min}, {X: float64(x), Y: p.Y.Max}})
+		l, err := plotter.NewLine(plotter.XYs{{X: float64(x), Y: railEnd}, {X: float64(x), Y: p.Y.Max}})
 		if err != nil {
 			return nil, err
 		}
@@ -76,6 +78,18 @@ func PNG(r *datapath.Result) ([]byte, error) {
 			return nil, err
 		}
 	}
+	for _, k := range []struct {
+		name string
+		col  color.Color
+	}{{"ping VM 1 -> host 2", forward}, {"ping host 2 -> VM 1", back}, {"not seen at the next point", stopped}} {
+		l, err := plotter.NewLine(plotter.XYs{{}, {}})
+		if err != nil {
+			return nil, err
+		}
+		l.Color, l.Width = k.col, vg.Points(2)
+		p.Legend.Add(k.name, l)
+	}
+	p.Legend.Top, p.Legend.Left = false, false
 	if r.Stop != 0 {
 		lb, err := plotter.NewLabels(plotter.XYLabels{XYs: plotter.XYs{{X: float64(r.Stop), Y: 0.2}}, Labels: []string{"stopped here"}})
 		if err != nil {
@@ -181,3 +195,7 @@ func addArrow(p *plot.Plot, a arrow) error {
 	p.Add(head)
 	return nil
 }
+
+// legendRows is the room under the rails for the legend's three lines, in rows: a ladder of few
+// rows has tall rows.
+func legendRows(rows int) float64 { return max(1, float64(rows+1)*0.1) }
