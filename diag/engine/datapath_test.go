@@ -110,6 +110,14 @@ func TestDiagnose_DataPathStopPoint(t *testing.T) {
 	if recs, _ := db.Captures(); len(recs) != 0 {
 		t.Errorf("still recorded: %+v", recs)
 	}
+	tl, _ := db.Timeline(rep.Incident)
+	text := timelineText(tl)
+	for _, want := range []string{"capture started on esxi-01", "capture started on host2", "stopped and removed from esxi-01",
+		"stopped and removed from host2", "capture started on edge-01 " + lab.InternalNIC + " (filter: icmp and host 10.1.1.10 and host 10.2.2.20)"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("timeline lacks %q:\n%s", want, text)
+		}
+	}
 }
 
 // Ensure step 8 is not in the plan unless asked for, and then touches no data-path host.

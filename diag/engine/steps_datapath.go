@@ -161,12 +161,20 @@ func (r *run) dataPathHost(name string, s *config.SSH) (*hostcap.Host, error) {
 type hostRecords struct{ r *run }
 
 func (h hostRecords) Record(host, file string, pid int) error {
-	return h.r.e.db.PutCapture(store.Capture{Edge: h.r.edge.Name, Host: host, File: file, PID: pid,
+	err := h.r.e.db.PutCapture(store.Capture{Edge: h.r.edge.Name, Host: host, File: file, PID: pid,
 		Incident: h.r.req.Incident, Started: h.r.e.opts.Now()})
+	if err == nil && pid > 0 {
+		h.r.timeline(store.EventCapture, fmt.Sprintf("capture started on %s (%s, process %d)", host, file, pid))
+	}
+	return err
 }
 
 func (h hostRecords) Forget(host, file string) error {
-	return h.r.e.db.DeleteCapture(h.r.edge.Name, file)
+	if err := h.r.e.db.DeleteCapture(h.r.edge.Name, file); err != nil {
+		return err
+	}
+	h.r.timeline(store.EventCapture, fmt.Sprintf("capture %s stopped and removed from %s", file, host))
+	return nil
 }
 
 // edgePoints is the Edge's part of step 8 (hostcap.EdgeCapture): a capture on the internal vNic
