@@ -322,6 +322,53 @@ type Peer struct {
 	LogTimezone string `yaml:"log_timezone,omitempty"`
 	// Declared is the peer's IPsec settings when they cannot be read from it (SonicWall, WatchGuard...).
 	Declared *PeerSettings `yaml:"declared,omitempty"`
+	// DataPath names the hosts step 8 follows a ping between; without it step 8 does not run.
+	DataPath *DataPath `yaml:"datapath,omitempty"`
+}
+
+// DataPath is step 8's inventory for one tunnel: a VM on our side, the ESXi host it runs on,
+// and a host on the far side. Step 8 pings and captures on these hosts only.
+type DataPath struct {
+	VM     DataPathVM     `yaml:"vm,omitempty"`
+	Remote DataPathRemote `yaml:"remote,omitempty"`
+	Echoes int            `yaml:"echoes,omitempty"` // echo requests per ping, 1-100 (default 4)
+}
+
+// DataPathVM is the VM behind the Edge (capture point 1 is its port on its ESXi host).
+type DataPathVM struct {
+	Name    string        `yaml:"name,omitempty"`    // the VM's name on its ESXi host (net-stats -l)
+	Address string        `yaml:"address,omitempty"` // its IP, inside the tunnel's local subnets
+	NIC     int           `yaml:"nic,omitempty"`     // its vNIC (ethN), default 0
+	ESXi    *DataPathHost `yaml:"esxi,omitempty"`
+}
+
+// DataPathRemote is the host behind the peer (capture point 4 is taken on the far side).
+type DataPathRemote struct {
+	Address string `yaml:"address,omitempty"` // its IP, inside the tunnel's remote subnets
+	// Via is where point 4 is captured and the pings sent from: "peer" (the peer gateway, over
+	// the peer's ssh settings) or "host" (the remote host itself, over Host).
+	Via  string        `yaml:"via,omitempty"`
+	Host *DataPathHost `yaml:"host,omitempty"`
+}
+
+// DataPathHost is a host step 8 runs commands on.
+type DataPathHost struct {
+	Name string `yaml:"name,omitempty"` // for reports and errors
+	SSH  *SSH   `yaml:"ssh,omitempty"`
+}
+
+// How the far side of the data path is reached.
+const (
+	DataPathViaPeer = "peer"
+	DataPathViaHost = "host"
+)
+
+// EchoCount is how many echo requests each ping of step 8 sends.
+func (d *DataPath) EchoCount() int {
+	if d.Echoes <= 0 {
+		return 4
+	}
+	return d.Echoes
 }
 
 // PeerSettings are one side's IPsec settings, for the interoperability check.

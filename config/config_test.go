@@ -125,6 +125,8 @@ func TestLoad_BadConfigs(t *testing.T) {
 		{"invalid-wrong-type.yaml", ":4: cannot unmarshal !!str `five mi...` into int"},
 		{"invalid-syntax.yaml", `:2: did not find expected key`}, // the YAML library names the line before the stray indent
 		{"invalid-both-secret-refs.yaml", `:4: slack.bot_token_file: give bot_token_env or bot_token_file, not both`},
+		{"invalid-datapath-via.yaml", `:17: edges[0].peers[0].datapath.remote.via: is peer, and the peer has no ssh settings`},
+		{"invalid-datapath-esxi.yaml", `:9: edges[0].peers[0].datapath.vm.esxi: is required`},
 		{"invalid-backup-cron.yaml", `:4: store.backup.schedule: bad cron spec "nightly": expected exactly 5 fields, found 1: [nightly]`},
 	}
 	for _, tt := range tests {

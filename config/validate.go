@@ -351,7 +351,65 @@ func (v *validator) peers(edge int, e *Edge) {
 		}
 		v.ssh(at("ssh"), pr.SSH, true)
 		v.timezone(at("log_timezone"), pr.LogTimezone)
+		if pr.DataPath != nil {
+			v.dataPath(at("datapath"), &pr)
+		}
 	}
+}
+
+var validVMName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$`)
+
+// dataPath checks step 8's inventory: every host it names fully, so nothing unknown is dialled.
+func (v *validator) dataPath(path []any, pr *Peer) {
+	d := pr.DataPath
+	at := func(keys ...any) []any { return append(append([]any{}, path...), keys...) }
+	if !validVMName.MatchString(d.VM.Name) {
+		v.failf(at("vm", "name"), "%q is not a VM name (letters, digits, '-', '_', '.')", d.VM.Name)
+	}
+	if _, err := netip.ParseAddr(d.VM.Address); err != nil {
+		v.failf(at("vm", "address"), "%q is not an IP address", d.VM.Address)
+	}
+	if d.VM.NIC < 0 || d.VM.NIC > 9 {
+		v.failf(at("vm", "nic"), "must be 0 to 9 (eth0-eth9)")
+	}
+	if d.Echoes < 0 || d.Echoes > 100 {
+		v.failf(at("echoes"), "must be 1 to 100")
+	}
+	v.dataPathHost(at("vm", "esxi"), d.VM.ESXi)
+	if _, err := netip.ParseAddr(d.Remote.Address); err != nil {
+		v.failf(at("remote", "address"), "%q is not an IP address", d.Remote.Address)
+	}
+	switch d.Remote.Via {
+	case DataPathViaPeer:
+		if pr.SSH == nil {
+			v.failf(at("remote", "via"), "is peer, and the peer has no ssh settings")
+		}
+		if d.Remote.Host != nil {
+			v.failf(at("remote", "host"), "is for via: host only")
+		}
+	case DataPathViaHost:
+		v.dataPathHost(at("remote", "host"), d.Remote.Host)
+	default:
+		v.failf(at("remote", "via"), "must be %s or %s, not %q", DataPathViaPeer, DataPathViaHost, d.Remote.Via)
+	}
+}
+
+func (v *validator) dataPathHost(path []any, h *DataPathHost) {
+	if h == nil {
+		v.failf(path, "is required")
+		return
+	}
+	if !validVMName.MatchString(h.Name) {
+		v.failf(append(append([]any{}, path...), "name"), "%q is not a host name (letters, digits, '-', '_', '.')", h.Name)
+	}
+	if h.SSH == nil {
+		v.failf(append(append([]any{}, path...), "ssh"), "is required")
+		return
+	}
+	if len(h.SSH.HAAddresses) > 0 {
+		v.failf(append(append([]any{}, path...), "ssh", "ha_addresses"), "is for edges only")
+	}
+	v.ssh(append(append([]any{}, path...), "ssh"), h.SSH, true)
 }
 
 // ssh checks an SSH block; strict adds what a connection needs (credentials, host-key policy).

@@ -141,6 +141,8 @@ type Report struct {
 	// Interrupted is Interruption for people ("" for a run that finished), as report.json has
 	// always carried it. Set both with Interrupt.
 	Interrupted string `json:"interrupted,omitempty"`
+	// DataPath is step 8's finding (nil when it did not run).
+	DataPath *DataPath `json:"data_path,omitempty"`
 	// Dir is the directory the artifacts (and report.json itself) are in; Artifact names are
 	// relative to it.
 	Dir string `json:"-"`
@@ -185,4 +187,22 @@ func (i *Interruption) UnmarshalJSON(b []byte) error {
 	}
 	*i = Interruption{After: time.Duration(math.Round(j.AfterS * float64(time.Second))), Reason: j.Reason}
 	return nil
+}
+
+// DataPath is step 8's finding: where a ping between a VM behind the Edge and a host behind
+// the peer stopped among the four capture points, with the frames that show it.
+type DataPath struct {
+	Verdict   Cause  `json:"verdict"`
+	Direction string `json:"direction,omitempty"`  // forward (VM to host) or return
+	Leg       string `json:"leg,omitempty"`        // request or reply
+	Stop      int    `json:"stop_point,omitempty"` // the point (1-4) the echoes did not reach; 0: healthy
+	Summary   string `json:"summary"`
+	// Table is the four-point table as text (the report and Slack show it as is).
+	Table    string     `json:"table"`
+	Evidence []Evidence `json:"evidence"`
+	// Captures are the four points' pcaps (point-N.pcap), Ladder the ladder diagram's PNG.
+	Captures []string `json:"captures"`
+	Ladder   string   `json:"ladder,omitempty"`
+	// Result is the full per-ping correlation, as diag/datapath writes it.
+	Result json.RawMessage `json:"result,omitempty"`
 }

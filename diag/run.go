@@ -12,6 +12,9 @@ type Request struct {
 	Requester      string        // who asked (a Slack user ID or "cli")
 	Automatic      bool          // the watcher asked (the incident's origin is automatic), not a person
 	Deadline       time.Duration // overall; 0: the default
+	// DataPath asks for step 8 (the traffic fails): a ping followed through four capture
+	// points, on the hosts the peer's datapath block names.
+	DataPath bool
 }
 
 // Event kinds a run reports to its listeners.

@@ -209,6 +209,9 @@ func verdictBlocks(r *diag.Report, requester string, captureSeconds, maxCapture 
 		}
 		blocks = append(blocks, section(b.String()))
 	}
+	if r.DataPath != nil {
+		blocks = append(blocks, dataPathBlock(r.DataPath))
+	}
 	if len(r.Remediation) > 0 {
 		var b strings.Builder
 		b.WriteString("*What to do*")

@@ -109,6 +109,8 @@ func TestVerdictBlocks_WithinSlackLimits(t *testing.T) {
 		rep.Remediation = append(rep.Remediation, strings.Repeat("do ", 3000))
 	}
 	rep.Missing = []string{strings.Repeat("m", 10000)}
+	rep.DataPath = &diag.DataPath{Verdict: "lost_on_wan", Direction: strings.Repeat("<!channel>", 100), Leg: "request", Stop: 3,
+		Table: strings.Repeat("ping <!channel> 4/4\n", 1000), Captures: []string{strings.Repeat("point-1.pcap", 500)}, Ladder: "datapath-ladder.png"}
 	rep.Interrupt(&diag.Interruption{After: 9 * time.Second, Reason: strings.Repeat("shutting down <!channel> ", 500)})
 	blocks := verdictBlocks(rep, "U123", 60, 300, strings.Repeat("n", 5000))
 	if len(blocks) > 50 {
@@ -181,5 +183,22 @@ func TestManifest_MatchesEndpointsAndScopes(t *testing.T) {
 		if !strings.Contains(scopes, s) {
 			t.Errorf("scope %s missing from %s", s, scopes)
 		}
+	}
+}
+
+// Ensure a report with step 8 shows the stop point, the four-point table and the captures.
+func TestVerdictBlocks_DataPath(t *testing.T) {
+	rep := authFailedReport()
+	rep.DataPath = &diag.DataPath{Verdict: "lost_on_wan", Direction: "forward", Leg: "request", Stop: 3,
+		Table:    "ping  leg  1 VM port  2 Edge internal\nVM 1 -> host 2  request  4/4  4/4\n\nverdict: lost_on_wan\nlong summary\n",
+		Captures: []string{"point-1.pcap", "point-2.pcap"}, Ladder: "datapath-ladder.png"}
+	js, _ := json.Marshal(slack.Blocks{BlockSet: verdictBlocks(rep, "U123", 0, 300, "")})
+	for _, want := range []string{"the forward ping's request stopped at point 3", "2 Edge internal", "point-2.pcap", "datapath-ladder.png"} {
+		if !strings.Contains(string(js), want) {
+			t.Errorf("blocks lack %q", want)
+		}
+	}
+	if strings.Contains(string(js), "long summary") {
+		t.Error("the table's summary repeated in the block")
 	}
 }

@@ -29,6 +29,7 @@ type Command struct {
 	Severity       string // escalate: sev1, sev2, sev3 ("" : the default)
 	User           string // commander: the new commander's user ID
 	Text           string // update: the update; resolve: the note
+	DataPath       bool   // diagnose ... datapath: the traffic fails, run step 8 too
 }
 
 // usage is one line of help: the syntax, what it does, and the permission it needs.
@@ -39,7 +40,7 @@ type usage struct {
 
 var usages = []usage{
 	{"help", "/ipsec help", "this text", ""},
-	{"diagnose", "/ipsec diagnose EDGE [capture SECONDS]", "run the unstable-tunnel procedure on EDGE (capture: custom capture window)", PermDiagnose},
+	{"diagnose", "/ipsec diagnose EDGE [datapath] [capture SECONDS]", "run the unstable-tunnel procedure on EDGE (datapath: traffic fails, follow a ping through four capture points; capture: custom capture window)", PermDiagnose},
 	{"status", "/ipsec status [EDGE]", "tunnel states from the NSX API", ""},
 	{"incident", "/ipsec incident ID", "one incident's state and timeline", ""},
 	{"incidents", "/ipsec incidents", "the open incidents", ""},
@@ -69,10 +70,14 @@ func parseCommand(text string) (Command, error) {
 	case "help":
 		return Command{Name: name}, nil
 	case "diagnose":
-		if len(args) != 1 && len(args) != 3 {
-			return Command{}, usageErr{"diagnose takes an edge name and optionally `capture SECONDS`"}
+		dataPath := len(args) > 1 && strings.EqualFold(args[1], "datapath")
+		if dataPath {
+			args = append(args[:1:1], args[2:]...)
 		}
-		c := Command{Name: name, Edge: args[0]}
+		if len(args) != 1 && len(args) != 3 {
+			return Command{}, usageErr{"diagnose takes an edge name and optionally `datapath` and `capture SECONDS`"}
+		}
+		c := Command{Name: name, Edge: args[0], DataPath: dataPath}
 		if len(args) == 3 {
 			if strings.ToLower(args[1]) != "capture" {
 				return Command{}, usageErr{fmt.Sprintf("unexpected %q after the edge name (expected `capture SECONDS`)", args[1])}

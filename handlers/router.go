@@ -172,7 +172,7 @@ func (s *Server) diagnoseCommand(ctx context.Context, inv Invocation, cmd Comman
 		s.record(inv.User, inv.Channel, name, inv.Text, outcomeUsage, "capture too long")
 		return Reply{Text: fmt.Sprintf(":warning: %s allows captures of at most %d seconds.", edge.Name, maxCapture(edge))}
 	}
-	r, joined, err := s.startDiagnosis(edge.Name, cmd.CaptureSeconds, inv.User, inv.Channel, inv.ResponseURL)
+	r, joined, err := s.startDiagnosisFor(edge.Name, cmd.CaptureSeconds, cmd.DataPath, inv.User, inv.Channel, inv.ResponseURL)
 	return s.startedReply(inv.User, inv.Channel, name, inv.Text, r, joined, err)
 }
 

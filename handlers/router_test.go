@@ -1,11 +1,13 @@
 package handlers
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"ipsecbot/diag"
 	"ipsecbot/handlers/slacktestx"
 	"ipsecbot/store"
 )
@@ -186,5 +188,38 @@ func TestAccess_HangingGroupLookupStillAcksInTime(t *testing.T) {
 	r := b.command("UNET", "C1", "diagnose edge-01")
 	if took := time.Since(start); took > 3*time.Second || !strings.Contains(r.Text, "*diagnose* permission") {
 		t.Errorf("after %v: %q", took, r.Text)
+	}
+}
+
+// Ensure `/ipsec diagnose EDGE datapath` asks the engine for step 8 (with or without a capture
+// window), and a plain diagnose does not.
+func TestCommands_DiagnoseDataPath(t *testing.T) {
+	checkLeaks(t)
+	eng := &fakeEngine{cause: "lost_on_wan"}
+	b := newTestBot(t, t.TempDir(), eng, nil)
+	for i, text := range []string{"diagnose edge-01 datapath", "diagnose edge-02 DataPath capture 60", "diagnose branch-edge"} {
+		r := b.command("UOPS", "C1", text)
+		if !strings.Contains(r.Text, "Diagnosing") {
+			t.Fatalf("%q: reply %q", text, r.Text)
+		}
+		waitIncident(t, b, fmt.Sprintf("INC-%d", i+1), isFinal)
+	}
+	eng.mu.Lock()
+	defer eng.mu.Unlock()
+	got := map[string]diag.Request{}
+	for _, c := range eng.calls {
+		got[c.Edge] = c
+	}
+	if c := got["edge-01"]; !c.DataPath || c.CaptureSeconds != 0 {
+		t.Errorf("edge-01: %+v", c)
+	}
+	if c := got["edge-02"]; !c.DataPath || c.CaptureSeconds != 60 {
+		t.Errorf("edge-02: %+v", c)
+	}
+	if c := got["branch-edge"]; c.DataPath || c.Edge == "" {
+		t.Errorf("branch-edge: %+v", c)
+	}
+	if r := b.command("UOPS", "C1", "diagnose edge-01 datapath capture"); !strings.Contains(r.Text, "diagnose takes an edge name") {
+		t.Errorf("malformed: %q", r.Text)
 	}
 }

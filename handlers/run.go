@@ -24,6 +24,7 @@ type run struct {
 	requester, channel      string
 	responseURL             string
 	captureSeconds, maxSecs int
+	dataPath                bool          // step 8 asked for
 	claimed                 *incident.Run // the bot's claim of the edge; the run finishes it
 
 	// Set once the incident is open, before the run's goroutine goes on.
@@ -40,6 +41,11 @@ type run struct {
 // second command for it joins at once and commands for other edges never wait on this
 // one's database commit.
 func (s *Server) startDiagnosis(edge string, secs int, user, channel, responseURL string) (*run, bool, error) {
+	return s.startDiagnosisFor(edge, secs, false, user, channel, responseURL)
+}
+
+// startDiagnosisFor is startDiagnosis, with step 8 (the data path) when dataPath.
+func (s *Server) startDiagnosisFor(edge string, secs int, dataPath bool, user, channel, responseURL string) (*run, bool, error) {
 	claimed, owner := s.incidents.Claim(edge)
 	if !owner {
 		inc, err := claimed.Incident()
@@ -48,7 +54,7 @@ func (s *Server) startDiagnosis(edge string, secs int, user, channel, responseUR
 	e, _ := s.cfg.Edge(edge)
 	r := &run{
 		edge: edge, requester: user, channel: channel, responseURL: responseURL,
-		captureSeconds: secs, maxSecs: maxCapture(e), claimed: claimed,
+		captureSeconds: secs, maxSecs: maxCapture(e), claimed: claimed, dataPath: dataPath,
 	}
 	if err := s.openRun(r); err != nil {
 		claimed.Finish(nil, err)
@@ -109,7 +115,7 @@ func (s *Server) drive(ctx context.Context, r *run) {
 	consumer.Go(func() { s.followProgress(ctx, r, p, q) })
 	report, err = s.engine.Execute(ctx, r.claimed, diag.Request{
 		Edge: r.edge, CaptureSeconds: r.captureSeconds, Incident: r.incident,
-		OutDir: r.outDir, Requester: r.requester,
+		OutDir: r.outDir, Requester: r.requester, DataPath: r.dataPath,
 	}, q.push)
 	q.close()
 	consumer.Wait()

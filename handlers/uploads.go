@@ -67,7 +67,7 @@ func (s *Server) reportFiles(r *run, rep *diag.Report) (first, outputs []reportF
 			return
 		}
 		f := reportFile{name: filepath.ToSlash(name), path: path}
-		if kind == "report" || kind == "pcap" {
+		if kind == "report" || kind == "pcap" || kind == "png" { // png: the data path's ladder
 			// Slack file names have no directories.
 			f.name = strings.ReplaceAll(f.name, "/", "-")
 			first = append(first, f)

@@ -55,6 +55,7 @@ func (l *Lab) config(dir string) *config.Config {
 					Address: l.peer.Addr(), User: peerUser,
 					KeyFile: ref(FilePeerKey), KnownHosts: ref(FileKnownHosts),
 				},
+				DataPath: l.dataPathConfig(ref),
 			}},
 			Capture: config.Capture{
 				SCPListen:  l.scpAddr,

@@ -55,6 +55,10 @@ type Options struct {
 	// (`bot lab`). Otherwise the lab keeps the port bound and hands the socket over to the
 	// bot's receive endpoint in this process (edge.HandOver): no later bind can lose it.
 	BotElsewhere bool
+	// DataPath names a data-path scene (scene.Lookup): VM 1's ESXi host and the far side run
+	// beside the Edge for step 8, the peer's configuration has a datapath block, and the Edge's
+	// step-8 captures and SPIs are the scene's. Empty: no data-path hosts.
+	DataPath string
 }
 
 // Faults gathers the simulators' fault switches.
@@ -97,6 +101,7 @@ type Lab struct {
 	scpLn    net.Listener // bound at scpAddr until the bot's receive endpoint takes it
 	capture  int
 	edges    int // Options.Edges
+	dp       *dataPathLab
 }
 
 // Start stages a scenario: it builds the content, starts the Manager, the Edge and the peer
@@ -148,7 +153,17 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	} else {
 		edge.HandOver(l.scpLn)
 	}
+	if opts.DataPath != "" {
+		if err = l.startDataPath(ctx, host, opts.DataPath); err != nil {
+			return nil, err
+		}
+	}
 	outputs := l.content.showOutputs()
+	if l.dp != nil {
+		sa := l.content.saStatus()
+		l.dataPathSPIs(sa)
+		outputs[edge.CmdServiceIPsecSA] = edgesim.RenderSA(sa)
+	}
 	if l.edge, err = l.startEdge(ctx, host, sec.edgeHostKey, 0, sec, outputs, opts.Faults.Edge); err != nil {
 		return nil, err
 	}
@@ -180,6 +195,7 @@ func (l *Lab) startEdge(ctx context.Context, host string, hostKey ssh.Signer, ha
 		Outputs:         outputs,
 		Log:             l.content.edgeLog,
 		CaptureFile:     func() []byte { return l.content.capture },
+		CaptureFor:      l.captureFor,
 		Ping:            l.content.ping,
 		SCPDialOverride: l.scpAddr,
 		Faults:          faults,
@@ -308,6 +324,9 @@ func (l *Lab) Close() error {
 	for _, e := range l.ha[min(1, len(l.ha)):] { // ha[0] is l.edge
 		errs = append(errs, e.Close())
 	}
+	if l.dp != nil {
+		errs = append(errs, l.dp.close())
+	}
 	if l.tempDir {
 		errs = append(errs, os.RemoveAll(l.dir))
 	}
@@ -324,7 +343,7 @@ func (l *Lab) writeFiles(sec secrets) error {
 	for _, e := range l.ha[min(1, len(l.ha)):] { // every appliance's own key
 		kh += knownhosts.Line([]string{knownhosts.Normalize(e.Addr())}, e.HostKey()) + "\n"
 	}
-	for _, f := range []struct {
+	files := []struct {
 		name string
 		data []byte
 	}{
@@ -333,7 +352,15 @@ func (l *Lab) writeFiles(sec secrets) error {
 		{FileEdgePassword, []byte(sec.edgePassword + "\n")},
 		{FilePeerKey, pem.EncodeToMemory(block)},
 		{FileKnownHosts, []byte(kh)},
-	} {
+	}
+	if l.dp != nil {
+		files[len(files)-1].data = append(files[len(files)-1].data, l.dp.esxi.KnownHostsLine()+"\n"+l.dp.far.KnownHostsLine()+"\n"...)
+		files = append(files, struct {
+			name string
+			data []byte
+		}{FileHostPassword, []byte(l.dp.password + "\n")})
+	}
+	for _, f := range files {
 		if err := os.WriteFile(filepath.Join(l.dir, f.name), f.data, 0o600); err != nil {
 			return err
 		}

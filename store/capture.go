@@ -21,6 +21,11 @@ type Capture struct {
 	Before   []string  `json:"before,omitempty"`
 	Incident string    `json:"incident,omitempty"`
 	Started  time.Time `json:"started"`
+	// Host, for a capture on one of step 8's hosts (not the Edge): the host's name in the
+	// edge's datapath inventory; File is then the capture's path there and PID its process
+	// (0 until it runs).
+	Host string `json:"host,omitempty"`
+	PID  int    `json:"pid,omitempty"`
 }
 
 type captureRecord struct {

@@ -61,8 +61,11 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if err := prepareOut(dir); err != nil {
 		return err
 	}
+	// A data-path scenario is step 8 on request against a healthy lab whose ESXi host, Edge
+	// and far side capture that scene.
+	name, dataPath := sc.Name, ""
 	if isDataPath {
-		return runDataPathDemo(ctx, e, dp, dir)
+		name, dataPath = lab.DataPathScenario, dp.Name()
 	}
 	if *watching {
 		return runDemoWatch(ctx, e, dir, *secs)
@@ -74,14 +77,14 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	defer os.RemoveAll(labDir)
 	// The lab outlives an interrupt: the cut-short run still stops, fetches and removes its
 	// capture and collects the logs over it. It closes when the run has returned.
-	l, err := lab.Start(context.WithoutCancel(ctx), lab.Options{Scenario: sc.Name, Dir: labDir})
+	l, err := lab.Start(context.WithoutCancel(ctx), lab.Options{Scenario: name, Dir: labDir, DataPath: dataPath})
 	if err != nil {
 		return fmt.Errorf("start the lab: %w", err)
 	}
 	defer l.Close()
 	cfg := l.Config()
 	fmt.Fprintf(e.stderr, "demo: lab scenario %s on loopback (NSX Manager %s, Edge SSH %s, peer SSH %s)\n",
-		sc.Name, cfg.Managers[0].URL, cfg.Edges[0].SSH.Address, cfg.Edges[0].Peers[0].SSH.Address)
+		name+" "+dataPath, cfg.Managers[0].URL, cfg.Edges[0].SSH.Address, cfg.Edges[0].Peers[0].SSH.Address)
 	db, err := openStoreForRun(cfg, e.stderr) // the lab's store file, in its temporary directory
 	if err != nil {
 		return err
@@ -89,6 +92,10 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if db != nil {
 		defer db.Close()
 	}
-	req := diag.Request{Edge: cfg.Edges[0].Name, CaptureSeconds: *secs, OutDir: dir, Requester: "cli"}
+	if isDataPath {
+		esxi, far := l.DataPathHosts()
+		fmt.Fprintf(e.stderr, "demo: data-path hosts %s (ESXi, SSH %s) and %s (far side, SSH %s)\n", lab.ESXiName, esxi.Addr(), lab.FarName, far.Addr())
+	}
+	req := diag.Request{Edge: cfg.Edges[0].Name, CaptureSeconds: *secs, OutDir: dir, Requester: "cli", DataPath: isDataPath}
 	return diagnoseAndPrint(ctx, e, cfg, db, req, engine.Options{Logger: stderrLogger(e.stderr)}, false)
 }

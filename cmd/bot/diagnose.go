@@ -22,7 +22,7 @@ import (
 )
 
 // runDiagnose is `bot diagnose EDGE [--peer NAME] --config FILE [--json] [--out DIR]
-// [--capture-seconds N]`: the procedure against an edge of the inventory, progress on stderr,
+// [--capture-seconds N] [--data-path]`: the procedure against an edge of the inventory, progress on stderr,
 // the verdict (or with --json the report, alone) on stdout. Exit 0 whatever the cause found.
 func runDiagnose(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("diagnose", e)
@@ -31,6 +31,7 @@ func runDiagnose(ctx context.Context, e *env, args []string) error {
 	asJSON := fs.Bool("json", false, "print the report as JSON on stdout")
 	out := fs.String("out", "", "directory for the artifacts (default: under the store's artifacts directory); "+outRule)
 	secs := fs.Int("capture-seconds", config.DefaultCaptureWindowSeconds, "capture window in seconds")
+	dataPath := fs.Bool("data-path", false, "the traffic fails: after steps 1-7, follow a ping through four capture points (step 8; the peer's datapath block names the hosts)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -79,7 +80,7 @@ func runDiagnose(ctx context.Context, e *env, args []string) error {
 	if db != nil {
 		defer db.Close()
 	}
-	return diagnoseAndPrint(ctx, e, cfg, db, diag.Request{Edge: pos[0], Peer: *peer, CaptureSeconds: *secs, OutDir: *out, Requester: "cli"},
+	return diagnoseAndPrint(ctx, e, cfg, db, diag.Request{Edge: pos[0], Peer: *peer, CaptureSeconds: *secs, OutDir: *out, Requester: "cli", DataPath: *dataPath},
 		engine.Options{Logger: stderrLogger(e.stderr)}, *asJSON)
 }
 

@@ -185,6 +185,7 @@ func (w *world) follow(ping uint8) PingResult {
 		if f.next < 0 {
 			r.Answered++
 		}
+		r.Traces = append(r.Traces, Trace{Seq: seq, Seen: counted})
 		fates = append(fates, f)
 	}
 	r.Echoes = len(seqs)

@@ -71,4 +71,30 @@ type PingResult struct {
 	Verdict  diag.Cause      `json:"verdict"`
 	Why      string          `json:"why"`
 	Evidence []diag.Evidence `json:"evidence"`
+	// Traces say where each echo was seen, in sequence order (the ladder diagram draws them).
+	Traces []Trace `json:"traces,omitempty"`
+}
+
+// Trace is where one echo was seen: Seen[0] for its request, Seen[1] for its reply, each by
+// point (index 0 is point 1).
+type Trace struct {
+	Seq  uint16     `json:"seq"`
+	Seen [2][4]bool `json:"seen"`
+}
+
+// Remediation is what to check for one of the step's causes.
+func Remediation(c diag.Cause) []string {
+	switch c {
+	case DroppedBeforeEdge:
+		return []string{"Check the VM's port group, the distributed firewall and the VM's route to the Edge: its packets never reached the Edge's internal interface"}
+	case EdgeNotEncrypting:
+		return []string{"Check the Edge's IPsec policy (show service ipsec sp) covers the two hosts' subnets and the Edge firewall allows them: clear traffic reached the Edge and no ESP left it (or ESP arrived and nothing came out decrypted)"}
+	case LostOnWAN:
+		return []string{"Check the path between the Edge's uplink and the peer: ESP (IP 50) or UDP 4500 is dropped by a firewall, NAT or the provider"}
+	case PeerNotDecrypting:
+		return []string{"Check the peer gateway's SAs and policy for these subnets: ESP reached it and nothing came out decrypted"}
+	case RemoteNotAnswering:
+		return []string{"Check the destination host: the ping reached it and it sent no reply (its firewall, its route back through the tunnel)"}
+	}
+	return nil
 }

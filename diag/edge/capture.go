@@ -75,10 +75,27 @@ func CaptureExpr(peer netip.Addr) string {
 	return "host_" + peer.Unmap().String() + "_and_(udp_port_500_or_udp_port_4500_or_esp)"
 }
 
+// ICMPExpr is the expression (spaces as "_") for the pings between two hosts: step 8's capture
+// on the Edge's internal interface.
+func ICMPExpr(a, b netip.Addr) string {
+	return "icmp_and_host_" + a.Unmap().String() + "_and_host_" + b.Unmap().String()
+}
+
+// ESPExpr is the expression for the tunnel's ESP (plain or in UDP 4500) between the Edge and
+// peer: step 8's capture on the uplink.
+func ESPExpr(peer netip.Addr) string {
+	return "host_" + peer.Unmap().String() + "_and_(esp_or_udp_port_4500)"
+}
+
+var validExpr = regexp.MustCompile(`^[A-Za-z0-9_.:()]{1,200}$`)
+
 // CaptureSpec says what to capture.
 type CaptureSpec struct {
-	Interface   string        // vNic_N, the uplink towards the peer
-	Peer        netip.Addr    // the peer's IKE address
+	Interface string     // vNic_N, the uplink towards the peer
+	Peer      netip.Addr // the peer's IKE address
+	// Expr is the capture's tcpdump expression, spaces as "_" (ICMPExpr, ESPExpr); empty: IKE
+	// and ESP with Peer (CaptureExpr).
+	Expr        string
 	MaxBytes    int64         // cap on the capture file; default config.DefaultCaptureBytes
 	MaxDuration time.Duration // the capture is stopped after this at the latest; default config.DefaultCaptureCapSeconds
 }
@@ -112,8 +129,14 @@ func (s *Session) StartCapture(ctx context.Context, spec CaptureSpec) (*Capture,
 	if !validIface.MatchString(spec.Interface) {
 		return nil, fmt.Errorf("%s: capture interface %q: %w", s.t.Name, spec.Interface, ErrInvalidArgument)
 	}
-	if !spec.Peer.IsValid() {
-		return nil, fmt.Errorf("%s: capture peer address missing: %w", s.t.Name, ErrInvalidArgument)
+	if spec.Expr == "" {
+		if !spec.Peer.IsValid() {
+			return nil, fmt.Errorf("%s: capture peer address missing: %w", s.t.Name, ErrInvalidArgument)
+		}
+		spec.Expr = CaptureExpr(spec.Peer)
+	}
+	if !validExpr.MatchString(spec.Expr) {
+		return nil, fmt.Errorf("%s: capture expression %q: %w", s.t.Name, spec.Expr, ErrInvalidArgument)
 	}
 	if spec.MaxBytes <= 0 {
 		spec.MaxBytes = config.DefaultCaptureBytes
@@ -133,7 +156,7 @@ func (s *Session) StartCapture(ctx context.Context, spec CaptureSpec) (*Capture,
 		return nil, err
 	}
 	c := &Capture{s: s, spec: spec, Interface: spec.Interface, Started: time.Now(), before: names(before)}
-	if _, err := s.Run(ctx, s.command(config.TemplateStart, "iface", spec.Interface, "expr", CaptureExpr(spec.Peer))); err != nil {
+	if _, err := s.Run(ctx, s.command(config.TemplateStart, "iface", spec.Interface, "expr", spec.Expr)); err != nil {
 		if errors.Is(err, ErrCommand) {
 			// The Edge refused (e.g. a capture someone else runs on the interface): nothing of
 			// ours started, and theirs is not ours to stop.

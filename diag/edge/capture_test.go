@@ -318,3 +318,36 @@ func TestAbandonCaptureRemovesOnlyWhatItLeft(t *testing.T) {
 		t.Errorf("bad interface: %v, want ErrInvalidArgument", err)
 	}
 }
+
+// Ensure a capture's own expression reaches the Edge as given (step 8's filters), and one that
+// could smuggle a second command is refused before anything is sent.
+func TestCaptureExprIsSentAndChecked(t *testing.T) {
+	e, target, _, _ := captureLab(t, nil)
+	s := dial(t, target)
+	vm, host2 := netip.MustParseAddr("10.10.0.10"), netip.MustParseAddr("10.20.0.20")
+	for _, spec := range []edge.CaptureSpec{{Interface: "vNic_1", Expr: edge.ICMPExpr(vm, host2)}, {Interface: "vNic_0", Expr: edge.ESPExpr(peerAddr)}} {
+		c, err := s.StartCapture(t.Context(), spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Remove(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var exprs []string
+	for _, c := range e.Captures() {
+		exprs = append(exprs, c.Interface+" "+c.Expr)
+	}
+	want := []string{"vNic_1 icmp_and_host_10.10.0.10_and_host_10.20.0.20", "vNic_0 host_192.0.2.2_and_(esp_or_udp_port_4500)"}
+	if !slices.Equal(exprs, want) {
+		t.Errorf("captures %q, want %q", exprs, want)
+	}
+	for _, bad := range []string{"icmp; reboot", "icmp and host 1.2.3.4", "icmp\rreboot"} {
+		if _, err := s.StartCapture(t.Context(), edge.CaptureSpec{Interface: "vNic_1", Expr: bad}); !errors.Is(err, edge.ErrInvalidArgument) {
+			t.Errorf("%q: got %v, want ErrInvalidArgument", bad, err)
+		}
+	}
+	if n := len(e.Captures()); n != 2 {
+		t.Errorf("%d captures on the Edge, want the 2 good ones", n)
+	}
+}

@@ -41,13 +41,20 @@ type captureLife struct {
 	r     *run
 	cli   EdgeCLI
 	iface string
+	expr  string // the capture's filter; "": IKE and ESP with the peer (step 3's)
 	rec   store.Capture
 	c     EdgeCapture // nil until started
 	state captureState
 }
 
 func newCaptureLife(r *run, cli EdgeCLI, iface string) *captureLife {
-	return &captureLife{r: r, cli: cli, iface: iface, rec: store.Capture{Edge: r.edge.Name, Interface: iface,
+	return newFilteredCaptureLife(r, cli, iface, "")
+}
+
+// newFilteredCaptureLife is a capture life whose capture keeps what expr (a tcpdump expression,
+// spaces as "_") matches.
+func newFilteredCaptureLife(r *run, cli EdgeCLI, iface, expr string) *captureLife {
+	return &captureLife{r: r, cli: cli, iface: iface, expr: expr, rec: store.Capture{Edge: r.edge.Name, Interface: iface,
 		File: "tcpdump_" + iface + ".*", Incident: r.req.Incident}}
 }
 
@@ -78,7 +85,7 @@ func (l *captureLife) start(ctx context.Context) error {
 		}
 	}
 	l.state = capRecorded
-	c, err := l.cli.StartCapture(ctx, l.iface, l.r.peerAddr)
+	c, err := l.cli.StartCapture(ctx, l.iface, l.r.peerAddr, l.expr)
 	if err != nil {
 		if errors.Is(err, edge.ErrCommand) {
 			// The Edge refused: nothing of ours runs (and a capture someone else runs on the
@@ -88,7 +95,11 @@ func (l *captureLife) start(ctx context.Context) error {
 		return fmt.Errorf("start capture on %s: %w", l.iface, err)
 	}
 	l.c, l.state = c, capStarted
-	l.r.timeline(store.EventCapture, fmt.Sprintf("capture started on %s %s (filter: host %s, IKE and ESP)", l.rec.Edge, l.iface, l.r.peerAddr))
+	filter := fmt.Sprintf("host %s, IKE and ESP", l.r.peerAddr)
+	if l.expr != "" {
+		filter = strings.ReplaceAll(l.expr, "_", " ")
+	}
+	l.r.timeline(store.EventCapture, fmt.Sprintf("capture started on %s %s (filter: %s)", l.rec.Edge, l.iface, filter))
 	return nil
 }
 

@@ -17,7 +17,7 @@ func (c *centralCLI) Run(ctx context.Context, cmd string) (string, error) { retu
 func (c *centralCLI) Ping(context.Context, netip.Addr, int, bool) (PingResult, error) {
 	return PingResult{}, c.sshErr
 }
-func (c *centralCLI) StartCapture(context.Context, string, netip.Addr) (EdgeCapture, error) {
+func (c *centralCLI) StartCapture(context.Context, string, netip.Addr, string) (EdgeCapture, error) {
 	return nil, c.sshErr
 }
 func (c *centralCLI) CaptureFiles(context.Context) ([]string, error) { return nil, c.sshErr }

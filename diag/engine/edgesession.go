@@ -50,8 +50,8 @@ func (e *edgeSession) CaptureFiles(ctx context.Context) ([]string, error) {
 
 // StartCapture starts the capture. The Edge names its file only when it stops, so nothing
 // is predicted here: the caller has recorded the files from before (CaptureFiles).
-func (e *edgeSession) StartCapture(ctx context.Context, iface string, p netip.Addr) (EdgeCapture, error) {
-	c, err := e.s.StartCapture(held(ctx), edge.CaptureSpec{Interface: iface, Peer: p,
+func (e *edgeSession) StartCapture(ctx context.Context, iface string, p netip.Addr, expr string) (EdgeCapture, error) {
+	c, err := e.s.StartCapture(held(ctx), edge.CaptureSpec{Interface: iface, Peer: p, Expr: expr,
 		MaxBytes: e.edge.Capture.ByteLimit(), MaxDuration: e.edge.Capture.TimeLimit()})
 	if err != nil {
 		return nil, err

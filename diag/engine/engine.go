@@ -260,20 +260,20 @@ func (e *Engine) cleanupEdge(ctx context.Context, name string) (int, error) {
 			list = append(list, c)
 		}
 	}
+	n, list, hostErr := e.cleanupHosts(ctx, name, list)
 	if len(list) == 0 {
-		return 0, nil
+		return n, hostErr
 	}
 	edgeCfg, ok := e.cfg.Edge(name)
 	if !ok {
-		return 0, fmt.Errorf("%s: capture %s recorded for an edge no longer in the inventory", name, list[0].File)
+		return n, errors.Join(hostErr, fmt.Errorf("%s: capture %s recorded for an edge no longer in the inventory", name, list[0].File))
 	}
 	cli, err := e.opts.Connect.Edge(ctx, e.cfg, edgeCfg)
 	if err != nil {
-		return 0, fmt.Errorf("%s: %w (its captures stay recorded)", name, err)
+		return n, errors.Join(hostErr, fmt.Errorf("%s: %w (its captures stay recorded)", name, err))
 	}
 	defer cli.Close()
-	n := 0
-	var errs []error
+	errs := []error{hostErr}
 	for _, c := range list {
 		// Only the interface's files that were not on the Edge before it started: the Edge
 		// names files by every capture it ever took, so a name cannot be predicted.

@@ -21,7 +21,12 @@ func (r *run) finish() {
 		v = &diag.Verdict{Cause: diag.CauseUnknown, Summary: "the collected evidence could not be classified",
 			Remediation: []string{"Read the collected artifacts; rerun when the failed steps can run"}}
 	}
-	rep := &diag.Report{Verdict: *v, Edge: r.req.Edge, Peer: r.peerName(), Incident: r.req.Incident,
+	r.mu.Lock()
+	dp := r.dataPath
+	r.mu.Unlock()
+	vv := *v
+	dataPathVerdict(&vv, dp)
+	rep := &diag.Report{Verdict: vv, DataPath: dp, Edge: r.req.Edge, Peer: r.peerName(), Incident: r.req.Incident,
 		Started: r.started, Finished: r.e.opts.Now(), Steps: r.results, Dir: r.dir}
 	rep.Interrupt(r.interrupted())
 	for _, m := range missing {

@@ -38,12 +38,17 @@ const (
 	phaseBefore phase = iota
 	phaseWindow
 	phaseAfter
+	phaseDataPath // step 8, on request: after the verdict of steps 1-7 is in
 )
 
+// phases lists the phases in the order they run.
+var phases = []phase{phaseBefore, phaseWindow, phaseAfter, phaseDataPath}
+
 // procedure is the plan, in the order of PROCEDURE.md (events and the report use this order;
-// phases decide what runs together). Step 8, the data path, will be appended here.
-func procedure() []Step {
-	return []Step{
+// phases decide what runs together). Step 8, the data path, is appended when the request asks
+// for it.
+func procedure(req diag.Request) []Step {
+	steps := []Step{
 		firewallStep{},
 		syslogStep{},
 		routeStep{},
@@ -56,6 +61,10 @@ func procedure() []Step {
 		reviewStep{},
 		apiStep{},
 	}
+	if req.DataPath {
+		steps = append(steps, dataPathStep{})
+	}
+	return steps
 }
 
 // shortTimeout bounds steps of a few commands or API calls.

@@ -26,8 +26,9 @@ type EdgeCLI interface {
 	// CaptureFiles lists the capture files on the Edge (`debug show files`), taken before a
 	// capture starts so that a cleanup removes only what that capture created.
 	CaptureFiles(ctx context.Context) ([]string, error)
-	// StartCapture starts a packet capture of IKE and ESP between the Edge and peer on iface.
-	StartCapture(ctx context.Context, iface string, peer netip.Addr) (EdgeCapture, error)
+	// StartCapture starts a packet capture on iface: of expr (a tcpdump expression, spaces as
+	// "_"), or when expr is empty of IKE and ESP between the Edge and peer.
+	StartCapture(ctx context.Context, iface string, peer netip.Addr, expr string) (EdgeCapture, error)
 	// AbandonCapture stops the capture on iface and removes the interface's capture files
 	// (tcpdump_<iface>.*) that are not in before, for a capture whose own handle is gone (a
 	// dead process, a start cut short, a closed session).

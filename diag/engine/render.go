@@ -95,6 +95,19 @@ func RenderMarkdown(r *diag.Report) string {
 		}
 		b.WriteString("\n")
 	}
+	if dp := r.DataPath; dp != nil {
+		b.WriteString("## Data path (step 8)\n\n")
+		if dp.Stop != 0 {
+			fmt.Fprintf(&b, "The %s ping's %s stopped at point %d: `%s`.\n\n", dp.Direction, dp.Leg, dp.Stop, dp.Verdict)
+		}
+		fmt.Fprintf(&b, "```\n%s```\n\n", dp.Table)
+		if dp.Ladder != "" {
+			fmt.Fprintf(&b, "![ladder](%s)\n\n", dp.Ladder)
+		}
+		if len(dp.Captures) > 0 {
+			fmt.Fprintf(&b, "Captures: %s.\n\n", strings.Join(dp.Captures, ", "))
+		}
+	}
 	b.WriteString("## Procedure\n\n| # | step | status | time | result |\n|---|---|---|---|---|\n")
 	for i, s := range r.Steps {
 		res := s.Summary
@@ -155,6 +168,9 @@ func WriteVerdict(w io.Writer, r *diag.Report, dir string) {
 		for _, f := range r.AlsoSeen {
 			fmt.Fprintf(w, "  - %s (%.2f)\n", f.Cause, f.Confidence)
 		}
+	}
+	if dp := r.DataPath; dp != nil {
+		fmt.Fprintf(w, "\nData path (step 8):\n%s", dp.Table)
 	}
 	if len(r.Missing) > 0 {
 		fmt.Fprintln(w, "\nNot collected:")

@@ -21,22 +21,7 @@ import (
 // The child process of TestCleanupCaptures_AfterKill: it diagnoses the lab's edge with a long
 // capture window, says when the capture is recorded, and waits to be killed.
 func TestHelperCaptureThenHang(t *testing.T) {
-	cfgPath, dbPath := os.Getenv("ENGINE_HELPER_CONFIG"), os.Getenv("ENGINE_HELPER_DB")
-	if cfgPath == "" {
-		t.Skip("helper process only")
-	}
-	cfg, err := config.Load(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(dbPath, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := engine.New(cfg, db, engine.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, db := helperEngine(t, "ENGINE_HELPER_CONFIG", "ENGINE_HELPER_DB")
 	go func() {
 		for {
 			// Recorded before it starts; running once the timeline says so.
@@ -72,40 +57,7 @@ func TestCleanupCaptures_AfterKill(t *testing.T) {
 	// numbers files by every capture ever taken, so this run's file is not the next free name.
 	prepareEarlierCaptures(t, l)
 	dbPath := filepath.Join(t.TempDir(), "bot.db")
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperCaptureThenHang$", "-test.timeout=5m")
-	cmd.Env = append(os.Environ(), "ENGINE_HELPER_CONFIG="+cfgPath, "ENGINE_HELPER_DB="+dbPath)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	line := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if strings.HasPrefix(sc.Text(), "CAPTURING ") {
-				line <- sc.Text()
-			}
-		}
-		close(line)
-	}()
-	select {
-	case l, ok := <-line:
-		if !ok {
-			t.Fatal("helper ended without capturing")
-		}
-		t.Log(l)
-	case <-time.After(60 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("helper did not start a capture")
-	}
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Wait()
+	killChildWhen(t, "TestHelperCaptureThenHang", "CAPTURING ", "ENGINE_HELPER_CONFIG="+cfgPath, "ENGINE_HELPER_DB="+dbPath)
 	if caps := l.Edge().Captures(); len(caps) != 3 || !caps[2].Running {
 		t.Fatalf("edge captures after the kill: %+v", caps)
 	}
@@ -120,16 +72,7 @@ func TestCleanupCaptures_AfterKill(t *testing.T) {
 	if err != nil || len(recs) != 1 {
 		t.Fatalf("recorded captures: %+v %v", recs, err)
 	}
-	cfg, err := config.Load(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := engine.New(cfg, db, engine.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	n, err := e.CleanupCaptures(t.Context())
+	n, err := nextStart(t, cfgPath, db).CleanupCaptures(t.Context())
 	if err != nil || n != 1 {
 		t.Fatalf("CleanupCaptures = %d, %v", n, err)
 	}
@@ -192,4 +135,83 @@ func prepareEarlierCaptures(t *testing.T, l *lab.Lab) {
 	if files := l.Edge().Files(); len(files) != 1 {
 		t.Fatalf("earlier files: %v", files)
 	}
+}
+
+// helperEngine is a child process's engine on the configuration and store its parent named
+// in the two environment variables; it skips the test when run as an ordinary test.
+func helperEngine(t *testing.T, cfgEnv, dbEnv string) (*engine.Engine, *store.DB) {
+	t.Helper()
+	cfgPath, dbPath := os.Getenv(cfgEnv), os.Getenv(dbEnv)
+	if cfgPath == "" {
+		t.Skip("helper process only")
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(dbPath, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.New(cfg, db, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, db
+}
+
+// killChildWhen runs the test named in a child process with env added, waits for a line of its
+// output starting with marker, and kills it there: a bot process dying mid-capture.
+func killChildWhen(t *testing.T, test, marker string, env ...string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.timeout=5m")
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), marker) {
+				line <- sc.Text()
+			}
+		}
+		close(line)
+	}()
+	select {
+	case l, ok := <-line:
+		if !ok {
+			t.Fatal("helper ended without capturing")
+		}
+		t.Log(l)
+	case <-time.After(120 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("helper did not start its capture")
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+}
+
+// nextStart is the engine of the bot's next start on the configuration and store (closed
+// with the test).
+func nextStart(t *testing.T, cfgPath string, db *store.DB) *engine.Engine {
+	t.Helper()
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.New(cfg, db, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
 }

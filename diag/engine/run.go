@@ -42,6 +42,7 @@ type run struct {
 	edgeAddr  netip.Addr // the Edge's IKE endpoint (site localIp), once known
 	siteID    string
 	verdict   *diag.Verdict
+	dataPath  *diag.DataPath // step 8's finding
 
 	siteOnce sync.Once
 	site     *nsx.IPsecSite
@@ -105,7 +106,7 @@ func (e *Engine) newRun(ctx context.Context, claimed *incident.Run, edgeCfg *con
 	rctx, cancel := context.WithTimeout(ctx, deadline)
 	r := &run{
 		e: e, claimed: claimed, reqCtx: ctx, ctx: rctx, cancel: cancel, req: req, edge: edgeCfg, peerCfg: peerCfg, dir: dir,
-		window: window, started: start, plan: procedure(),
+		window: window, started: start, plan: procedure(req),
 		windowOpen: make(chan struct{}), windowEnd: make(chan struct{}), snapshotsDone: make(chan struct{}),
 	}
 	if peerCfg != nil {
@@ -147,7 +148,7 @@ func (r *run) execute() {
 	r.openIncident()
 	r.emit(diag.Event{Kind: diag.EventStarted, Summary: fmt.Sprintf("diagnosing %s (peer %s), capture window %s", r.req.Edge, r.peerName(), r.window)})
 	r.results = make([]diag.StepResult, len(r.plan))
-	for _, ph := range []phase{phaseBefore, phaseWindow, phaseAfter} {
+	for _, ph := range phases {
 		r.runPhase(ph)
 	}
 	r.finish()

@@ -81,7 +81,34 @@ type Host struct {
 	Templates Templates
 	Count     int   // 0: DefaultCount
 	MaxBytes  int64 // 0: DefaultMaxBytes
+	// Records, when set, keeps each capture on record from before it starts until its file is
+	// removed, so that one a crash left behind is removed at the next start (Cleanup).
+	Records Recorder
 }
+
+// Recorder keeps the host's captures on record.
+type Recorder interface {
+	// Record is called before the capture starts (pid 0) and once it runs; an error before the
+	// start refuses it (unrecorded, a crash would leave it unknown).
+	Record(host, file string, pid int) error
+	// Forget is called once the file is removed.
+	Forget(host, file string) error
+}
+
+// Cleanup stops a recorded capture's process (when pid > 1) and removes its file: what a run
+// that died left on the host.
+func (h *Host) Cleanup(ctx context.Context, file string, pid int) error {
+	if !validTemp.MatchString(file) {
+		return fmt.Errorf("%s: %q is not a capture file of ours", h.Name, file)
+	}
+	r := &Running{h: h, vals: map[string]string{"{file}": file}}
+	if pid > 1 {
+		r.vals["{pid}"] = strconv.Itoa(pid)
+	}
+	return r.cleanup(ctx, true)
+}
+
+var validTemp = regexp.MustCompile(`^/tmp/ipsecbot-[0-9a-f]{16}\.pcap$`)
 
 // SwitchPort finds vm's vNIC nic port from `net-stats -l`.
 func (h *Host) SwitchPort(ctx context.Context, vm string, nic int) (Port, error) {
@@ -158,6 +185,11 @@ func (h *Host) start(ctx context.Context, tmpl string, vals map[string]string) (
 	for k, v := range vals {
 		r.vals[k] = v
 	}
+	if h.Records != nil {
+		if err := h.Records.Record(h.Name, file, 0); err != nil {
+			return nil, fmt.Errorf("%s: record the capture before starting it: %w", h.Name, err)
+		}
+	}
 	var out strings.Builder
 	if err := h.exec(ctx, fill(tmpl, r.vals), &limitWriter{w: &out, n: 4096}); err != nil {
 		return nil, errors.Join(fmt.Errorf("%s: start the capture: %w", h.Name, err), r.cleanup(ctx, false))
@@ -167,6 +199,11 @@ func (h *Host) start(ctx context.Context, tmpl string, vals map[string]string) (
 		return nil, errors.Join(fmt.Errorf("%s: the capture command printed %.40q, not its process id", h.Name, out.String()), r.cleanup(ctx, false))
 	}
 	r.vals["{pid}"] = strconv.Itoa(pid)
+	if h.Records != nil {
+		if err := h.Records.Record(h.Name, file, pid); err != nil {
+			return nil, errors.Join(fmt.Errorf("%s: record the capture's process: %w", h.Name, err), r.cleanup(ctx, true))
+		}
+	}
 	return r, nil
 }
 
@@ -228,6 +265,11 @@ func (r *Running) cleanup(ctx context.Context, stop bool) error {
 	h, t := r.h, r.h.Templates.withDefaults()
 	if err := h.exec(rctx, fill(t.Remove, r.vals), io.Discard); err != nil {
 		return fmt.Errorf("%s: remove %s: %w", h.Name, r.vals["{file}"], err)
+	}
+	if h.Records != nil {
+		if err := h.Records.Forget(h.Name, r.vals["{file}"]); err != nil {
+			return fmt.Errorf("%s: %s removed, and its record not deleted: %w", h.Name, r.vals["{file}"], err)
+		}
 	}
 	return nil
 }

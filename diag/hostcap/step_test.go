@@ -1,9 +1,11 @@
 package hostcap_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"ipsecbot/diag/datapath"
@@ -80,4 +82,68 @@ func TestPlanPointLost(t *testing.T) {
 		t.Fatalf("notes %q\n%s", out.Result.Notes, datapath.Table(out.Result))
 	}
 	assertClean(t, esxi)
+}
+
+// records is a Recorder kept in memory: file -> pid.
+type records struct {
+	mu   sync.Mutex
+	m    map[string]int
+	fail bool
+}
+
+func (r *records) Record(host, file string, pid int) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail {
+		return errors.New("store closed")
+	}
+	r.m[host+" "+file] = pid
+	return nil
+}
+
+func (r *records) Forget(host, file string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.m, host+" "+file)
+	return nil
+}
+
+// Ensure a capture is on record from before its start (with its pid once it runs) until its
+// file is removed, that a capture whose record cannot be written never starts, and that
+// Cleanup removes what a dead run left from its record alone, and nothing else.
+func TestRecordedCaptures(t *testing.T) {
+	esxi, x := start(t, hostsim.ESXi, scene.Scene{})
+	rec := &records{m: map[string]int{}}
+	h := &hostcap.Host{Name: "esxi-01", X: x, Records: rec}
+	// The run that starts it dies: its handle is lost, and the next start cleans up from the
+	// record alone.
+	if _, err := h.StartPktcap(t.Context(), hostsim.VM1Port); err != nil {
+		t.Fatal(err)
+	}
+	var file string
+	var pid int
+	for k, v := range rec.m {
+		file, pid = strings.TrimPrefix(k, "esxi-01 "), v
+	}
+	if len(rec.m) != 1 || pid <= 1 || len(esxi.Files()) != 1 || esxi.Files()[0] != file {
+		t.Fatalf("records %v, files on the host %v", rec.m, esxi.Files())
+	}
+	if err := (&hostcap.Host{Name: "esxi-01", X: x}).Cleanup(t.Context(), "/etc/passwd", 0); err == nil {
+		t.Error("Cleanup accepted a file that is not a capture of ours")
+	}
+	if err := (&hostcap.Host{Name: "esxi-01", X: x, Records: rec}).Cleanup(t.Context(), file, pid); err != nil {
+		t.Fatal(err)
+	}
+	assertClean(t, esxi)
+	if len(rec.m) != 0 {
+		t.Errorf("still recorded: %v", rec.m)
+	}
+	rec.fail = true
+	before := len(esxi.Commands())
+	if _, err := h.StartPktcap(t.Context(), hostsim.VM1Port); err == nil || !strings.Contains(err.Error(), "record the capture before starting it") {
+		t.Errorf("unrecorded start: %v", err)
+	}
+	if after := esxi.Commands(); len(after) != before {
+		t.Errorf("commands ran for a capture that could not be recorded: %q", after[before:])
+	}
 }

@@ -36,6 +36,9 @@ type Config struct {
 	Log string
 	// CaptureFile returns the pcap a capture holds when it is stopped; nil: an empty pcap.
 	CaptureFile func() []byte
+	// CaptureFor, when set, returns the pcap a capture on iface with expr holds when stopped
+	// (nil: CaptureFile's), so captures on different interfaces or filters differ.
+	CaptureFor func(iface, expr string) []byte
 	// Ping answers `ping`: how many of the echo requests got a reply.
 	Ping func(dst string, size int, df bool) (sent, received int)
 	// FreeDiskBytes is what `show system storage` reports as available (default 400 MiB).

@@ -48,9 +48,16 @@ func (e *Edge) startCapture(iface, expr string) string {
 // stopCapture is `no debug packet capture interface IFACE`: the running capture's file lands
 // on the Edge's disk. It returns the Edge's answer ("" when it stopped one).
 func (e *Edge) stopCapture(iface string) string {
-	data := emptyPcap()
-	if e.cfg.CaptureFile != nil {
-		data = e.cfg.CaptureFile() // the lab's callback: outside the lock
+	expr := e.runningExpr(iface)
+	var data []byte
+	if e.cfg.CaptureFor != nil {
+		data = e.cfg.CaptureFor(iface, expr) // the lab's callbacks: outside the lock
+	}
+	if data == nil && e.cfg.CaptureFile != nil {
+		data = e.cfg.CaptureFile()
+	}
+	if data == nil {
+		data = emptyPcap()
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -62,6 +69,18 @@ func (e *Edge) stopCapture(iface string) string {
 		}
 	}
 	return "% No packet capture is running on " + iface + "\n"
+}
+
+// runningExpr is the expression of the capture running on iface ("" when none runs).
+func (e *Edge) runningExpr(iface string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, c := range e.captures {
+		if c.Interface == iface && c.Running {
+			return c.Expr
+		}
+	}
+	return ""
 }
 
 // fileListing renders `debug show files` (nsx-formats.md §1.7).

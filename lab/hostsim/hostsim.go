@@ -54,6 +54,28 @@ type Host struct {
 	commands []string
 	procs    map[int]string // background captures still running: pid -> command
 	nextPID  int
+	hang     chan struct{} // non-nil: ping waits until it is closed (HangPing)
+}
+
+// HangPing makes every ping from now on wait without an answer until HangPing(false) or
+// Close: a step caught with its captures running.
+func (h *Host) HangPing(on bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case on && h.hang == nil:
+		h.hang = make(chan struct{})
+	case !on && h.hang != nil:
+		close(h.hang)
+		h.hang = nil
+	}
+}
+
+// pingGate is what a ping waits on (nil: nothing).
+func (h *Host) pingGate() chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.hang
 }
 
 // Start listens on addr (host:port, port 0 for any) and serves until ctx is done or Close.
@@ -90,7 +112,10 @@ func (h *Host) Target(name, knownHosts string) peer.SSHTarget {
 }
 
 // Close stops the server.
-func (h *Host) Close() error { return h.srv.Close() }
+func (h *Host) Close() error {
+	h.HangPing(false)
+	return h.srv.Close()
+}
 
 // Files lists the files present, sorted (a capture not removed shows here).
 func (h *Host) Files() []string {

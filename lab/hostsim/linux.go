@@ -35,6 +35,9 @@ func (h *Host) ping(out io.Writer, args []string) (uint32, error) {
 	if err != nil {
 		return 2, fmt.Errorf("ping: %s: Name or service not known", args[len(args)-1])
 	}
+	if gate := h.pingGate(); gate != nil {
+		<-gate
+	}
 	fault := h.cfg.Scene.Fault
 	answered := dst == scene.VM1 && (fault == "" || fault == "healthy" || fault == datapath.RemoteNotAnswering && !h.cfg.Scene.TowardVM)
 	fmt.Fprintf(out, "PING %s (%s) 56(84) bytes of data.\n", dst, dst)
