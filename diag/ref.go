@@ -10,7 +10,7 @@ import (
 // RefKind says what part of a file an evidence reference points at.
 type RefKind uint8
 
-// The forms of a reference (Evidence.Ref), as DESIGN.md's `analyze --json` writes them.
+// The forms of a reference (Evidence.Ref), as docs/design.md's `analyze --json` writes them.
 const (
 	RefFile    RefKind = iota + 1 // PATH: a whole file
 	RefLine                       // PATH:LINE, a line of a text file (1-based)

@@ -7,7 +7,7 @@ import (
 	"ipsecbot/diag"
 )
 
-// Ensure each constructor writes the form DESIGN.md documents and ParseRef reads it back to
+// Ensure each constructor writes the form docs/design.md documents and ParseRef reads it back to
 // the same reference.
 func TestRef_RoundTrip(t *testing.T) {
 	for _, tc := range []struct {

@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// Cause is one label of the classifier's vocabulary (DESIGN.md, "Cause labels").
+// Cause is one label of the classifier's vocabulary (docs/design.md, "Cause labels").
 type Cause string
 
 // The whole vocabulary. A report names exactly one of these.
@@ -32,7 +32,7 @@ const (
 	CauseUnknown                 Cause = "unknown"
 )
 
-// Causes lists every label in the order DESIGN.md gives them.
+// Causes lists every label in the order docs/design.md gives them.
 var Causes = []Cause{
 	CausePeerUnreachable, CauseIKEProposalMismatch, CauseAuthFailed, CauseIPsecProposalMismatch,
 	CauseTrafficSelectorMismatch, CauseInvalidID, CauseNoTrustedCA, CauseDPDPeerDead,

@@ -29,7 +29,7 @@ var fixtureAddrs = map[netip.Addr]netip.Addr{
 	netip.MustParseAddr("192.0.2.2"): PeerIP,
 }
 
-// The failure messages of PROCEDURE.md step 7, verbatim. The lab's Manager and Edge show
+// The failure messages of docs/procedure.md step 7, verbatim. The lab's Manager and Edge show
 // one only where the procedure's table has a row for the scenario's cause.
 const (
 	msgV1Unreachable   = "Version-IKEv1 Retransmitting IKE Message as no response from Peer."

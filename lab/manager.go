@@ -129,7 +129,7 @@ type proposal struct {
 }
 
 // nsxProposal maps "aes256-sha256-modp2048" to NSX's encryptionAlgorithm, digestAlgorithm
-// and dhGroup values (nsx-formats.md §2.4).
+// and dhGroup values (docs/nsx-formats.md §2.4).
 func nsxProposal(p string) proposal {
 	var out proposal
 	for _, tok := range strings.Split(p, "-") {
@@ -197,7 +197,7 @@ func (c *content) ipsecConfig() *nsx.IPsecConfig {
 	return cfg
 }
 
-// peerConfigText is the peerconfig text template for the site (nsx-formats.md §2.6), with
+// peerConfigText is the peerconfig text template for the site (docs/nsx-formats.md §2.6), with
 // the fixture's timers.
 func (c *content) peerConfigText() string {
 	ike := nsxProposal(c.edge.Proposals)

@@ -21,9 +21,9 @@ type Scenario struct {
 // Synthesized reports whether the scenario has no real fixture behind it.
 func (s Scenario) Synthesized() bool { return s.Fixture == "" }
 
-// primary is the scenario of each cause label (plus flapping), in DESIGN.md's order.
+// primary is the scenario of each cause label (plus flapping), in docs/design.md's order.
 // The IKEv2 capture is preferred; invalid_id needs IKEv1, since an IKEv2 ID mismatch
-// shows as an authentication failure (DESIGN.md precedence).
+// shows as an authentication failure (docs/design.md precedence).
 var primary = []Scenario{
 	{"peer_unreachable", diag.CausePeerUnreachable, 2, "the peer drops all inbound UDP 500/4500: IKE is never answered", "ikev2-peer_unreachable"},
 	{"ike_proposal_mismatch", diag.CauseIKEProposalMismatch, 2, "IKE proposals disjoint: edge aes256-sha256-modp2048, peer aes128-sha1-modp1024", "ikev2-ike_proposal_mismatch"},

@@ -29,7 +29,7 @@ type env struct {
 	getenv         func(string) string
 }
 
-// commands is the whole command line of DESIGN.md, in the order help lists it.
+// commands is the whole command line of docs/design.md, in the order help lists it.
 // It is filled in init because help refers back to it.
 var commands []command
 

@@ -12,7 +12,7 @@ import (
 
 const pcapFixtures = "../../diag/ike/testdata/fixtures"
 
-// Ensure `pcap summary --json` prints exactly one JSON document with the DESIGN.md keys.
+// Ensure `pcap summary --json` prints exactly one JSON document with the docs/design.md keys.
 func TestPcap_SummaryJSON(t *testing.T) {
 	code, out, errOut := runBot(t, "pcap", "summary", filepath.Join(pcapFixtures, "ikev2-ike_proposal_mismatch", "capture.pcap"), "--json")
 	if code != 0 || errOut != "" {
@@ -36,7 +36,7 @@ func TestPcap_SummaryJSON(t *testing.T) {
 	}
 }
 
-// Ensure `pcap decode --json` is a JSON array of messages in the DESIGN.md shape.
+// Ensure `pcap decode --json` is a JSON array of messages in the docs/design.md shape.
 func TestPcap_DecodeJSON(t *testing.T) {
 	code, out, errOut := runBot(t, "pcap", "decode", "--json", filepath.Join(pcapFixtures, "ikev2-healthy", "capture.pcap"))
 	if code != 0 {

@@ -16,7 +16,7 @@ import (
 )
 
 // DefaultTemplates are the Edge CLI commands for captures, keyed by config.CaptureTemplateNames
-// (nsx-formats.md §1.7). Placeholders:
+// (docs/nsx-formats.md §1.7). Placeholders:
 // {{iface}} {{expr}} {{user}} {{host}} {{path}} {{file}} {{addr}} {{size}} {{count}} {{df}}.
 // [UNVERIFIED] stop, remove, storage and ping: no public source gives their syntax; an Edge
 // build whose CLI differs overrides them in the config.

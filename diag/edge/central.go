@@ -26,7 +26,7 @@ var _ Runner = CentralRunner{}
 var validEdgeID = regexp.MustCompile(`^edge-[0-9]+$`)
 
 // CentralCommand turns an Edge command ("show service ipsec") into the central CLI's form.
-// [UNVERIFIED] "show edge <edgeId> <rest>" (nsx-formats.md §1.1: no public sample of the
+// [UNVERIFIED] "show edge <edgeId> <rest>" (docs/nsx-formats.md §1.1: no public sample of the
 // central CLI's edge IPsec commands); diag/nsx and lab/nsxsim use the same form.
 func CentralCommand(edgeID, command string) (string, error) {
 	rest, ok := strings.CutPrefix(command, "show ")

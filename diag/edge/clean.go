@@ -10,7 +10,7 @@ import (
 var ansiEscape = regexp.MustCompile(`\x1b(\[[0-9;?]*[A-Za-z]|[()][A-Z0-9]|[=>])`)
 
 // pagerArtefact matches what a less-like pager leaves in captured text: a "byte NNNN" status
-// line, "--More--", "(END)". Field scripts remove these too (nsx-formats.md §1.1).
+// line, "--More--", "(END)". Field scripts remove these too (docs/nsx-formats.md §1.1).
 var pagerArtefact = regexp.MustCompile(`(?m)^[ \t]*(byte \d+.*|--More--.*|<--- More --->.*|\(END\)[ \t]*|lines \d+-\d+.*)$\n?`)
 
 // eraseLine matches a line's text up to a carriage return followed by erase-line, which is how

@@ -236,7 +236,7 @@ func TestCancelDialContextClosesSession(t *testing.T) {
 
 // TestHostKeyAlgorithmFromKnownHosts: the Edge offers ECDSA and ed25519, known_hosts has only
 // the ed25519 key. x/crypto would prefer ECDSA and report a mismatch; the session asks for the
-// type on file instead (libs-notes.md §2a).
+// type on file instead (docs/libraries.md §2a).
 func TestHostKeyAlgorithmFromKnownHosts(t *testing.T) {
 	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

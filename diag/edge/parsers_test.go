@@ -13,7 +13,7 @@ import (
 )
 
 // azureSample is `show service ipsec` verbatim from MicrosoftDocs/azure-docs
-// articles/vmware-cloudsimple/migration-layer2-vpn.md (nsx-formats.md §1.2).
+// articles/vmware-cloudsimple/migration-layer2-vpn.md (docs/nsx-formats.md §1.2).
 const azureSample = `-----------------------------------------------------------------------
 vShield Edge IPSec Service Status:
 IPSec Server is running.
@@ -138,7 +138,7 @@ func TestRenderConfigMasksPSK(t *testing.T) {
 }
 
 // statusallSample is the SA section of strongSwan `ipsec statusall` (libreswan interop output
-// quoted in nsx-formats.md §7.3), the shape assumed for `show service ipsec sa`.
+// quoted in docs/nsx-formats.md §7.3), the shape assumed for `show service ipsec sa`.
 const statusallSample = `Status of IKE charon daemon (strongSwan 5.3.5, Linux 3.4.113-gf085705-dirty, mips):
   uptime: 19 minutes, since Nov 10 01:26:53 2016
 Listening IP addresses:
@@ -205,7 +205,7 @@ func TestParseSPXfrm(t *testing.T) {
 	}
 }
 
-// qeRoutes are `show ip route` and `show ip forwarding` as VMware's QE docstrings show them (nsx-formats.md §1.5).
+// qeRoutes are `show ip route` and `show ip forwarding` as VMware's QE docstrings show them (docs/nsx-formats.md §1.5).
 const qeRoutes = `
 Codes: O - OSPF derived, i - IS-IS derived, B - BGP derived,
 C - connected, S - static, L1 - IS-IS level-1, L2 - IS-IS level-2,
@@ -237,7 +237,7 @@ func TestParseRoutesSamples(t *testing.T) {
 	}
 }
 
-// sneakuInterfaces is `show interface` from sneaku.com's ESG capture post (nsx-formats.md §1.4).
+// sneakuInterfaces is `show interface` from sneaku.com's ESG capture post (docs/nsx-formats.md §1.4).
 const sneakuInterfaces = `Interface VDR is up, line protocol is up
   index 2 metric 1 mtu 1500 <UP,BROADCAST,RUNNING,NOARP>
   HWaddr: 12:ee:19:2e:18:f6

@@ -19,7 +19,7 @@ type expectRule struct {
 }
 
 // pagerMark matches a pager waiting for a key at the end of the output so far
-// (nsx-formats.md §1.1: a less-like "byte NNNN" status; --More-- as other CLIs print).
+// (docs/nsx-formats.md §1.1: a less-like "byte NNNN" status; --More-- as other CLIs print).
 // The mark must start its line, so output text that happens to contain "byte 12" does not page.
 var pagerMark = regexp.MustCompile(`(?:^|\n)[ \t]*(?:byte \d+|--More--|<--- More --->|\(END\)|lines \d+-\d+(?:/\d+)?)[^\n]*$`)
 

@@ -7,7 +7,7 @@ import (
 
 // IPsecConfig is `show configuration ipsec`.
 //
-// [INF] Like `show configuration bgp` (nsx-formats.md §1.3) the Edge prints a header line such
+// [INF] Like `show configuration bgp` (docs/nsx-formats.md §1.3) the Edge prints a header line such
 // as "vShield Edge IPSec Config:" and then pretty-printed JSON of the ipsec feature, with the
 // keys of the API's JSON mode (§2.4: sites.sites[], localSubnets.subnets[], PSKs masked).
 // The parser ignores the header text and reads the first JSON object; unknown keys are ignored.

@@ -12,7 +12,7 @@ type File struct {
 	Size int64
 }
 
-// fileLine matches "-rw------- 1 708 Mar 16 05:45 tcpdump_vNic_0.0" (nsx-formats.md §1.7) and
+// fileLine matches "-rw------- 1 708 Mar 16 05:45 tcpdump_vNic_0.0" (docs/nsx-formats.md §1.7) and
 // the same with owner and group columns, as a full `ls -l` prints them.
 var fileLine = regexp.MustCompile(`^[-dlrwxsStT]{10}\.?\s+\d+\s+(?:\S+\s+\S+\s+)?(\d+)\s+[A-Z][a-z]{2}\s+\d+\s+[\d:]+\s+(\S+)$`)
 

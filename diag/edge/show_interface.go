@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// Interface is one block of `show interface` (nsx-formats.md §1.4).
+// Interface is one block of `show interface` (docs/nsx-formats.md §1.4).
 type Interface struct {
 	Name       string // vNic_0, VDR, br-sub, lo
 	Up         bool   // "is up"

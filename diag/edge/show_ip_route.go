@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// RouteTable is `show ip route` (nsx-formats.md §1.5).
+// RouteTable is `show ip route` (docs/nsx-formats.md §1.5).
 type RouteTable struct {
 	Total  int // "Total number of routes: N", -1 when not printed
 	Routes []Route

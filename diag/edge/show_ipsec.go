@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// Commands the procedure records (PROCEDURE.md step 4 and the prerequisites).
+// Commands the procedure records (docs/procedure.md step 4 and the prerequisites).
 const (
 	CmdServiceIPsec   = "show service ipsec"
 	CmdServiceIPsecSA = "show service ipsec sa"
@@ -30,7 +30,7 @@ const (
 )
 
 // IPsecStatus is `show service ipsec`: the service and, per site, its channel (the IKE SA)
-// and tunnels (one per local x peer subnet pair, the child SAs). See nsx-formats.md §1.2.
+// and tunnels (one per local x peer subnet pair, the child SAs). See docs/nsx-formats.md §1.2.
 type IPsecStatus struct {
 	Running      bool // "IPSec Server is running."
 	AESNI        bool // "AESNI is enabled."
@@ -89,7 +89,7 @@ var totalsLine = regexp.MustCompile(`(?i)^Total (Sites|Tunnels):\s*(\d+),\s*(\d+
 // ParseServiceIPsec reads `show service ipsec`. It is lenient about spacing, escapes and pager
 // marks and about the order of lines within a site; it needs the status header or a Site line.
 // [INF] A DOWN channel or tunnel may carry "Reason: <failure message>" after its status
-// (nsx-formats.md §1.2); the lab's Edge prints it so.
+// (docs/nsx-formats.md §1.2); the lab's Edge prints it so.
 func ParseServiceIPsec(out string) (*IPsecStatus, error) {
 	const cmd = CmdServiceIPsec
 	st := &IPsecStatus{}

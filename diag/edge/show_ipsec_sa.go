@@ -9,7 +9,7 @@ import (
 
 // SAStatus is `show service ipsec sa`.
 //
-// [UNVERIFIED] No public sample of this output exists (nsx-formats.md §1.3). We assume the
+// [UNVERIFIED] No public sample of this output exists (docs/nsx-formats.md §1.3). We assume the
 // strongSwan `ipsec statusall` "Security Associations" section the 6.4 ESG's charon prints:
 //
 //	Security Associations (1 up, 0 connecting):

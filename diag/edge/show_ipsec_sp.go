@@ -8,7 +8,7 @@ import (
 
 // Policy is one security policy of `show service ipsec sp`.
 //
-// [UNVERIFIED] No public sample of this output exists (nsx-formats.md §1.3). We assume the
+// [UNVERIFIED] No public sample of this output exists (docs/nsx-formats.md §1.3). We assume the
 // Linux `ip xfrm policy` text of the ESG's XFRM data plane:
 //
 //	src 10.1.1.0/24 dst 10.2.2.0/24

@@ -9,7 +9,7 @@ import (
 
 // LogLine is one line of `show log`.
 //
-// [UNVERIFIED] The ESG's log format is not public (nsx-formats.md §1.6). We assume syslog
+// [UNVERIFIED] The ESG's log format is not public (docs/nsx-formats.md §1.6). We assume syslog
 // lines "<timestamp> <host> <program>[pid]: <message>", with either an RFC 3339 timestamp or
 // the BSD "Jan  2 15:04:05" form, and for the IKE daemon the charon message shape
 // "NN[GRP] <conn|N> text" (§7.3). charon's own file-log form ("<timestamp> NN[GRP] text", no host

@@ -1,5 +1,5 @@
 // Package engine runs the documented procedure for an unstable IPsec tunnel on an NSX-v Edge
-// (PROCEDURE.md): the prerequisites, then steps 1 to 7, as a plan of small steps with
+// (docs/procedure.md): the prerequisites, then steps 1 to 7, as a plan of small steps with
 // per-step timeouts and an overall deadline, both sites collected at the same time, progress
 // events to any number of listeners, artifacts written to the incident's directory and
 // recorded in the store, and one verdict with its evidence at the end.

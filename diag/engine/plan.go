@@ -44,7 +44,7 @@ const (
 // phases lists the phases in the order they run.
 var phases = []phase{phaseBefore, phaseWindow, phaseAfter, phaseDataPath}
 
-// procedure is the plan, in the order of PROCEDURE.md (events and the report use this order;
+// procedure is the plan, in the order of docs/procedure.md (events and the report use this order;
 // phases decide what runs together). Step 8, the data path, is appended when the request asks
 // for it.
 func procedure(req diag.Request) []Step {

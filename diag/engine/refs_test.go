@@ -14,7 +14,7 @@ import (
 	"ipsecbot/lab"
 )
 
-// refPattern is what an evidence reference reads (DESIGN.md): a file relative to the report's
+// refPattern is what an evidence reference reads (docs/design.md): a file relative to the report's
 // directory (a member of an archive after "!") with the line (text), the frame (pcap) or the
 // element path (XML) that proves the point.
 var refPattern = regexp.MustCompile(`^([^:#!]+)(![^:#]+)?(?::([0-9]+)|#([0-9]+)|:([A-Za-z][A-Za-z0-9/\[\]]*))$`)

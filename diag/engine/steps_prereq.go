@@ -14,7 +14,7 @@ import (
 	"ipsecbot/diag/nsx"
 )
 
-// The prerequisites of PROCEDURE.md, checked before the capture starts.
+// The prerequisites of docs/procedure.md, checked before the capture starts.
 
 // firewallStep: the Edge's firewall rules let UDP 500, UDP 4500 and ESP through between the
 // two gateways, both ways.

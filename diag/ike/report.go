@@ -3,7 +3,7 @@ package ike
 import "time"
 
 // This file is the contract between the capture analyzer and its readers (the classifier,
-// `bot pcap`, the engine): the JSON shapes of DESIGN.md. Fields may be added; none renamed.
+// `bot pcap`, the engine): the JSON shapes of docs/design.md. Fields may be added; none renamed.
 
 // MessageInfo is one IKE message as `bot pcap decode --json` prints it.
 type MessageInfo struct {

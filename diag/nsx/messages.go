@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// The tunnel failure messages of the procedure's step 7 table (PROCEDURE.md), verbatim. NSX
+// The tunnel failure messages of the procedure's step 7 table (docs/procedure.md), verbatim. NSX
 // shows them in the statistics' failure message fields; the lab's statistics carry only these.
 const (
 	MsgIKEv1PeerUnreachable  = "Version-IKEv1 Retransmitting IKE Message as no response from Peer."
@@ -58,7 +58,7 @@ const (
 // Message is one non-empty failure or informational message of a statistics document.
 type Message struct {
 	// Path is the element path in the document, 1-based indexes on repeated elements:
-	// "siteStatistics[1]/tunnelStats[1]/failureMessage" (DESIGN.md's API evidence ref after "PATH:").
+	// "siteStatistics[1]/tunnelStats[1]/failureMessage" (docs/design.md's API evidence ref after "PATH:").
 	Path   string `json:"path"`
 	Text   string `json:"text"`
 	SiteID string `json:"site_id,omitempty"`

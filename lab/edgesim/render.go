@@ -11,7 +11,7 @@ import (
 // The Render* helpers print the Edge's show outputs from the typed values diag/edge's parsers
 // produce, so a format is written down once: diag/edge parses what these print (round trip).
 
-// RenderServiceIPsec prints `show service ipsec` (nsx-formats.md §1.2). A channel or tunnel
+// RenderServiceIPsec prints `show service ipsec` (docs/nsx-formats.md §1.2). A channel or tunnel
 // with a Reason prints "Status: DOWN Reason: <text>".
 func RenderServiceIPsec(st *edge.IPsecStatus) string {
 	var b strings.Builder
@@ -168,7 +168,7 @@ func RenderSP(pols []edge.Policy) string {
 	return b.String()
 }
 
-// RenderRoutes prints `show ip route` (nsx-formats.md §1.5).
+// RenderRoutes prints `show ip route` (docs/nsx-formats.md §1.5).
 func RenderRoutes(rt *edge.RouteTable) string {
 	var b strings.Builder
 	b.WriteString("\nCodes: O - OSPF derived, i - IS-IS derived, B - BGP derived,\n" +
@@ -182,7 +182,7 @@ func RenderRoutes(rt *edge.RouteTable) string {
 	return b.String()
 }
 
-// RenderInterfaces prints `show interface` (nsx-formats.md §1.4).
+// RenderInterfaces prints `show interface` (docs/nsx-formats.md §1.4).
 func RenderInterfaces(ifs []edge.Interface) string {
 	var b strings.Builder
 	updown := func(up bool) string {

@@ -83,7 +83,7 @@ func (e *Edge) runningExpr(iface string) string {
 	return ""
 }
 
-// fileListing renders `debug show files` (nsx-formats.md §1.7).
+// fileListing renders `debug show files` (docs/nsx-formats.md §1.7).
 func (e *Edge) fileListing() string {
 	e.mu.Lock()
 	defer e.mu.Unlock()

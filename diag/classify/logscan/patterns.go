@@ -80,14 +80,14 @@ type Pattern struct {
 // table is ordered: specific patterns first, so that a line saying two things is reported as
 // the more specific one (the NSX message before a bare notify name).
 var table = []Pattern{
-	// The procedure's table of NSX failure messages (PROCEDURE.md step 7), verbatim.
+	// The procedure's table of NSX failure messages (docs/procedure.md step 7), verbatim.
 	lit(EvNSXPeerNoResponse, "Retransmitting IKE Message as no response from Peer.", "NSX table, peer unreachable"),
 	lit(EvNSXNoProposal, "No Proposal Chosen.Check configured Encrypt", "NSX table, IKEv1 and IKEv2 proposal mismatch"),
 	lit(EvNSXAuthFailed, "Authentication Failed.Check the configured secret or local/peer ID configuration.", "NSX table, PSK/ID/certificate mismatch"),
 	lit(EvNSXIPsecSAMismatch, "IPSec-SA Proposals or Traffic Selectors did not match.", "NSX table, IPsec SA proposal mismatch"),
 	lit(EvNSXTSMismatch, "Traffic selectors did not match.Check left/right subnet configuration.", "NSX table, traffic selector mismatch"),
 
-	// strongSwan charon (nsx-formats.md §7.3 and the lab's real logs).
+	// strongSwan charon (docs/nsx-formats.md §7.3 and the lab's real logs).
 	lit(EvDPDDead, "DPD check timed out, enforcing DPD action", "charon IKEv1 DPD"),
 	lit(EvDPDDead, "DPD: No response from peer - declaring peer dead", "pluto DPD (procedure step 6)"),
 	lit(EvDPDDead, "Peer is not responsive - Declaring peer dead", "AWS-style DPD"),
@@ -141,7 +141,7 @@ var table = []Pattern{
 	lit(EvPayloadMalformed, "PAYLOAD_MALFORMED", "procedure step 6"),
 	lit(EvNoProposalNotify, "NO_PROPOSAL_CHOSEN", "IKE notify (charon, pluto, SonicWall)"),
 
-	// SonicWall and WatchGuard (nsx-formats.md §7.1, §7.2).
+	// SonicWall and WatchGuard (docs/nsx-formats.md §7.1, §7.2).
 	lit(EvRetransmit, "Remote party timeout - Retransmitting IKE", "SonicWall"),
 	lit(EvPeerNotResponding, "No response - remote party timeout", "SonicWall"),
 	lit(EvNegotiationDown, "IKE negotiation aborted due to timeout", "SonicWall"),
