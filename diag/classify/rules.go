@@ -72,6 +72,8 @@ var rules = []rule{
 	{ls.EvGiveUp, 0, ikeUp | wasUp, diag.CausePeerUnreachable, 0.8},
 	{ls.EvGiveUp, wasUp, ikeUp, diag.CausePeerUnreachable, 0.3},
 	{ls.EvMaxRetransmissions, 0, ikeUp, diag.CausePeerUnreachable, 0.85},
+	{ls.EvFirstUnanswered, 0, ikeUp | wasUp, diag.CausePeerUnreachable, 0.85},
+	{ls.EvFirstUnanswered, wasUp, ikeUp, diag.CausePeerUnreachable, 0.3},
 	{ls.EvNegotiationDown, 0, ikeUp, diag.CausePeerUnreachable, 0.6},
 	{ls.EvRetransmit, 0, ikeUp | wasUp, diag.CausePeerUnreachable, 0.4},
 	{evIKEInitUnanswered, 0, wasUp | tooSoon, diag.CausePeerUnreachable, 0.85},
@@ -95,6 +97,10 @@ var rules = []rule{
 	{ls.EvNoAcceptable, ikeProp, 0, diag.CauseIKEProposalMismatch, 0.9},
 	{ls.EvNoProposalFound, ikeProp, 0, diag.CauseIKEProposalMismatch, 0.88},
 	{ls.EvNoProposalFound, 0, ikeUp | espProp, diag.CauseIKEProposalMismatch, 0.8},
+	{ls.EvIKEProposalRefused, 0, 0, diag.CauseIKEProposalMismatch, 0.93},
+	// An INVALID_KE_PAYLOAD request during IKE_SA_INIT is an ordinary retry: no cause. Once the
+	// IKE SA is up it is about a CHILD_SA's PFS group.
+	{ls.EvKEUnacceptable, ikeUp, 0, diag.CausePFSMismatch, 0.7},
 
 	// Phase 2 / CHILD_SA proposals, first negotiation.
 	{ls.EvNoProposalNotify, ikeUp, childUp, diag.CauseIPsecProposalMismatch, 0.85},
@@ -104,6 +110,12 @@ var rules = []rule{
 	{ls.EvNoAcceptable, espProp | keGroup, childUp, diag.CausePFSMismatch, 0.6},
 	{ls.EvNoProposalFound, espProp, childUp, diag.CauseIPsecProposalMismatch, 0.88},
 	{ls.EvNoProposalFound, ikeUp, childUp | ikeProp, diag.CauseIPsecProposalMismatch, 0.8},
+	{ls.EvChildProposalRefused, 0, childUp, diag.CauseIPsecProposalMismatch, 0.9},
+	// Pluto's Quick Mode that never got an acceptable answer: the responder refused phase 2
+	// (proposal, PFS or proxy IDs) and said nothing; a hint until the responder's log says which.
+	{ls.EvQuickModeUnanswered, 0, 0, diag.CauseIPsecProposalMismatch, 0.45},
+	{ls.EvQuickModeUnanswered, 0, 0, diag.CauseTrafficSelectorMismatch, 0.4},
+	{ls.EvQuickModeUnanswered, 0, 0, diag.CausePFSMismatch, 0.4},
 
 	// The tunnel came up, then a rekey failed: the classic PFS flap.
 	{ls.EvNoProposalChild, childUp, 0, diag.CausePFSMismatch, 0.9},
@@ -112,6 +124,7 @@ var rules = []rule{
 	{ls.EvNoAcceptable, espProp | childUp, keGroup, diag.CauseIPsecProposalMismatch, 0.8},
 	{ls.EvNoProposalFound, espProp | childUp, 0, diag.CausePFSMismatch, 0.8},
 	{ls.EvRekeyFailed, 0, 0, diag.CausePFSMismatch, 0.75},
+	{ls.EvChildProposalRefused, childUp, 0, diag.CausePFSMismatch, 0.85},
 	{evRekeyRejected, 0, 0, diag.CausePFSMismatch, 0.8},
 
 	// Traffic selectors (and proxy IDs: INVALID_ID_INFORMATION once the IKE SA is up).
@@ -125,6 +138,8 @@ var rules = []rule{
 	{ls.EvInvalidID, 0, ikeUp, diag.CauseInvalidID, 0.85},
 	{ls.EvPayloadMalformed, 0, ikeUp, diag.CauseInvalidID, 0.6},
 	{ls.EvNoPeerConfig, 0, 0, diag.CauseInvalidID, 0.5},
+	{ls.EvPeerConfigRefused, 0, 0, diag.CauseInvalidID, 0.7},
+	{ls.EvPeerConfigRefused, 0, 0, diag.CauseAuthFailed, 0.45},
 
 	// Authentication (PSK, or an ID mismatch the peer reports as an authentication failure).
 	{ls.EvAuthFailedNotify, 0, 0, diag.CauseAuthFailed, 0.9},
@@ -133,6 +148,9 @@ var rules = []rule{
 	{ls.EvDecryptFailed, 0, 0, diag.CauseAuthFailed, 0.95}, // IKEv1: the keys differ, so do the PSKs
 	{ls.EvNoSharedKey, 0, 0, diag.CauseAuthFailed, 0.85},
 	{ls.EvNoPeerConfig, 0, 0, diag.CauseAuthFailed, 0.8},
+	{ls.EvAuthUnanswered, 0, 0, diag.CauseAuthFailed, 0.75}, // pluto: MM5 never answered acceptably
+	{ls.EvSignatureFailed, 0, 0, diag.CauseAuthFailed, 0.55},
+	{ls.EvSignatureFailed, 0, 0, diag.CauseNoTrustedCA, 0.5},
 
 	// Refused encrypted identities (IKEv1 Main Mode, mainmode.go says why). With a pre-shared
 	// key the capture names the cause; with certificates the CA is as likely as the ID or key,
@@ -160,6 +178,7 @@ var rules = []rule{
 	{ls.EvNoTrustedKey, 0, 0, diag.CauseNoTrustedCA, 0.95},
 	{ls.EvInvalidKey, 0, 0, diag.CauseNoTrustedCA, 0.9},
 	{ls.EvNoIssuer, 0, 0, diag.CauseNoTrustedCA, 0.85},
+	{ls.EvCertRejected, 0, 0, diag.CauseNoTrustedCA, 0.93},
 	{ls.EvPayloadMalformed, 0, ikeUp, diag.CauseNoTrustedCA, 0.5},
 
 	// The data path.

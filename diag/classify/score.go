@@ -58,6 +58,7 @@ func decide(v *diag.Verdict, obs []observation, in Input) {
 			hints[c] = score(ws)
 		}
 	}
+	deciderFirst(scores, byCause)
 	ranked := sortCauses(scores)
 	v.IKEVersion = ikeVersion(obs)
 	if len(ranked) == 0 || scores[ranked[0]] < Threshold {
@@ -87,6 +88,53 @@ func decide(v *diag.Verdict, obs []observation, in Input) {
 	}
 	v.Summary = summary(win, v.IKEVersion, obs, byCause[win])
 	v.Remediation = remediation(win, obs, byCause[win], in)
+}
+
+// deciderFirst puts the causes a deciding side names above the causes only heard of: the side
+// that refused a proposal, an identity or a certificate says why, while the side that was
+// refused, or a capture of encrypted IKE, only sees that something failed. A cause that rests on
+// such hearsay alone is held just below the best decided one; causes proven otherwise (the data
+// path, silence, judged facts) keep their score.
+func deciderFirst(scores map[diag.Cause]float64, byCause map[diag.Cause][]weighed) {
+	hearsay := func(c diag.Cause) bool {
+		for _, w := range byCause[c] {
+			if w.weight < candidateWeight {
+				continue
+			}
+			heard := w.obs.role == ls.RoleHeard || (w.obs.ev.Source == diag.SourcePcap && !pcapFirstHand[w.obs.event])
+			if !heard {
+				return false
+			}
+		}
+		return true
+	}
+	decided := func(c diag.Cause) bool {
+		return slices.ContainsFunc(byCause[c], func(w weighed) bool {
+			return w.obs.role == ls.RoleDecided && w.weight >= candidateWeight
+		})
+	}
+	best := 0.0
+	for c, s := range scores {
+		if decided(c) {
+			best = max(best, s)
+		}
+	}
+	if best == 0 {
+		return
+	}
+	for c, s := range scores {
+		if !decided(c) && hearsay(c) && s >= best {
+			scores[c] = round2(best - 0.01)
+		}
+	}
+}
+
+// pcapFirstHand are the capture's facts that need nobody's word: what was sent and never
+// answered, and what the data path did.
+var pcapFirstHand = map[ls.Event]bool{
+	evIKEInitUnanswered: true, evIKEUnanswered: true, evDPDUnanswered: true, evAnswersLost: true, evStalled: true,
+	evESPOneWay: true, evESPBothWays: true, evESPUnanswered: true, evESPLostOnPath: true, evESPLargeLost: true,
+	evICMPFragNeeded: true, evPingDFLost: true,
 }
 
 // dropEvents end a tunnel that was up: each one is a cycle of a flap.

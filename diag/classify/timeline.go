@@ -12,6 +12,7 @@ import (
 // rules weigh.
 type observation struct {
 	event   ls.Event
+	role    ls.Role // logs: whether this side decided or only heard (score.go weighs deciders first)
 	cond    cond
 	ev      diag.Evidence
 	version int        // 1 or 2 when the wording tells; 0 otherwise
@@ -60,7 +61,7 @@ func observeLog(lines []logLine, source, site string) []observation {
 			c |= wasUp
 		}
 		o := observation{
-			event: ll.hit.Event, cond: c, name: ll.hit.Name, line: ll.hit.Line, saKey: key,
+			event: ll.hit.Event, role: ls.RoleOf(ll.hit.Pattern, ll.hit.Text), cond: c, name: ll.hit.Name, line: ll.hit.Line, saKey: key,
 			version: ls.VersionOf(ll.hit.Text),
 			ev:      diag.Evidence{Source: source, Ref: ll.hit.Ref(), Text: messageOf(ll), Time: ll.line.Time, Site: site},
 		}
