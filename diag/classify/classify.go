@@ -173,8 +173,10 @@ func readCaptures(in Input, v *diag.Verdict) []observation {
 // consecutive reads.
 func readStats(in Input, v *diag.Verdict) []observation {
 	var (
-		obs  []observation
-		prev *nsx.Statistics
+		obs        []observation
+		prev, last *nsx.Statistics
+		lastPath   string
+		reads      int
 	)
 	for _, s := range in.Stats {
 		st, err := loadStats(s)
@@ -186,10 +188,15 @@ func readStats(in Input, v *diag.Verdict) []observation {
 			continue
 		}
 		obs = append(obs, observeStats(s.Path, st)...)
+		last, lastPath = st, s.Path
+		reads++
 		if prev != nil {
 			obs = append(obs, observeCounterDeltas(s.Path, prev, st)...)
 		}
 		prev = st
+	}
+	if reads == 1 { // one read: counters that ever moved both ways, a weaker sign than deltas
+		obs = append(obs, observeTunnelCounters(lastPath, last)...)
 	}
 	return obs
 }

@@ -27,6 +27,7 @@ const (
 	evStalled             ls.Event = "pcap_stalled"               // the first phase answered, the initiator's next message never came (answerslost.go)
 	evTunnelUp            ls.Event = "api_tunnel_up"              // NSX says channel and tunnels are up
 	evCountersBothWays    ls.Event = "counters_both_ways"         // tunnel counters (NSX statistics reads, show service ipsec sa) show traffic both ways
+	evCountersOneRead     ls.Event = "counters_one_read"          // one statistics read: SAs up, packet counters non-zero both ways
 	evConfigMismatch      ls.Event = "config_mismatch"            // the configuration comparison found a breaking difference
 	evJudged              ls.Event = "judged"                     // a fact another step already judged (Input.Facts)
 )
@@ -201,11 +202,12 @@ var rules = []rule{
 	{ls.EvChildUp, 0, 0, diag.CauseHealthy, 0.55},
 	{evESPBothWays, 0, 0, diag.CauseHealthy, 0.7},
 	{evCountersBothWays, 0, 0, diag.CauseHealthy, 0.65},
+	{evCountersOneRead, 0, 0, diag.CauseHealthy, 0.58}, // traffic passed once; two reads show it passes now
 	{evTunnelUp, 0, 0, diag.CauseHealthy, 0.6},
 }
 
 // trafficEvents show traffic passing both ways: what healthy needs beyond SAs that are up.
-var trafficEvents = map[ls.Event]bool{evESPBothWays: true, evCountersBothWays: true}
+var trafficEvents = map[ls.Event]bool{evESPBothWays: true, evCountersBothWays: true, evCountersOneRead: true}
 
 // matching returns the rules an observation satisfies.
 func matching(ev ls.Event, c cond) []rule {
