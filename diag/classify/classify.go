@@ -12,7 +12,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"errors"
 	"os"
 	"slices"
 	"strings"
@@ -211,15 +210,14 @@ func scanSource(ctx context.Context, src LogSource, kind string, in Input, scann
 	} else {
 		tc.Ref = time.Now()
 	}
-	var lines []logLine
+	lo := newLogObserver(kind, src.Site)
 	opts := in.Scan
-	opts.Keep = func(h *ls.Hit) bool {
+	opts.Keep = nil
+	opts.Stream = func(h *ls.Hit) {
 		l, _ := ls.ParseLine(h.Text, tc)
-		if !inWindow(l.Time, in.Since, in.Until) {
-			return false
+		if inWindow(l.Time, in.Since, in.Until) {
+			lo.add(h, l)
 		}
-		lines = append(lines, logLine{hit: *h, line: l})
-		return true
 	}
 	var (
 		st  ls.Stats
@@ -232,30 +230,7 @@ func scanSource(ctx context.Context, src LogSource, kind string, in Input, scann
 	}
 	scanned.LogLines += st.Lines
 	scanned.MatchedLines += st.MatchedLines
-	// A bundle's members are separate files: track SA state per member.
-	var obs []observation
-	for _, group := range groupByName(lines) {
-		obs = append(obs, observeLog(group, kind, src.Site)...)
-	}
-	if err != nil && errors.Is(err, context.Canceled) {
-		return obs, err
-	}
-	return obs, err
-}
-
-func groupByName(lines []logLine) [][]logLine {
-	var out [][]logLine
-	index := map[string]int{}
-	for _, l := range lines {
-		i, ok := index[l.hit.Name]
-		if !ok {
-			i = len(out)
-			index[l.hit.Name] = i
-			out = append(out, nil)
-		}
-		out[i] = append(out[i], l)
-	}
-	return out
+	return lo.observations(), err
 }
 
 // What Verdict.Missing says of a kind of evidence that was not given at all. They name the

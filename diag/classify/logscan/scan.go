@@ -50,7 +50,11 @@ type Options struct {
 	ChunkSize         int             // bytes per chunk, also the longest line matched whole; 0: 1 MiB
 	MaxHitsPerPattern int             // hits kept per pattern (later ones are counted only); 0: 512
 	Keep              func(*Hit) bool // optional: decides which hits are kept (e.g. the time window)
-	MaxBytes          int64           // decompressed bytes allowed per file by ScanFile; 0: 8 GiB
+	// Stream, when set, receives every matched line in line order and ScanLog keeps none: the
+	// caller keeps what it needs, so memory does not grow with the number of matches. Keep and
+	// MaxHitsPerPattern do not apply; Stats.KeptHits counts the streamed hits.
+	Stream   func(*Hit)
+	MaxBytes int64 // decompressed bytes allowed per file by ScanFile; 0: 8 GiB
 }
 
 // MaxHitText is the longest line text a Hit keeps.
@@ -96,7 +100,7 @@ type chunkResult struct {
 
 // ScanLog streams r once, matching every line against all patterns, and returns the hits in
 // line order. name is the PATH used in references. Memory stays bounded: a few chunks in flight
-// plus at most MaxHitsPerPattern hits per pattern. If r fails part way, the hits and counts of
+// plus at most MaxHitsPerPattern hits per pattern (none with Options.Stream). If r fails part way, the hits and counts of
 // what was read are returned with the error.
 func ScanLog(ctx context.Context, r io.Reader, name string, opts Options) ([]Hit, Stats, error) {
 	workers := opts.Workers
@@ -218,6 +222,11 @@ func (m *merger) add(res chunkResult) {
 		for _, ch := range r.hits {
 			m.st.MatchedLines++
 			h := Hit{Name: m.name, Line: m.st.Lines + ch.line + 1, Pattern: ch.pattern, Event: table[ch.pattern].Event, Text: ch.text}
+			if m.opts.Stream != nil {
+				m.st.KeptHits++
+				m.opts.Stream(&h)
+				continue
+			}
 			if m.kept[ch.pattern] >= m.perPat || (m.opts.Keep != nil && !m.opts.Keep(&h)) {
 				m.st.DroppedHits++
 				continue
