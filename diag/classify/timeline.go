@@ -60,6 +60,8 @@ type saState struct{ ike, child bool }
 // in recent while later lines may still need it as a neighbour.
 type pending struct {
 	o      observation
+	text   string // the line, and its message after the header: evidence text once kept
+	msg    string
 	final  bool
 	kept   bool // admitted among its kind's kept observations
 	needed bool // a proposal line a kept refusal refers to
@@ -110,7 +112,7 @@ func (lo *logObserver) add(h *ls.Hit, l ls.Line) {
 	o := observation{
 		event: h.Event, role: ls.RoleOf(h.Pattern, h.Text), cond: c, name: h.Name, line: h.Line, saKey: key,
 		version: ls.VersionOf(h.Text),
-		ev:      diag.Evidence{Source: lo.source, Ref: h.Ref(), Text: messageOf(l, h.Text), Time: l.Time, Site: lo.site},
+		ev:      diag.Evidence{Source: lo.source, Time: l.Time, Site: lo.site}, // Ref and Text once kept
 	}
 	switch h.Event {
 	case ls.EvIKEUp:
@@ -135,7 +137,7 @@ func (lo *logObserver) add(h *ls.Hit, l ls.Line) {
 		}
 	}
 	lo.settle(ft, h.Line)
-	ft.recent = append(ft.recent, pending{o: o})
+	ft.recent = append(ft.recent, pending{o: o, text: h.Text, msg: l.Msg})
 }
 
 // settle finalizes the observations that no later line can change any more, and lets go of
@@ -201,6 +203,8 @@ func (lo *logObserver) finalize(ft *fileTimeline, i int) {
 // release hands a settled observation over to the kept ones, or drops it.
 func (lo *logObserver) release(p pending) {
 	if p.kept || p.needed {
+		p.o.ev.Ref = diag.LineRef(p.o.name, p.o.line).String()
+		p.o.ev.Text = messageOf(p.msg, p.text)
 		lo.kept = append(lo.kept, p.o)
 	}
 }
@@ -260,8 +264,7 @@ func isKEGroup(transform string) bool {
 
 // messageOf is the text evidence shows for a line: the message without the syslog header,
 // charon's thread tag and its <conn|N> prefix.
-func messageOf(l ls.Line, text string) string {
-	msg := l.Msg
+func messageOf(msg, text string) string {
 	if msg == "" {
 		msg = text
 	}
