@@ -249,10 +249,6 @@ var missingFlags = map[string]string{
 func printEvidence(w io.Writer, title string, evs []diag.Evidence) {
 	fmt.Fprintln(w, title)
 	for _, e := range evs {
-		site := ""
-		if e.Site != "" {
-			site = " [" + e.Site + "]"
-		}
-		fmt.Fprintf(w, "  %-5s %s%s\n        %s\n", e.Source, e.Ref, site, e.Text)
+		fmt.Fprintf(w, "  %-5s %s%s\n        %s\n", e.Source, e.Ref, e.StampNote(), e.Text)
 	}
 }

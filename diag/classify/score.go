@@ -84,6 +84,9 @@ func decide(v *diag.Verdict, obs []observation, in Input) {
 	v.Evidence = topEvidence(byCause[win], maxEvidence)
 	v.Evidence = append(v.Evidence, proposalEvidence(obs, byCause[win])...)
 	for _, c := range ranked[1:] {
+		if c == diag.CauseHealthy {
+			continue // a failing tunnel is not also healthy: its SAs merely came up at times
+		}
 		v.AlsoSeen = append(v.AlsoSeen, finding(c, scores[c], byCause[c]))
 	}
 	v.Summary = summary(win, v.IKEVersion, obs, byCause[win])
@@ -161,8 +164,16 @@ func topEvidence(ws []weighed, n int) []diag.Evidence {
 	}
 	seen := map[key]int{}
 	seenRef := map[string]bool{}
+	snapshot := map[[2]string]int{} // a show output or API read's text: where it is in out
 	out := []diag.Evidence{}
 	for _, w := range ws {
+		if i, ok := snapshot[[2]string{w.obs.ev.Source, w.obs.ev.Text}]; ok {
+			// The same line in the start and the end snapshot: said once, for both.
+			if !strings.HasSuffix(out[i].Text, atStartAndEnd) {
+				out[i].Text += atStartAndEnd
+			}
+			continue
+		}
 		k := key{w.obs.event, w.obs.name}
 		limit := 1
 		if dropEvents[w.obs.event] {
@@ -173,6 +184,9 @@ func topEvidence(ws []weighed, n int) []diag.Evidence {
 		}
 		seen[k]++
 		seenRef[w.obs.ev.Ref] = true
+		if src := w.obs.ev.Source; src == diag.SourceShow || src == diag.SourceAPI {
+			snapshot[[2]string{src, w.obs.ev.Text}] = len(out)
+		}
 		out = append(out, w.obs.ev)
 		if len(out) == n {
 			break
@@ -180,6 +194,9 @@ func topEvidence(ws []weighed, n int) []diag.Evidence {
 	}
 	return out
 }
+
+// atStartAndEnd marks a snapshot line read identically at the start and the end of the window.
+const atStartAndEnd = " (at start and end)"
 
 // proposalEvidence adds the configured/received proposal lines printed beside a deciding
 // "no acceptable proposal" line: they carry the values both sides must compare.

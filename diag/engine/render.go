@@ -73,7 +73,7 @@ func RenderMarkdown(r *diag.Report) string {
 	if len(r.Evidence) > 0 {
 		b.WriteString("### Evidence\n\n")
 		for _, e := range r.Evidence {
-			fmt.Fprintf(&b, "- **%s** `%s`: %s\n", e.Source, e.Ref, mdLine(e.Text))
+			fmt.Fprintf(&b, "- **%s** `%s`%s: %s\n", e.Source, e.Ref, e.StampNote(), mdLine(e.Text))
 		}
 		b.WriteString("\n")
 	}
@@ -141,7 +141,7 @@ func WriteVerdict(w io.Writer, r *diag.Report, dir string) {
 	if len(r.Evidence) > 0 {
 		fmt.Fprintln(w, "\nEvidence:")
 		for _, e := range r.Evidence {
-			fmt.Fprintf(w, "  [%s] %s  %s\n", e.Source, e.Ref, oneLine(e.Text, 160))
+			fmt.Fprintf(w, "  [%s] %s%s  %s\n", e.Source, e.Ref, e.StampNote(), oneLine(e.Text, 160))
 		}
 	}
 	if len(r.Remediation) > 0 {
