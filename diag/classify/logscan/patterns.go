@@ -139,6 +139,7 @@ var table = []Pattern{
 	lit(EvRekeyFailed, RoleState, "CHILD_SA rekeying failed", ss+"src/libcharon/sa/ikev2/tasks/child_rekey.c schedule_delayed_rekey"),
 	re(EvNoAcceptable, RoleDecided, "no acceptable [A-Z_]+ found", "no acceptable ", ss+"src/libstrongswan/crypto/proposal/proposal.c select_algos"),
 	lit(EvNoProposalFound, RoleDecided, "no acceptable proposal found", ss+"src/libcharon/sa/ikev2/tasks/ike_init.c build_r; child_create.c select_proposal"),
+	lit(EvNoProposalFound, RoleDecided, "received proposals unacceptable", ss+"src/libcharon/sa/ikev2/tasks/ike_init.c build_r"),
 	lit(EvNoProposalFound, RoleDecided, "no proposal found", ss+"src/libcharon/sa/ikev1/tasks/main_mode.c process_r; aggressive_mode.c process_r"),
 	lit(EvNoProposalFound, RoleDecided, "no matching proposal found, sending NO_PROPOSAL_CHOSEN", ss+"src/libcharon/sa/ikev1/tasks/quick_mode.c process_r"),
 	lit(EvProposals, RoleState, "configured proposals: ", ss+"src/libstrongswan/crypto/proposal/proposal.c select (logged beside a selection)"),
