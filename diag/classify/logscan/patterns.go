@@ -1,7 +1,6 @@
 package logscan
 
 import (
-	"bytes"
 	"regexp"
 	"strings"
 )
@@ -93,13 +92,14 @@ const (
 // ERE matches contains (the prefilter searches for the literal; the ERE only runs on lines that
 // contain it). A line is reported once, with the first pattern of the table that matches it.
 type Pattern struct {
-	Event  Event
-	Role   Role
-	ERE    string // as --print-patterns prints it, and as grep -E reads it
-	Key    string // a literal substring of every match
-	Origin string // where the wording comes from: upstream file and function, or a vendor's document
-	key    []byte
-	re     *regexp.Regexp // nil when ERE is the quoted Key
+	Event    Event
+	Role     Role
+	ERE      string // as --print-patterns prints it, and as grep -E reads it
+	Key      string // a literal substring of every match
+	Origin   string // where the wording comes from: upstream file and function, or a vendor's document
+	key      []byte
+	keyIndex int            // key's index in the prefilter
+	re       *regexp.Regexp // nil when ERE is the quoted Key
 }
 
 // Origins name the upstream source of a wording. Upstream trees: strongSwan (src/...), libreswan
@@ -260,9 +260,15 @@ func Table() []Pattern {
 }
 
 // Match reports the first pattern of the table that matches line, or -1.
-func Match(line []byte) int {
+func Match(line []byte) int { return matchLine(line) }
+
+// matchLine finds the keys present in line in one pass, then tries, in table order, only the
+// patterns whose key is among them.
+func matchLine(line []byte) int {
+	present := filter.present(line)
 	for i := range table {
-		if matches(&table[i], line) {
+		p := &table[i]
+		if present.has(p.keyIndex) && (p.re == nil || p.re.Match(line)) {
 			return i
 		}
 	}
@@ -271,13 +277,6 @@ func Match(line []byte) int {
 
 // MatchString is Match for a string (API fields, show output).
 func MatchString(s string) int { return Match([]byte(s)) }
-
-func matches(p *Pattern, line []byte) bool {
-	if !bytes.Contains(line, p.key) {
-		return false
-	}
-	return p.re == nil || p.re.Match(line)
-}
 
 // PatternEvent returns the event of pattern i.
 func PatternEvent(i int) Event { return table[i].Event }

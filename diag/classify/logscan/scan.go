@@ -71,7 +71,11 @@ var filter = func() *prefilter {
 	for i := range table {
 		keys[i] = table[i].key
 	}
-	return newPrefilter(keys)
+	f := newPrefilter(keys)
+	for i := range table {
+		table[i].keyIndex = f.index(table[i].key)
+	}
+	return f
 }()
 
 // chunk is a run of whole lines (the last may be unterminated when the file ends there or the
@@ -338,7 +342,7 @@ func scanChunk(c chunk) chunkResult {
 			end += at
 		}
 		line := data[start:end]
-		if i := Match(line); i >= 0 {
+		if i := matchLine(line); i >= 0 {
 			lines += int64(bytes.Count(data[counted:start], []byte{'\n'}))
 			counted = start
 			res.hits = append(res.hits, chunkHit{line: lines, pattern: i, text: printable(line)})
@@ -360,6 +364,9 @@ func printable(line []byte) string {
 	if len(line) > MaxHitText {
 		line = line[:MaxHitText]
 	}
+	if plainASCII(line) {
+		return string(line)
+	}
 	var b strings.Builder
 	b.Grow(len(line))
 	for len(line) > 0 {
@@ -377,6 +384,16 @@ func printable(line []byte) string {
 		line = line[n:]
 	}
 	return b.String()
+}
+
+// plainASCII reports whether line is printable ASCII and tabs only: printable's common case.
+func plainASCII(line []byte) bool {
+	for _, c := range line {
+		if (c < 0x20 && c != '\t') || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // ErrTooLarge is returned when a compressed source decompresses to more than Options.MaxBytes.

@@ -2,6 +2,7 @@ package logscan
 
 import (
 	"bufio"
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,6 +126,40 @@ func TestRoleOf_NotifyDirection(t *testing.T) {
 		}
 		if got := RoleOf(i, s.line); got != want {
 			t.Errorf("%s: %q: role %d, want %d", s.where, s.line, got, want)
+		}
+	}
+}
+
+// matchNaive is the definition matchLine speeds up: the first pattern, in table order, whose key
+// the line contains and whose ERE matches it.
+func matchNaive(line []byte) int {
+	for i := range table {
+		p := &table[i]
+		if bytes.Contains(line, p.key) && (p.re == nil || p.re.Match(line)) {
+			return i
+		}
+	}
+	return -1
+}
+
+// The one-pass key search gives the same pattern as trying every pattern in turn, on every line
+// of the fixtures and the published samples.
+func TestMatchLine_SameAsNaive(t *testing.T) {
+	var lines []string
+	for _, s := range readSamples(t) {
+		lines = append(lines, s.line)
+	}
+	logs, _ := filepath.Glob(filepath.Join("..", "testdata", "*", "*", "*.log"))
+	for _, path := range logs {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, strings.Split(string(b), "\n")...)
+	}
+	for _, l := range lines {
+		if got, want := matchLine([]byte(l)), matchNaive([]byte(l)); got != want {
+			t.Errorf("%q: matchLine %d, naive %d", l, got, want)
 		}
 	}
 }
