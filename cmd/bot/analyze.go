@@ -218,6 +218,9 @@ func printVerdict(w io.Writer, v *diag.Verdict) {
 	for _, f := range v.AlsoSeen {
 		printEvidence(w, fmt.Sprintf("Also seen:  %s (%.2f)", f.Cause, f.Confidence), f.Evidence)
 	}
+	for _, r := range v.RuledOut {
+		fmt.Fprintf(w, "Ruled out:  %s: %s (%s)\n", r.Cause, r.Why, r.Ref)
+	}
 	if len(v.Remediation) > 0 {
 		fmt.Fprintln(w, "Next:")
 		for _, r := range v.Remediation {

@@ -213,10 +213,10 @@ func scanSource(ctx context.Context, src LogSource, kind string, in Input, scann
 	lo := newLogObserver(kind, src.Site)
 	opts := in.Scan
 	opts.Keep = nil
+	opts.Header = &tc // parsed by the matching workers, in parallel
 	opts.Stream = func(h *ls.Hit) {
-		l, _ := ls.ParseLine(h.Text, tc)
-		if inWindow(l.Time, in.Since, in.Until) {
-			lo.add(h, l)
+		if inWindow(h.Header.Time, in.Since, in.Until) {
+			lo.add(h, *h.Header)
 		}
 	}
 	var (

@@ -89,6 +89,7 @@ func decide(v *diag.Verdict, obs []observation, in Input) {
 		}
 		v.AlsoSeen = append(v.AlsoSeen, finding(c, scores[c], byCause[c]))
 	}
+	v.RuledOut = ruledOut(win, obs, v.AlsoSeen)
 	v.Summary = summary(win, v.IKEVersion, obs, byCause[win])
 	v.Remediation = remediation(win, obs, byCause[win], in)
 }
@@ -138,6 +139,45 @@ var pcapFirstHand = map[ls.Event]bool{
 	evIKEInitUnanswered: true, evIKEUnanswered: true, evDPDUnanswered: true, evAnswersLost: true, evStalled: true,
 	evESPOneWay: true, evESPBothWays: true, evESPUnanswered: true, evESPLostOnPath: true, evESPLargeLost: true,
 	evICMPFragNeeded: true, evPingDFLost: true,
+}
+
+// exclusions say which observations rule which causes out, and why: what was established or
+// seen passing cannot have failed to negotiate or been blocked.
+var exclusions = []struct {
+	events []ls.Event
+	causes []diag.Cause
+	why    string
+}{
+	{[]ls.Event{ls.EvIKEUp, ls.EvChildUp, evTunnelUp}, []diag.Cause{diag.CausePeerUnreachable, diag.CauseIKEProposalMismatch, diag.CauseAuthFailed, diag.CauseNoTrustedCA},
+		"the IKE SA was established: the peer answers, and phase 1 proposals, authentication and certificates were accepted"},
+	{[]ls.Event{ls.EvChildUp, evTunnelUp}, []diag.Cause{diag.CauseTrafficSelectorMismatch, diag.CauseInvalidID},
+		"a CHILD_SA was established: identities and traffic selectors were accepted"},
+	{[]ls.Event{evESPBothWays, evCountersBothWays}, []diag.Cause{diag.CauseESPBlocked},
+		"ESP passed in both directions"},
+}
+
+// ruledOut lists the causes the observations exclude, except the verdict and those also seen
+// (a cause can be excluded at one time and fail at another: a flap).
+func ruledOut(win diag.Cause, obs []observation, also []diag.Finding) []diag.RuledOut {
+	var out []diag.RuledOut
+	done := map[diag.Cause]bool{win: true}
+	for _, f := range also {
+		done[f.Cause] = true
+	}
+	for _, ex := range exclusions {
+		i := slices.IndexFunc(obs, func(o observation) bool { return slices.Contains(ex.events, o.event) && o.ev.Ref != "" })
+		if i < 0 {
+			continue
+		}
+		for _, c := range ex.causes {
+			if done[c] {
+				continue
+			}
+			done[c] = true
+			out = append(out, diag.RuledOut{Cause: c, Why: ex.why, Ref: obs[i].ev.Ref})
+		}
+	}
+	return out
 }
 
 // dropEvents end a tunnel that was up: each one is a cycle of a flap.

@@ -91,3 +91,36 @@ func TestClassify_SnapshotsSaidOnce(t *testing.T) {
 		t.Errorf("the snapshot line is listed %d times: %+v", n, v.Evidence)
 	}
 }
+
+// Causes the evidence excludes are listed with why and where; never the verdict or a cause also
+// seen.
+func TestClassify_RuledOutSaysWhy(t *testing.T) {
+	for dir, sc := range loadScenarios(t) {
+		v, err := Classify(t.Context(), modeInput(dir, evidenceAll))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range v.RuledOut {
+			if r.Why == "" || r.Ref == "" {
+				t.Errorf("%s: ruled out %s without why or where", sc.Name, r.Cause)
+			}
+			if r.Cause == v.Cause {
+				t.Errorf("%s: the verdict %s is also ruled out", sc.Name, v.Cause)
+			}
+			for _, f := range v.AlsoSeen {
+				if f.Cause == r.Cause {
+					t.Errorf("%s: %s both also seen and ruled out", sc.Name, r.Cause)
+				}
+			}
+		}
+		if sc.ExpectedLabel == diag.CauseESPBlocked {
+			found := false
+			for _, r := range v.RuledOut {
+				found = found || (r.Cause == diag.CausePeerUnreachable && strings.Contains(r.Why, "IKE SA was established"))
+			}
+			if !found {
+				t.Errorf("%s: peer_unreachable not ruled out though the IKE SA came up: %+v", sc.Name, v.RuledOut)
+			}
+		}
+	}
+}

@@ -95,6 +95,13 @@ func RenderMarkdown(r *diag.Report) string {
 		}
 		b.WriteString("\n")
 	}
+	if len(r.RuledOut) > 0 {
+		b.WriteString("### Ruled out\n\n")
+		for _, ro := range r.RuledOut {
+			fmt.Fprintf(&b, "- `%s`: %s (`%s`)\n", ro.Cause, mdLine(ro.Why), ro.Ref)
+		}
+		b.WriteString("\n")
+	}
 	b.WriteString("## Procedure\n\n| # | step | status | time | result |\n|---|---|---|---|---|\n")
 	for i, s := range r.Steps {
 		res := s.Summary

@@ -20,6 +20,7 @@ type Hit struct {
 	Pattern int    // index into Table(): the first pattern that matches the line
 	Event   Event
 	Text    string // the line, printable, cut at MaxHitText bytes
+	Header  *Line  // the line's parsed header, when Options.Header asked for it
 }
 
 // Ref is the hit's evidence reference, PATH:LINE.
@@ -53,7 +54,10 @@ type Options struct {
 	// Stream, when set, receives every matched line in line order and ScanLog keeps none: the
 	// caller keeps what it needs, so memory does not grow with the number of matches. Keep and
 	// MaxHitsPerPattern do not apply; Stats.KeptHits counts the streamed hits.
-	Stream   func(*Hit)
+	Stream func(*Hit)
+	// Header, when set, has each matched line's header parsed (ParseLine) by the workers that
+	// match, in parallel, into Hit.Header.
+	Header   *TimeContext
 	MaxBytes int64 // decompressed bytes allowed per file by ScanFile; 0: 8 GiB
 }
 
@@ -92,6 +96,7 @@ type chunkHit struct {
 	line    int64 // 0-based within the chunk
 	pattern int
 	text    string
+	header  *Line
 }
 
 type chunkResult struct {
@@ -141,7 +146,7 @@ func scanSerial(ctx context.Context, r io.Reader, size int, m *merger) error {
 		return b, true
 	}
 	send := func(c chunk) bool {
-		m.add(scanChunk(c))
+		m.add(scanChunk(c, m.opts.Header))
 		pool = append(pool, c.buf)
 		return ctx.Err() == nil
 	}
@@ -185,7 +190,7 @@ func scanParallel(ctx context.Context, r io.Reader, size, workers int, m *merger
 	for range workers {
 		wg.Go(func() {
 			for c := range work {
-				res := scanChunk(c)
+				res := scanChunk(c, m.opts.Header)
 				free <- c.buf
 				select {
 				case results <- res:
@@ -225,7 +230,7 @@ func (m *merger) add(res chunkResult) {
 		m.nextSeq++
 		for _, ch := range r.hits {
 			m.st.MatchedLines++
-			h := Hit{Name: m.name, Line: m.st.Lines + ch.line + 1, Pattern: ch.pattern, Event: table[ch.pattern].Event, Text: ch.text}
+			h := Hit{Name: m.name, Line: m.st.Lines + ch.line + 1, Pattern: ch.pattern, Event: table[ch.pattern].Event, Text: ch.text, Header: ch.header}
 			if m.opts.Stream != nil {
 				m.st.KeptHits++
 				m.opts.Stream(&h)
@@ -324,7 +329,7 @@ func fill(r io.Reader, buf []byte) (int, error) {
 }
 
 // scanChunk finds the matching lines of one chunk.
-func scanChunk(c chunk) chunkResult {
+func scanChunk(c chunk, header *TimeContext) chunkResult {
 	data := c.data
 	res := chunkResult{seq: c.seq, bytes: int64(len(data)), longLine: c.longLine}
 	var lines int64
@@ -345,7 +350,12 @@ func scanChunk(c chunk) chunkResult {
 		if i := matchLine(line); i >= 0 {
 			lines += int64(bytes.Count(data[counted:start], []byte{'\n'}))
 			counted = start
-			res.hits = append(res.hits, chunkHit{line: lines, pattern: i, text: printable(line)})
+			h := chunkHit{line: lines, pattern: i, text: printable(line)}
+			if header != nil {
+				l, _ := ParseLine(h.text, *header)
+				h.header = &l
+			}
+			res.hits = append(res.hits, h)
 		}
 		pos = end + 1
 	}
