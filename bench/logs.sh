@@ -27,7 +27,7 @@ patterns=$work/patterns.txt
 
 echo "building bot ..." >&2
 (cd "$top" && go build -o "$bot" ./cmd/bot)
-"$bot" analyze --print-patterns >"$patterns"
+"$bot" analyze --print-patterns --format charon >"$patterns" # the bench logs are charon's
 
 if [ ! -s "$log" ] || [ "$(stat -c %s "$log")" -lt $((size_mb << 20)) ] || [ "$(cat "$work/every" 2>/dev/null)" != "$every" ]; then
 	rm -f "$log"

@@ -88,6 +88,9 @@ type Scanned struct {
 	MatchedLines int64 `json:"matched_lines"`
 	Packets      int64 `json:"packets"`
 	IKEMessages  int64 `json:"ike_messages"`
+	// LogFormats are the log dialects recognised (charon, pluto, ...): each log was matched
+	// against its dialects' patterns.
+	LogFormats []string `json:"log_formats,omitempty"`
 }
 
 // Verdict is the classifier's answer: the `bot analyze --json` document.

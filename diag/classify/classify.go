@@ -230,6 +230,11 @@ func scanSource(ctx context.Context, src LogSource, kind string, in Input, scann
 	}
 	scanned.LogLines += st.Lines
 	scanned.MatchedLines += st.MatchedLines
+	for _, f := range st.Formats {
+		if !slices.Contains(scanned.LogFormats, string(f)) {
+			scanned.LogFormats = append(scanned.LogFormats, string(f))
+		}
+	}
 	return lo.observations(), err
 }
 

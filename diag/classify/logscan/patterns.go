@@ -97,6 +97,7 @@ type Pattern struct {
 	ERE      string // as --print-patterns prints it, and as grep -E reads it
 	Key      string // a literal substring of every match
 	Origin   string // where the wording comes from: upstream file and function, or a vendor's document
+	Format   Format // the dialect that logs it; FormatAny: any log may carry it
 	key      []byte
 	keyIndex int            // key's index in the prefilter
 	re       *regexp.Regexp // nil when ERE is the quoted Key
@@ -228,6 +229,30 @@ var table = []Pattern{
 	lit(EvPeerNotResponding, RoleState, "Message retry timeout", "vendor inferred: WatchGuard Fireware iked log"),
 }
 
+// The dialect of each pattern follows from its origin.
+func init() {
+	for i := range table {
+		table[i].Format = formatOf(table[i].Origin)
+	}
+}
+
+func formatOf(origin string) Format {
+	for _, f := range []struct {
+		prefix string
+		format Format
+	}{
+		{ss, FormatCharon}, {lsw, FormatPluto}, {"openswan ", FormatPluto},
+		{"vendor verified: Cisco ASA", FormatASA}, {"vendor verified: Palo Alto", FormatPANOS},
+		{"vendor inferred: FortiGate", FormatFortiOS}, {"vendor inferred: SonicWall", FormatSonicWall},
+		{"vendor inferred: WatchGuard", FormatWatchGuard},
+	} {
+		if strings.HasPrefix(origin, f.prefix) {
+			return f.format
+		}
+	}
+	return FormatAny
+}
+
 // lit is a pattern that is a plain string.
 func lit(ev Event, role Role, s, origin string) Pattern {
 	return Pattern{Event: ev, Role: role, ERE: escapeERE(s), Key: s, Origin: origin, key: []byte(s)}
@@ -260,15 +285,15 @@ func Table() []Pattern {
 }
 
 // Match reports the first pattern of the table that matches line, or -1.
-func Match(line []byte) int { return matchLine(line) }
+func Match(line []byte) int { return matchLine(line, nil) }
 
 // matchLine finds the keys present in line in one pass, then tries, in table order, only the
-// patterns whose key is among them.
-func matchLine(line []byte) int {
+// patterns whose key is among them (and, when allowed is given, that apply to the file).
+func matchLine(line []byte, allowed []bool) int {
 	present := filter.present(line)
 	for i := range table {
 		p := &table[i]
-		if present.has(p.keyIndex) && (p.re == nil || p.re.Match(line)) {
+		if present.has(p.keyIndex) && (allowed == nil || allowed[i]) && (p.re == nil || p.re.Match(line)) {
 			return i
 		}
 	}

@@ -1,11 +1,13 @@
 package logscan
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -34,6 +36,8 @@ type Stats struct {
 	KeptHits     int64 `json:"kept_hits"`
 	DroppedHits  int64 `json:"dropped_hits"` // matched, but over the per-pattern cap or refused by Keep
 	LongLines    int64 `json:"long_lines"`   // lines longer than ChunkSize, matched on their first ChunkSize bytes
+	// Formats are the dialects found at the start of the input (all patterns apply when none).
+	Formats []Format `json:"formats,omitempty"`
 }
 
 func (s *Stats) add(o Stats) {
@@ -43,6 +47,11 @@ func (s *Stats) add(o Stats) {
 	s.KeptHits += o.KeptHits
 	s.DroppedHits += o.DroppedHits
 	s.LongLines += o.LongLines
+	for _, f := range o.Formats {
+		if !slices.Contains(s.Formats, f) {
+			s.Formats = append(s.Formats, f)
+		}
+	}
 }
 
 // Options tune a scan. The zero value is ready to use.
@@ -120,7 +129,14 @@ func ScanLog(ctx context.Context, r io.Reader, name string, opts Options) ([]Hit
 	if size <= 0 {
 		size = defaultChunk
 	}
+	// The dialect, from the start of the file, decides which patterns apply to it.
+	br := bufio.NewReaderSize(r, DetectSize)
+	start, _ := br.Peek(DetectSize)
+	formats := DetectFormats(start)
+	r = br
 	m := &merger{name: name, opts: opts, perPat: opts.MaxHitsPerPattern, kept: make([]int, len(table)), pending: map[int]chunkResult{}}
+	m.allowed = allowedPatterns(formats)
+	m.st.Formats = formats
 	if m.perPat <= 0 {
 		m.perPat = defaultPerPat
 	}
@@ -146,7 +162,7 @@ func scanSerial(ctx context.Context, r io.Reader, size int, m *merger) error {
 		return b, true
 	}
 	send := func(c chunk) bool {
-		m.add(scanChunk(c, m.opts.Header))
+		m.add(scanChunk(c, m.opts.Header, m.allowed))
 		pool = append(pool, c.buf)
 		return ctx.Err() == nil
 	}
@@ -190,7 +206,7 @@ func scanParallel(ctx context.Context, r io.Reader, size, workers int, m *merger
 	for range workers {
 		wg.Go(func() {
 			for c := range work {
-				res := scanChunk(c, m.opts.Header)
+				res := scanChunk(c, m.opts.Header, m.allowed)
 				free <- c.buf
 				select {
 				case results <- res:
@@ -210,6 +226,7 @@ func scanParallel(ctx context.Context, r io.Reader, size, workers int, m *merger
 // merger turns chunk results, which may arrive out of order, into hits and counts in line order.
 type merger struct {
 	name    string
+	allowed []bool // per pattern: does it apply to this file's dialect
 	opts    Options
 	perPat  int
 	kept    []int
@@ -329,7 +346,7 @@ func fill(r io.Reader, buf []byte) (int, error) {
 }
 
 // scanChunk finds the matching lines of one chunk.
-func scanChunk(c chunk, header *TimeContext) chunkResult {
+func scanChunk(c chunk, header *TimeContext, allowed []bool) chunkResult {
 	data := c.data
 	res := chunkResult{seq: c.seq, bytes: int64(len(data)), longLine: c.longLine}
 	var lines int64
@@ -347,7 +364,7 @@ func scanChunk(c chunk, header *TimeContext) chunkResult {
 			end += at
 		}
 		line := data[start:end]
-		if i := matchLine(line); i >= 0 {
+		if i := matchLine(line, allowed); i >= 0 {
 			lines += int64(bytes.Count(data[counted:start], []byte{'\n'}))
 			counted = start
 			h := chunkHit{line: lines, pattern: i, text: printable(line)}

@@ -158,7 +158,7 @@ func TestMatchLine_SameAsNaive(t *testing.T) {
 		lines = append(lines, strings.Split(string(b), "\n")...)
 	}
 	for _, l := range lines {
-		if got, want := matchLine([]byte(l)), matchNaive([]byte(l)); got != want {
+		if got, want := matchLine([]byte(l), nil), matchNaive([]byte(l)); got != want {
 			t.Errorf("%q: matchLine %d, naive %d", l, got, want)
 		}
 	}
