@@ -11,19 +11,52 @@ import (
 
 // Ensure matched_lines equals grep -c -E -f on every fixture log (when grep is installed).
 func TestScanLog_MatchesGrep(t *testing.T) {
+	logs, _ := filepath.Glob("../testdata/fixtures/*/*.log")
+	for _, st := range matchWithGrep(t, Patterns(), logs) {
+		wc, _ := exec.Command("wc", "-l", st.path).Output()
+		lines, _ := strconv.ParseInt(strings.Fields(string(wc))[0], 10, 64)
+		if st.Lines != lines {
+			t.Errorf("%s: %d lines, wc -l says %d", st.path, st.Lines, lines)
+		}
+	}
+}
+
+// A log is matched by the patterns of the dialect found in it: matched_lines equals grep -c -E
+// -f with `--print-patterns --format F`, for strongSwan fixtures (charon) and libreswan's own
+// transcripts (pluto).
+func TestScanLog_MatchesGrepPerFormat(t *testing.T) {
+	charon, _ := filepath.Glob("../testdata/*/*/*.log")
+	pluto, _ := filepath.Glob("../testdata/libreswan/*.txt")
+	for format, paths := range map[Format][]string{FormatCharon: charon, FormatPluto: pluto} {
+		for _, st := range matchWithGrep(t, PatternsFor(format), paths) {
+			if len(st.Formats) != 1 || st.Formats[0] != format {
+				t.Errorf("%s: dialects %v, want %s", st.path, st.Formats, format)
+			}
+		}
+	}
+}
+
+type pathStats struct {
+	Stats
+	path string
+}
+
+// matchWithGrep scans each path and checks its matched_lines against grep -c -E -f patterns.
+func matchWithGrep(t *testing.T, patterns, paths []string) []pathStats {
+	t.Helper()
 	grep, err := exec.LookPath("grep")
 	if err != nil {
 		t.Skip("grep not installed")
 	}
+	if len(paths) == 0 {
+		t.Fatal("no logs")
+	}
 	pat := filepath.Join(t.TempDir(), "patterns.txt")
-	if err := os.WriteFile(pat, []byte(strings.Join(Patterns(), "\n")+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(pat, []byte(strings.Join(patterns, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	logs, _ := filepath.Glob("../testdata/fixtures/*/*.log")
-	if len(logs) == 0 {
-		t.Fatal("no fixture logs")
-	}
-	for _, path := range logs {
+	var out []pathStats
+	for _, path := range paths {
 		f, err := os.Open(path)
 		if err != nil {
 			t.Fatal(err)
@@ -35,59 +68,14 @@ func TestScanLog_MatchesGrep(t *testing.T) {
 		}
 		cmd := exec.Command(grep, "-c", "-E", "-f", pat, path)
 		cmd.Env = append(os.Environ(), "LC_ALL=C")
-		out, _ := cmd.Output()
-		want, _ := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
+		got, _ := cmd.Output()
+		want, _ := strconv.ParseInt(strings.TrimSpace(string(got)), 10, 64)
 		if st.MatchedLines != want {
 			t.Errorf("%s: matched %d lines, grep -c says %d", path, st.MatchedLines, want)
 		}
-		wc, _ := exec.Command("wc", "-l", path).Output()
-		lines, _ := strconv.ParseInt(strings.Fields(string(wc))[0], 10, 64)
-		if st.Lines != lines {
-			t.Errorf("%s: %d lines, wc -l says %d", path, st.Lines, lines)
-		}
+		out = append(out, pathStats{st, path})
 	}
-}
-
-// A log is matched by the patterns of the dialect found in it: matched_lines equals grep -c -E
-// -f with `--print-patterns --format F`, for strongSwan fixtures (charon) and libreswan's own
-// transcripts (pluto).
-func TestScanLog_MatchesGrepPerFormat(t *testing.T) {
-	grep, err := exec.LookPath("grep")
-	if err != nil {
-		t.Skip("grep not installed")
-	}
-	charon, _ := filepath.Glob("../testdata/*/*/*.log")
-	pluto, _ := filepath.Glob("../testdata/libreswan/*.txt")
-	for format, paths := range map[Format][]string{FormatCharon: charon, FormatPluto: pluto} {
-		if len(paths) == 0 {
-			t.Fatalf("no %s logs", format)
-		}
-		pat := filepath.Join(t.TempDir(), "patterns.txt")
-		if err := os.WriteFile(pat, []byte(strings.Join(PatternsFor(format), "\n")+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		for _, path := range paths {
-			f, err := os.Open(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, st, err := ScanLog(t.Context(), f, path, Options{ChunkSize: 4096})
-			f.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(st.Formats) != 1 || st.Formats[0] != format {
-				t.Errorf("%s: dialects %v, want %s", path, st.Formats, format)
-			}
-			cmd := exec.Command(grep, "-c", "-E", "-f", pat, path)
-			cmd.Env = append(os.Environ(), "LC_ALL=C")
-			out, _ := cmd.Output()
-			want, _ := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
-			if st.MatchedLines != want {
-				t.Errorf("%s: matched %d lines, grep -c with the %s patterns says %d", path, st.MatchedLines, format, want)
-			}
-		}
-	}
+	return out
 }
 
 // A log holding both dialects (a syslog collector's file) is matched against both: a real
