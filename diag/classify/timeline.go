@@ -111,7 +111,7 @@ func (lo *logObserver) add(h *ls.Hit, l ls.Line) {
 	}
 	o := observation{
 		event: h.Event, role: ls.RoleOf(h.Pattern, h.Text), cond: c, name: h.Name, line: h.Line, saKey: key,
-		version: ls.VersionOf(h.Text),
+		version: h.Version,
 		ev:      diag.Evidence{Source: lo.source, Time: l.Time, Site: lo.site}, // Ref and Text once kept
 	}
 	switch h.Event {

@@ -23,6 +23,7 @@ type Hit struct {
 	Event   Event
 	Text    string // the line, printable, cut at MaxHitText bytes
 	Header  *Line  // the line's parsed header, when Options.Header asked for it
+	Version int    // with Header: the IKE version the wording tells (VersionOf)
 }
 
 // Ref is the hit's evidence reference, PATH:LINE.
@@ -64,8 +65,8 @@ type Options struct {
 	// caller keeps what it needs, so memory does not grow with the number of matches. Keep and
 	// MaxHitsPerPattern do not apply; Stats.KeptHits counts the streamed hits.
 	Stream func(*Hit)
-	// Header, when set, has each matched line's header parsed (ParseLine) by the workers that
-	// match, in parallel, into Hit.Header.
+	// Header, when set, has each matched line's header parsed (ParseLine) and its IKE version
+	// read (VersionOf) by the workers that match, in parallel, into Hit.Header and Hit.Version.
 	Header   *TimeContext
 	MaxBytes int64 // decompressed bytes allowed per file by ScanFile; 0: 8 GiB
 }
@@ -106,6 +107,7 @@ type chunkHit struct {
 	pattern int
 	text    string
 	header  *Line
+	version int
 }
 
 type chunkResult struct {
@@ -247,7 +249,7 @@ func (m *merger) add(res chunkResult) {
 		m.nextSeq++
 		for _, ch := range r.hits {
 			m.st.MatchedLines++
-			h := Hit{Name: m.name, Line: m.st.Lines + ch.line + 1, Pattern: ch.pattern, Event: table[ch.pattern].Event, Text: ch.text, Header: ch.header}
+			h := Hit{Name: m.name, Line: m.st.Lines + ch.line + 1, Pattern: ch.pattern, Event: table[ch.pattern].Event, Text: ch.text, Header: ch.header, Version: ch.version}
 			if m.opts.Stream != nil {
 				m.st.KeptHits++
 				m.opts.Stream(&h)
@@ -371,6 +373,7 @@ func scanChunk(c chunk, header *TimeContext, allowed []bool) chunkResult {
 			if header != nil {
 				l, _ := ParseLine(h.text, *header)
 				h.header = &l
+				h.version = VersionOf(h.text)
 			}
 			res.hits = append(res.hits, h)
 		}
