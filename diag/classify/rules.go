@@ -107,9 +107,14 @@ var rules = []rule{
 	{ls.EvNoProposalNotify, ikeUp, childUp, diag.CauseIPsecProposalMismatch, 0.85},
 	{ls.EvNoProposalNotify, espProp, childUp, diag.CauseIPsecProposalMismatch, 0.85},
 	{ls.EvNoProposalChild, 0, childUp, diag.CauseIPsecProposalMismatch, 0.88},
-	{ls.EvNoAcceptable, espProp, childUp, diag.CauseIPsecProposalMismatch, 0.9},
-	{ls.EvNoAcceptable, espProp | keGroup, childUp, diag.CausePFSMismatch, 0.6},
-	{ls.EvNoProposalFound, espProp, childUp, diag.CauseIPsecProposalMismatch, 0.88},
+	{ls.EvNoAcceptable, espProp, childUp | keGroup, diag.CauseIPsecProposalMismatch, 0.9},
+	{ls.EvNoProposalFound, espProp, childUp | keGroup, diag.CauseIPsecProposalMismatch, 0.88},
+	// ESP proposals that fail only on the DH group: in IKEv1 Quick Mode (and an IKEv2
+	// CREATE_CHILD_SA) that group is PFS, so it is a PFS mismatch even on the first negotiation.
+	{ls.EvNoAcceptable, espProp | keGroup, childUp, diag.CausePFSMismatch, 0.92},
+	{ls.EvNoProposalFound, espProp | keGroup, childUp, diag.CausePFSMismatch, 0.9},
+	{ls.EvNoAcceptable, espProp | keGroup, childUp, diag.CauseIPsecProposalMismatch, 0.6},
+	{ls.EvNoProposalFound, espProp | keGroup, childUp, diag.CauseIPsecProposalMismatch, 0.6},
 	{ls.EvNoProposalFound, ikeUp, childUp | ikeProp, diag.CauseIPsecProposalMismatch, 0.8},
 	{ls.EvChildProposalRefused, 0, childUp, diag.CauseIPsecProposalMismatch, 0.9},
 	// Pluto's Quick Mode that never got an acceptable answer: the responder refused phase 2

@@ -169,6 +169,9 @@ func (lo *logObserver) finalize(ft *fileTimeline, i int) {
 	switch p.o.event {
 	case ls.EvNoAcceptable, ls.EvNoProposalFound, ls.EvNoProposalNotify, ls.EvNoProposalChild:
 		near = nearbyProposals(ft.recent, i)
+		if p.o.event == ls.EvNoProposalFound && keGroupRefusedNear(ft.recent, i) {
+			p.o.cond |= keGroup // the refusal beside it names the DH group
+		}
 		if len(near) > 0 && p.o.event != ls.EvNoProposalChild {
 			if strings.HasPrefix(ft.recent[near[0]].o.detail, "IKE:") {
 				p.o.cond |= ikeProp
@@ -228,6 +231,17 @@ func (lo *logObserver) observations() []observation {
 		return cmp.Compare(a.line, b.line)
 	})
 	return lo.kept
+}
+
+// keGroupRefusedNear reports whether a "no acceptable DH group" line of the same IKE SA lies
+// within proposalReach lines of recent[i].
+func keGroupRefusedNear(recent []pending, i int) bool {
+	for _, p := range recent {
+		if p.o.event == ls.EvNoAcceptable && p.o.cond&keGroup != 0 && p.o.saKey == recent[i].o.saKey && abs64(p.o.line-recent[i].o.line) <= proposalReach {
+			return true
+		}
+	}
+	return false
 }
 
 // nearbyProposals returns the indices in recent of the proposal lines within proposalReach
