@@ -1,6 +1,6 @@
 // Package classify turns the evidence of a diagnosis (logs of both sites, captures, NSX
 // statistics, show outputs, prerequisite checks, the configuration comparison) into one cause
-// label of DESIGN.md, with the evidence that proves it and what to do next.
+// label of docs/design.md, with the evidence that proves it and what to do next.
 //
 // The judgement is data: logscan's patterns say what each line means (an event), and the rules
 // table (rules.go) gives each event, under the conditions it was seen in (was the IKE SA up
@@ -330,7 +330,7 @@ func weigh(obs []observation) []weighed {
 	return out
 }
 
-// sortCauses orders candidates by score, then by DESIGN.md's order of labels (healthy last
+// sortCauses orders candidates by score, then by the order of labels in docs/design.md (healthy last
 // among equals, since any fault outranks "looks fine").
 func sortCauses(scores map[diag.Cause]float64) []diag.Cause {
 	var cs []diag.Cause

@@ -143,7 +143,7 @@ func (cf *captureFacts) espSeen() bool { return len(cf.dirs) > 0 }
 // then answered the initiator's encrypted identity and proof (MM5) with an informational instead
 // of MM6: it could not decrypt it (the keys derive from the PSK: the PSKs differ) or did not
 // accept the identity or certificate in it. With a pre-shared key no certificate is involved,
-// and an ID mismatch the peer reports counts as an authentication failure (DESIGN.md): that is
+// and an ID mismatch the peer reports counts as an authentication failure (docs/design.md): that is
 // auth_failed. With certificates it may be the CA as well: only a hint each.
 //
 // The initiator got MM6 and ended there with an informational, no Quick Mode: it refused the

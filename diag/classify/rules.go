@@ -60,7 +60,7 @@ type rule struct {
 // first-hand messages weigh more than their echoes: the side that rejected a proposal says why,
 // the other side only hears NO_PROPOSAL_CHOSEN.
 var rules = []rule{
-	// The procedure's NSX failure messages (PROCEDURE.md step 7).
+	// The procedure's NSX failure messages (docs/procedure.md, step 7).
 	{ls.EvNSXPeerNoResponse, 0, 0, diag.CausePeerUnreachable, 0.95},
 	{ls.EvNSXNoProposal, 0, 0, diag.CauseIKEProposalMismatch, 0.95},
 	{ls.EvNSXAuthFailed, 0, 0, diag.CauseAuthFailed, 0.95},

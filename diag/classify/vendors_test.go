@@ -22,7 +22,7 @@ func writeLog(t *testing.T, name string, lines ...string) string {
 	return path
 }
 
-// Ensure the pluto (libreswan/Openswan) strings of the procedure and DESIGN.md classify, in
+// Ensure the pluto (libreswan/Openswan) strings of the procedure and docs/design.md classify, in
 // syslog form, with the IKE SA state deciding between an ID and a proxy-ID problem.
 func TestClassify_Pluto(t *testing.T) {
 	const hdr = "Mar  3 10:15:0%d vpn-gw pluto[2211]: "
@@ -60,7 +60,7 @@ func TestClassify_Pluto(t *testing.T) {
 	}
 }
 
-// Ensure SonicWall and WatchGuard lines (nsx-formats.md §7.1, §7.2) are read.
+// Ensure SonicWall and WatchGuard lines (docs/nsx-formats.md) are read.
 func TestClassify_SonicWallAndWatchGuard(t *testing.T) {
 	sw := writeLog(t, "sonicwall.tsv",
 		"1\t11/15/2017 10:34:02.176\tInfo\tVPN IKE\tIKE Responder: Remote party timeout - Retransmitting IKE request.\t98.1.2.3, 4500\t192.168.1.1, 4500\tVPN Policy: WAN GroupVPN",
