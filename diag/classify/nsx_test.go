@@ -10,7 +10,7 @@ import (
 	"ipsecbot/diag"
 )
 
-// statsXML writes an ipsecStatusAndStats document (docs/nsx-formats.md) whose tunnel, channel
+// statsXML writes an ipsecStatusAndStats document (docs/nsx-formats.md §2.5) whose tunnel, channel
 // or site carries msg as its failure message, with the channel down.
 func statsXML(t *testing.T, where, msg, version string) string {
 	t.Helper()

@@ -60,7 +60,7 @@ func TestClassify_Pluto(t *testing.T) {
 	}
 }
 
-// Ensure SonicWall and WatchGuard lines (docs/nsx-formats.md) are read.
+// Ensure SonicWall and WatchGuard lines (docs/nsx-formats.md §7.1, §7.2) are read.
 func TestClassify_SonicWallAndWatchGuard(t *testing.T) {
 	sw := writeLog(t, "sonicwall.tsv",
 		"1\t11/15/2017 10:34:02.176\tInfo\tVPN IKE\tIKE Responder: Remote party timeout - Retransmitting IKE request.\t98.1.2.3, 4500\t192.168.1.1, 4500\tVPN Policy: WAN GroupVPN",
