@@ -68,6 +68,13 @@ type Evidence struct {
 	Site   string    `json:"site,omitempty"` // "edge" or "peer" when it matters which side said it
 }
 
+// RuledOut is a cause the evidence excludes, with the reason and the observation that shows it.
+type RuledOut struct {
+	Cause Cause  `json:"cause"`
+	Why   string `json:"why"`
+	Ref   string `json:"ref,omitempty"`
+}
+
 // Finding is a cause that other evidence supported but that lost to the verdict ("also seen").
 type Finding struct {
 	Cause      Cause      `json:"cause"`
@@ -81,6 +88,9 @@ type Scanned struct {
 	MatchedLines int64 `json:"matched_lines"`
 	Packets      int64 `json:"packets"`
 	IKEMessages  int64 `json:"ike_messages"`
+	// LogFormats are the log dialects recognised (charon, pluto, ...): each log was matched
+	// against its dialects' patterns.
+	LogFormats []string `json:"log_formats,omitempty"`
 }
 
 // Verdict is the classifier's answer: the `bot analyze --json` document.
@@ -91,6 +101,7 @@ type Verdict struct {
 	Summary     string     `json:"summary"`
 	Evidence    []Evidence `json:"evidence"`
 	AlsoSeen    []Finding  `json:"also_seen"`
+	RuledOut    []RuledOut `json:"ruled_out,omitempty"` // causes the evidence excludes, and why
 	Remediation []string   `json:"remediation"`
 	Missing     []string   `json:"missing,omitempty"` // what could not be collected or read
 	Scanned     Scanned    `json:"scanned"`

@@ -154,7 +154,7 @@ func stepDetail(ev diag.Event) string {
 				fmt.Fprintf(&b, "\n… %d more in report.md", len(ev.Result.Evidence)-i)
 				break
 			}
-			fmt.Fprintf(&b, "\n• `%s` %s", escape(e.Ref), escape(truncate(e.Text, maxEvidenceLine)))
+			fmt.Fprintf(&b, "\n• `%s`%s %s", escape(e.Ref), escape(e.StampNote()), escape(truncate(e.Text, maxEvidenceLine)))
 		}
 	}
 	return truncate(b.String(), maxSectionText)
@@ -205,7 +205,7 @@ func verdictBlocks(r *diag.Report, requester string, captureSeconds, maxCapture 
 				fmt.Fprintf(&b, "\n… and %d more in report.md", len(r.Evidence)-i)
 				break
 			}
-			fmt.Fprintf(&b, "\n• `%s` %s", escape(e.Ref), escape(truncate(e.Text, maxEvidenceLine)))
+			fmt.Fprintf(&b, "\n• `%s`%s %s", escape(e.Ref), escape(e.StampNote()), escape(truncate(e.Text, maxEvidenceLine)))
 		}
 		blocks = append(blocks, section(b.String()))
 	}

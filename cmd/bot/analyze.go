@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,6 +36,7 @@ func runAnalyze(ctx context.Context, e *env, args []string) error {
 	year := fs.Int("year", 0, "year of year-less log times (default: from each file's modification time)")
 	asJSON := fs.Bool("json", false, "print the verdict as one JSON document")
 	printPatterns := fs.Bool("print-patterns", false, "print the log scanner's patterns, one POSIX ERE a line")
+	format := fs.String("format", "", "with --print-patterns: only the patterns a log of this dialect is matched against (charon, pluto, sonicwall, watchguard, asa, panos, fortios)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -42,11 +44,21 @@ func runAnalyze(ctx context.Context, e *env, args []string) error {
 	if len(pos) > 0 {
 		return usagef("unexpected argument %q (files are given with --pcap, --log, --stats, --show)", pos[0])
 	}
+	if *format != "" && !*printPatterns {
+		return usagef("--format goes with --print-patterns (logs are matched by the dialect found in each)")
+	}
 	if *printPatterns {
-		if n := fs.NFlag(); n > 1 {
-			return usagef("--print-patterns takes no other flags")
+		if n := fs.NFlag(); n > 1 && (n > 2 || *format == "") {
+			return usagef("--print-patterns takes no other flags but --format")
 		}
-		for _, p := range logscan.Patterns() {
+		patterns := logscan.Patterns()
+		if *format != "" {
+			if !slices.Contains(logscan.Formats, logscan.Format(*format)) {
+				return usagef("--format %q: not one of %v", *format, logscan.Formats)
+			}
+			patterns = logscan.PatternsFor(logscan.Format(*format))
+		}
+		for _, p := range patterns {
 			fmt.Fprintln(e.stdout, p)
 		}
 		return nil
@@ -261,6 +273,9 @@ func printVerdict(w io.Writer, v *diag.Verdict) {
 	for _, f := range v.AlsoSeen {
 		printEvidence(w, fmt.Sprintf("Also seen:  %s (%.2f)", f.Cause, f.Confidence), f.Evidence)
 	}
+	for _, r := range v.RuledOut {
+		fmt.Fprintf(w, "Ruled out:  %s: %s (%s)\n", r.Cause, r.Why, r.Ref)
+	}
 	if len(v.Remediation) > 0 {
 		fmt.Fprintln(w, "Next:")
 		for _, r := range v.Remediation {
@@ -292,10 +307,6 @@ var missingFlags = map[string]string{
 func printEvidence(w io.Writer, title string, evs []diag.Evidence) {
 	fmt.Fprintln(w, title)
 	for _, e := range evs {
-		site := ""
-		if e.Site != "" {
-			site = " [" + e.Site + "]"
-		}
-		fmt.Fprintf(w, "  %-5s %s%s\n        %s\n", e.Source, e.Ref, site, e.Text)
+		fmt.Fprintf(w, "  %-5s %s%s\n        %s\n", e.Source, e.Ref, e.StampNote(), e.Text)
 	}
 }

@@ -165,7 +165,7 @@ func TestAnalyze_Text(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	for _, want := range []string{"Cause:      auth_failed", "received AUTHENTICATION_FAILED notify error", "Compare the PSK", "[edge]"} {
+	for _, want := range []string{"Cause:      auth_failed", "received AUTHENTICATION_FAILED notify error", "Compare the PSK", " UTC, edge)", " UTC, peer)"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout)
 		}

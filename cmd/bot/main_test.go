@@ -71,7 +71,7 @@ func TestHelp_EveryCommandAnswersHelpFlag(t *testing.T) {
 
 func TestAnalyze_PrintPatternsTakesNoOtherFlags(t *testing.T) {
 	code, out, errOut := runBot(t, "analyze", "--print-patterns", "--json")
-	if code != 2 || out != "" || !strings.Contains(errOut, "--print-patterns takes no other flags") {
+	if code != 2 || out != "" || !strings.Contains(errOut, "--print-patterns takes no other flags but --format") {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }

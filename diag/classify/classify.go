@@ -12,7 +12,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"errors"
 	"os"
 	"slices"
 	"strings"
@@ -174,8 +173,10 @@ func windowed(in Input) bool { return !in.Since.IsZero() || !in.Until.IsZero() }
 // consecutive reads.
 func readStats(in Input, v *diag.Verdict) []observation {
 	var (
-		obs  []observation
-		prev *nsx.Statistics
+		obs        []observation
+		prev, last *nsx.Statistics
+		lastPath   string
+		reads      int
 	)
 	for _, s := range in.Stats {
 		st, err := loadStats(s)
@@ -187,10 +188,15 @@ func readStats(in Input, v *diag.Verdict) []observation {
 			continue
 		}
 		obs = append(obs, observeStats(s.Path, st)...)
+		last, lastPath = st, s.Path
+		reads++
 		if prev != nil {
 			obs = append(obs, observeCounterDeltas(s.Path, prev, st)...)
 		}
 		prev = st
+	}
+	if reads == 1 { // one read: counters that ever moved both ways, a weaker sign than deltas
+		obs = append(obs, observeTunnelCounters(lastPath, last)...)
 	}
 	return obs
 }
@@ -205,15 +211,14 @@ func scanSource(ctx context.Context, src LogSource, kind string, in Input, scann
 	} else {
 		tc.Ref = time.Now()
 	}
-	var lines []logLine
+	lo := newLogObserver(kind, src.Site)
 	opts := in.Scan
-	opts.Keep = func(h *ls.Hit) bool {
-		l, _ := ls.ParseLine(h.Text, tc)
-		if !inWindow(l.Time, in.Since, in.Until) {
-			return false
+	opts.Keep = nil
+	opts.Header = &tc // parsed by the matching workers, in parallel
+	opts.Stream = func(h *ls.Hit) {
+		if inWindow(h.Header.Time, in.Since, in.Until) {
+			lo.add(h, *h.Header)
 		}
-		lines = append(lines, logLine{hit: *h, line: l})
-		return true
 	}
 	var (
 		st  ls.Stats
@@ -226,30 +231,12 @@ func scanSource(ctx context.Context, src LogSource, kind string, in Input, scann
 	}
 	scanned.LogLines += st.Lines
 	scanned.MatchedLines += st.MatchedLines
-	// A bundle's members are separate files: track SA state per member.
-	var obs []observation
-	for _, group := range groupByName(lines) {
-		obs = append(obs, observeLog(group, kind, src.Site)...)
-	}
-	if err != nil && errors.Is(err, context.Canceled) {
-		return obs, err
-	}
-	return obs, err
-}
-
-func groupByName(lines []logLine) [][]logLine {
-	var out [][]logLine
-	index := map[string]int{}
-	for _, l := range lines {
-		i, ok := index[l.hit.Name]
-		if !ok {
-			i = len(out)
-			index[l.hit.Name] = i
-			out = append(out, nil)
+	for _, f := range st.Formats {
+		if !slices.Contains(scanned.LogFormats, string(f)) {
+			scanned.LogFormats = append(scanned.LogFormats, string(f))
 		}
-		out[i] = append(out[i], l)
 	}
-	return out
+	return lo.observations(), err
 }
 
 // What Verdict.Missing says of a kind of evidence that was not given at all. They name the
@@ -348,7 +335,7 @@ func weigh(obs []observation) []weighed {
 	return out
 }
 
-// sortCauses orders candidates by score, then by docs/design.md's order of labels (healthy last
+// sortCauses orders candidates by score, then by the order of labels in docs/design.md (healthy last
 // among equals, since any fault outranks "looks fine").
 func sortCauses(scores map[diag.Cause]float64) []diag.Cause {
 	var cs []diag.Cause

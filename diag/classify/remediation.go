@@ -61,12 +61,9 @@ func remediation(c diag.Cause, obs []observation, ws []weighed, in Input) []stri
 			break
 		}
 	case diag.CauseTrafficSelectorMismatch, diag.CauseInvalidID, diag.CauseAuthFailed, diag.CauseNoTrustedCA:
-		for _, w := range ws {
-			switch w.obs.event { // lines that name the values in question
-			case ls.EvTSUnacceptable, ls.EvTSNoConfig, ls.EvIDMismatch, ls.EvMACMismatch, ls.EvNoPeerConfig, ls.EvNoSharedKey, ls.EvNoTrustedKey, ls.EvNoIssuer:
-				out = append(out, fmt.Sprintf("%s (%s)", w.obs.ev.Text, w.obs.ev.Ref))
-			}
-			if len(out) > 0 {
+		for _, w := range ws { // the deciding line that names the values in question, as an action
+			if a := valueAction(w.obs); a != "" {
+				out = append(out, a)
 				break
 			}
 		}
@@ -81,6 +78,67 @@ func remediation(c diag.Cause, obs []observation, ws []weighed, in Input) []stri
 		}
 	}
 	return append(out, advice[c].steps...)
+}
+
+// sides names the side that logged o (and decided) and the other side.
+func sides(o observation) (decider, other string) {
+	switch o.ev.Site {
+	case "edge":
+		return "the Edge", "the peer"
+	case "peer":
+		return "the peer", "the Edge"
+	}
+	return "this side", "the other side"
+}
+
+// valueAction turns a deciding line that names identities, selectors, keys or certificates into
+// what to change, with the values it names; "" for other lines. The line itself stays evidence.
+func valueAction(o observation) string {
+	decider, other := sides(o)
+	text, ref := o.ev.Text, " ("+o.ev.Ref+")"
+	quoted := func(after string) string { // 'a' - 'b' or "DN" after a phrase
+		_, rest, ok := strings.Cut(text, after)
+		if !ok {
+			return ""
+		}
+		return strings.TrimSuffix(strings.TrimSpace(rest), ", but MAC mismatched")
+	}
+	switch o.event {
+	case ls.EvTSUnacceptable, ls.EvTSNoConfig:
+		ts := between(text, "traffic selectors ", " unacceptable")
+		if ts == "" {
+			ts = quoted("no matching CHILD_SA config found for ")
+		}
+		if ts == "" {
+			return ""
+		}
+		return fmt.Sprintf("Make %s's local and remote subnets mirror %s's: %s refused the pair %s%s", other, decider, decider, ts, ref)
+	case ls.EvIDMismatch:
+		got, want := between(text, "IDir '", "'"), between(text, "does not match to '", "'")
+		if got == "" || want == "" {
+			return ""
+		}
+		return fmt.Sprintf("Set %s's peer ID to '%s' (what %s presents), or %s's local ID to '%s' (what %s expects), with the same ID type%s", decider, got, other, other, want, decider, ref)
+	case ls.EvMACMismatch:
+		if ids := between(text, "shared key for ", ", but"); ids != "" {
+			return fmt.Sprintf("Set the same pre-shared key on both gateways for %s: %s's key does not match %s's%s", ids, decider, other, ref)
+		}
+	case ls.EvNoSharedKey:
+		if ids := quoted("key found for "); ids != "" {
+			return fmt.Sprintf("Add on %s a pre-shared key for %s, the same as %s's, or correct the IDs%s", decider, ids, other, ref)
+		}
+	case ls.EvNoTrustedKey:
+		if id := quoted("public key found for "); id != "" {
+			return fmt.Sprintf("Import on %s the CA certificate that issued %s's certificate for %s, and check %s matches its subject or SAN%s", decider, other, id, id, ref)
+		}
+	case ls.EvNoIssuer:
+		if dn := quoted("no issuer certificate found for "); dn != "" {
+			return fmt.Sprintf("Import on %s the CA certificate that issued %s%s", decider, dn, ref)
+		}
+	case ls.EvNoPeerConfig:
+		return fmt.Sprintf("Make %s's local ID and authentication match what %s expects of its peer (peer ID, auth method)%s", other, decider, ref)
+	}
+	return ""
 }
 
 // proposalAdvice says, with both sides' values, what the rejecting side received and accepts.

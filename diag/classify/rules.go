@@ -27,6 +27,7 @@ const (
 	evStalled             ls.Event = "pcap_stalled"               // the first phase answered, the initiator's next message never came (answerslost.go)
 	evTunnelUp            ls.Event = "api_tunnel_up"              // NSX says channel and tunnels are up
 	evCountersBothWays    ls.Event = "counters_both_ways"         // tunnel counters (NSX statistics reads, show service ipsec sa) show traffic both ways
+	evCountersOneRead     ls.Event = "counters_one_read"          // one statistics read: SAs up, packet counters non-zero both ways
 	evConfigMismatch      ls.Event = "config_mismatch"            // the configuration comparison found a breaking difference
 	evJudged              ls.Event = "judged"                     // a fact another step already judged (Input.Facts)
 )
@@ -59,7 +60,7 @@ type rule struct {
 // first-hand messages weigh more than their echoes: the side that rejected a proposal says why,
 // the other side only hears NO_PROPOSAL_CHOSEN.
 var rules = []rule{
-	// The procedure's NSX failure messages (docs/procedure.md step 7).
+	// The procedure's NSX failure messages (docs/procedure.md, step 7).
 	{ls.EvNSXPeerNoResponse, 0, 0, diag.CausePeerUnreachable, 0.95},
 	{ls.EvNSXNoProposal, 0, 0, diag.CauseIKEProposalMismatch, 0.95},
 	{ls.EvNSXAuthFailed, 0, 0, diag.CauseAuthFailed, 0.95},
@@ -72,6 +73,8 @@ var rules = []rule{
 	{ls.EvGiveUp, 0, ikeUp | wasUp, diag.CausePeerUnreachable, 0.8},
 	{ls.EvGiveUp, wasUp, ikeUp, diag.CausePeerUnreachable, 0.3},
 	{ls.EvMaxRetransmissions, 0, ikeUp, diag.CausePeerUnreachable, 0.85},
+	{ls.EvFirstUnanswered, 0, ikeUp | wasUp, diag.CausePeerUnreachable, 0.85},
+	{ls.EvFirstUnanswered, wasUp, ikeUp, diag.CausePeerUnreachable, 0.3},
 	{ls.EvNegotiationDown, 0, ikeUp, diag.CausePeerUnreachable, 0.6},
 	{ls.EvRetransmit, 0, ikeUp | wasUp, diag.CausePeerUnreachable, 0.4},
 	{evIKEInitUnanswered, 0, wasUp | tooSoon, diag.CausePeerUnreachable, 0.85},
@@ -95,15 +98,30 @@ var rules = []rule{
 	{ls.EvNoAcceptable, ikeProp, 0, diag.CauseIKEProposalMismatch, 0.9},
 	{ls.EvNoProposalFound, ikeProp, 0, diag.CauseIKEProposalMismatch, 0.88},
 	{ls.EvNoProposalFound, 0, ikeUp | espProp, diag.CauseIKEProposalMismatch, 0.8},
+	{ls.EvIKEProposalRefused, 0, 0, diag.CauseIKEProposalMismatch, 0.93},
+	// An INVALID_KE_PAYLOAD request during IKE_SA_INIT is an ordinary retry: no cause. Once the
+	// IKE SA is up it is about a CHILD_SA's PFS group.
+	{ls.EvKEUnacceptable, ikeUp, 0, diag.CausePFSMismatch, 0.7},
 
 	// Phase 2 / CHILD_SA proposals, first negotiation.
 	{ls.EvNoProposalNotify, ikeUp, childUp, diag.CauseIPsecProposalMismatch, 0.85},
 	{ls.EvNoProposalNotify, espProp, childUp, diag.CauseIPsecProposalMismatch, 0.85},
 	{ls.EvNoProposalChild, 0, childUp, diag.CauseIPsecProposalMismatch, 0.88},
-	{ls.EvNoAcceptable, espProp, childUp, diag.CauseIPsecProposalMismatch, 0.9},
-	{ls.EvNoAcceptable, espProp | keGroup, childUp, diag.CausePFSMismatch, 0.6},
-	{ls.EvNoProposalFound, espProp, childUp, diag.CauseIPsecProposalMismatch, 0.88},
+	{ls.EvNoAcceptable, espProp, childUp | keGroup, diag.CauseIPsecProposalMismatch, 0.9},
+	{ls.EvNoProposalFound, espProp, childUp | keGroup, diag.CauseIPsecProposalMismatch, 0.88},
+	// ESP proposals that fail only on the DH group: in IKEv1 Quick Mode (and an IKEv2
+	// CREATE_CHILD_SA) that group is PFS, so it is a PFS mismatch even on the first negotiation.
+	{ls.EvNoAcceptable, espProp | keGroup, childUp, diag.CausePFSMismatch, 0.92},
+	{ls.EvNoProposalFound, espProp | keGroup, childUp, diag.CausePFSMismatch, 0.9},
+	{ls.EvNoAcceptable, espProp | keGroup, childUp, diag.CauseIPsecProposalMismatch, 0.6},
+	{ls.EvNoProposalFound, espProp | keGroup, childUp, diag.CauseIPsecProposalMismatch, 0.6},
 	{ls.EvNoProposalFound, ikeUp, childUp | ikeProp, diag.CauseIPsecProposalMismatch, 0.8},
+	{ls.EvChildProposalRefused, 0, childUp, diag.CauseIPsecProposalMismatch, 0.9},
+	// Pluto's Quick Mode that never got an acceptable answer: the responder refused phase 2
+	// (proposal, PFS or proxy IDs) and said nothing; a hint until the responder's log says which.
+	{ls.EvQuickModeUnanswered, 0, 0, diag.CauseIPsecProposalMismatch, 0.45},
+	{ls.EvQuickModeUnanswered, 0, 0, diag.CauseTrafficSelectorMismatch, 0.4},
+	{ls.EvQuickModeUnanswered, 0, 0, diag.CausePFSMismatch, 0.4},
 
 	// The tunnel came up, then a rekey failed: the classic PFS flap.
 	{ls.EvNoProposalChild, childUp, 0, diag.CausePFSMismatch, 0.9},
@@ -112,6 +130,7 @@ var rules = []rule{
 	{ls.EvNoAcceptable, espProp | childUp, keGroup, diag.CauseIPsecProposalMismatch, 0.8},
 	{ls.EvNoProposalFound, espProp | childUp, 0, diag.CausePFSMismatch, 0.8},
 	{ls.EvRekeyFailed, 0, 0, diag.CausePFSMismatch, 0.75},
+	{ls.EvChildProposalRefused, childUp, 0, diag.CausePFSMismatch, 0.85},
 	{evRekeyRejected, 0, 0, diag.CausePFSMismatch, 0.8},
 
 	// Traffic selectors (and proxy IDs: INVALID_ID_INFORMATION once the IKE SA is up).
@@ -125,6 +144,8 @@ var rules = []rule{
 	{ls.EvInvalidID, 0, ikeUp, diag.CauseInvalidID, 0.85},
 	{ls.EvPayloadMalformed, 0, ikeUp, diag.CauseInvalidID, 0.6},
 	{ls.EvNoPeerConfig, 0, 0, diag.CauseInvalidID, 0.5},
+	{ls.EvPeerConfigRefused, 0, 0, diag.CauseInvalidID, 0.7},
+	{ls.EvPeerConfigRefused, 0, 0, diag.CauseAuthFailed, 0.45},
 
 	// Authentication (PSK, or an ID mismatch the peer reports as an authentication failure).
 	{ls.EvAuthFailedNotify, 0, 0, diag.CauseAuthFailed, 0.9},
@@ -133,6 +154,9 @@ var rules = []rule{
 	{ls.EvDecryptFailed, 0, 0, diag.CauseAuthFailed, 0.95}, // IKEv1: the keys differ, so do the PSKs
 	{ls.EvNoSharedKey, 0, 0, diag.CauseAuthFailed, 0.85},
 	{ls.EvNoPeerConfig, 0, 0, diag.CauseAuthFailed, 0.8},
+	{ls.EvAuthUnanswered, 0, 0, diag.CauseAuthFailed, 0.75}, // pluto: MM5 never answered acceptably
+	{ls.EvSignatureFailed, 0, 0, diag.CauseAuthFailed, 0.55},
+	{ls.EvSignatureFailed, 0, 0, diag.CauseNoTrustedCA, 0.5},
 
 	// Refused encrypted identities (IKEv1 Main Mode, mainmode.go says why). With a pre-shared
 	// key the capture names the cause; with certificates the CA is as likely as the ID or key,
@@ -160,6 +184,7 @@ var rules = []rule{
 	{ls.EvNoTrustedKey, 0, 0, diag.CauseNoTrustedCA, 0.95},
 	{ls.EvInvalidKey, 0, 0, diag.CauseNoTrustedCA, 0.9},
 	{ls.EvNoIssuer, 0, 0, diag.CauseNoTrustedCA, 0.85},
+	{ls.EvCertRejected, 0, 0, diag.CauseNoTrustedCA, 0.93},
 	{ls.EvPayloadMalformed, 0, ikeUp, diag.CauseNoTrustedCA, 0.5},
 
 	// The data path.
@@ -182,11 +207,12 @@ var rules = []rule{
 	{ls.EvChildUp, 0, 0, diag.CauseHealthy, 0.55},
 	{evESPBothWays, 0, 0, diag.CauseHealthy, 0.7},
 	{evCountersBothWays, 0, 0, diag.CauseHealthy, 0.65},
+	{evCountersOneRead, 0, 0, diag.CauseHealthy, 0.58}, // traffic passed once; two reads show it passes now
 	{evTunnelUp, 0, 0, diag.CauseHealthy, 0.6},
 }
 
 // trafficEvents show traffic passing both ways: what healthy needs beyond SAs that are up.
-var trafficEvents = map[ls.Event]bool{evESPBothWays: true, evCountersBothWays: true}
+var trafficEvents = map[ls.Event]bool{evESPBothWays: true, evCountersBothWays: true, evCountersOneRead: true}
 
 // matching returns the rules an observation satisfies.
 func matching(ev ls.Event, c cond) []rule {

@@ -58,6 +58,7 @@ func decide(v *diag.Verdict, obs []observation, in Input) {
 			hints[c] = score(ws)
 		}
 	}
+	deciderFirst(scores, byCause)
 	ranked := sortCauses(scores)
 	v.IKEVersion = ikeVersion(obs)
 	if len(ranked) == 0 || scores[ranked[0]] < Threshold {
@@ -83,10 +84,100 @@ func decide(v *diag.Verdict, obs []observation, in Input) {
 	v.Evidence = topEvidence(byCause[win], maxEvidence)
 	v.Evidence = append(v.Evidence, proposalEvidence(obs, byCause[win])...)
 	for _, c := range ranked[1:] {
+		if c == diag.CauseHealthy {
+			continue // a failing tunnel is not also healthy: its SAs merely came up at times
+		}
 		v.AlsoSeen = append(v.AlsoSeen, finding(c, scores[c], byCause[c]))
 	}
+	v.RuledOut = ruledOut(win, obs, v.AlsoSeen)
 	v.Summary = summary(win, v.IKEVersion, obs, byCause[win])
 	v.Remediation = remediation(win, obs, byCause[win], in)
+}
+
+// deciderFirst puts the causes a deciding side names above the causes only heard of: the side
+// that refused a proposal, an identity or a certificate says why, while the side that was
+// refused, or a capture of encrypted IKE, only sees that something failed. A cause that rests on
+// such hearsay alone is held just below the best decided one; causes proven otherwise (the data
+// path, silence, judged facts) keep their score.
+func deciderFirst(scores map[diag.Cause]float64, byCause map[diag.Cause][]weighed) {
+	hearsay := func(c diag.Cause) bool {
+		for _, w := range byCause[c] {
+			if w.weight < candidateWeight {
+				continue
+			}
+			heard := w.obs.role == ls.RoleHeard || (w.obs.ev.Source == diag.SourcePcap && !pcapFirstHand[w.obs.event])
+			if !heard {
+				return false
+			}
+		}
+		return true
+	}
+	decided := func(c diag.Cause) bool {
+		return slices.ContainsFunc(byCause[c], func(w weighed) bool {
+			return w.obs.role == ls.RoleDecided && w.weight >= candidateWeight
+		})
+	}
+	best := 0.0
+	for c, s := range scores {
+		if decided(c) {
+			best = max(best, s)
+		}
+	}
+	if best == 0 {
+		return
+	}
+	for c, s := range scores {
+		if !decided(c) && hearsay(c) && s >= best {
+			scores[c] = round2(best - 0.01)
+		}
+	}
+}
+
+// pcapFirstHand are the capture's facts that need nobody's word: what was sent and never
+// answered, and what the data path did.
+var pcapFirstHand = map[ls.Event]bool{
+	evIKEInitUnanswered: true, evIKEUnanswered: true, evDPDUnanswered: true, evAnswersLost: true, evStalled: true,
+	evESPOneWay: true, evESPBothWays: true, evESPUnanswered: true, evESPLostOnPath: true, evESPLargeLost: true,
+	evICMPFragNeeded: true, evPingDFLost: true,
+}
+
+// exclusions say which observations rule which causes out, and why: what was established or
+// seen passing cannot have failed to negotiate or been blocked.
+var exclusions = []struct {
+	events []ls.Event
+	causes []diag.Cause
+	why    string
+}{
+	{[]ls.Event{ls.EvIKEUp, ls.EvChildUp, evTunnelUp}, []diag.Cause{diag.CausePeerUnreachable, diag.CauseIKEProposalMismatch, diag.CauseAuthFailed, diag.CauseNoTrustedCA},
+		"the IKE SA was established: the peer answers, and phase 1 proposals, authentication and certificates were accepted"},
+	{[]ls.Event{ls.EvChildUp, evTunnelUp}, []diag.Cause{diag.CauseTrafficSelectorMismatch, diag.CauseInvalidID},
+		"a CHILD_SA was established: identities and traffic selectors were accepted"},
+	{[]ls.Event{evESPBothWays, evCountersBothWays}, []diag.Cause{diag.CauseESPBlocked},
+		"ESP passed in both directions"},
+}
+
+// ruledOut lists the causes the observations exclude, except the verdict and those also seen
+// (a cause can be excluded at one time and fail at another: a flap).
+func ruledOut(win diag.Cause, obs []observation, also []diag.Finding) []diag.RuledOut {
+	var out []diag.RuledOut
+	done := map[diag.Cause]bool{win: true}
+	for _, f := range also {
+		done[f.Cause] = true
+	}
+	for _, ex := range exclusions {
+		i := slices.IndexFunc(obs, func(o observation) bool { return slices.Contains(ex.events, o.event) && o.ev.Ref != "" })
+		if i < 0 {
+			continue
+		}
+		for _, c := range ex.causes {
+			if done[c] {
+				continue
+			}
+			done[c] = true
+			out = append(out, diag.RuledOut{Cause: c, Why: ex.why, Ref: obs[i].ev.Ref})
+		}
+	}
+	return out
 }
 
 // dropEvents end a tunnel that was up: each one is a cycle of a flap.
@@ -113,8 +204,16 @@ func topEvidence(ws []weighed, n int) []diag.Evidence {
 	}
 	seen := map[key]int{}
 	seenRef := map[string]bool{}
+	snapshot := map[[2]string]int{} // a show output or API read's text: where it is in out
 	out := []diag.Evidence{}
 	for _, w := range ws {
+		if i, ok := snapshot[[2]string{w.obs.ev.Source, w.obs.ev.Text}]; ok {
+			// The same line in the start and the end snapshot: said once, for both.
+			if !strings.HasSuffix(out[i].Text, atStartAndEnd) {
+				out[i].Text += atStartAndEnd
+			}
+			continue
+		}
 		k := key{w.obs.event, w.obs.name}
 		limit := 1
 		if dropEvents[w.obs.event] {
@@ -125,6 +224,9 @@ func topEvidence(ws []weighed, n int) []diag.Evidence {
 		}
 		seen[k]++
 		seenRef[w.obs.ev.Ref] = true
+		if src := w.obs.ev.Source; src == diag.SourceShow || src == diag.SourceAPI {
+			snapshot[[2]string{src, w.obs.ev.Text}] = len(out)
+		}
 		out = append(out, w.obs.ev)
 		if len(out) == n {
 			break
@@ -132,6 +234,9 @@ func topEvidence(ws []weighed, n int) []diag.Evidence {
 	}
 	return out
 }
+
+// atStartAndEnd marks a snapshot line read identically at the start and the end of the window.
+const atStartAndEnd = " (at start and end)"
 
 // proposalEvidence adds the configured/received proposal lines printed beside a deciding
 // "no acceptable proposal" line: they carry the values both sides must compare.

@@ -73,6 +73,27 @@ func nsxMessage(path, text string, ref diag.Ref, at time.Time) (observation, boo
 		ev: diag.Evidence{Source: diag.SourceAPI, Ref: ref.String(), Text: text, Time: at, Site: "edge"}}, true
 }
 
+// observeTunnelCounters reports each up site whose tunnels counted packets both in and out in a
+// single read: traffic has passed since the SAs came up, though not necessarily now.
+func observeTunnelCounters(path string, st *nsx.Statistics) []observation {
+	var obs []observation
+	for si, site := range st.Sites {
+		if !site.Up() {
+			continue
+		}
+		for ti, t := range site.Tunnels {
+			if t.PacketsIn == 0 || t.PacketsOut == 0 {
+				continue
+			}
+			ref := diag.ElementRef(path, fmt.Sprintf("siteStatistics[%d]/tunnelStats[%d]/packetsIn", si+1, ti+1)).String()
+			obs = append(obs, observation{event: evCountersOneRead, name: path,
+				ev: diag.Evidence{Source: diag.SourceAPI, Ref: ref, Time: st.Time(), Site: "edge",
+					Text: fmt.Sprintf("tunnel %s === %s up: packetsIn %d, packetsOut %d in one read", t.LocalSubnet, t.PeerSubnet, t.PacketsIn, t.PacketsOut)}})
+		}
+	}
+	return obs
+}
+
 // observeCounterDeltas compares two reads of the counters: IKE_SA_INIT requests sent with no
 // responses counted between the reads say the peer is silent; repeated CREATE_CHILD_SA requests
 // with no completed CHILD_SA rekey say rekeys fail (answered or not); a site whose tunnels'

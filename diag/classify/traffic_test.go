@@ -117,10 +117,19 @@ func TestClassify_CountersProveTraffic(t *testing.T) {
 		t.Errorf("counters one way: %s %+v", v.Cause, v.Evidence)
 	}
 
-	one := read("one-read.xml", "1060", "1060", "1795753300") // one read: nothing moved in the window
+	v, _ = Classify(t.Context(), Input{Logs: logs, Stats: []StatsSource{{Path: first}, {Path: both}}})
+	twoReads := v.Confidence
+	// One read with the SAs up and counters non-zero both ways: traffic has passed, healthy,
+	// at a lower confidence than two reads showing the counters move.
+	one := read("one-read.xml", "1060", "1060", "1795753300")
 	v, _ = Classify(t.Context(), Input{Logs: logs, Stats: []StatsSource{{Path: one}}})
-	if v.Cause != diag.CauseUnknown || !strings.Contains(v.Summary, saysSAsUpNotTraffic) {
-		t.Errorf("one statistics read: %s (%s)", v.Cause, v.Summary)
+	if v.Cause != diag.CauseHealthy || v.Confidence >= twoReads || !hasEvidence(v, one+":siteStatistics[1]/tunnelStats", "in one read") {
+		t.Errorf("one statistics read, counters both ways: %s %.2f (two reads %.2f) %+v", v.Cause, v.Confidence, twoReads, v.Evidence)
+	}
+	oneIdle := read("one-read-idle.xml", "0", "1060", "1795753300")
+	v, _ = Classify(t.Context(), Input{Logs: logs, Stats: []StatsSource{{Path: oneIdle}}})
+	if hasEvidence(v, oneIdle+":siteStatistics[1]/tunnelStats", "in one read") {
+		t.Errorf("one read with nothing received counted as traffic: %s %+v", v.Cause, v.Evidence)
 	}
 
 	sa := writeLog(t, "show-service-ipsec-sa.txt",

@@ -73,7 +73,7 @@ func RenderMarkdown(r *diag.Report) string {
 	if len(r.Evidence) > 0 {
 		b.WriteString("### Evidence\n\n")
 		for _, e := range r.Evidence {
-			fmt.Fprintf(&b, "- **%s** `%s`: %s\n", e.Source, e.Ref, mdLine(e.Text))
+			fmt.Fprintf(&b, "- **%s** `%s`%s: %s\n", e.Source, e.Ref, e.StampNote(), mdLine(e.Text))
 		}
 		b.WriteString("\n")
 	}
@@ -107,6 +107,13 @@ func RenderMarkdown(r *diag.Report) string {
 		if len(dp.Captures) > 0 {
 			fmt.Fprintf(&b, "Captures: %s.\n\n", strings.Join(dp.Captures, ", "))
 		}
+	}
+	if len(r.RuledOut) > 0 {
+		b.WriteString("### Ruled out\n\n")
+		for _, ro := range r.RuledOut {
+			fmt.Fprintf(&b, "- `%s`: %s (`%s`)\n", ro.Cause, mdLine(ro.Why), ro.Ref)
+		}
+		b.WriteString("\n")
 	}
 	b.WriteString("## Procedure\n\n| # | step | status | time | result |\n|---|---|---|---|---|\n")
 	for i, s := range r.Steps {
@@ -154,7 +161,7 @@ func WriteVerdict(w io.Writer, r *diag.Report, dir string) {
 	if len(r.Evidence) > 0 {
 		fmt.Fprintln(w, "\nEvidence:")
 		for _, e := range r.Evidence {
-			fmt.Fprintf(w, "  [%s] %s  %s\n", e.Source, e.Ref, oneLine(e.Text, 160))
+			fmt.Fprintf(w, "  [%s] %s%s  %s\n", e.Source, e.Ref, e.StampNote(), oneLine(e.Text, 160))
 		}
 	}
 	if len(r.Remediation) > 0 {

@@ -1,8 +1,8 @@
 package logscan
 
 import (
-	"bytes"
 	"regexp"
+	"strings"
 )
 
 // Event names what a matched log line says, independent of which daemon wrote it. The
@@ -63,102 +63,204 @@ const (
 	EvPhase1Failed    Event = "phase1_failed"
 	EvPhase2Failed    Event = "phase2_failed"
 	EvNegotiationDown Event = "negotiation_timeout"
+
+	// Refusals and silences named by the implementations' own sources (vocabulary.go says where).
+	EvCertRejected         Event = "cert_rejected"          // the certificate chain or its validity was refused
+	EvSignatureFailed      Event = "signature_failed"       // a signature did not verify (wrong key or untrusted certificate)
+	EvPeerConfigRefused    Event = "peer_config_refused"    // the authenticated peer does not fit the selected config
+	EvIKEProposalRefused   Event = "ike_proposal_refused"   // this side found no acceptable IKE (phase 1) transform
+	EvChildProposalRefused Event = "child_proposal_refused" // this side found no acceptable ESP/AH (phase 2) proposal
+	EvKEUnacceptable       Event = "ke_unacceptable"        // this side asks for another DH group (INVALID_KE_PAYLOAD)
+	EvQuickModeUnanswered  Event = "quick_mode_unanswered"  // pluto: Quick Mode never got an acceptable answer
+	EvAuthUnanswered       Event = "auth_unanswered"        // pluto: the first encrypted message never got an acceptable answer
+	EvFirstUnanswered      Event = "first_unanswered"       // the first IKE message never got an answer
+)
+
+// Role says which side of a negotiation a line speaks for. The side that decided (refused a
+// proposal, an identity, a certificate) knows why; the side that only heard the refusal knows
+// that it was refused. The classifier lets the first outweigh the second.
+type Role uint8
+
+const (
+	RoleState   Role = iota // a state change or a count: neither side decided anything
+	RoleDecided             // this side refused, or established, on its own judgement
+	RoleHeard               // this side was told by the other side (a received notify)
+	RoleNotify              // a bare notify name: "received ..." is heard, otherwise decided
 )
 
 // Pattern is one thing the scanner looks for: a POSIX ERE, and a literal that every line the
 // ERE matches contains (the prefilter searches for the literal; the ERE only runs on lines that
 // contain it). A line is reported once, with the first pattern of the table that matches it.
 type Pattern struct {
-	Event Event
-	ERE   string // as --print-patterns prints it, and as grep -E reads it
-	Key   string // a literal substring of every match
-	Note  string // where the string comes from
-	key   []byte
-	re    *regexp.Regexp // nil when ERE is the quoted Key
+	Event    Event
+	Role     Role
+	ERE      string // as --print-patterns prints it, and as grep -E reads it
+	Key      string // a literal substring of every match
+	Origin   string // where the wording comes from: upstream file and function, or a vendor's document
+	Format   Format // the dialect that logs it; FormatAny: any log may carry it
+	key      []byte
+	keyIndex int            // key's index in the prefilter
+	re       *regexp.Regexp // nil when ERE is the quoted Key
 }
+
+// Origins name the upstream source of a wording. Upstream trees: strongSwan (src/...), libreswan
+// (programs/pluto/..., tag named when the wording changed between versions). A vendor's wording
+// says whether it was verified against a published sample ("vendor verified") or inferred from
+// the vendor's message reference without a sample ("vendor inferred").
+const (
+	ss  = "strongswan "
+	lsw = "libreswan "
+	nsx = "vmware nsx-v 6.4 ipsec troubleshooting, failure message table"
+
+	// sourceOnly marks a wording read in the source (or named by an RFC) for which no published
+	// log line was found to test it with.
+	sourceOnly = " [source only: no published log line]"
+)
 
 // table is ordered: specific patterns first, so that a line saying two things is reported as
 // the more specific one (the NSX message before a bare notify name).
 var table = []Pattern{
-	// The procedure's table of NSX failure messages (docs/procedure.md step 7), verbatim.
-	lit(EvNSXPeerNoResponse, "Retransmitting IKE Message as no response from Peer.", "NSX table, peer unreachable"),
-	lit(EvNSXNoProposal, "No Proposal Chosen.Check configured Encrypt", "NSX table, IKEv1 and IKEv2 proposal mismatch"),
-	lit(EvNSXAuthFailed, "Authentication Failed.Check the configured secret or local/peer ID configuration.", "NSX table, PSK/ID/certificate mismatch"),
-	lit(EvNSXIPsecSAMismatch, "IPSec-SA Proposals or Traffic Selectors did not match.", "NSX table, IPsec SA proposal mismatch"),
-	lit(EvNSXTSMismatch, "Traffic selectors did not match.Check left/right subnet configuration.", "NSX table, traffic selector mismatch"),
+	// The NSX-v procedure's table of failure messages, verbatim.
+	lit(EvNSXPeerNoResponse, RoleHeard, "Retransmitting IKE Message as no response from Peer.", nsx),
+	lit(EvNSXNoProposal, RoleDecided, "No Proposal Chosen.Check configured Encrypt", nsx),
+	lit(EvNSXAuthFailed, RoleDecided, "Authentication Failed.Check the configured secret or local/peer ID configuration.", nsx),
+	lit(EvNSXIPsecSAMismatch, RoleDecided, "IPSec-SA Proposals or Traffic Selectors did not match.", nsx),
+	lit(EvNSXTSMismatch, RoleDecided, "Traffic selectors did not match.Check left/right subnet configuration.", nsx),
 
-	// strongSwan charon (docs/nsx-formats.md §7.3 and the lab's real logs).
-	lit(EvDPDDead, "DPD check timed out, enforcing DPD action", "charon IKEv1 DPD"),
-	lit(EvDPDDead, "DPD: No response from peer - declaring peer dead", "pluto DPD (procedure step 6)"),
-	lit(EvDPDDead, "Peer is not responsive - Declaring peer dead", "AWS-style DPD"),
-	re(EvPathProbeGiveUp, "giving up after [0-9]+ path probings", "giving up after ", "charon MOBIKE"),
-	re(EvGiveUp, "giving up after [0-9]+ retransmits", "giving up after ", "charon"),
-	lit(EvPeerNotResponding, "establishing IKE_SA failed, peer not responding", "charon"),
-	re(EvRetransmit, "retransmit [0-9]+ of request message ID", " of request message ID", "charon IKEv1"),
-	re(EvRetransmit, "retransmit [0-9]+ of request with message ID", " of request with message ID", "charon IKEv2"),
-	lit(EvNoProposalChild, "received NO_PROPOSAL_CHOSEN notify, no CHILD_SA built", "charon IKEv2 CHILD_SA"),
-	lit(EvRekeyFailed, "CHILD_SA rekeying failed", "charon"),
-	re(EvNoAcceptable, "no acceptable [A-Z_]+ found", "no acceptable ", "charon proposal selection"),
-	lit(EvNoProposalFound, "no acceptable proposal found", "charon IKEv2 responder"),
-	lit(EvNoProposalFound, "no proposal found", "charon IKEv1 Main Mode responder"),
-	lit(EvNoProposalFound, "no matching proposal found, sending NO_PROPOSAL_CHOSEN", "charon IKEv1 Quick Mode responder"),
-	lit(EvProposals, "configured proposals: ", "charon: this side's proposals"),
-	lit(EvProposals, "received proposals: ", "charon: the other side's proposals"),
-	re(EvTSUnacceptable, "traffic selectors .* unacceptable", "traffic selectors ", "charon IKEv2 responder"),
-	lit(EvTSNoConfig, "no matching CHILD_SA config found for", "charon IKEv1 responder (proxy ID not found)"),
-	lit(EvTSUnacceptable, "TS_UNACCEPTABLE", "IKEv2 notify"),
-	lit(EvTSUnacceptable, "INVALID_SELECTORS", "IKEv2 notify"),
-	lit(EvTSUnacceptable, "SINGLE_PAIR_REQUIRED", "IKEv2 notify: the responder takes one selector pair only"),
-	re(EvMACMismatch, "shared key for .* but MAC mismatched", "but MAC mismatched", "charon PSK mismatch"),
-	lit(EvNoSharedKey, "no shared key found for", "charon"),
-	lit(EvNoPeerConfig, "no matching peer config found", "charon IKEv2 responder"),
-	re(EvIDMismatch, "IDir '[^']*' does not match to '", "does not match to '", "charon IKEv1 ID mismatch"),
-	re(EvIDMismatch, "peer to have ID '[^']*', but peer declares", "but peer declares", "pluto ID mismatch"),
-	lit(EvDecryptFailed, "decryption failed?", "charon IKEv1 PSK mismatch"),
-	re(EvNoTrustedKey, "no trusted [A-Z]+ public key found for", "public key found for", "charon certificate"),
-	lit(EvNoTrustedKey, "no RSA public key known for", "pluto certificate (procedure step 6)"),
-	lit(EvNoIssuer, "no issuer certificate found for", "charon certificate"),
-	lit(EvPSKMismatch, "mismatch of preshared secrets", "pluto IKEv1 PSK mismatch"),
-	lit(EvNoSharedKey, "no preshared key found for", "pluto"),
-	re(EvMaxRetransmissions, "max number of retransmissions \\([0-9]+\\) reached", "max number of retransmissions", "pluto"),
-	re(EvChildOneWay, "closing CHILD_SA .* with SPIs [0-9a-f]+_i \\(0 bytes\\) [0-9a-f]+_o \\([1-9][0-9]* bytes\\)", "closing CHILD_SA ", "charon: nothing received on the SA"),
-	re(EvIKEUp, "IKE_SA [^ ]+ established between", "established between", "charon"),
-	re(EvChildUp, "CHILD_SA [^ ]+ established with SPIs", "established with SPIs", "charon"),
-	lit(EvIKEUp, "ISAKMP SA established", "pluto IKEv1"),
-	lit(EvChildUp, "IPsec SA established", "pluto"),
-	lit(EvIKEUp, "established IKE SA", "libreswan IKEv2"),
-	lit(EvChildUp, "established Child SA", "libreswan IKEv2"),
-	lit(EvVersion1, "initiating Main Mode IKE_SA", "charon IKEv1 initiator"),
-	lit(EvVersion1, "initiating Aggressive Mode IKE_SA", "charon IKEv1 initiator"),
-	lit(EvVersion1, "is initiating a Main Mode IKE_SA", "charon IKEv1 responder"),
-	lit(EvVersion2, "is initiating an IKE_SA", "charon IKEv2 responder"),
-	re(EvVersion2, "initiating IKE_SA [^ ]+ to ", "initiating IKE_SA ", "charon IKEv2 initiator"),
+	// strongSwan charon.
+	lit(EvDPDDead, RoleDecided, "DPD check timed out, enforcing DPD action", ss+"src/libcharon/processing/jobs/dpd_timeout_job.c execute"),
+	lit(EvDPDDead, RoleDecided, "DPD: No response from peer - declaring peer dead", "openswan programs/pluto/dpd.c dpd_timeout (quoted by the nsx-v procedure, step 6)"+sourceOnly),
+	lit(EvDPDDead, RoleDecided, "Peer is not responsive - Declaring peer dead", "vendor inferred: AWS site-to-site VPN tunnel log (DPD)"),
+	re(EvPathProbeGiveUp, RoleState, "giving up after [0-9]+ path probings", "giving up after ", ss+"src/libcharon/sa/ikev2/task_manager_v2.c retransmit"+sourceOnly),
+	re(EvGiveUp, RoleState, "giving up after [0-9]+ retransmits", "giving up after ", ss+"src/libcharon/sa/ikev2/task_manager_v2.c retransmit; ikev1/task_manager_v1.c retransmit"),
+	lit(EvPeerNotResponding, RoleState, "establishing IKE_SA failed, peer not responding", ss+"src/libcharon/sa/ike_sa.c retransmit"),
+	re(EvRetransmit, RoleState, "retransmit [0-9]+ of request message ID", " of request message ID", ss+"src/libcharon/sa/ikev1/task_manager_v1.c retransmit"),
+	re(EvRetransmit, RoleState, "retransmit [0-9]+ of request with message ID", " of request with message ID", ss+"src/libcharon/sa/ikev2/task_manager_v2.c retransmit"),
+	lit(EvNoProposalChild, RoleHeard, "received NO_PROPOSAL_CHOSEN notify, no CHILD_SA built", ss+"src/libcharon/sa/ikev2/tasks/child_create.c process_i"),
+	lit(EvRekeyFailed, RoleState, "CHILD_SA rekeying failed", ss+"src/libcharon/sa/ikev2/tasks/child_rekey.c schedule_delayed_rekey"),
+	re(EvNoAcceptable, RoleDecided, "no acceptable [A-Z_]+ found", "no acceptable ", ss+"src/libstrongswan/crypto/proposal/proposal.c select_algos"),
+	lit(EvNoProposalFound, RoleDecided, "no acceptable proposal found", ss+"src/libcharon/sa/ikev2/tasks/ike_init.c build_r; child_create.c select_proposal"),
+	lit(EvNoProposalFound, RoleDecided, "received proposals unacceptable", ss+"src/libcharon/sa/ikev2/tasks/ike_init.c build_r"),
+	lit(EvNoProposalFound, RoleDecided, "no proposal found", ss+"src/libcharon/sa/ikev1/tasks/main_mode.c process_r; aggressive_mode.c process_r"),
+	lit(EvNoProposalFound, RoleDecided, "no matching proposal found, sending NO_PROPOSAL_CHOSEN", ss+"src/libcharon/sa/ikev1/tasks/quick_mode.c process_r"),
+	lit(EvProposals, RoleState, "configured proposals: ", ss+"src/libstrongswan/crypto/proposal/proposal.c select (logged beside a selection)"),
+	lit(EvProposals, RoleState, "received proposals: ", ss+"src/libstrongswan/crypto/proposal/proposal.c select (logged beside a selection)"),
+	re(EvKEUnacceptable, RoleDecided, "(DH group|key exchange method) [A-Z_0-9]+ unacceptable, requesting", "unacceptable, requesting", ss+"src/libcharon/sa/ikev2/tasks/child_create.c check_ke_method_r; ike_init.c build_r"+sourceOnly),
+	re(EvTSUnacceptable, RoleDecided, "traffic selectors .* unacceptable", "traffic selectors ", ss+"src/libcharon/sa/ikev2/tasks/child_create.c build_r"),
+	lit(EvTSNoConfig, RoleDecided, "no matching CHILD_SA config found for", ss+"src/libcharon/sa/ikev1/tasks/quick_mode.c process_r"),
+	lit(EvTSNoConfig, RoleDecided, "no acceptable traffic selectors found", ss+"src/libcharon/sa/ikev2/tasks/child_create.c narrow_and_check_ts; ikev1/tasks/quick_mode.c install"),
+	re(EvMACMismatch, RoleDecided, "shared key for .* but MAC mismatched", "but MAC mismatched", ss+"src/libcharon/sa/ikev2/authenticators/psk_authenticator.c process"),
+	lit(EvPSKMismatch, RoleDecided, "calculated HASH does not match HASH payload", ss+"src/libcharon/sa/ikev1/authenticators/psk_v1_authenticator.c process"),
+	lit(EvNoSharedKey, RoleDecided, "no shared key found for", ss+"src/libcharon/sa/ikev2/authenticators/psk_authenticator.c process; ikev1/phase1.c lookup_shared_key"+sourceOnly),
+	lit(EvNoPeerConfig, RoleDecided, "no matching peer config found", ss+"src/libcharon/sa/ikev2/tasks/ike_auth.c load_cfg_candidates"),
+	re(EvPeerConfigRefused, RoleDecided, "selected peer config '[^']*' unacceptable", "' unacceptable", ss+"src/libcharon/sa/ikev2/tasks/ike_auth.c process_r; ikev1/phase1.c select_config"+sourceOnly),
+	re(EvIDMismatch, RoleDecided, "constraint check failed: [A-Za-z ]*identity '", "constraint check failed: ", ss+"src/libstrongswan/credentials/auth_cfg.c complies"),
+	re(EvCertRejected, RoleDecided, "constraint check failed: peer not authenticated by", "constraint check failed: peer not ", ss+"src/libstrongswan/credentials/auth_cfg.c complies"),
+	re(EvCertRejected, RoleDecided, "constraint check failed: RULE_(CRL|OCSP)_VALIDATION", "constraint check failed: RULE_", ss+"src/libstrongswan/credentials/auth_cfg.c complies"),
+	re(EvIDMismatch, RoleDecided, "IDir '[^']*' does not match to '", "does not match to '", ss+"src/libcharon/sa/ikev1/tasks/main_mode.c process_i; aggressive_mode.c process_i"),
+	re(EvIDMismatch, RoleDecided, "peer to have ID '[^']*', but peer declares", "but peer declares", lsw+"v3.32 programs/pluto/ikev1.c decode_peer_id"+sourceOnly),
+	lit(EvDecryptFailed, RoleDecided, "payload length, decryption failed", ss+"src/libcharon/encoding/payloads/encrypted_payload.c parse"),
+	re(EvNoTrustedKey, RoleDecided, "no trusted [A-Z]+ public key found for", "public key found for", ss+"src/libcharon/sa/ikev2/authenticators/pubkey_authenticator.c process; ikev1 pubkey_v1_authenticator.c process"),
+	lit(EvNoTrustedKey, RoleDecided, "no RSA public key known for", "openswan programs/pluto/ikev1_main.c (quoted by the nsx-v procedure, step 6)"+sourceOnly),
+	lit(EvNoIssuer, RoleDecided, "no issuer certificate found for", ss+"src/libstrongswan/credentials/credential_manager.c verify_trust_chain"),
+	re(EvCertRejected, RoleDecided, "certificate invalid \\(valid from", "certificate invalid (valid from", ss+"src/libstrongswan/credentials/credential_manager.c check_lifetime; libcharon/sa/ike_sa.c verify_peer_certificate"),
+	lit(EvCertRejected, RoleDecided, "certificate was revoked on", ss+"src/libstrongswan/plugins/revocation/revocation_validator.c validate_online"),
+	lit(EvSignatureFailed, RoleDecided, "signature validation failed, looking for another key", ss+"src/libcharon/sa/ikev2/authenticators/pubkey_authenticator.c process"+sourceOnly),
+
+	// libreswan pluto (4.x wording; 3.x where it differs).
+	lit(EvPSKMismatch, RoleHeard, "mismatch of preshared secrets", lsw+"v4.15 programs/pluto/ikev1.c process_packet_tail"+sourceOnly),
+	lit(EvPSKMismatch, RoleDecided, "computed hash does not match hash received from peer", lsw+"v4.15 programs/pluto/ikev2_psk.c ikev2_calculate_psk_sighash"),
+	lit(EvNoSharedKey, RoleDecided, "no preshared key found for", lsw+"v4.15 programs/pluto/ikev1_spdb_struct.c ikev1_verify_ike"+sourceOnly),
+	re(EvCertRejected, RoleDecided, "NSS: ERROR: .* certificate .* invalid: SEC_ERROR_", "NSS: ERROR: ", lsw+"v4.15 programs/pluto/nss_cert_verify.c log_bad_cert"),
+	lit(EvCertRejected, RoleDecided, "no Certificate Authority in NSS Certificate DB", lsw+"v4.15 programs/pluto/nss_cert_verify.c find_and_verify_certs"),
+	lit(EvCertRejected, RoleDecided, "X509: CERT payload bogus or revoked", lsw+"v4.15 programs/pluto/ikev1_main.c main_inI3_outR3_continue"),
+	lit(EvSignatureFailed, RoleDecided, "X509: certificate payload rejected for this connection", lsw+"v4.15 programs/pluto/cert_decode_helper.c cert_decode_completed"),
+	re(EvIDMismatch, RoleDecided, "X509: authentication failed; peer .* does not match", "X509: authentication failed; peer ", lsw+"v4.15 programs/pluto/nss_cert_verify.c cert_verify_subject_alt_name; x509.c match_end_cert_id"),
+	re(EvSignatureFailed, RoleDecided, "Signature check \\(on .*\\) failed", "Signature check (on ", lsw+"v4.15 programs/pluto/keys.c authsig_and_log_using_pubkey"),
+	lit(EvIKEProposalRefused, RoleDecided, "no acceptable Oakley Transform", lsw+"v4.15 programs/pluto/ikev1_spdb_struct.c ikev1_verify_ike"+sourceOnly),
+	lit(EvChildProposalRefused, RoleDecided, "no acceptable Proposal in IPsec SA", lsw+"v4.15 programs/pluto/ikev1_spdb_struct.c echo_proposal"+sourceOnly),
+	lit(EvChildProposalRefused, RoleDecided, "responder matching remote ESP/AH proposals failed", lsw+"v4.15 programs/pluto/ikev2_child.c process_v2_childs_sa_payload"),
+	lit(EvNoProposalChild, RoleHeard, "response rejected Child SA with NO_PROPOSAL_CHOSEN", lsw+"v4.15 programs/pluto/ikev2_child.c process_v2_IKE_AUTH_response_child_sa_payloads"),
+	lit(EvTSNoConfig, RoleDecided, "cannot respond to IPsec SA request because no connection is known for", lsw+"v4.15 programs/pluto/ikev1_quick.c quick_inI1_outR1_tail"+sourceOnly),
+	lit(EvTSNoConfig, RoleDecided, "No IKEv2 connection found with compatible Traffic Selectors", lsw+"v4.15 programs/pluto/ikev2_ts.c"),
+	lit(EvQuickModeUnanswered, RoleHeard, "No acceptable response to our first Quick Mode message", lsw+"v4.15 programs/pluto/retransmit.c retransmit"),
+	lit(EvAuthUnanswered, RoleHeard, "Possible authentication failure: no acceptable response to our first encrypted message", lsw+"v4.15 programs/pluto/retransmit.c retransmit"),
+	re(EvFirstUnanswered, RoleState, "No response \\(or no acceptable response\\) to our first IKEv[12] message", "No response (or no acceptable response) to our first IKEv", lsw+"v4.15 programs/pluto/retransmit.c retransmit"),
+	re(EvMaxRetransmissions, RoleState, "max number of retransmissions \\([0-9]+\\) reached", "max number of retransmissions", lsw+"v4.15 programs/pluto/retransmit.c retransmit"+sourceOnly),
+
+	// Established, closed, and which IKE version: both daemons.
+	re(EvChildOneWay, RoleState, "closing CHILD_SA .* with SPIs [0-9a-f]+_i \\(0 bytes\\) [0-9a-f]+_o \\([1-9][0-9]* bytes\\)", "closing CHILD_SA ", ss+"src/libcharon/sa/ikev2/tasks/child_delete.c log_children; ikev1/tasks/quick_delete.c delete_child"),
+	re(EvIKEUp, RoleState, "IKE_SA [^ ]+ established between", "established between", ss+"src/libcharon/sa/ikev2/tasks/ike_establish.c establish; ikev1/tasks/main_mode.c establish"),
+	re(EvChildUp, RoleState, "CHILD_SA [^ ]+ established with SPIs", "established with SPIs", ss+"src/libcharon/sa/ikev2/tasks/child_create.c select_and_install; ikev1/tasks/quick_mode.c install"),
+	lit(EvIKEUp, RoleState, "ISAKMP SA established", lsw+"v3.32..v4.x programs/pluto/ikev1_states.c story of STATE_MAIN_I4/R3"),
+	lit(EvIKEUp, RoleState, "IKE SA established", lsw+"v4.15 programs/pluto/ikev1_states.c story of STATE_MAIN_I4/R3, STATE_AGGR_I2/R2"),
+	lit(EvChildUp, RoleState, "IPsec SA established", lsw+"v4.15 programs/pluto/ikev1_states.c story of STATE_QUICK_I2/R2"),
+	lit(EvIKEUp, RoleState, "established IKE SA", lsw+"v4.15 programs/pluto/ikev2_states.c STATE_V2_ESTABLISHED_IKE_SA; ikev2_psk.c, keys.c"),
+	lit(EvChildUp, RoleState, "established Child SA", lsw+"v4.15 programs/pluto/ikev2_states.c STATE_V2_ESTABLISHED_CHILD_SA; ikev2_child.c"),
+	lit(EvVersion1, RoleState, "initiating Main Mode IKE_SA", ss+"src/libcharon/sa/ikev1/tasks/main_mode.c build_i"),
+	lit(EvVersion1, RoleState, "initiating Aggressive Mode IKE_SA", ss+"src/libcharon/sa/ikev1/tasks/aggressive_mode.c build_i"+sourceOnly),
+	lit(EvVersion1, RoleState, "is initiating a Main Mode IKE_SA", ss+"src/libcharon/sa/ikev1/tasks/main_mode.c process_r"),
+	lit(EvVersion2, RoleState, "is initiating an IKE_SA", ss+"src/libcharon/sa/ikev2/tasks/ike_init.c process_r"),
+	re(EvVersion2, RoleState, "initiating IKE_SA [^ ]+ to ", "initiating IKE_SA ", ss+"src/libcharon/sa/ikev2/tasks/ike_init.c build_i"),
+
+	// Vendors other than strongSwan and libreswan.
+	lit(EvTSNoConfig, RoleDecided, "Rejecting IPSec tunnel: no matching crypto map entry for remote proxy", "vendor verified: Cisco ASA IKEv1 debug/syslog 713061 (sample quoted in dontfragment.com/ipsec-proxy-id)"),
+	lit(EvNoPeerConfig, RoleDecided, "Couldn't find configuration for IKE phase-1 request for peer IP", "vendor verified: Palo Alto PAN-OS system log, common VPN error messages (sample in paloaltofirewalls.com TestVPNConnectivity)"),
+	re(EvFirstUnanswered, RoleState, "IKE phase-1 negotiation is failed as initiator, (main|aggressive) mode\\. Failed SA: .* due to timeout", "IKE phase-1 negotiation is failed as initiator", "vendor verified: Palo Alto PAN-OS system log, common VPN error messages (sample in paloaltofirewalls.com TestVPNConnectivity)"),
+	lit(EvNoProposalFound, RoleDecided, "peer SA proposal not match local policy", "vendor inferred: FortiGate IKE event log, msg field of a negotiate error"),
 
 	// The procedure's common log findings (step 6) and the notify names behind them.
-	lit(EvAuthFailedNotify, "AUTHENTICATION_FAILED", "IKEv2 notify"),
-	lit(EvInvalidID, "INVALID_ID_INFORMATION", "procedure step 6: invalid ID or proxy ID"),
-	lit(EvInvalidKey, "INVALID_KEY_INFORMATION", "procedure step 6: no trusted CA"),
-	lit(EvPayloadMalformed, "PAYLOAD_MALFORMED", "procedure step 6"),
-	lit(EvNoProposalNotify, "NO_PROPOSAL_CHOSEN", "IKE notify (charon, pluto, SonicWall)"),
+	lit(EvAuthFailedNotify, RoleNotify, "AUTHENTICATION_FAILED", "rfc 7296 notify type 24, as charon and pluto log it"),
+	lit(EvInvalidID, RoleNotify, "INVALID_ID_INFORMATION", "rfc 2408 notify type 18, as charon and pluto log it"),
+	lit(EvInvalidKey, RoleNotify, "INVALID_KEY_INFORMATION", "rfc 2408 notify type 17 (nsx-v procedure step 6: no trusted CA)"),
+	lit(EvPayloadMalformed, RoleNotify, "PAYLOAD_MALFORMED", "rfc 2408 notify type 16 (nsx-v procedure step 6)"+sourceOnly),
+	lit(EvTSUnacceptable, RoleNotify, "TS_UNACCEPTABLE", "rfc 7296 notify type 38"),
+	lit(EvTSUnacceptable, RoleNotify, "INVALID_SELECTORS", "rfc 7296 notify type 39"+sourceOnly),
+	lit(EvTSUnacceptable, RoleNotify, "SINGLE_PAIR_REQUIRED", "rfc 7296 notify type 34: the responder takes one selector pair only"+sourceOnly),
+	lit(EvNoProposalNotify, RoleNotify, "NO_PROPOSAL_CHOSEN", "rfc 7296 / rfc 2408 notify type 14 (charon, pluto, SonicWall)"),
 
-	// SonicWall and WatchGuard (docs/nsx-formats.md §7.1, §7.2).
-	lit(EvRetransmit, "Remote party timeout - Retransmitting IKE", "SonicWall"),
-	lit(EvPeerNotResponding, "No response - remote party timeout", "SonicWall"),
-	lit(EvNegotiationDown, "IKE negotiation aborted due to timeout", "SonicWall"),
-	lit(EvNoProposalFound, "IKE proposal does not match", "SonicWall IKEv2"),
-	re(EvPhase1Failed, "IKE phase-1 negotiation from .* failed", "IKE phase-1 negotiation from ", "WatchGuard"),
-	re(EvPhase2Failed, "IKE phase-2 negotiation from .* failed", "IKE phase-2 negotiation from ", "WatchGuard"),
-	lit(EvPeerNotResponding, "Message retry timeout", "WatchGuard"),
+	// SonicWall and WatchGuard.
+	lit(EvRetransmit, RoleState, "Remote party timeout - Retransmitting IKE", "vendor inferred: SonicWall SonicOS log event reference (VPN IKE)"),
+	lit(EvPeerNotResponding, RoleState, "No response - remote party timeout", "vendor inferred: SonicWall SonicOS log event reference (VPN IKE)"),
+	lit(EvNegotiationDown, RoleState, "IKE negotiation aborted due to timeout", "vendor inferred: SonicWall SonicOS log event reference (VPN IKE)"),
+	lit(EvNoProposalFound, RoleDecided, "IKE proposal does not match", "vendor inferred: SonicWall SonicOS log event reference (IKEv2)"),
+	re(EvPhase1Failed, RoleState, "IKE phase-1 negotiation from .* failed", "IKE phase-1 negotiation from ", "vendor inferred: WatchGuard Fireware iked log"),
+	re(EvPhase2Failed, RoleState, "IKE phase-2 negotiation from .* failed", "IKE phase-2 negotiation from ", "vendor inferred: WatchGuard Fireware iked log"),
+	lit(EvPeerNotResponding, RoleState, "Message retry timeout", "vendor inferred: WatchGuard Fireware iked log"),
+}
+
+// The dialect of each pattern follows from its origin.
+func init() {
+	for i := range table {
+		table[i].Format = formatOf(table[i].Origin)
+	}
+}
+
+func formatOf(origin string) Format {
+	for _, f := range []struct {
+		prefix string
+		format Format
+	}{
+		{ss, FormatCharon}, {lsw, FormatPluto}, {"openswan ", FormatPluto},
+		{"vendor verified: Cisco ASA", FormatASA}, {"vendor verified: Palo Alto", FormatPANOS},
+		{"vendor inferred: FortiGate", FormatFortiOS}, {"vendor inferred: SonicWall", FormatSonicWall},
+		{"vendor inferred: WatchGuard", FormatWatchGuard},
+	} {
+		if strings.HasPrefix(origin, f.prefix) {
+			return f.format
+		}
+	}
+	return FormatAny
 }
 
 // lit is a pattern that is a plain string.
-func lit(ev Event, s, note string) Pattern {
-	return Pattern{Event: ev, ERE: escapeERE(s), Key: s, Note: note, key: []byte(s)}
+func lit(ev Event, role Role, s, origin string) Pattern {
+	return Pattern{Event: ev, Role: role, ERE: escapeERE(s), Key: s, Origin: origin, key: []byte(s)}
 }
 
 // re is a pattern with regular-expression parts; key must be a literal of every match.
-func re(ev Event, ere, key, note string) Pattern {
-	return Pattern{Event: ev, ERE: ere, Key: key, Note: note, key: []byte(key), re: regexp.MustCompilePOSIX(ere)}
+func re(ev Event, role Role, ere, key, origin string) Pattern {
+	return Pattern{Event: ev, Role: role, ERE: ere, Key: key, Origin: origin, key: []byte(key), re: regexp.MustCompilePOSIX(ere)}
 }
 
 // escapeERE quotes the ERE metacharacters of s (regexp.QuoteMeta's set: \.+*?()|[]{}^$),
@@ -183,9 +285,15 @@ func Table() []Pattern {
 }
 
 // Match reports the first pattern of the table that matches line, or -1.
-func Match(line []byte) int {
+func Match(line []byte) int { return matchLine(line, nil) }
+
+// matchLine finds the keys present in line in one pass, then tries, in table order, only the
+// patterns whose key is among them (and, when allowed is given, that apply to the file).
+func matchLine(line []byte, allowed []bool) int {
+	present := filter.present(line)
 	for i := range table {
-		if matches(&table[i], line) {
+		p := &table[i]
+		if present.has(p.keyIndex) && (allowed == nil || allowed[i]) && (p.re == nil || p.re.Match(line)) {
 			return i
 		}
 	}
@@ -195,12 +303,26 @@ func Match(line []byte) int {
 // MatchString is Match for a string (API fields, show output).
 func MatchString(s string) int { return Match([]byte(s)) }
 
-func matches(p *Pattern, line []byte) bool {
-	if !bytes.Contains(line, p.key) {
-		return false
-	}
-	return p.re == nil || p.re.Match(line)
-}
-
 // PatternEvent returns the event of pattern i.
 func PatternEvent(i int) Event { return table[i].Event }
+
+// RoleOf is the role of line, matched by pattern i: a bare notify name is heard when the line
+// says it was received (or the other side rejected something with it), decided otherwise.
+func RoleOf(i int, line string) Role {
+	r := table[i].Role
+	if r != RoleNotify {
+		return r
+	}
+	for _, w := range heardWords {
+		if strings.Contains(line, w) {
+			return RoleHeard
+		}
+	}
+	return RoleDecided
+}
+
+// heardWords mark a notify the logging side received rather than sent (charon: "received
+// NO_PROPOSAL_CHOSEN notify error"; pluto: "received and ignored notification payload",
+// "rejected by peer: AUTHENTICATION_FAILED", "response rejected Child SA with TS_UNACCEPTABLE";
+// CREATE_CHILD_SA "failed with error notification").
+var heardWords = []string{"received", "rejected by peer", "response rejected", "with error notification", "ignoring informational"}

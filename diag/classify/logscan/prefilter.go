@@ -39,6 +39,9 @@ func newPrefilter(keys [][]byte) *prefilter {
 	if f.m < blockLen {
 		panic("logscan: every key must be at least 3 bytes")
 	}
+	if len(f.keys) > 128 {
+		panic("logscan: more than 128 distinct keys")
+	}
 	for i := range f.shift {
 		f.shift[i] = uint8(f.m - blockLen + 1)
 	}
@@ -74,6 +77,44 @@ func (f *prefilter) next(data []byte, from int) int {
 			}
 		}
 		pos++
+	}
+	return -1
+}
+
+// keySet is a set of key indices (the table has fewer than 128 distinct keys).
+type keySet [2]uint64
+
+func (s *keySet) add(k int)     { s[k>>6] |= 1 << (k & 63) }
+func (s keySet) has(k int) bool { return s[k>>6]&(1<<(k&63)) != 0 }
+
+// present returns the keys that occur anywhere in line: the same answer as bytes.Contains
+// for each key, in one pass.
+func (f *prefilter) present(line []byte) keySet {
+	var set keySet
+	m := f.m
+	shift := f.shift
+	for pos := m - 1; pos < len(line); {
+		h := hash3(line[pos-2], line[pos-1], line[pos])
+		if s := shift[h]; s != 0 {
+			pos += int(s)
+			continue
+		}
+		for _, k := range f.cands[h] {
+			if start := pos - m + 1 - f.offset[k]; start >= 0 && bytes.HasPrefix(line[start:], f.keys[k]) {
+				set.add(int(k))
+			}
+		}
+		pos++
+	}
+	return set
+}
+
+// index returns the index of key among the prefilter's keys, or -1.
+func (f *prefilter) index(key []byte) int {
+	for i, k := range f.keys {
+		if bytes.Equal(k, key) {
+			return i
+		}
 	}
 	return -1
 }

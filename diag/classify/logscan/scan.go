@@ -1,11 +1,13 @@
 package logscan
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -20,6 +22,8 @@ type Hit struct {
 	Pattern int    // index into Table(): the first pattern that matches the line
 	Event   Event
 	Text    string // the line, printable, cut at MaxHitText bytes
+	Header  *Line  // the line's parsed header, when Options.Header asked for it
+	Version int    // with Header: the IKE version the wording tells (VersionOf)
 }
 
 // Ref is the hit's evidence reference, PATH:LINE.
@@ -33,6 +37,8 @@ type Stats struct {
 	KeptHits     int64 `json:"kept_hits"`
 	DroppedHits  int64 `json:"dropped_hits"` // matched, but over the per-pattern cap or refused by Keep
 	LongLines    int64 `json:"long_lines"`   // lines longer than ChunkSize, matched on their first ChunkSize bytes
+	// Formats are the dialects found at the start of the input (all patterns apply when none).
+	Formats []Format `json:"formats,omitempty"`
 }
 
 func (s *Stats) add(o Stats) {
@@ -42,6 +48,11 @@ func (s *Stats) add(o Stats) {
 	s.KeptHits += o.KeptHits
 	s.DroppedHits += o.DroppedHits
 	s.LongLines += o.LongLines
+	for _, f := range o.Formats {
+		if !slices.Contains(s.Formats, f) {
+			s.Formats = append(s.Formats, f)
+		}
+	}
 }
 
 // Options tune a scan. The zero value is ready to use.
@@ -50,7 +61,14 @@ type Options struct {
 	ChunkSize         int             // bytes per chunk, also the longest line matched whole; 0: 1 MiB
 	MaxHitsPerPattern int             // hits kept per pattern (later ones are counted only); 0: 512
 	Keep              func(*Hit) bool // optional: decides which hits are kept (e.g. the time window)
-	MaxBytes          int64           // decompressed bytes allowed per file by ScanFile; 0: 8 GiB
+	// Stream, when set, receives every matched line in line order and ScanLog keeps none: the
+	// caller keeps what it needs, so memory does not grow with the number of matches. Keep and
+	// MaxHitsPerPattern do not apply; Stats.KeptHits counts the streamed hits.
+	Stream func(*Hit)
+	// Header, when set, has each matched line's header parsed (ParseLine) and its IKE version
+	// read (VersionOf) by the workers that match, in parallel, into Hit.Header and Hit.Version.
+	Header   *TimeContext
+	MaxBytes int64 // decompressed bytes allowed per file by ScanFile; 0: 8 GiB
 }
 
 // MaxHitText is the longest line text a Hit keeps.
@@ -67,7 +85,11 @@ var filter = func() *prefilter {
 	for i := range table {
 		keys[i] = table[i].key
 	}
-	return newPrefilter(keys)
+	f := newPrefilter(keys)
+	for i := range table {
+		table[i].keyIndex = f.index(table[i].key)
+	}
+	return f
 }()
 
 // chunk is a run of whole lines (the last may be unterminated when the file ends there or the
@@ -84,6 +106,8 @@ type chunkHit struct {
 	line    int64 // 0-based within the chunk
 	pattern int
 	text    string
+	header  *Line
+	version int
 }
 
 type chunkResult struct {
@@ -96,7 +120,7 @@ type chunkResult struct {
 
 // ScanLog streams r once, matching every line against all patterns, and returns the hits in
 // line order. name is the PATH used in references. Memory stays bounded: a few chunks in flight
-// plus at most MaxHitsPerPattern hits per pattern. If r fails part way, the hits and counts of
+// plus at most MaxHitsPerPattern hits per pattern (none with Options.Stream). If r fails part way, the hits and counts of
 // what was read are returned with the error.
 func ScanLog(ctx context.Context, r io.Reader, name string, opts Options) ([]Hit, Stats, error) {
 	workers := opts.Workers
@@ -107,7 +131,14 @@ func ScanLog(ctx context.Context, r io.Reader, name string, opts Options) ([]Hit
 	if size <= 0 {
 		size = defaultChunk
 	}
+	// The dialect, from the start of the file, decides which patterns apply to it.
+	br := bufio.NewReaderSize(r, DetectSize)
+	start, _ := br.Peek(DetectSize)
+	formats := DetectFormats(start)
+	r = br
 	m := &merger{name: name, opts: opts, perPat: opts.MaxHitsPerPattern, kept: make([]int, len(table)), pending: map[int]chunkResult{}}
+	m.allowed = allowedPatterns(formats)
+	m.st.Formats = formats
 	if m.perPat <= 0 {
 		m.perPat = defaultPerPat
 	}
@@ -133,7 +164,7 @@ func scanSerial(ctx context.Context, r io.Reader, size int, m *merger) error {
 		return b, true
 	}
 	send := func(c chunk) bool {
-		m.add(scanChunk(c))
+		m.add(scanChunk(c, m.opts.Header, m.allowed))
 		pool = append(pool, c.buf)
 		return ctx.Err() == nil
 	}
@@ -177,7 +208,7 @@ func scanParallel(ctx context.Context, r io.Reader, size, workers int, m *merger
 	for range workers {
 		wg.Go(func() {
 			for c := range work {
-				res := scanChunk(c)
+				res := scanChunk(c, m.opts.Header, m.allowed)
 				free <- c.buf
 				select {
 				case results <- res:
@@ -197,6 +228,7 @@ func scanParallel(ctx context.Context, r io.Reader, size, workers int, m *merger
 // merger turns chunk results, which may arrive out of order, into hits and counts in line order.
 type merger struct {
 	name    string
+	allowed []bool // per pattern: does it apply to this file's dialect
 	opts    Options
 	perPat  int
 	kept    []int
@@ -217,7 +249,12 @@ func (m *merger) add(res chunkResult) {
 		m.nextSeq++
 		for _, ch := range r.hits {
 			m.st.MatchedLines++
-			h := Hit{Name: m.name, Line: m.st.Lines + ch.line + 1, Pattern: ch.pattern, Event: table[ch.pattern].Event, Text: ch.text}
+			h := Hit{Name: m.name, Line: m.st.Lines + ch.line + 1, Pattern: ch.pattern, Event: table[ch.pattern].Event, Text: ch.text, Header: ch.header, Version: ch.version}
+			if m.opts.Stream != nil {
+				m.st.KeptHits++
+				m.opts.Stream(&h)
+				continue
+			}
 			if m.kept[ch.pattern] >= m.perPat || (m.opts.Keep != nil && !m.opts.Keep(&h)) {
 				m.st.DroppedHits++
 				continue
@@ -311,7 +348,7 @@ func fill(r io.Reader, buf []byte) (int, error) {
 }
 
 // scanChunk finds the matching lines of one chunk.
-func scanChunk(c chunk) chunkResult {
+func scanChunk(c chunk, header *TimeContext, allowed []bool) chunkResult {
 	data := c.data
 	res := chunkResult{seq: c.seq, bytes: int64(len(data)), longLine: c.longLine}
 	var lines int64
@@ -329,10 +366,16 @@ func scanChunk(c chunk) chunkResult {
 			end += at
 		}
 		line := data[start:end]
-		if i := Match(line); i >= 0 {
+		if i := matchLine(line, allowed); i >= 0 {
 			lines += int64(bytes.Count(data[counted:start], []byte{'\n'}))
 			counted = start
-			res.hits = append(res.hits, chunkHit{line: lines, pattern: i, text: printable(line)})
+			h := chunkHit{line: lines, pattern: i, text: printable(line)}
+			if header != nil {
+				l, _ := ParseLine(h.text, *header)
+				h.header = &l
+				h.version = VersionOf(h.text)
+			}
+			res.hits = append(res.hits, h)
 		}
 		pos = end + 1
 	}
@@ -351,6 +394,9 @@ func printable(line []byte) string {
 	if len(line) > MaxHitText {
 		line = line[:MaxHitText]
 	}
+	if plainASCII(line) {
+		return string(line)
+	}
 	var b strings.Builder
 	b.Grow(len(line))
 	for len(line) > 0 {
@@ -368,6 +414,16 @@ func printable(line []byte) string {
 		line = line[n:]
 	}
 	return b.String()
+}
+
+// plainASCII reports whether line is printable ASCII and tabs only: printable's common case.
+func plainASCII(line []byte) bool {
+	for _, c := range line {
+		if (c < 0x20 && c != '\t') || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // ErrTooLarge is returned when a compressed source decompresses to more than Options.MaxBytes.

@@ -1,0 +1,82 @@
+package logscan
+
+import (
+	"bytes"
+	"regexp"
+)
+
+// Format is the dialect of a log: which daemon or product wrote it. A file is matched only
+// against the patterns of the formats found in its first bytes (plus those any format may
+// carry: the NSX messages and the RFC notify names), so a wording of one product is never read
+// into another's log. A file whose dialect is not recognised is matched against every pattern.
+type Format string
+
+const (
+	FormatAny        Format = ""           // a pattern any log may carry; for a file: not recognised
+	FormatCharon     Format = "charon"     // strongSwan's IKE daemon
+	FormatPluto      Format = "pluto"      // libreswan's (and Openswan's) IKE daemon
+	FormatSonicWall  Format = "sonicwall"  // SonicOS log export
+	FormatWatchGuard Format = "watchguard" // Fireware iked
+	FormatASA        Format = "asa"        // Cisco ASA / FTD syslog
+	FormatPANOS      Format = "panos"      // Palo Alto PAN-OS system log
+	FormatFortiOS    Format = "fortios"    // FortiGate event log
+)
+
+// Formats are the recognised dialects, in the order --print-patterns --format lists them.
+var Formats = []Format{FormatCharon, FormatPluto, FormatSonicWall, FormatWatchGuard, FormatASA, FormatPANOS, FormatFortiOS}
+
+// DetectSize is how much of a file's start DetectFormats reads.
+const DetectSize = 256 << 10
+
+// signs recognise a dialect's lines by their shape, not by what they say.
+var signs = []struct {
+	format Format
+	re     *regexp.Regexp
+}{
+	{FormatCharon, regexp.MustCompile(`(^|[ :T])[0-9]{2}\[[A-Z]{2,4}\] |charon(-systemd)?(\[[0-9]+\])?: `)},
+	{FormatPluto, regexp.MustCompile(`pluto(\[[0-9]+\])?: |^([0-9]{3} )?"[^"]+"(\[[0-9]+\])?( [^#]*)? #[0-9]+: `)},
+	{FormatSonicWall, regexp.MustCompile(`\tVPN IKE\t|\tVPN\t`)},
+	{FormatWatchGuard, regexp.MustCompile(`iked(\[[0-9]+\])?: `)},
+	{FormatASA, regexp.MustCompile(`%(ASA|FTD)-[0-7]-[0-9]{6}`)},
+	{FormatPANOS, regexp.MustCompile(`IKE phase[- ][12] negotiation is|ikemgr`)},
+	{FormatFortiOS, regexp.MustCompile(`logid="?[0-9]{10}"? .*subtype="?vpn`)},
+}
+
+// DetectFormats returns the dialects whose lines appear in the start of a file; none when no
+// line is recognised.
+func DetectFormats(start []byte) []Format {
+	var out []Format
+	for _, s := range signs {
+		for line := range bytes.Lines(start) {
+			if s.re.Match(line) {
+				out = append(out, s.format)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// allowedPatterns says, per pattern, whether a file of the given dialects is matched against it.
+func allowedPatterns(formats []Format) []bool {
+	allowed := make([]bool, len(table))
+	for i, p := range table {
+		allowed[i] = len(formats) == 0 || p.Format == FormatAny
+		for _, f := range formats {
+			allowed[i] = allowed[i] || p.Format == f
+		}
+	}
+	return allowed
+}
+
+// PatternsFor returns the EREs a file of the given dialect is matched against, in table order:
+// what `bot analyze --print-patterns --format F` prints for grep.
+func PatternsFor(f Format) []string {
+	var out []string
+	for i, ok := range allowedPatterns([]Format{f}) {
+		if ok {
+			out = append(out, table[i].ERE)
+		}
+	}
+	return out
+}
