@@ -13,7 +13,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -43,6 +45,9 @@ type Fault struct {
 	// Delay holds the answer this long (or until the client gives up): a hanging Slack.
 	// With Status and Error unset, the normal answer follows.
 	Delay time.Duration
+	// Hold does what the method does, then holds its answer this long (or until the client
+	// gives up): Slack took the call and the client never heard, as when it is killed.
+	Hold time.Duration
 }
 
 // Message is a message as the fake holds it after posts and updates.
@@ -73,6 +78,7 @@ type Server struct {
 	mu       sync.Mutex
 	calls    []Call
 	faults   map[string][]Fault
+	holds    map[string]time.Duration // the Hold of the fault being served, by method
 	messages []*Message
 	uploads  map[string]*Upload
 	groups   map[string][]string
@@ -105,7 +111,7 @@ type User struct {
 // New starts a fake Slack on loopback and stops it when the test ends.
 func New(tb testing.TB) *Server {
 	tb.Helper()
-	s := &Server{faults: map[string][]Fault{}, uploads: map[string]*Upload{}, groups: map[string][]string{},
+	s := &Server{faults: map[string][]Fault{}, holds: map[string]time.Duration{}, uploads: map[string]*Upload{}, groups: map[string][]string{},
 		channels: map[string]*Channel{}, users: map[string]User{}, dms: map[string]string{}}
 	s.Server = slacktest.NewTestServer(s.bind)
 	s.Server.Start()
@@ -346,6 +352,21 @@ func (s *Server) method(name string, h func(http.ResponseWriter, url.Values)) ht
 		if s.record(name, r, r.Form, nil) && s.serveFault(w, r, name) {
 			return
 		}
+		if hold := s.takeHold(name); hold > 0 {
+			rec := httptest.NewRecorder()
+			h(rec, r.Form)
+			t := time.NewTimer(hold)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				return
+			}
+			maps.Copy(w.Header(), rec.Header())
+			w.WriteHeader(rec.Code)
+			w.Write(rec.Body.Bytes())
+			return
+		}
 		h(w, r.Form)
 	}
 }
@@ -356,6 +377,15 @@ func (s *Server) record(name string, r *http.Request, form url.Values, body []by
 	defer s.mu.Unlock()
 	s.calls = append(s.calls, Call{Method: name, Form: form, Body: body, Path: r.URL.Path, Time: time.Now()})
 	return len(s.faults[name]) > 0
+}
+
+// takeHold consumes the hold serveFault left for name (a fault with only Hold set).
+func (s *Server) takeHold(name string) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	hold := s.holds[name]
+	delete(s.holds, name)
+	return hold
 }
 
 // serveFault consumes the next fault queued for name; false when the normal answer follows.
@@ -374,6 +404,11 @@ func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, name string)
 		}
 	}
 	if f.Status == 0 && f.Error == "" {
+		if f.Hold > 0 {
+			s.mu.Lock()
+			s.holds[name] = f.Hold
+			s.mu.Unlock()
+		}
 		return false
 	}
 	if f.RetryAfter > 0 {
