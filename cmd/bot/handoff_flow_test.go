@@ -25,6 +25,8 @@ import (
 // The incident channel's handoff as an operator sees it, through the built binary against the
 // lab: diagnose, escalate, hand over, update, resolve, export. Reminders on their cadence are
 // covered on an injected clock by TestUpdate_PinsLatestAndRemindsOnCadence in handlers.
+// The bot prints the address it bound on 127.0.0.1:0; the lab leaves the SCP receiver's port
+// for the bot process to bind (BotElsewhere), as `bot lab` does.
 
 const flowSecret = "handoff-flow-signing-secret"
 
@@ -248,11 +250,32 @@ func runFlow(t *testing.T, f *flowLab, kill *killPoint) *servedBot {
 				return slices.ContainsFunc(f.fake.Calls("")[before:], func(c slacktestx.Call) bool { return c.Method == kill.method })
 			})
 			b.kill(t)
+			if op := killedOp(t, f, i); op.Done {
+				t.Fatalf("the kill came after the op was done: %+v", op)
+			}
 			b = f.serve(t)
 		}
 		f.waitOps(t, st.ops, fmt.Sprintf("/ipsec %s done", st.text))
 	}
 	return b
+}
+
+// killedOp reads, from the store a killed bot left, op i of INC-1.
+func killedOp(t *testing.T, f *flowLab, i int) store.Op {
+	t.Helper()
+	db, err := store.Open(filepath.Join(f.dir, lab.FileStore), store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	inc, err := db.Incident("INC-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inc.Handoff == nil || len(inc.Handoff.Ops) != i+1 {
+		t.Fatalf("after the kill: %+v", inc.Handoff)
+	}
+	return inc.Handoff.Ops[i]
 }
 
 // checkHandoff asserts what the loopback Slack holds after the flow, and the exported

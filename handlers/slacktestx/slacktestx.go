@@ -2,8 +2,9 @@
 // lacks: chat.update, the three-step file upload flow, channels (create with name_taken,
 // invite, topic, archive), pins, bookmarks, permalinks, direct messages, users and
 // user-group members, response_url endpoints, and injected failures (429 with Retry-After,
-// Slack error codes). It records every call, and keeps the state the calls built, so tests
-// can assert what reached "Slack" and what it holds.
+// Slack error codes, answers held before or after the method acts). It records every call,
+// and keeps the state the calls built, so tests can assert what reached "Slack" and what it
+// holds.
 package slacktestx
 
 import (
@@ -78,7 +79,6 @@ type Server struct {
 	mu       sync.Mutex
 	calls    []Call
 	faults   map[string][]Fault
-	holds    map[string]time.Duration // the Hold of the fault being served, by method
 	messages []*Message
 	uploads  map[string]*Upload
 	groups   map[string][]string
@@ -111,7 +111,7 @@ type User struct {
 // New starts a fake Slack on loopback and stops it when the test ends.
 func New(tb testing.TB) *Server {
 	tb.Helper()
-	s := &Server{faults: map[string][]Fault{}, holds: map[string]time.Duration{}, uploads: map[string]*Upload{}, groups: map[string][]string{},
+	s := &Server{faults: map[string][]Fault{}, uploads: map[string]*Upload{}, groups: map[string][]string{},
 		channels: map[string]*Channel{}, users: map[string]User{}, dms: map[string]string{}}
 	s.Server = slacktest.NewTestServer(s.bind)
 	s.Server.Start()
@@ -349,10 +349,14 @@ func (s *Server) method(name string, h func(http.ResponseWriter, url.Values)) ht
 			return
 		}
 		// r.Form: some methods (chat.getPermalink) are sent as GET with a query.
-		if s.record(name, r, r.Form, nil) && s.serveFault(w, r, name) {
-			return
+		var hold time.Duration
+		if s.record(name, r, r.Form, nil) {
+			var served bool
+			if served, hold = s.serveFault(w, r, name); served {
+				return
+			}
 		}
-		if hold := s.takeHold(name); hold > 0 {
+		if hold > 0 {
 			rec := httptest.NewRecorder()
 			h(rec, r.Form)
 			t := time.NewTimer(hold)
@@ -379,17 +383,9 @@ func (s *Server) record(name string, r *http.Request, form url.Values, body []by
 	return len(s.faults[name]) > 0
 }
 
-// takeHold consumes the hold serveFault left for name (a fault with only Hold set).
-func (s *Server) takeHold(name string) time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	hold := s.holds[name]
-	delete(s.holds, name)
-	return hold
-}
-
-// serveFault consumes the next fault queued for name; false when the normal answer follows.
-func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, name string) bool {
+// serveFault consumes the next fault queued for name; false when the normal answer follows,
+// with how long to hold it.
+func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, name string) (bool, time.Duration) {
 	s.mu.Lock()
 	f := s.faults[name][0]
 	s.faults[name] = s.faults[name][1:]
@@ -400,26 +396,21 @@ func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, name string)
 		case <-t.C:
 		case <-r.Context().Done():
 			t.Stop()
-			return true
+			return true, 0
 		}
 	}
 	if f.Status == 0 && f.Error == "" {
-		if f.Hold > 0 {
-			s.mu.Lock()
-			s.holds[name] = f.Hold
-			s.mu.Unlock()
-		}
-		return false
+		return false, f.Hold
 	}
 	if f.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
 	}
 	if f.Status != 0 {
 		w.WriteHeader(f.Status)
-		return true
+		return true, 0
 	}
 	writeJSON(w, map[string]any{"ok": false, "error": f.Error})
-	return true
+	return true, 0
 }
 
 func (s *Server) nextTS() string {
@@ -519,8 +510,10 @@ func (s *Server) response(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	if s.record("response", r, nil, body) && s.serveFault(w, r, "response") {
-		return
+	if s.record("response", r, nil, body) {
+		if served, _ := s.serveFault(w, r, "response"); served {
+			return
+		}
 	}
 	w.Write([]byte("ok"))
 }
