@@ -2,8 +2,9 @@
 // lacks: chat.update, the three-step file upload flow, channels (create with name_taken,
 // invite, topic, archive), pins, bookmarks, permalinks, direct messages, users and
 // user-group members, response_url endpoints, and injected failures (429 with Retry-After,
-// Slack error codes). It records every call, and keeps the state the calls built, so tests
-// can assert what reached "Slack" and what it holds.
+// Slack error codes, answers held before or after the method acts). It records every call,
+// and keeps the state the calls built, so tests can assert what reached "Slack" and what it
+// holds.
 package slacktestx
 
 import (
@@ -13,7 +14,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -43,6 +46,9 @@ type Fault struct {
 	// Delay holds the answer this long (or until the client gives up): a hanging Slack.
 	// With Status and Error unset, the normal answer follows.
 	Delay time.Duration
+	// Hold does what the method does, then holds its answer this long (or until the client
+	// gives up): Slack took the call and the client never heard, as when it is killed.
+	Hold time.Duration
 }
 
 // Message is a message as the fake holds it after posts and updates.
@@ -343,7 +349,26 @@ func (s *Server) method(name string, h func(http.ResponseWriter, url.Values)) ht
 			return
 		}
 		// r.Form: some methods (chat.getPermalink) are sent as GET with a query.
-		if s.record(name, r, r.Form, nil) && s.serveFault(w, r, name) {
+		var hold time.Duration
+		if s.record(name, r, r.Form, nil) {
+			var served bool
+			if served, hold = s.serveFault(w, r, name); served {
+				return
+			}
+		}
+		if hold > 0 {
+			rec := httptest.NewRecorder()
+			h(rec, r.Form)
+			t := time.NewTimer(hold)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				return
+			}
+			maps.Copy(w.Header(), rec.Header())
+			w.WriteHeader(rec.Code)
+			w.Write(rec.Body.Bytes())
 			return
 		}
 		h(w, r.Form)
@@ -358,8 +383,9 @@ func (s *Server) record(name string, r *http.Request, form url.Values, body []by
 	return len(s.faults[name]) > 0
 }
 
-// serveFault consumes the next fault queued for name; false when the normal answer follows.
-func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, name string) bool {
+// serveFault consumes the next fault queued for name; false when the normal answer follows,
+// with how long to hold it.
+func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, name string) (bool, time.Duration) {
 	s.mu.Lock()
 	f := s.faults[name][0]
 	s.faults[name] = s.faults[name][1:]
@@ -370,21 +396,21 @@ func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, name string)
 		case <-t.C:
 		case <-r.Context().Done():
 			t.Stop()
-			return true
+			return true, 0
 		}
 	}
 	if f.Status == 0 && f.Error == "" {
-		return false
+		return false, f.Hold
 	}
 	if f.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
 	}
 	if f.Status != 0 {
 		w.WriteHeader(f.Status)
-		return true
+		return true, 0
 	}
 	writeJSON(w, map[string]any{"ok": false, "error": f.Error})
-	return true
+	return true, 0
 }
 
 func (s *Server) nextTS() string {
@@ -484,8 +510,10 @@ func (s *Server) response(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	if s.record("response", r, nil, body) && s.serveFault(w, r, "response") {
-		return
+	if s.record("response", r, nil, body) {
+		if served, _ := s.serveFault(w, r, "response"); served {
+			return
+		}
 	}
 	w.Write([]byte("ok"))
 }
