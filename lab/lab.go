@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -52,9 +53,15 @@ type Options struct {
 	// Clock is the Manager's clock for the changing statistics (nil: time.Now).
 	Clock func() time.Time
 	// BotElsewhere leaves the SCP receiver's port free for a bot in another process to bind
-	// (`bot lab`). Otherwise the lab keeps the port bound and hands the socket over to the
-	// bot's receive endpoint in this process (edge.HandOver): no later bind can lose it.
+	// (`bot lab`, where the operator starts the bot). Otherwise the lab keeps the port bound:
+	// it hands the socket over to the bot's receive endpoint in this process (edge.HandOver),
+	// or, for a bot process the caller starts, passes it on with SCPListenerFile. Either way no
+	// later bind can lose it.
 	BotElsewhere bool
+	// SCPListen is the address of the bot's capture endpoint when whoever starts the bot holds
+	// that socket already (`bot lab --scp-listen`): the lab binds nothing for it. Empty: the lab
+	// picks a free port as above.
+	SCPListen string
 	// DataPath names a data-path scene (scene.Lookup): VM 1's ESXi host and the far side run
 	// beside the Edge for step 8, the peer's configuration has a datapath block, and the Edge's
 	// step-8 captures and SPIs are the scene's. Empty: no data-path hosts.
@@ -143,15 +150,23 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	}
 	// The address the bot's SCP receiver will listen on: the Edge's `debug copy scp` to
 	// 127.0.0.1 connects here, standing in for a DNAT from port 22.
-	if l.scpLn, err = net.Listen("tcp", net.JoinHostPort(host, "0")); err != nil {
-		return nil, err
-	}
-	l.scpAddr = l.scpLn.Addr().String()
-	if opts.BotElsewhere {
-		l.scpLn.Close()
-		l.scpLn = nil
-	} else {
-		edge.HandOver(l.scpLn)
+	switch {
+	case opts.SCPListen != "": // held by whoever starts the bot
+		if _, _, err := net.SplitHostPort(opts.SCPListen); err != nil {
+			return nil, fmt.Errorf("lab: SCP listen address %q: %w", opts.SCPListen, err)
+		}
+		l.scpAddr = opts.SCPListen
+	default:
+		if l.scpLn, err = net.Listen("tcp", net.JoinHostPort(host, "0")); err != nil {
+			return nil, err
+		}
+		l.scpAddr = l.scpLn.Addr().String()
+		if opts.BotElsewhere {
+			l.scpLn.Close()
+			l.scpLn = nil
+		} else {
+			edge.HandOver(l.scpLn)
+		}
 	}
 	if opts.DataPath != "" {
 		if err = l.startDataPath(ctx, host, opts.DataPath); err != nil {
@@ -391,4 +406,33 @@ func newSecrets() (sec secrets, err error) {
 	}
 	_, sec.peerUserKey, err = ed25519.GenerateKey(rand.Reader)
 	return sec, err
+}
+
+// SCPListenerFile returns a copy of the bound SCP receiver socket as a file, for a bot process
+// the caller starts: put it in the process's ExtraFiles and its descriptor number in the
+// edge.InheritedSCPEnv variable (SCPInheritEnv does both). Not with BotElsewhere (the port is
+// free then). Each call gives a new copy, so a restarted bot gets the same socket again; the
+// caller closes it once the process has started.
+func (l *Lab) SCPListenerFile() (*os.File, error) {
+	if l.scpLn == nil {
+		return nil, errors.New("lab: the SCP receiver's socket is not held (BotElsewhere)")
+	}
+	tl, ok := l.scpLn.(*net.TCPListener)
+	if !ok {
+		return nil, fmt.Errorf("lab: the SCP receiver's socket is a %T", l.scpLn)
+	}
+	return tl.File()
+}
+
+// InheritSCP passes the lab's SCP receiver socket to cmd, a bot process about to start: it
+// appends the socket to cmd.ExtraFiles and names its descriptor in cmd.Env. The returned
+// file is the caller's to close once cmd has started.
+func (l *Lab) InheritSCP(cmd *exec.Cmd) (*os.File, error) {
+	f, err := l.SCPListenerFile()
+	if err != nil {
+		return nil, err
+	}
+	cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+	cmd.Env = append(cmd.Env, fmt.Sprintf("%s=%d", edge.InheritedSCPEnv, 2+len(cmd.ExtraFiles)))
+	return f, nil
 }

@@ -25,8 +25,8 @@ import (
 // The incident channel's handoff as an operator sees it, through the built binary against the
 // lab: diagnose, escalate, hand over, update, resolve, export. Reminders on their cadence are
 // covered on an injected clock by TestUpdate_PinsLatestAndRemindsOnCadence in handlers.
-// The bot prints the address it bound on 127.0.0.1:0; the lab leaves the SCP receiver's port
-// for the bot process to bind (BotElsewhere), as `bot lab` does.
+// The bot prints the address it bound on 127.0.0.1:0; the lab keeps the SCP receiver's port
+// bound and passes the socket to each bot process it starts (lab.InheritSCP).
 
 const flowSecret = "handoff-flow-signing-secret"
 
@@ -37,11 +37,12 @@ type flowLab struct {
 	bin, dir, cfgPath, queryCfg string
 	cfg                         *config.Config
 	fake                        *slacktestx.Server
+	lab                         *lab.Lab
 }
 
 func startFlowLab(t *testing.T, bin string) *flowLab {
 	t.Helper()
-	l, err := lab.Start(t.Context(), lab.Options{Scenario: "auth_failed", Dir: t.TempDir(), CaptureSeconds: 2, BotElsewhere: true})
+	l, err := lab.Start(t.Context(), lab.Options{Scenario: "auth_failed", Dir: t.TempDir(), CaptureSeconds: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +62,7 @@ func startFlowLab(t *testing.T, bin string) *flowLab {
 			t.Fatal(err)
 		}
 	}
-	f := &flowLab{bin: bin, dir: l.Dir(), cfg: cfg, fake: fake,
+	f := &flowLab{bin: bin, dir: l.Dir(), cfg: cfg, fake: fake, lab: l,
 		cfgPath: filepath.Join(l.Dir(), "bot.yaml"), queryCfg: filepath.Join(l.Dir(), "query.yaml")}
 	if err := config.Write(f.cfgPath, cfg); err != nil {
 		t.Fatal(err)
@@ -85,6 +86,11 @@ func (f *flowLab) serve(t *testing.T) *servedBot {
 	b.cmd = exec.Command(f.bin, "serve", "--config", f.cfgPath)
 	b.cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	b.cmd.Stdout, b.cmd.Stderr = b.stdout, b.stderr
+	scp, err := f.lab.InheritSCP(b.cmd) // the lab holds the capture endpoint's port throughout
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer scp.Close()
 	if err := b.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

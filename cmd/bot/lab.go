@@ -22,6 +22,7 @@ func runLab(ctx context.Context, e *env, args []string) error {
 	writeConfig := fs.String("write-config", "", "write a configuration pointing at the lab to FILE")
 	edges := fs.Int("edges", 0, "stage edges edge-01 ... edge-N, two tunnels each, for bot watch: edge-01's first tunnel drops\nevery --flap-every (down a third of it, authentication failed), the others rekey every 30s")
 	flapEvery := fs.Duration("flap-every", lab.DefaultFlapEvery, "with --edges: how often edge-01's first tunnel drops")
+	scpListen := fs.String("scp-listen", "", "host:port the bot's capture endpoint will listen on (written into the configuration);\ndefault: a free port on the listen host")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -38,7 +39,7 @@ func runLab(ctx context.Context, e *env, args []string) error {
 	if *flapEvery < 3*time.Second {
 		return usagef("--flap-every must be at least 3s")
 	}
-	opts := lab.Options{Scenario: *scenario, Listen: *listen, Edges: *edges, FlapEvery: *flapEvery, BotElsewhere: true}
+	opts := lab.Options{Scenario: *scenario, Listen: *listen, Edges: *edges, FlapEvery: *flapEvery, BotElsewhere: true, SCPListen: *scpListen}
 	if *writeConfig != "" {
 		abs, err := filepath.Abs(*writeConfig)
 		if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -179,7 +180,19 @@ func startLabProcess(t *testing.T, scenario string) *labProcess {
 	if err := os.Mkdir(filepath.Dir(p.config), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	p.cmd = exec.Command(bin, "lab", "--scenario", scenario, "--write-config", p.config)
+	// The capture endpoint's socket is bound here and handed to the bot this test runs in
+	// process, so no port is freed for a later bind.
+	scp, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	edge.HandOver(scp)
+	t.Cleanup(func() {
+		if edge.Withdraw(scp) {
+			scp.Close()
+		}
+	})
+	p.cmd = exec.Command(bin, "lab", "--scenario", scenario, "--write-config", p.config, "--scp-listen", scp.Addr().String())
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"ipsecbot/diag/edge"
 	"os"
 	"os/signal"
 	"syscall"
@@ -69,6 +70,11 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// A parent that bound the capture endpoint's port passes the socket on (diag/edge).
+	if _, err := edge.InheritSCPListener(); err != nil {
+		fmt.Fprintf(os.Stderr, "bot: %v\n", err)
+		os.Exit(1)
+	}
 	code := run(ctx, &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}, os.Args[1:])
 	stop()
 	os.Exit(code)

@@ -1,7 +1,10 @@
 package edge
 
 import (
+	"fmt"
 	"net"
+	"os"
+	"strconv"
 	"sync"
 )
 
@@ -46,4 +49,31 @@ func listenSCP(addr string) (net.Listener, error) {
 		return ln, nil
 	}
 	return net.Listen("tcp", addr)
+}
+
+// InheritedSCPEnv names the environment variable through which a parent process passes this
+// one the SCP endpoint's socket, already bound, as an open file descriptor (its number): the
+// parent keeps the port from the moment it chose it, so no later bind can lose it to another
+// process (a supervisor holding the port across restarts, or a test's lab).
+const InheritedSCPEnv = "IPSECBOT_SCP_LISTEN_FD"
+
+// InheritSCPListener hands over the socket named by InheritedSCPEnv, if set, to the SCP endpoint
+// for its address. It returns the address ("" when the variable is not set).
+func InheritSCPListener() (string, error) {
+	v := os.Getenv(InheritedSCPEnv)
+	if v == "" {
+		return "", nil
+	}
+	fd, err := strconv.Atoi(v)
+	if err != nil || fd < 3 {
+		return "", fmt.Errorf("%s=%q: not an inherited file descriptor", InheritedSCPEnv, v)
+	}
+	f := os.NewFile(uintptr(fd), "scp-listener")
+	defer f.Close() // FileListener made its own copy
+	ln, err := net.FileListener(f)
+	if err != nil {
+		return "", fmt.Errorf("%s=%d: %w", InheritedSCPEnv, fd, err)
+	}
+	HandOver(ln)
+	return ln.Addr().String(), nil
 }

@@ -17,10 +17,10 @@ import (
 )
 
 // startDataPathLab is a healthy lab with the data-path hosts of a scene.
-func startDataPathLab(t *testing.T, sceneName string, captureSeconds int, botElsewhere bool) *lab.Lab {
+func startDataPathLab(t *testing.T, sceneName string, captureSeconds int) *lab.Lab {
 	t.Helper()
 	l, err := lab.Start(t.Context(), lab.Options{Scenario: "healthy", Dir: t.TempDir(), CaptureSeconds: captureSeconds,
-		DataPath: sceneName, BotElsewhere: botElsewhere})
+		DataPath: sceneName})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func startDataPathLab(t *testing.T, sceneName string, captureSeconds int, botEls
 // cause, with frame evidence, the four captures and the ladder as artifacts. Nothing is left
 // on any host, and nothing stays recorded.
 func TestDiagnose_DataPathStopPoint(t *testing.T) {
-	l := startDataPathLab(t, "datapath-lost_on_wan", 2, false)
+	l := startDataPathLab(t, "datapath-lost_on_wan", 2)
 	db := openStore(t)
 	e, err := engine.New(l.Config(), db, engine.Options{})
 	if err != nil {
@@ -122,7 +122,7 @@ func TestDiagnose_DataPathStopPoint(t *testing.T) {
 
 // Ensure step 8 is not in the plan unless asked for, and then touches no data-path host.
 func TestDiagnose_DataPathOnlyOnRequest(t *testing.T) {
-	l := startDataPathLab(t, "datapath-healthy", 2, false)
+	l := startDataPathLab(t, "datapath-healthy", 2)
 	rep, _ := diagnose(t, l, nil, engine.Options{})
 	for _, s := range rep.Steps {
 		if s.Name == "step8-datapath" {
@@ -190,7 +190,7 @@ func TestCleanupCaptures_DataPathAfterKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a child process")
 	}
-	l := startDataPathLab(t, "datapath-healthy", 300, true)
+	l := startDataPathLab(t, "datapath-healthy", 300)
 	esxi, far := l.DataPathHosts()
 	far.HangPing(true)
 	cfgPath := filepath.Join(l.Dir(), "lab.yaml")
@@ -198,7 +198,7 @@ func TestCleanupCaptures_DataPathAfterKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	dbPath := filepath.Join(t.TempDir(), "bot.db")
-	killChildWhen(t, "TestHelperDataPathThenHang", "CAPTURING", "ENGINE_DATAPATH_CONFIG="+cfgPath, "ENGINE_DATAPATH_DB="+dbPath)
+	killChildWhen(t, l, "TestHelperDataPathThenHang", "CAPTURING", "ENGINE_DATAPATH_CONFIG="+cfgPath, "ENGINE_DATAPATH_DB="+dbPath)
 	running := 0
 	for _, c := range l.Edge().Captures() {
 		if c.Running {

@@ -43,8 +43,8 @@ func TestCleanupCaptures_AfterKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a child process")
 	}
-	// The child process binds the receive endpoint: the lab leaves its port free.
-	l, err := lab.Start(t.Context(), lab.Options{Scenario: "auth_failed", Dir: t.TempDir(), CaptureSeconds: 300, BotElsewhere: true})
+	// The child process's receive endpoint takes the lab's bound socket (killChildWhen).
+	l, err := lab.Start(t.Context(), lab.Options{Scenario: "auth_failed", Dir: t.TempDir(), CaptureSeconds: 300})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestCleanupCaptures_AfterKill(t *testing.T) {
 	// numbers files by every capture ever taken, so this run's file is not the next free name.
 	prepareEarlierCaptures(t, l)
 	dbPath := filepath.Join(t.TempDir(), "bot.db")
-	killChildWhen(t, "TestHelperCaptureThenHang", "CAPTURING ", "ENGINE_HELPER_CONFIG="+cfgPath, "ENGINE_HELPER_DB="+dbPath)
+	killChildWhen(t, l, "TestHelperCaptureThenHang", "CAPTURING ", "ENGINE_HELPER_CONFIG="+cfgPath, "ENGINE_HELPER_DB="+dbPath)
 	if caps := l.Edge().Captures(); len(caps) != 3 || !caps[2].Running {
 		t.Fatalf("edge captures after the kill: %+v", caps)
 	}
@@ -145,6 +145,10 @@ func helperEngine(t *testing.T, cfgEnv, dbEnv string) (*engine.Engine, *store.DB
 	if cfgPath == "" {
 		t.Skip("helper process only")
 	}
+	// The parent's lab holds the capture endpoint's port and passes the socket on.
+	if _, err := edge.InheritSCPListener(); err != nil {
+		t.Fatal(err)
+	}
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		t.Fatal(err)
@@ -162,10 +166,15 @@ func helperEngine(t *testing.T, cfgEnv, dbEnv string) (*engine.Engine, *store.DB
 
 // killChildWhen runs the test named in a child process with env added, waits for a line of its
 // output starting with marker, and kills it there: a bot process dying mid-capture.
-func killChildWhen(t *testing.T, test, marker string, env ...string) {
+func killChildWhen(t *testing.T, l *lab.Lab, test, marker string, env ...string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.timeout=5m")
 	cmd.Env = append(os.Environ(), env...)
+	scp, err := l.InheritSCP(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer scp.Close()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
