@@ -141,6 +141,9 @@ type Report struct {
 	// Interrupted is Interruption for people ("" for a run that finished), as report.json has
 	// always carried it. Set both with Interrupt.
 	Interrupted string `json:"interrupted,omitempty"`
+	// CutByDeadline names the sources the run's overall deadline cut off (a hanging Manager,
+	// peer or Edge); the verdict is classified from the rest.
+	CutByDeadline []string `json:"cut_by_deadline,omitempty"`
 	// Dir is the directory the artifacts (and report.json itself) are in; Artifact names are
 	// relative to it.
 	Dir string `json:"-"`
