@@ -91,6 +91,15 @@ func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return detached(ctx, cleanupTimeout, by)
 }
 
+// cut says whether the run's deadline ended ctx.
+func (b *runBounds) cut(ctx context.Context) bool {
+	if errors.Is(context.Cause(ctx), errRunDeadline) {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl) && (dl.Equal(b.beforeBy) || dl.Equal(b.collectBy))
+}
+
 // cutSources names the sources behind the steps that collect something, for the report's
 // list of what the deadline cut off. The capture says itself how its window was cut short
 // and the review collects nothing: neither is named.
@@ -107,10 +116,10 @@ var cutSources = map[string]string{
 }
 
 // noteCut records the step's source when the run's deadline ended the step's context before
-// the step returned.
+// the step returned (or as it did: the work inside may see the same deadline a moment first).
 func (r *run) noteCut(ctx context.Context, s Step) {
 	src, ok := cutSources[s.Name()]
-	if !ok || !errors.Is(context.Cause(ctx), errRunDeadline) {
+	if !ok || !r.bounds.cut(ctx) {
 		return
 	}
 	r.mu.Lock()
