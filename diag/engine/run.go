@@ -96,7 +96,7 @@ func (e *Engine) newRun(ctx context.Context, claimed *incident.Run, edgeCfg *con
 	if err != nil {
 		return nil, err
 	}
-	bounds := newRunBounds(start, window, e.opts.RunBudget, req.Deadline)
+	bounds := newRunBounds(time.Now(), window, e.opts.RunBudget, req.Deadline) // the wall clock, whatever Now says
 	rctx, cancel := bounds.context(ctx)
 	r := &run{
 		e: e, claimed: claimed, reqCtx: ctx, ctx: rctx, cancel: cancel, bounds: bounds, req: req, edge: edgeCfg, peerCfg: peerCfg, dir: dir,
