@@ -154,6 +154,9 @@ type Report struct {
 	Interrupted string `json:"interrupted,omitempty"`
 	// DataPath is step 8's finding (nil when it did not run).
 	DataPath *DataPath `json:"data_path,omitempty"`
+	// CutByDeadline names the sources the run's overall deadline cut off (a hanging Manager,
+	// peer or Edge); the verdict is classified from the rest.
+	CutByDeadline []string `json:"cut_by_deadline,omitempty"`
 	// Dir is the directory the artifacts (and report.json itself) are in; Artifact names are
 	// relative to it.
 	Dir string `json:"-"`

@@ -18,6 +18,7 @@ import (
 	"ipsecbot/config"
 	"ipsecbot/diag"
 	"ipsecbot/diag/engine"
+	"ipsecbot/incident"
 	"ipsecbot/store"
 )
 
@@ -32,6 +33,7 @@ func runDiagnose(ctx context.Context, e *env, args []string) error {
 	out := fs.String("out", "", "directory for the artifacts (default: under the store's artifacts directory); "+outRule)
 	secs := fs.Int("capture-seconds", config.DefaultCaptureWindowSeconds, "capture window in seconds")
 	dataPath := fs.Bool("data-path", false, "the traffic fails: after steps 1-7, follow a ping through four capture points (step 8; the peer's datapath block names the hosts)")
+	deadline := fs.Duration("deadline", 0, "the run's overall deadline, window included (default: the window + 2m); what it cuts off is named in the report")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -43,6 +45,8 @@ func runDiagnose(ctx context.Context, e *env, args []string) error {
 		return usagef("--config FILE is required")
 	case *secs <= 0:
 		return usagef("--capture-seconds must be positive")
+	case *deadline < 0:
+		return usagef("--deadline must not be negative")
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {
@@ -80,14 +84,22 @@ func runDiagnose(ctx context.Context, e *env, args []string) error {
 	if db != nil {
 		defer db.Close()
 	}
-	return diagnoseAndPrint(ctx, e, cfg, db, diag.Request{Edge: pos[0], Peer: *peer, CaptureSeconds: *secs, OutDir: *out, Requester: "cli", DataPath: *dataPath},
-		engine.Options{Logger: stderrLogger(e.stderr)}, *asJSON)
+	return diagnoseAndPrint(ctx, e, cfg, db, diag.Request{Edge: pos[0], Peer: *peer, CaptureSeconds: *secs, OutDir: *out, Requester: "cli", DataPath: *dataPath, Deadline: *deadline},
+		engine.Options{Logger: stderrLogger(e.stderr), Journal: journalFor(cfg)}, *asJSON)
 }
 
 // diagnoseAndPrint runs one diagnosis with the terminal's progress printer and prints the
 // result: the verdict as it would be posted, or the report as JSON (stdout holds nothing else).
 // Captures a dead process left on the edges are cleaned up first.
 func diagnoseAndPrint(ctx context.Context, e *env, cfg *config.Config, db *store.DB, req diag.Request, opts engine.Options, asJSON bool) error {
+	if db != nil {
+		// Holding the store, this is the only process of the bot: a diagnosis still marked
+		// running was left by one that died.
+		opts.Incidents = incident.New(db, incident.Options{})
+		if _, err := opts.Incidents.InterruptDiagnosing("the process running this diagnosis stopped"); err != nil {
+			fmt.Fprintf(e.stderr, "warning: diagnoses left running: %v\n", err)
+		}
+	}
 	eng, err := engine.New(cfg, db, opts)
 	if err != nil {
 		return err
@@ -117,17 +129,27 @@ func diagnoseAndPrint(ctx context.Context, e *env, cfg *config.Config, db *store
 }
 
 // openStoreForRun opens the configured store to record the incident. When another process
-// (a running bot) holds it, the run goes on unrecorded, with a warning.
+// (a running bot) holds it, the incident goes unrecorded, with a warning; the capture is
+// still recorded, in the capture journal beside the store, which the holder watches.
 func openStoreForRun(cfg *config.Config, stderr io.Writer) (*store.DB, error) {
 	if cfg.Store.Path == "" {
 		return nil, nil
 	}
 	db, err := store.Open(cfg.Path(cfg.Store.Path), store.Options{LockTimeout: time.Second})
 	if errors.Is(err, store.ErrInUse) {
-		fmt.Fprintf(stderr, "warning: %s is in use by another process (a running bot?): this run is not recorded\n", cfg.Store.Path)
+		fmt.Fprintf(stderr, "warning: %s is in use by another process (a running bot?): this run's incident is not recorded; "+
+			"its capture is recorded in %s for that process to remove should this one die\n", cfg.Store.Path, journalFor(cfg).Dir())
 		return nil, nil
 	}
 	return db, err
+}
+
+// journalFor is the capture journal beside the configured store (nil without a store).
+func journalFor(cfg *config.Config) *store.CaptureJournal {
+	if cfg.Store.Path == "" {
+		return nil
+	}
+	return store.JournalFor(cfg.Path(cfg.Store.Path))
 }
 
 // outRule is what --out accepts, as prepareOut enforces it (said in --help).

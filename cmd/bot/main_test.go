@@ -41,6 +41,7 @@ func TestRun_UsageErrors(t *testing.T) {
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{"help", "frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{"version", "extra"}, "version takes no arguments"},
+		{[]string{"diagnose", "edge-01", "--config", "x.yaml", "--deadline", "-1s"}, "--deadline must not be negative"},
 	}
 	for _, c := range cases {
 		code, _, errOut := runBot(t, c.args...)

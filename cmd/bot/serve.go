@@ -83,7 +83,8 @@ func serve(ctx context.Context, e *env, cfg *config.Config) error {
 	artifacts := cfg.ArtifactsDir()
 	// One lifecycle for the engine and the handlers: one run per edge, one order of writes.
 	incidents := incident.New(db, incident.Options{})
-	eng, err := engine.New(cfg, db, engine.Options{Logger: lg, ArtifactsDir: artifacts, Incidents: incidents, ReceivedLogs: received})
+	eng, err := engine.New(cfg, db, engine.Options{Logger: lg, ArtifactsDir: artifacts, Incidents: incidents, ReceivedLogs: received,
+		Journal: journalFor(cfg)})
 	if err != nil {
 		return err
 	}

@@ -242,13 +242,14 @@ const atStartAndEnd = " (at start and end)"
 // "no acceptable proposal" line: they carry the values both sides must compare.
 func proposalEvidence(obs []observation, ws []weighed) []diag.Evidence {
 	var out []diag.Evidence
-	for _, p := range proposalPairs(obs, ws) {
-		for _, o := range []*observation{p.received, p.configured} {
-			if o != nil {
-				out = append(out, o.ev)
-			}
+	pairs := proposalPairs(obs, ws)
+	if len(pairs) == 0 {
+		return nil
+	}
+	for _, o := range []*observation{pairs[0].received, pairs[0].configured} {
+		if o != nil {
+			out = append(out, o.ev)
 		}
-		break
 	}
 	return out
 }

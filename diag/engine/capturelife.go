@@ -78,11 +78,9 @@ func (l *captureLife) start(ctx context.Context) error {
 		return fmt.Errorf("list the Edge's capture files: %w", err)
 	}
 	l.rec.Before, l.rec.Started = before, l.r.e.opts.Now()
-	if db := l.r.e.db; db != nil {
-		if err := db.PutCapture(l.rec); err != nil {
-			// Without a record a crash would leave the capture unknown: do not start one.
-			return fmt.Errorf("record the capture before starting it: %w", err)
-		}
+	if err := l.r.e.recordCapture(l.rec); err != nil {
+		// Without a record a crash would leave the capture unknown: do not start one.
+		return fmt.Errorf("record the capture before starting it: %w", err)
 	}
 	l.state = capRecorded
 	c, err := l.cli.StartCapture(ctx, l.iface, l.r.peerAddr, l.expr)
@@ -172,7 +170,7 @@ func (l *captureLife) end(ctx context.Context) error {
 	if l.state == capIdle || l.state == capForgotten {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	ctx, cancel := cleanupContext(ctx)
 	defer cancel()
 	var errs []string
 	if l.state == capStarted || l.state == capWindow {
@@ -202,11 +200,9 @@ func (l *captureLife) end(ctx context.Context) error {
 		l.r.e.retryLeftoversLater()
 		return errors.New(msg)
 	}
-	if db := l.r.e.db; db != nil {
-		if err := db.DeleteCapture(l.rec.Edge, l.rec.File); err != nil {
-			l.r.e.log.Warn("forget capture", "edge", l.rec.Edge, "file", l.rec.File, "err", err)
-			return fmt.Errorf("capture removed from %s, and its record not deleted: %w", l.rec.Edge, err)
-		}
+	if err := l.r.e.forgetCapture(l.rec.Edge, l.rec.File); err != nil {
+		l.r.e.log.Warn("forget capture", "edge", l.rec.Edge, "file", l.rec.File, "err", err)
+		return fmt.Errorf("capture removed from %s, and its record not deleted: %w", l.rec.Edge, err)
 	}
 	if l.c != nil {
 		l.r.timeline(store.EventCapture, fmt.Sprintf("capture %s stopped and removed from %s", firstNonEmpty(l.c.File(), l.rec.File), l.rec.Edge))

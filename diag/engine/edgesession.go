@@ -23,21 +23,42 @@ const pingCount = 3
 
 // held keeps a cancel of the run from reaching a command in flight: diag/edge closes the
 // session when a command's context ends, and this run still needs the session afterwards to
-// stop, fetch and remove its capture. Each command stays bounded by its own timeout.
-func held(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
+// stop, fetch and remove its capture. Each command stays bounded by its own timeout, and by
+// ctx's deadline (the run's overall one among them): a hanging Edge costs the run no more.
+func held(ctx context.Context) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(context.WithoutCancel(ctx), dl)
+	}
+	return context.WithoutCancel(ctx), func() {}
+}
 
 func (e *edgeSession) Run(ctx context.Context, cmd string) (string, error) {
-	return e.s.Run(held(ctx), cmd)
+	ctx, cancel := held(ctx)
+	defer cancel()
+	if err := ctx.Err(); err != nil {
+		return "", fmt.Errorf("%s: not sent: %w", cmd, err) // a command started out of time would close the session
+	}
+	return e.s.Run(ctx, cmd)
 }
 
 func (e *edgeSession) Ping(ctx context.Context, dst netip.Addr, size int, df bool) (PingResult, error) {
-	sent, recv, err := e.s.Ping(held(ctx), dst, size, pingCount, df)
+	ctx, cancel := held(ctx)
+	defer cancel()
+	if err := ctx.Err(); err != nil {
+		return PingResult{}, fmt.Errorf("ping %s: not sent: %w", dst, err)
+	}
+	sent, recv, err := e.s.Ping(ctx, dst, size, pingCount, df)
 	out := fmt.Sprintf("ping %s size %d count %d df=%v: %d sent, %d received", dst, size, pingCount, df, sent, recv)
 	return PingResult{Sent: sent, Received: recv, Output: out}, err
 }
 
 func (e *edgeSession) CaptureFiles(ctx context.Context) ([]string, error) {
-	files, err := e.s.Files(held(ctx))
+	ctx, cancel := held(ctx)
+	defer cancel()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("list capture files: not sent: %w", err)
+	}
+	files, err := e.s.Files(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +72,12 @@ func (e *edgeSession) CaptureFiles(ctx context.Context) ([]string, error) {
 // StartCapture starts the capture. The Edge names its file only when it stops, so nothing
 // is predicted here: the caller has recorded the files from before (CaptureFiles).
 func (e *edgeSession) StartCapture(ctx context.Context, iface string, p netip.Addr, expr string) (EdgeCapture, error) {
-	c, err := e.s.StartCapture(held(ctx), edge.CaptureSpec{Interface: iface, Peer: p, Expr: expr,
+	ctx, cancel := held(ctx)
+	defer cancel()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("start capture: not sent: %w", err)
+	}
+	c, err := e.s.StartCapture(ctx, edge.CaptureSpec{Interface: iface, Peer: p, Expr: expr,
 		MaxBytes: e.edge.Capture.ByteLimit(), MaxDuration: e.edge.Capture.TimeLimit()})
 	if err != nil {
 		return nil, err

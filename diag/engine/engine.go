@@ -28,8 +28,10 @@ import (
 
 // Defaults of a run.
 const (
-	// extraDeadline is the overall deadline beyond the capture window.
-	extraDeadline = 5 * time.Minute
+	// defaultRunBudget is the overall deadline of a run beyond its capture window: a quarter
+	// for the prerequisites, half for reading and fetching after the window, a quarter for
+	// removing the capture and writing the report (deadline.go).
+	defaultRunBudget = 2 * time.Minute
 )
 
 // ErrUnknownEdge is returned when the requested edge is not in the inventory.
@@ -61,6 +63,14 @@ type Options struct {
 	// ReceivedLogs is the Edges' syslog the bot receives itself; step 1 prefers it to the
 	// tech support bundle when it covers the run (nil: the bundle).
 	ReceivedLogs ReceivedLogs
+	// RunBudget is each run's overall deadline beyond its capture window (default 2 min);
+	// Request.Deadline, when set, is the whole deadline instead.
+	RunBudget time.Duration
+	// Journal records captures when db is nil because another process holds the store; with a
+	// db, the captures of dead processes found in it are taken over and cleaned up (at
+	// CleanupCaptures and every JournalPoll, default 30 s).
+	Journal     *store.CaptureJournal
+	JournalPoll time.Duration
 }
 
 // Engine runs diagnoses. It is safe for concurrent use; one diagnosis per edge runs at a time
@@ -102,6 +112,9 @@ func New(cfg *config.Config, db *store.DB, opts Options) (*Engine, error) {
 	if opts.CleanupRetry <= 0 {
 		opts.CleanupRetry = defaultCleanupRetry
 	}
+	if opts.JournalPoll <= 0 {
+		opts.JournalPoll = defaultJournalPoll
+	}
 	if opts.DefaultCaptureSeconds <= 0 {
 		opts.DefaultCaptureSeconds = config.DefaultCaptureWindowSeconds
 	}
@@ -121,7 +134,9 @@ func New(cfg *config.Config, db *store.DB, opts Options) (*Engine, error) {
 			opts.ArtifactsDir = "artifacts"
 		}
 	}
-	return &Engine{cfg: cfg, db: db, incidents: opts.Incidents, opts: opts, log: opts.Logger, stop: make(chan struct{})}, nil
+	e := &Engine{cfg: cfg, db: db, incidents: opts.Incidents, opts: opts, log: opts.Logger, stop: make(chan struct{})}
+	e.watchJournal()
+	return e, nil
 }
 
 // Diagnose runs the procedure against req.Edge and returns the report. A second request for
@@ -223,6 +238,7 @@ func (e *Engine) cleanupOnce(ctx context.Context) (int, error) {
 	if e.db == nil {
 		return 0, nil
 	}
+	e.adoptJournal()
 	caps, err := e.db.Captures()
 	if err != nil {
 		return 0, fmt.Errorf("list recorded captures: %w", err)

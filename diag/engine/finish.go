@@ -16,7 +16,11 @@ func (r *run) finish() {
 	r.mu.Lock()
 	v := r.verdict
 	missing := slices.Clone(r.collected.Missing)
+	cut := slices.Clone(r.cut)
 	r.mu.Unlock()
+	if line := r.cutLine(cut); line != "" {
+		missing = append([]string{line}, missing...)
+	}
 	if v == nil {
 		v = &diag.Verdict{Cause: diag.CauseUnknown, Summary: "the collected evidence could not be classified",
 			Remediation: []string{"Read the collected artifacts; rerun when the failed steps can run"}}
@@ -29,6 +33,7 @@ func (r *run) finish() {
 	rep := &diag.Report{Verdict: vv, DataPath: dp, Edge: r.req.Edge, Peer: r.peerName(), Incident: r.req.Incident,
 		Started: r.started, Finished: r.e.opts.Now(), Steps: r.results, Dir: r.dir}
 	rep.Interrupt(r.interrupted())
+	rep.CutByDeadline = cut
 	for _, m := range missing {
 		if !slices.Contains(rep.Missing, m) {
 			rep.Missing = append(rep.Missing, m)

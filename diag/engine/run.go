@@ -24,8 +24,9 @@ type run struct {
 	e        *Engine
 	claimed  *incident.Run
 	reqCtx   context.Context // the starter's: its end interrupts the run
-	ctx      context.Context // the run's: the overall deadline, cancelled with the request
+	ctx      context.Context // the run's: ends at collectBy, cancelled with the request
 	cancel   context.CancelFunc
+	bounds   runBounds // the overall deadline's parts (deadline.go)
 	req      diag.Request
 	edge     *config.Edge
 	peerCfg  *config.Peer
@@ -43,6 +44,7 @@ type run struct {
 	siteID    string
 	verdict   *diag.Verdict
 	dataPath  *diag.DataPath // step 8's finding
+	cut       []string       // sources the overall deadline cut off (deadline.go)
 
 	siteOnce sync.Once
 	site     *nsx.IPsecSite
@@ -99,13 +101,10 @@ func (e *Engine) newRun(ctx context.Context, claimed *incident.Run, edgeCfg *con
 	if err != nil {
 		return nil, err
 	}
-	deadline := req.Deadline
-	if deadline <= 0 {
-		deadline = window + extraDeadline
-	}
-	rctx, cancel := context.WithTimeout(ctx, deadline)
+	bounds := newRunBounds(time.Now(), window, e.opts.RunBudget, req.Deadline) // the wall clock, whatever Now says
+	rctx, cancel := bounds.context(ctx)
 	r := &run{
-		e: e, claimed: claimed, reqCtx: ctx, ctx: rctx, cancel: cancel, req: req, edge: edgeCfg, peerCfg: peerCfg, dir: dir,
+		e: e, claimed: claimed, reqCtx: ctx, ctx: rctx, cancel: cancel, bounds: bounds, req: req, edge: edgeCfg, peerCfg: peerCfg, dir: dir,
 		window: window, started: start, plan: procedure(req),
 		windowOpen: make(chan struct{}), windowEnd: make(chan struct{}), snapshotsDone: make(chan struct{}),
 	}
@@ -202,8 +201,9 @@ func (r *run) runStep(i int, s Step) diag.StepResult {
 	res := diag.StepResult{Name: s.Name(), Title: s.Title()}
 	r.emit(diag.Event{Kind: diag.EventStepStarted, Step: res.Name, Title: res.Title, Index: i + 1})
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(r.ctx, s.Timeout(r))
+	ctx, cancel := r.bounds.stepContext(r.ctx, s.Phase(), s.Timeout(r))
 	out := safeRun(ctx, r, s)
+	r.noteCut(ctx, s)
 	cancel()
 	res.Duration = time.Since(start).Round(time.Millisecond)
 	res.DurationS = res.Duration.Seconds()
@@ -284,7 +284,7 @@ func (r *run) choosePeer() {
 	if r.req.Peer != "" || len(r.edge.Peers) < 2 || r.mgr == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.ctx, r.edge.SSH.CmdTimeout())
+	ctx, cancel := r.bounds.stepContext(r.ctx, phaseBefore, r.edge.SSH.CmdTimeout())
 	defer cancel()
 	tunnels, err := r.e.TunnelStatus(ctx, r.edge.Name)
 	if err != nil {

@@ -54,18 +54,18 @@ func (captureStep) Run(ctx context.Context, r *run) (out Outcome) {
 		// A reading that hangs does not keep the capture running: stop and fetch it anyway.
 		waitErr = fmt.Errorf("waiting for the end-of-window readings: %w", err)
 	}
-	if err := r.afterWindow(ctx, life.stop); err != nil {
+	if err := r.captureWork(ctx, life.stop); err != nil {
 		return Outcome{Err: err}
 	}
 	var path string
-	if err := r.afterWindow(ctx, func(ctx context.Context) (err error) { path, err = life.fetch(ctx); return err }); err != nil {
+	if err := r.captureWork(ctx, func(ctx context.Context) (err error) { path, err = life.fetch(ctx); return err }); err != nil {
 		return Outcome{Err: fmt.Errorf("fetch capture%s: %w", cut, err)}
 	}
 	art, err := r.keepCapture(path)
 	if err != nil {
 		return Outcome{Err: err}
 	}
-	if err := r.afterWindow(ctx, life.remove); err != nil {
+	if err := r.captureWork(ctx, life.remove); err != nil {
 		return Outcome{Err: err, Artifacts: []diag.Artifact{art}}
 	}
 	return Outcome{Summary: fmt.Sprintf("%s: %d bytes over %s on %s%s; removed from the Edge", art.Name, art.Size, over, life.iface, cut),

@@ -28,11 +28,25 @@ func (r *run) windowTimer() {
 func (r *run) afterWindowTimeout() time.Duration { return shortTimeout(r) }
 
 // afterWindowContext returns a context for work after the window: ctx's values, none of its
-// cancel, a bound of its own. It is used whether or not the run was cut short, so a cancel
-// that reaches the window before the step's context cannot cut that work off midway: what the
-// window collected is still read, fetched and cleaned up.
+// cancel, a bound of its own and the run's collection deadline. It is used whether or not the
+// run was cut short, so a cancel that reaches the window before the step's context cannot cut
+// that work off midway: what the window collected is still read, fetched and cleaned up.
 func afterWindowContext(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), d)
+	var by time.Time
+	if b := boundsOf(ctx); b != nil {
+		by = b.collectBy
+	}
+	return detached(ctx, d, by)
+}
+
+// captureWork runs stopping, fetching or removing the capture after the window: like
+// afterWindow, within the run's last part of its deadline rather than its collection part.
+func (r *run) captureWork(ctx context.Context, do func(ctx context.Context) error) error {
+	cctx, cancel := cleanupContext(ctx)
+	defer cancel()
+	wctx, wcancel := context.WithTimeout(cctx, r.afterWindowTimeout())
+	defer wcancel()
+	return do(wctx)
 }
 
 // afterWindow runs one piece of the work after the window on a context of its own.

@@ -40,10 +40,7 @@ func ParseLine(line string, tc TimeContext) (l Line, ok bool) {
 	s := strings.TrimRight(line, "\r\n")
 	if strings.HasPrefix(s, "<") { // syslog priority, maybe RFC 5424's version "1 "
 		if i := strings.IndexByte(s, '>'); i > 0 && i <= 4 && allDigits(s[1:i]) {
-			s = s[i+1:]
-			if strings.HasPrefix(s, "1 ") {
-				s = s[2:]
-			}
+			s = strings.TrimPrefix(s[i+1:], "1 ")
 		}
 	}
 	var rest string
@@ -178,10 +175,7 @@ func parseBSD(s string, loc *time.Location, tc TimeContext) (time.Time, string, 
 	if tc.Year == 0 && t.After(ref.Add(24*time.Hour)) {
 		t = t.AddDate(-1, 0, 0) // December lines in a file written in January
 	}
-	rest := s[end:]
-	if strings.HasPrefix(rest, ":") { // pluto's own log: "Jun  8 00:59:20.123456: ..."
-		rest = rest[1:]
-	}
+	rest := strings.TrimPrefix(s[end:], ":") // pluto's own log: "Jun  8 00:59:20.123456: ..."
 	return t, rest, true
 }
 

@@ -32,7 +32,7 @@ var (
 
 const (
 	otherID   uint16 = 0x3c03
-	noiseSize        = 1400
+	noiseSize int    = 1400
 )
 
 // espPacket is one ESP packet, seen at both ends of the tunnel; its sequence number is given
