@@ -400,7 +400,7 @@ func checkHandoff(t *testing.T, f *flowLab, b *servedBot, cut *killPoint) {
 	}
 
 	// The postmortem, exported by the operator's CLI while the bot holds the store.
-	out := filepath.Join(t.TempDir(), "INC-1.md")
+	out := filepath.Join(t.TempDir(), "postmortem-INC-1.markdown")
 	cmd := exec.Command(f.bin, "incidents", "export", "INC-1", "--config", f.queryCfg, "--out", out)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	if msg, err := cmd.CombinedOutput(); err != nil {
