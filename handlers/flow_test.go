@@ -59,6 +59,58 @@ func TestFlow_DiagnoseEdge01AgainstLab(t *testing.T) {
 	}
 }
 
+// Ensure step 8 from Slack against the lab: `/ipsec diagnose edge-01 datapath` on a tunnel
+// that is up while ESP is lost between the Edge and the far side names lost_on_wan with the
+// frames that prove it, shows the four-point table in the verdict, uploads the four captures
+// and the ladder into its thread, and leaves no capture on the Edge, the ESXi host or the far
+// side.
+func TestFlow_DataPathAgainstLab(t *testing.T) {
+	checkLeaks(t)
+	l, b := startLabBotWith(t, lab.Options{Scenario: "healthy", DataPath: "datapath-lost_on_wan", CaptureSeconds: 2})
+	if ack := b.command("U123", "C1", "diagnose edge-01 datapath"); !strings.Contains(ack.Text, "INC-1") {
+		t.Fatalf("ack = %q", ack.Text)
+	}
+	inc := waitIncident(t, b, "INC-1", isFinal)
+	b.waitIdle()
+	b.stop()
+
+	if inc.Cause != "lost_on_wan" {
+		t.Errorf("incident cause %q, want lost_on_wan", inc.Cause)
+	}
+	root := rootMessage(t, b.slack, "C1")
+	for _, want := range []string{"lost_on_wan", "point-3.pcap#", "3 Edge uplink"} {
+		if !strings.Contains(root.Blocks, want) {
+			t.Errorf("verdict message lacks %q: %s", want, root.Blocks)
+		}
+	}
+	names := map[string]bool{}
+	for _, u := range b.slack.Uploads() {
+		names[u.Filename] = true
+		if !u.Completed || u.ThreadTS != root.TS {
+			t.Errorf("upload %s: completed %v into thread %s; want the verdict's thread %s", u.Filename, u.Completed, u.ThreadTS, root.TS)
+		}
+	}
+	for _, want := range []string{"point-1.pcap", "point-2.pcap", "point-3.pcap", "point-4.pcap", "datapath-ladder.png"} {
+		if !names[want] {
+			t.Errorf("%s not uploaded (uploads: %v)", want, names)
+		}
+	}
+	for _, c := range l.Edge().Captures() {
+		if c.Running || !c.Removed {
+			t.Errorf("edge capture left: %+v", c)
+		}
+	}
+	esxi, far := l.DataPathHosts()
+	for _, h := range []interface {
+		Files() []string
+		Running() []int
+	}{esxi, far} {
+		if len(h.Files()) > 0 || len(h.Running()) > 0 {
+			t.Errorf("left on a host: files %v, processes %v", h.Files(), h.Running())
+		}
+	}
+}
+
 // Ensure a diagnosis cut short by the bot stopping (SIGTERM) is recorded as interrupted, not
 // as a finished one: the incident says so, the capture is off the Edge, the channel message
 // becomes the verdict from what was collected (naming the cause and saying it was
@@ -127,7 +179,15 @@ func TestFlow_ShutdownDuringCaptureMarksInterrupted(t *testing.T) {
 // real store and the real engine pointed at it.
 func startLabBot(t *testing.T, captureSeconds int) (*lab.Lab, *testBot) {
 	t.Helper()
-	l, err := lab.Start(t.Context(), lab.Options{Scenario: "auth_failed", Dir: t.TempDir(), CaptureSeconds: captureSeconds})
+	return startLabBotWith(t, lab.Options{Scenario: "auth_failed", CaptureSeconds: captureSeconds})
+}
+
+// startLabBotWith runs the lab with opts (its directory a temporary one) and a bot with a real
+// store and the real engine pointed at it.
+func startLabBotWith(t *testing.T, opts lab.Options) (*lab.Lab, *testBot) {
+	t.Helper()
+	opts.Dir = t.TempDir()
+	l, err := lab.Start(t.Context(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
