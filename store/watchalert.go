@@ -143,8 +143,10 @@ func (db *DB) LastWatchEvent(edge, site, tunnel string, before time.Time, kind s
 			return nil
 		}
 		c := b.Cursor()
-		k, v := c.Seek(timeKey(prefix, before))
-		if k == nil {
+		// The last key before `before`: Seek lands at or after it, so step back once (or
+		// start from the end when nothing is at or after it).
+		var k, v []byte
+		if sk, _ := c.Seek(timeKey(prefix, before)); sk == nil {
 			k, v = c.Last()
 		} else {
 			k, v = c.Prev()
