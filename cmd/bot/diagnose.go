@@ -24,7 +24,8 @@ import (
 
 // runDiagnose is `bot diagnose EDGE [--peer NAME] --config FILE [--json] [--out DIR]
 // [--capture-seconds N] [--data-path]`: the procedure against an edge of the inventory, progress on stderr,
-// the verdict (or with --json the report, alone) on stdout. Exit 0 whatever the cause found.
+// the verdict (or with --json the report, alone) on stdout. Exit 0 whatever the cause found,
+// 3 when no source could be collected.
 func runDiagnose(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("diagnose", e)
 	peer := fs.String("peer", "", "the IPsec site's peer (default: the first whose tunnel the API reports down, else the edge's first)")
@@ -122,11 +123,19 @@ func diagnoseAndPrint(ctx context.Context, e *env, cfg *config.Config, db *store
 		if jerr := writeJSON(e.stdout, rep); jerr != nil {
 			return errors.Join(err, jerr)
 		}
-		return err
+	} else {
+		engine.WriteVerdict(e.stdout, rep, rep.Dir)
 	}
-	engine.WriteVerdict(e.stdout, rep, rep.Dir)
+	if err == nil && engine.NothingCollected(rep) {
+		return errNothingCollected
+	}
 	return err
 }
+
+// errNothingCollected ends a diagnosis whose every collecting step failed or was skipped
+// (no logs, capture, show output, peer state nor API statistics): exit status 3, the verdict
+// printed all the same.
+var errNothingCollected = errors.New("nothing was collected: every collecting step (logs, capture, show, peer state, API statistics) failed or was skipped")
 
 // openStoreForRun opens the configured store to record the incident. When another process
 // (a running bot) holds it, the incident goes unrecorded, with a warning; the capture is
