@@ -13,3 +13,12 @@ func FormatTime(t time.Time) string {
 	}
 	return t.UTC().Format(TimeLayout)
 }
+
+// FormatTimeMicro is FormatTime to the microsecond, for captured frames
+// ("2026-12-01 21:10:26.123456 UTC").
+func FormatTimeMicro(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05.000000 MST")
+}

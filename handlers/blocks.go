@@ -85,6 +85,9 @@ func (p *progress) text() string {
 
 func (p *progress) blocks() []slack.Block {
 	head := fmt.Sprintf(":mag: *%s* · `%s` — diagnosing, requested by <@%s>", p.incident, escape(p.edge), p.requester)
+	if !p.started.IsZero() {
+		head += ", started " + diag.FormatTime(p.started)
+	}
 	var b strings.Builder
 	for _, d := range p.done {
 		b.WriteString(d + "\n")
@@ -230,7 +233,7 @@ func verdictBlocks(r *diag.Report, requester string, captureSeconds, maxCapture 
 	if len(r.Missing) > 0 {
 		ctx = append(ctx, "not collected: "+escape(strings.Join(r.Missing, "; ")))
 	}
-	ctx = append(ctx, fmt.Sprintf("requested by <@%s> · %s", requester, r.Finished.Sub(r.Started).Round(time.Second)))
+	ctx = append(ctx, fmt.Sprintf("requested by <@%s> · finished %s after %s", requester, diag.FormatTime(r.Finished), r.Finished.Sub(r.Started).Round(time.Second)))
 	if note != "" {
 		ctx = append(ctx, escape(note))
 	}

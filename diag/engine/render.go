@@ -58,7 +58,7 @@ func RenderMarkdown(r *diag.Report) string {
 	if r.Incident != "" {
 		fmt.Fprintf(&b, "Incident %s. ", r.Incident)
 	}
-	fmt.Fprintf(&b, "Started %s, finished %s (%s).\n\n", r.Started.UTC().Format(time.RFC3339), r.Finished.UTC().Format(time.RFC3339),
+	fmt.Fprintf(&b, "Started %s, finished %s (%s).\n\n", diag.FormatTime(r.Started), diag.FormatTime(r.Finished),
 		r.Finished.Sub(r.Started).Round(100*time.Millisecond))
 	if r.Interrupted != "" {
 		fmt.Fprintf(&b, "**This diagnosis was %s.**\n\n", mdLine(r.Interrupted))
