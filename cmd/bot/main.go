@@ -38,9 +38,9 @@ func init() {
 	commands = []command{
 		{"demo", "[--scenario NAME] [--out DIR] [--list] [--capture-seconds N]",
 			"run the whole procedure against the lab on loopback and print the verdict", runDemo},
-		{"diagnose", "EDGE [--peer NAME] --config FILE [--json] [--out DIR] [--capture-seconds N]",
+		{"diagnose", "EDGE [--peer NAME] --config FILE [--json] [--out DIR] [--capture-seconds N] [--keys FILE]",
 			"run the procedure against an edge of the configuration; exit 3 when no source could be collected", runDiagnose},
-		{"analyze", "[--pcap F]... [--log F]... [--stats F]... [--show F]... [--since T] [--until T] [--json] | --print-patterns",
+		{"analyze", "[--pcap F]... [--log F]... [--stats F]... [--show F]... [--since T] [--until T] [--json] [--keys FILE] | --print-patterns",
 			"classify evidence already collected", runAnalyze},
 		{"pcap", "decode FILE --json | summary FILE [--json]",
 			"read IKE and ESP from a capture", runPcap},

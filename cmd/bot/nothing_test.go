@@ -48,12 +48,21 @@ func acceptAndClose(t *testing.T) string {
 }
 
 // Ensure a diagnosis whose edge, manager and peer all hang up exits 3 with the verdict
-// printed, and one the lab answers (auth_failed) exits 0.
+// printed, and one the lab answers (auth_failed) exits 0, with --keys' table beside its capture.
 func TestDiagnose_NothingCollectedExits3(t *testing.T) {
 	path := labConfig(t, "auth_failed")
-	code, stdout, stderr := runBot(t, "diagnose", "edge-01", "--config", path, "--capture-seconds", "1", "--out", t.TempDir())
+	keys := filepath.Join(t.TempDir(), "keys.txt")
+	if err := os.WriteFile(keys, []byte("esp * * 0x1 null - null -\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	code, stdout, stderr := runBot(t, "diagnose", "edge-01", "--config", path, "--capture-seconds", "1", "--out", out, "--keys", keys)
 	if code != 0 || !strings.Contains(stdout, "auth_failed") {
 		t.Fatalf("auth_failed: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	// --keys: Wireshark's table is beside the capture, and the verdict says how to open it.
+	if _, err := os.Stat(filepath.Join(out, "esp_sa")); err != nil || !strings.Contains(stdout, "with Wireshark, or `tshark -r ") {
+		t.Errorf("esp_sa beside the capture: %v; verdict:\n%s", err, stdout)
 	}
 
 	data, err := os.ReadFile(path)
