@@ -74,6 +74,7 @@ type progress struct {
 	index, total              int
 	done                      []string // one line per finished step
 	started                   time.Time
+	window                    string // the capture window's countdown while it is open
 }
 
 func (p *progress) text() string {
@@ -94,6 +95,9 @@ func (p *progress) blocks() []slack.Block {
 	}
 	if p.title != "" {
 		fmt.Fprintf(&b, ":hourglass_flowing_sand: [%d/%d] %s…", p.index, p.total, escape(p.title))
+	}
+	if p.window != "" {
+		fmt.Fprintf(&b, "\n:stopwatch: %s", escape(p.window))
 	}
 	blocks := []slack.Block{section(head)}
 	if b.Len() > 0 {
