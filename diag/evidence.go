@@ -8,7 +8,7 @@ import "strings"
 func (e Evidence) Stamp() string {
 	var parts []string
 	if !e.Time.IsZero() {
-		layout := "2006-01-02 15:04:05 MST"
+		layout := TimeLayout
 		if e.Time.Nanosecond() != 0 {
 			layout = "2006-01-02 15:04:05.000 MST"
 		}

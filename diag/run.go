@@ -24,23 +24,27 @@ const (
 	EventStepFinished = "step_finished"
 	EventStepFailed   = "step_failed"
 	EventFinished     = "run_finished"
+	// EventWindow is the capture window's countdown, every few seconds while it is open.
+	EventWindow = "capture_window"
 )
 
-// Event is one progress report of a run. Listeners must not block: they are called in order
-// from the run's goroutine.
+// Event is one progress report of a run. Listeners must not block: they are called in order,
+// one event at a time (the window's countdown comes from a goroutine of its own).
 type Event struct {
-	Kind     string      `json:"kind"`
-	Edge     string      `json:"edge"`
-	Incident string      `json:"incident,omitempty"`
-	Step     string      `json:"step,omitempty"`  // the step's name
-	Title    string      `json:"title,omitempty"` // the step's human title
-	Index    int         `json:"index,omitempty"` // 1-based position of the step in the plan
-	Total    int         `json:"total,omitempty"` // number of steps in the plan
-	Summary  string      `json:"summary,omitempty"`
-	Err      string      `json:"error,omitempty"`
-	Time     time.Time   `json:"time"`
-	Result   *StepResult `json:"-"` // set on step_finished / step_failed
-	Report   *Report     `json:"-"` // set on run_finished
+	Kind     string    `json:"kind"`
+	Edge     string    `json:"edge"`
+	Incident string    `json:"incident,omitempty"`
+	Step     string    `json:"step,omitempty"`  // the step's name
+	Title    string    `json:"title,omitempty"` // the step's human title
+	Index    int       `json:"index,omitempty"` // 1-based position of the step in the plan
+	Total    int       `json:"total,omitempty"` // number of steps in the plan
+	Summary  string    `json:"summary,omitempty"`
+	Err      string    `json:"error,omitempty"`
+	Time     time.Time `json:"time"`
+	// WindowLeftS is the capture window's seconds left (EventWindow).
+	WindowLeftS int         `json:"window_left_s,omitempty"`
+	Result      *StepResult `json:"-"` // set on step_finished / step_failed
+	Report      *Report     `json:"-"` // set on run_finished
 }
 
 // Listener receives a run's events.

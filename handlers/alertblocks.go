@@ -7,6 +7,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"ipsecbot/diag"
 	"ipsecbot/store"
 	"ipsecbot/watch"
 )
@@ -28,7 +29,7 @@ func iconOf(state string) string {
 
 // slackTime shows t in each reader's own zone (Slack's date token), UTC where it cannot.
 func slackTime(t time.Time) string {
-	return fmt.Sprintf("<!date^%d^{date_short_pretty} {time_secs}|%s>", t.Unix(), t.UTC().Format("2006-01-02 15:04:05 UTC"))
+	return fmt.Sprintf("<!date^%d^{date_short_pretty} {time_secs}|%s>", t.Unix(), diag.FormatTime(t))
 }
 
 // alertTitle is the alert's one-line summary: its header and fallback text.

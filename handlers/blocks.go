@@ -74,6 +74,7 @@ type progress struct {
 	index, total              int
 	done                      []string // one line per finished step
 	started                   time.Time
+	window                    string // the capture window's countdown while it is open
 }
 
 func (p *progress) text() string {
@@ -85,12 +86,18 @@ func (p *progress) text() string {
 
 func (p *progress) blocks() []slack.Block {
 	head := fmt.Sprintf(":mag: *%s* · `%s` — diagnosing, requested by <@%s>", p.incident, escape(p.edge), p.requester)
+	if !p.started.IsZero() {
+		head += ", started " + diag.FormatTime(p.started)
+	}
 	var b strings.Builder
 	for _, d := range p.done {
 		b.WriteString(d + "\n")
 	}
 	if p.title != "" {
 		fmt.Fprintf(&b, ":hourglass_flowing_sand: [%d/%d] %s…", p.index, p.total, escape(p.title))
+	}
+	if p.window != "" {
+		fmt.Fprintf(&b, "\n:stopwatch: %s", escape(p.window))
 	}
 	blocks := []slack.Block{section(head)}
 	if b.Len() > 0 {
@@ -230,7 +237,7 @@ func verdictBlocks(r *diag.Report, requester string, captureSeconds, maxCapture 
 	if len(r.Missing) > 0 {
 		ctx = append(ctx, "not collected: "+escape(strings.Join(r.Missing, "; ")))
 	}
-	ctx = append(ctx, fmt.Sprintf("requested by <@%s> · %s", requester, r.Finished.Sub(r.Started).Round(time.Second)))
+	ctx = append(ctx, fmt.Sprintf("requested by <@%s> · finished %s after %s", requester, diag.FormatTime(r.Finished), r.Finished.Sub(r.Started).Round(time.Second)))
 	if note != "" {
 		ctx = append(ctx, escape(note))
 	}

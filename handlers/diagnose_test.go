@@ -90,6 +90,9 @@ func TestDiagnose_VerdictAndUploadsInThread(t *testing.T) {
 		if u.Filename == "capture.pcap" && !bytes.Equal(u.Data, pcap) {
 			t.Errorf("capture.pcap uploaded %d bytes, want the %d-byte capture", len(u.Data), len(pcap))
 		}
+		if u.Filename == "capture.pcap" && !strings.Contains(u.Comment, "Open capture.pcap with Wireshark, or `tshark -r capture.pcap -Y isakmp`") {
+			t.Errorf("capture.pcap uploaded with comment %q, want how to open it", u.Comment)
+		}
 	}
 	for _, n := range []string{"capture.pcap", "report.md", "INC-1-outputs.zip"} {
 		if !names[n] {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"ipsecbot/diag"
 	"ipsecbot/incident"
 	"ipsecbot/store"
 )
@@ -361,7 +362,7 @@ func stepPostUpdate(ctx context.Context, x *opRun) (string, []incident.Set, erro
 		fmt.Fprintf(&b, "\n*Needs:* %s", escape(needs))
 	}
 	if due := x.s.nextUpdate(x.inc); !due.IsZero() {
-		fmt.Fprintf(&b, "\nNext update due %s UTC.", due.UTC().Format(time.DateTime))
+		fmt.Fprintf(&b, "\nNext update due %s.", diag.FormatTime(due))
 	}
 	ts, err := x.s.api.post(ctx, ch, "", b.String(), nil)
 	if err != nil {
@@ -461,7 +462,7 @@ func (s *Server) closingSummary(inc store.Incident, op store.Op) string {
 	case len(drops) == 0:
 		b.WriteString("\n*Watcher:* no drops recorded while it was open")
 	default:
-		fmt.Fprintf(&b, "\n*Watcher:* %d drops while it was open, the last at %s UTC", len(drops), drops[len(drops)-1].UTC().Format(time.DateTime))
+		fmt.Fprintf(&b, "\n*Watcher:* %d drops while it was open, the last at %s", len(drops), diag.FormatTime(drops[len(drops)-1]))
 	}
 	return b.String()
 }

@@ -87,7 +87,7 @@ func (s *Server) uploadChart(ctx context.Context, channel, threadTS string, t wa
 		return err
 	}
 	name := fileSafe(t.Edge+"-"+t.Site+"-"+t.Tunnel) + ".png"
-	return s.api.upload(ctx, channel, threadTS, f.Name(), name, title)
+	return s.api.upload(ctx, channel, threadTS, f.Name(), name, title, "")
 }
 
 // fileSafe keeps letters, digits, dots and dashes of a file name.

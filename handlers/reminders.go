@@ -8,6 +8,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"ipsecbot/diag"
 	"ipsecbot/diag/fault"
 	"ipsecbot/incident"
 	"ipsecbot/store"
@@ -107,7 +108,7 @@ func stepPostReminder(ctx context.Context, x *opRun) (string, []incident.Set, er
 	}
 	last := "none since the escalation"
 	if !h.LastUpdate.IsZero() {
-		last = "the last at " + h.LastUpdate.UTC().Format(time.DateTime) + " UTC"
+		last = "the last at " + diag.FormatTime(h.LastUpdate)
 	}
 	text := fmt.Sprintf(":alarm_clock: %s: %s has had no status update for %s (%s); %s, please post one: `/ipsec update %s conditions: … actions: … needs: …`",
 		x.inc.ID, x.inc.ID, x.s.cfg.Slack.Cadence(h.Severity), last, who, x.inc.ID)
@@ -170,11 +171,11 @@ func (s *Server) snoozeAction(ctx context.Context, a Action, command string) str
 	switch {
 	case errors.Is(err, incident.ErrBusy):
 		s.record(a.User, a.Channel, command, a.Value, outcomeOK, "already snoozed")
-		return fmt.Sprintf("The update reminder of %s is already snoozed until %s UTC.", inc.ID, until.UTC().Format(time.DateTime))
+		return fmt.Sprintf("The update reminder of %s is already snoozed until %s.", inc.ID, diag.FormatTime(until))
 	case err != nil:
 		s.record(a.User, a.Channel, command, a.Value, outcomeError, err.Error())
 		return ":x: " + escape(fault.Sentence(err))
 	}
 	s.record(a.User, a.Channel, command, a.Value, outcomeOK, "")
-	return fmt.Sprintf("The update reminder of %s is snoozed until %s UTC.", inc.ID, until.UTC().Format(time.DateTime))
+	return fmt.Sprintf("The update reminder of %s is snoozed until %s.", inc.ID, diag.FormatTime(until))
 }

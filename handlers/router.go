@@ -10,6 +10,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"ipsecbot/config"
+	"ipsecbot/diag"
 	"ipsecbot/diag/fault"
 	"ipsecbot/store"
 )
@@ -273,7 +274,7 @@ func (s *Server) incidentsCommand(inv Invocation) Reply {
 		if inc.Cause != "" {
 			fmt.Fprintf(&b, " · `%s`", escape(inc.Cause))
 		}
-		fmt.Fprintf(&b, " · opened %s", inc.Created.UTC().Format(time.DateTime))
+		fmt.Fprintf(&b, " · opened %s", diag.FormatTime(inc.Created))
 	}
 	return Reply{Text: b.String(), Blocks: []slack.Block{section(b.String())}}
 }

@@ -210,7 +210,10 @@ func (s *Server) followProgress(ctx context.Context, r *run, p *progress, q *eve
 				p.total = ev.Total
 			case diag.EventStepStarted:
 				p.step, p.title, p.index, p.total = ev.Step, ev.Title, ev.Index, ev.Total
+			case diag.EventWindow:
+				p.window = ev.Summary
 			case diag.EventStepFinished, diag.EventStepFailed:
+				p.window = "" // the window's steps finish once it has passed
 				line := stepLine(ev)
 				p.done = append(p.done, line)
 				p.title = ""

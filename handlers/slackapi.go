@@ -154,7 +154,8 @@ func (a *slackAPI) respond(ctx context.Context, url string, msg *slack.WebhookMe
 // upload sends one file into a channel's thread with the files.getUploadURLExternal /
 // upload / files.completeUploadExternal flow. The file is reopened for every attempt
 // because the upload step streams it.
-func (a *slackAPI) upload(ctx context.Context, channel, threadTS, path, name, title string) error {
+// comment, when not empty, is posted with the file (Slack's initial comment).
+func (a *slackAPI) upload(ctx context.Context, channel, threadTS, path, name, title, comment string) error {
 	return a.call(ctx, "files.upload", func(ctx context.Context) error {
 		f, err := os.Open(path)
 		if err != nil {
@@ -169,7 +170,7 @@ func (a *slackAPI) upload(ctx context.Context, channel, threadTS, path, name, ti
 			return fmt.Errorf("%s is empty", name)
 		}
 		_, err = a.client.UploadFileContext(ctx, slack.UploadFileParameters{
-			Reader: f, FileSize: int(st.Size()), Filename: name, Title: title,
+			Reader: f, FileSize: int(st.Size()), Filename: name, Title: title, InitialComment: comment,
 			Channel: channel, ThreadTimestamp: threadTS,
 		})
 		return err

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"ipsecbot/diag"
+	"ipsecbot/diag/engine"
 	"ipsecbot/incident"
 	"ipsecbot/store"
 )
@@ -18,7 +19,8 @@ import (
 // place for that).
 const maxUploadBytes = 100 << 20
 
-type reportFile struct{ name, path string }
+// reportFile is one file to upload; comment goes with it (how to open a capture).
+type reportFile struct{ name, path, comment string }
 
 // uploadFiles posts report.md and the captures into the run's thread, each on its own, and
 // the other collected outputs (show commands, API documents, logs) as one zip, so the thread
@@ -38,7 +40,7 @@ func (s *Server) uploadFiles(ctx context.Context, r *run, rep *diag.Report) {
 	}
 	var failed []string
 	for _, f := range files {
-		if err := s.api.upload(ctx, r.channel, r.rootTS, f.path, f.name, f.name); err != nil {
+		if err := s.api.upload(ctx, r.channel, r.rootTS, f.path, f.name, f.name, f.comment); err != nil {
 			s.log.Error("file not uploaded", "incident", r.incident, "file", f.name, "err", err)
 			failed = append(failed, f.name)
 		}
@@ -70,6 +72,9 @@ func (s *Server) reportFiles(r *run, rep *diag.Report) (first, outputs []reportF
 		if kind == "report" || kind == "pcap" || kind == "png" { // png: the data path's ladder
 			// Slack file names have no directories.
 			f.name = strings.ReplaceAll(f.name, "/", "-")
+			if kind == "pcap" {
+				f.comment = engine.PcapHint(f.name)
+			}
 			first = append(first, f)
 		} else {
 			outputs = append(outputs, f)

@@ -174,7 +174,7 @@ func (v View) Brief(s Style) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s handoff brief · %s → %s · %s · %s\n", s.bold(inc.ID), s.esc(inc.Edge), s.esc(v.peerName()), inc.Status, v.severity())
 	fmt.Fprintf(&b, "%s %s · requested by %s · opened %s\n", s.bold("Commander:"), s.user(h.Commander), s.user(inc.Requester),
-		inc.Created.UTC().Format(time.DateTime))
+		diag.FormatTime(inc.Created))
 	if r := v.Report; r != nil {
 		fmt.Fprintf(&b, "%s %s (confidence %.2f) — %s\n", s.bold("Last verdict:"), r.Cause, r.Confidence, s.esc(r.Summary))
 		in, out := v.Hypotheses()
@@ -193,12 +193,12 @@ func (v View) Brief(s Style) string {
 		fmt.Fprintf(&b, "%s none yet\n", s.bold("Last verdict:"))
 	}
 	if last := lastOf(v.Timeline, store.EventUpdate); last != nil {
-		fmt.Fprintf(&b, "%s %s by %s: %s\n", s.bold("Last update:"), last.Time.UTC().Format(time.DateTime), s.user(last.Actor), s.esc(last.Text))
+		fmt.Fprintf(&b, "%s %s by %s: %s\n", s.bold("Last update:"), diag.FormatTime(last.Time), s.user(last.Actor), s.esc(last.Text))
 	}
 	switch {
 	case inc.Status == store.StatusResolved:
 	case !v.NextUpdate.IsZero():
-		fmt.Fprintf(&b, "%s %s\n", s.bold("Next update due:"), v.NextUpdate.UTC().Format(time.DateTime))
+		fmt.Fprintf(&b, "%s %s\n", s.bold("Next update due:"), diag.FormatTime(v.NextUpdate))
 	}
 	if len(v.Artifacts) > 0 {
 		var names []string
@@ -227,7 +227,7 @@ func (v View) Brief(s Style) string {
 	if len(v.Timeline) > 0 {
 		b.WriteString(s.bold("Timeline") + "\n")
 		for _, ev := range v.Timeline[max(0, len(v.Timeline)-10):] {
-			fmt.Fprintf(&b, "• %s %s %s\n", ev.Time.UTC().Format("01-02 15:04"), ev.Kind, s.esc(ev.Text))
+			fmt.Fprintf(&b, "• %s %s %s\n", diag.FormatTime(ev.Time), ev.Kind, s.esc(ev.Text))
 		}
 	}
 	return b.String()
@@ -274,12 +274,12 @@ func (v View) Postmortem() string {
 	b.WriteString("## Impact\n\n_Who lost what, for how long._\n\n")
 	b.WriteString("## Timeline (UTC)\n\n")
 	for _, ev := range v.Timeline {
-		fmt.Fprintf(&b, "- %s — %s — %s (%s)\n", ev.Time.UTC().Format(time.DateTime), ev.Kind, ev.Text, s.user(ev.Actor))
+		fmt.Fprintf(&b, "- %s — %s — %s (%s)\n", diag.FormatTime(ev.Time), ev.Kind, ev.Text, s.user(ev.Actor))
 	}
 	b.WriteString("\n## Verdicts\n\n")
 	for _, ev := range v.Timeline {
 		if ev.Kind == store.EventFinding {
-			fmt.Fprintf(&b, "- %s: %s\n", ev.Time.UTC().Format(time.DateTime), ev.Text)
+			fmt.Fprintf(&b, "- %s: %s\n", diag.FormatTime(ev.Time), ev.Text)
 		}
 	}
 	b.WriteString("\n## Evidence\n\n")
@@ -303,13 +303,13 @@ func (v View) Postmortem() string {
 	b.WriteString("\n## Updates\n\n")
 	for _, ev := range v.Timeline {
 		if ev.Kind == store.EventUpdate {
-			fmt.Fprintf(&b, "- %s by %s: %s\n", ev.Time.UTC().Format(time.DateTime), s.user(ev.Actor), ev.Text)
+			fmt.Fprintf(&b, "- %s by %s: %s\n", diag.FormatTime(ev.Time), s.user(ev.Actor), ev.Text)
 		}
 	}
 	b.WriteString("\n## Commanders\n\n")
 	for _, ev := range v.Timeline {
 		if ev.Kind == store.EventCommander {
-			fmt.Fprintf(&b, "- %s: %s\n", ev.Time.UTC().Format(time.DateTime), ev.Text)
+			fmt.Fprintf(&b, "- %s: %s\n", diag.FormatTime(ev.Time), ev.Text)
 		}
 	}
 	if len(v.Artifacts) > 0 {

@@ -99,7 +99,7 @@ func TestView_Brief(t *testing.T) {
 	slack, term := v.Brief(Style{Slack: true}), v.Brief(Style{})
 	for _, want := range []string{"handoff brief · edge-01 → branch-fw · escalated · sev1", "ruled in: auth_failed 0.99 — peer.log:136 MAC mismatched",
 		"ruled out: peer_unreachable: the peer answered IKE", "ruled out: healthy: the verdict is auth_failed", "edge capture",
-		"conditions: flapping", "2026-12-01 10:33:00", "capture.pcap", "not done in Slack: invite — cant_invite"} {
+		"conditions: flapping", "2026-12-01 10:33:00 UTC", "capture.pcap", "not done in Slack: invite — cant_invite"} {
 		if !strings.Contains(slack, want) || !strings.Contains(term, want) {
 			t.Errorf("brief lacks %q:\n%s", want, term)
 		}
@@ -117,8 +117,8 @@ func TestView_Brief(t *testing.T) {
 func TestView_Postmortem(t *testing.T) {
 	md := testView().Postmortem()
 	for _, want := range []string{"# Postmortem: INC-4 — edge-01 → branch-fw", "(after 1h35m0s)", "## Timeline (UTC)",
-		"- 2026-12-01 10:01:00: auth_failed (confidence 0.99)", "- `peer.log:136` (log): MAC mismatched",
-		"- 2026-12-01 10:03:00 by @U3: conditions: flapping", "- 2026-12-01 10:02:00: U2 is commander (escalated)",
+		"- 2026-12-01 10:01:00 UTC: auth_failed (confidence 0.99)", "- `peer.log:136` (log): MAC mismatched",
+		"- 2026-12-01 10:03:00 UTC by @U3: conditions: flapping", "- 2026-12-01 10:02:00 UTC: U2 is commander (escalated)",
 		"## Action items"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("postmortem lacks %q:\n%s", want, md)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -35,6 +36,7 @@ func runAnalyze(ctx context.Context, e *env, args []string) error {
 	tz := fs.String("tz", "UTC", "time zone of log times that carry none (IANA name)")
 	year := fs.Int("year", 0, "year of year-less log times (default: from each file's modification time)")
 	asJSON := fs.Bool("json", false, "print the verdict as one JSON document")
+	keysPath := fs.String("keys", "", "the tunnel's keys (esp/ike lines, docs/design.md): Wireshark's esp_sa and ikev2_decryption_table are written beside the first --pcap")
 	printPatterns := fs.Bool("print-patterns", false, "print the log scanner's patterns, one POSIX ERE a line")
 	format := fs.String("format", "", "with --print-patterns: only the patterns a log of this dialect is matched against (charon, pluto, sonicwall, watchguard, asa, panos, fortios)")
 	pos, err := parseFlags(fs, args)
@@ -79,6 +81,13 @@ func runAnalyze(ctx context.Context, e *env, args []string) error {
 	}
 	if len(pcaps)+len(logs)+len(edgeLogs)+len(peerLogs)+len(stats)+len(shows) == 0 {
 		return usagef("nothing to analyze: give at least one --pcap, --log, --stats or --show")
+	}
+	if *keysPath != "" && len(pcaps) == 0 {
+		return usagef("--keys goes with --pcap (the tables are written beside the capture)")
+	}
+	keys, err := readKeys(*keysPath)
+	if err != nil {
+		return err
 	}
 	// Each capture is opened once, here: its first block is checked on the reader the
 	// classifier then reads the whole file from, in one pass.
@@ -134,6 +143,9 @@ func runAnalyze(ctx context.Context, e *env, args []string) error {
 		}
 	} else {
 		printVerdict(e.stdout, v)
+	}
+	if keys != nil {
+		writeKeyTables(e, filepath.Dir(pcaps[0]), keys)
 	}
 	// A capture that could not be read whole (cut short, a record refused) fails the command
 	// as `bot pcap` does, after the verdict on what was read.

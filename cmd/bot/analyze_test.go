@@ -293,3 +293,15 @@ func TestAnalyze_WindowCountsPackets(t *testing.T) {
 		t.Errorf("window after the capture: %+v", none.Scanned)
 	}
 }
+
+// Ensure a --since/--until window outside a fixture's evidence is said in the printed verdict,
+// with the span the evidence covers.
+func TestAnalyze_WindowExcludesAll(t *testing.T) {
+	d := filepath.Join(fixtures, "ikev2-psk_mismatch")
+	code, stdout, stderr := runBot(t, "analyze", "--log", filepath.Join(d, "edgeA-charon.log"), "--pcap", filepath.Join(d, "capture.pcap"),
+		"--since", "2026-11-28 03:00:00", "--until", "2026-11-28 04:00:00")
+	want := "Missing:    the window 2026-11-28 03:00:00 UTC – 2026-11-28 04:00:00 UTC excludes all the evidence: the logs cover 2026-11-27 04:18:39 UTC"
+	if code != 0 || !strings.Contains(stdout, want) || !strings.Contains(stdout, "the capture covers 2026-11-27 04:18:39 UTC") {
+		t.Errorf("exit %d, want %q in\n%s%s", code, want, stdout, stderr)
+	}
+}

@@ -97,5 +97,5 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "demo: data-path hosts %s (ESXi, SSH %s) and %s (far side, SSH %s)\n", lab.ESXiName, esxi.Addr(), lab.FarName, far.Addr())
 	}
 	req := diag.Request{Edge: cfg.Edges[0].Name, CaptureSeconds: *secs, OutDir: dir, Requester: "cli", DataPath: isDataPath}
-	return diagnoseAndPrint(ctx, e, cfg, db, req, engine.Options{Logger: stderrLogger(e.stderr)}, false)
+	return diagnoseAndPrint(ctx, e, cfg, db, req, engine.Options{Logger: stderrLogger(e.stderr)}, false, nil)
 }

@@ -58,7 +58,7 @@ func runDemoWatch(ctx context.Context, e *env, dir string, secs int) error {
 	defer stop()
 	reports := make(chan *diag.Report, 1)
 	auto := &watch.AutoDiagnose{Start: func(edge, site string) error {
-		fmt.Fprintf(e.stdout, "%s  automatic diagnosis of %s started (capture %ds)\n", time.Now().Format("15:04:05"), edge, secs)
+		fmt.Fprintf(e.stdout, "%s  automatic diagnosis of %s started (capture %ds)\n", diag.FormatTime(time.Now()), edge, secs)
 		rep, err := eng.Diagnose(ctx, diag.Request{Edge: edge, Peer: peerOfSite(cfg, edge, site), CaptureSeconds: secs, OutDir: dir, Requester: "watch"})
 		if rep != nil {
 			reports <- rep

@@ -18,13 +18,15 @@ import (
 	"ipsecbot/config"
 	"ipsecbot/diag"
 	"ipsecbot/diag/engine"
+	"ipsecbot/diag/wskeys"
 	"ipsecbot/incident"
 	"ipsecbot/store"
 )
 
 // runDiagnose is `bot diagnose EDGE [--peer NAME] --config FILE [--json] [--out DIR]
 // [--capture-seconds N] [--data-path]`: the procedure against an edge of the inventory, progress on stderr,
-// the verdict (or with --json the report, alone) on stdout. Exit 0 whatever the cause found.
+// the verdict (or with --json the report, alone) on stdout. Exit 0 whatever the cause found,
+// 3 when no source could be collected.
 func runDiagnose(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("diagnose", e)
 	peer := fs.String("peer", "", "the IPsec site's peer (default: the first whose tunnel the API reports down, else the edge's first)")
@@ -33,6 +35,7 @@ func runDiagnose(ctx context.Context, e *env, args []string) error {
 	out := fs.String("out", "", "directory for the artifacts (default: under the store's artifacts directory); "+outRule)
 	secs := fs.Int("capture-seconds", config.DefaultCaptureWindowSeconds, "capture window in seconds")
 	dataPath := fs.Bool("data-path", false, "the traffic fails: after steps 1-7, follow a ping through four capture points (step 8; the peer's datapath block names the hosts)")
+	keysPath := fs.String("keys", "", "the tunnel's keys (esp/ike lines, docs/design.md): Wireshark's esp_sa and ikev2_decryption_table are written beside the capture")
 	deadline := fs.Duration("deadline", 0, "the run's overall deadline, window included (default: the window + 2m); what it cuts off is named in the report")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -72,6 +75,10 @@ func runDiagnose(ctx context.Context, e *env, args []string) error {
 	if err := checkWindow(*secs, ec.Capture.TimeLimit()); err != nil {
 		return err
 	}
+	keys, err := readKeys(*keysPath)
+	if err != nil {
+		return err
+	}
 	if *out != "" {
 		if err := prepareOut(*out); err != nil {
 			return err
@@ -85,13 +92,14 @@ func runDiagnose(ctx context.Context, e *env, args []string) error {
 		defer db.Close()
 	}
 	return diagnoseAndPrint(ctx, e, cfg, db, diag.Request{Edge: pos[0], Peer: *peer, CaptureSeconds: *secs, OutDir: *out, Requester: "cli", DataPath: *dataPath, Deadline: *deadline},
-		engine.Options{Logger: stderrLogger(e.stderr), Journal: journalFor(cfg)}, *asJSON)
+		engine.Options{Logger: stderrLogger(e.stderr), Journal: journalFor(cfg)}, *asJSON, keys)
 }
 
 // diagnoseAndPrint runs one diagnosis with the terminal's progress printer and prints the
 // result: the verdict as it would be posted, or the report as JSON (stdout holds nothing else).
 // Captures a dead process left on the edges are cleaned up first.
-func diagnoseAndPrint(ctx context.Context, e *env, cfg *config.Config, db *store.DB, req diag.Request, opts engine.Options, asJSON bool) error {
+// keys, when not nil, are written as Wireshark's decryption tables beside the capture.
+func diagnoseAndPrint(ctx context.Context, e *env, cfg *config.Config, db *store.DB, req diag.Request, opts engine.Options, asJSON bool, keys *wskeys.Keys) error {
 	if db != nil {
 		// Holding the store, this is the only process of the bot: a diagnosis still marked
 		// running was left by one that died.
@@ -116,17 +124,28 @@ func diagnoseAndPrint(ctx context.Context, e *env, cfg *config.Config, db *store
 	if rep == nil {
 		return err
 	}
+	if keys != nil && rep.Dir != "" {
+		writeKeyTables(e, rep.Dir, keys)
+	}
 	// A report comes back also when the run was interrupted or its files could not be
 	// written: its verdict is printed all the same, then the error.
 	if asJSON {
 		if jerr := writeJSON(e.stdout, rep); jerr != nil {
 			return errors.Join(err, jerr)
 		}
-		return err
+	} else {
+		engine.WriteVerdict(e.stdout, rep, rep.Dir)
 	}
-	engine.WriteVerdict(e.stdout, rep, rep.Dir)
+	if err == nil && engine.NothingCollected(rep) {
+		return errNothingCollected
+	}
 	return err
 }
+
+// errNothingCollected ends a diagnosis whose every collecting step failed or was skipped
+// (no logs, capture, show output, peer state nor API statistics): exit status 3, the verdict
+// printed all the same.
+var errNothingCollected = errors.New("nothing was collected: every collecting step (logs, capture, show, peer state, API statistics) failed or was skipped")
 
 // openStoreForRun opens the configured store to record the incident. When another process
 // (a running bot) holds it, the incident goes unrecorded, with a warning; the capture is

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"ipsecbot/config"
+	"ipsecbot/diag"
 	"ipsecbot/handlers"
 	"ipsecbot/incident"
 	"ipsecbot/store"
@@ -210,7 +211,7 @@ func printIncidentList(w io.Writer, list []store.Incident) error {
 	fmt.Fprintln(tw, "ID\tSTATUS\tEDGE\tSITE\tCAUSE\tUPDATED\tSUMMARY")
 	for _, inc := range list {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", inc.ID, inc.Status, inc.Edge, orDash(inc.Site),
-			orDash(inc.Cause), inc.Updated.UTC().Format(time.RFC3339), orDash(singleLine(inc.Summary)))
+			orDash(inc.Cause), diag.FormatTime(inc.Updated), orDash(singleLine(inc.Summary)))
 	}
 	return tw.Flush()
 }
@@ -222,7 +223,7 @@ func printIncidentDetail(w io.Writer, d store.IncidentDetail) error {
 		{"incident", inc.ID}, {"status", string(inc.Status)}, {"edge", inc.Edge}, {"site", orDash(inc.Site)},
 		{"cause", orDash(inc.Cause)}, {"summary", orDash(singleLine(inc.Summary))}, {"owner", orDash(inc.Owner)},
 		{"requester", orDash(inc.Requester)}, {"channel", orDash(inc.Channel)}, {"thread", orDash(inc.ThreadTS)},
-		{"created", inc.Created.UTC().Format(time.RFC3339)}, {"updated", inc.Updated.UTC().Format(time.RFC3339)},
+		{"created", diag.FormatTime(inc.Created)}, {"updated", diag.FormatTime(inc.Updated)},
 	} {
 		fmt.Fprintf(tw, "%s:\t%s\n", f[0], f[1])
 	}
@@ -231,7 +232,7 @@ func printIncidentDetail(w io.Writer, d store.IncidentDetail) error {
 	}
 	fmt.Fprintf(w, "\ntimeline (%d):\n", len(d.Timeline))
 	for _, ev := range d.Timeline {
-		fmt.Fprintf(w, "  %s  %-10s %s  %s\n", ev.Time.UTC().Format(time.RFC3339), ev.Kind, orDash(ev.Actor), singleLine(ev.Text))
+		fmt.Fprintf(w, "  %s  %-10s %s  %s\n", diag.FormatTime(ev.Time), ev.Kind, orDash(ev.Actor), singleLine(ev.Text))
 	}
 	fmt.Fprintf(w, "\nartifacts (%d):\n", len(d.Artifacts))
 	for _, a := range d.Artifacts {

@@ -2,7 +2,7 @@
 //
 // Each subcommand lives in its own file (demo.go, diagnose.go, ...) as a function with the
 // signature of command.run; this file holds the table and the exit-status rules:
-// 0 done (whatever cause was found), 1 failed, 2 usage.
+// 0 done (whatever cause was found), 1 failed, 2 usage, 3 nothing collected (bot diagnose).
 package main
 
 import (
@@ -38,9 +38,9 @@ func init() {
 	commands = []command{
 		{"demo", "[--scenario NAME] [--out DIR] [--list] [--capture-seconds N]",
 			"run the whole procedure against the lab on loopback and print the verdict", runDemo},
-		{"diagnose", "EDGE [--peer NAME] --config FILE [--json] [--out DIR] [--capture-seconds N]",
-			"run the procedure against an edge of the configuration", runDiagnose},
-		{"analyze", "[--pcap F]... [--log F]... [--stats F]... [--show F]... [--since T] [--until T] [--json] | --print-patterns",
+		{"diagnose", "EDGE [--peer NAME] --config FILE [--json] [--out DIR] [--capture-seconds N] [--keys FILE]",
+			"run the procedure against an edge of the configuration; exit 3 when no source could be collected", runDiagnose},
+		{"analyze", "[--pcap F]... [--log F]... [--stats F]... [--show F]... [--since T] [--until T] [--json] [--keys FILE] | --print-patterns",
 			"classify evidence already collected", runAnalyze},
 		{"pcap", "decode FILE --json | summary FILE [--json]",
 			"read IKE and ESP from a capture", runPcap},
@@ -103,6 +103,9 @@ func run(ctx context.Context, e *env, args []string) int {
 	case errors.As(err, &ue):
 		fmt.Fprintf(e.stderr, "bot %s: %s\n", name, ue.msg)
 		return 2
+	case errors.Is(err, errNothingCollected):
+		fmt.Fprintf(e.stderr, "bot %s: %v\n", name, err)
+		return 3
 	default:
 		fmt.Fprintf(e.stderr, "bot %s: %v\n", name, err)
 		return 1

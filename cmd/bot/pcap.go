@@ -11,6 +11,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"ipsecbot/diag"
 	"ipsecbot/diag/ike"
 )
 
@@ -138,7 +139,7 @@ func printMessages(w io.Writer, msgs []ike.MessageInfo) {
 		if m.Error != "" {
 			extra += " error: " + m.Error
 		}
-		fmt.Fprintf(w, "%5d %s %s -> %s IKEv%d %s MID=%d %s [%s]%s%s\n", m.Frame, m.Time.Format("15:04:05.000000"), m.Src, m.Dst,
+		fmt.Fprintf(w, "%5d %s %s -> %s IKEv%d %s MID=%d %s [%s]%s%s\n", m.Frame, diag.FormatTimeMicro(m.Time), m.Src, m.Dst,
 			m.Version, m.Exchange, m.MessageID, dir, strings.Join(m.Payloads, " "), notifyText(notes), extra)
 	}
 }
@@ -154,7 +155,7 @@ func notifyText(n []string) string {
 func printSummary(w io.Writer, s *ike.Summary) {
 	fmt.Fprintf(w, "%s: %d packets, %d IKE messages, %d ESP packets", s.File, s.Packets, s.IKEMessages, s.ESPPackets)
 	if !s.First.IsZero() {
-		fmt.Fprintf(w, ", %s to %s", s.First.UTC().Format("2006-01-02 15:04:05.000"), s.Last.UTC().Format("15:04:05.000"))
+		fmt.Fprintf(w, ", %s to %s", diag.FormatTimeMicro(s.First), diag.FormatTimeMicro(s.Last))
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

@@ -70,12 +70,16 @@ const Threshold = 0.5
 // Verdict.Missing and the rest still count; the error is non-nil only when ctx ends.
 func Classify(ctx context.Context, in Input) (*diag.Verdict, error) {
 	v := &diag.Verdict{AlsoSeen: []diag.Finding{}, Evidence: []diag.Evidence{}, Remediation: []string{}}
-	obs, err := readTexts(ctx, in, v)
+	var cov coverage
+	obs, err := readTexts(ctx, in, v, &cov)
 	if err != nil {
 		return nil, err
 	}
-	obs = append(obs, readCaptures(in, v)...)
-	obs = append(obs, readStats(in, v)...)
+	obs = append(obs, readCaptures(in, v, &cov.capture)...)
+	obs = append(obs, readStats(in, v, &cov.stats)...)
+	if line := cov.excludedAll(in); line != "" {
+		v.Missing = append(v.Missing, line)
+	}
 	obs = append(obs, readHistories(in, v)...)
 	for _, f := range in.facts() {
 		if f.Cause != "" && inWindow(f.Evidence.Time, in.Since, in.Until) {
@@ -106,15 +110,15 @@ func (in Input) facts() []Fact {
 }
 
 // readTexts scans the logs and show outputs.
-func readTexts(ctx context.Context, in Input, v *diag.Verdict) ([]observation, error) {
+func readTexts(ctx context.Context, in Input, v *diag.Verdict, cov *coverage) ([]observation, error) {
 	var obs []observation
 	for _, kind := range []string{diag.SourceLog, diag.SourceShow} {
-		srcs, what := in.Logs, "log "
+		srcs, what, sp := in.Logs, "log ", &cov.logs
 		if kind == diag.SourceShow {
-			srcs, what = in.Shows, "show output "
+			srcs, what, sp = in.Shows, "show output ", &cov.shows
 		}
 		for _, src := range srcs {
-			o, err := scanSource(ctx, src, kind, in, &v.Scanned)
+			o, err := scanSource(ctx, src, kind, in, &v.Scanned, sp)
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
@@ -132,7 +136,7 @@ func readTexts(ctx context.Context, in Input, v *diag.Verdict) ([]observation, e
 
 // readCaptures reads each capture once (the IKE summary and the packet facts within the window)
 // and then compares the captures with each other (captures from both sites).
-func readCaptures(in Input, v *diag.Verdict) []observation {
+func readCaptures(in Input, v *diag.Verdict, cov *span) []observation {
 	var (
 		obs  []observation
 		caps []*captureFacts
@@ -159,6 +163,7 @@ func readCaptures(in Input, v *diag.Verdict) []observation {
 			v.Scanned.Packets += cf.packets
 		}
 		if sum != nil {
+			cov.addRange(sum.First, sum.Last, sum.Packets, cf.inWindow)
 			obs = append(obs, observeSummary(c.Path, sum)...)
 			v.Scanned.IKEMessages += sum.IKEMessages
 		}
@@ -171,7 +176,7 @@ func windowed(in Input) bool { return !in.Since.IsZero() || !in.Until.IsZero() }
 
 // readStats reads the NSX statistics documents in the window, and the counters' deltas between
 // consecutive reads.
-func readStats(in Input, v *diag.Verdict) []observation {
+func readStats(in Input, v *diag.Verdict, cov *span) []observation {
 	var (
 		obs        []observation
 		prev, last *nsx.Statistics
@@ -184,7 +189,9 @@ func readStats(in Input, v *diag.Verdict) []observation {
 			v.Missing = append(v.Missing, "NSX statistics "+err.Error())
 			continue
 		}
-		if !inWindow(st.Time(), in.Since, in.Until) {
+		kept := inWindow(st.Time(), in.Since, in.Until)
+		cov.add(st.Time(), kept)
+		if !kept {
 			continue
 		}
 		obs = append(obs, observeStats(s.Path, st)...)
@@ -202,7 +209,8 @@ func readStats(in Input, v *diag.Verdict) []observation {
 }
 
 // scanSource scans one log or show source and returns its observations within the window.
-func scanSource(ctx context.Context, src LogSource, kind string, in Input, scanned *diag.Scanned) ([]observation, error) {
+// cov, when not nil, records every matched line's time and whether the window kept it.
+func scanSource(ctx context.Context, src LogSource, kind string, in Input, scanned *diag.Scanned, cov *span) ([]observation, error) {
 	tc := ls.TimeContext{Loc: src.Loc, Year: src.Year}
 	if src.Text == nil {
 		if fi, err := os.Stat(src.Path); err == nil {
@@ -216,7 +224,11 @@ func scanSource(ctx context.Context, src LogSource, kind string, in Input, scann
 	opts.Keep = nil
 	opts.Header = &tc // parsed by the matching workers, in parallel
 	opts.Stream = func(h *ls.Hit) {
-		if inWindow(h.Header.Time, in.Since, in.Until) {
+		kept := inWindow(h.Header.Time, in.Since, in.Until)
+		if cov != nil {
+			cov.add(h.Header.Time, kept)
+		}
+		if kept {
 			lo.add(h, *h.Header)
 		}
 	}

@@ -19,11 +19,11 @@ func TestClassify_LogObservationsBounded(t *testing.T) {
 	}
 	many := bytes.Repeat(one, 400)
 	var scanned diag.Scanned
-	obsOne, err := scanSource(t.Context(), LogSource{Path: "one.log", Text: one}, diag.SourceLog, Input{}, &scanned)
+	obsOne, err := scanSource(t.Context(), LogSource{Path: "one.log", Text: one}, diag.SourceLog, Input{}, &scanned, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	obsMany, err := scanSource(t.Context(), LogSource{Path: "many.log", Text: many}, diag.SourceLog, Input{}, &scanned)
+	obsMany, err := scanSource(t.Context(), LogSource{Path: "many.log", Text: many}, diag.SourceLog, Input{}, &scanned, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

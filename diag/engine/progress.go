@@ -20,6 +20,7 @@ type Progress struct {
 
 	mu      sync.Mutex
 	running map[int]runningStep
+	window  string // the capture window's countdown, while it is open
 	frame   int
 	drawn   bool
 	stop    chan struct{}
@@ -60,8 +61,14 @@ func (p *Progress) Event(ev diag.Event) {
 	case diag.EventStepFinished, diag.EventStepFailed:
 		delete(p.running, ev.Index)
 		fmt.Fprintln(p.w, StepLine(ev))
+	case diag.EventWindow:
+		p.window = ev.Summary
+		if !p.tty { // a line every tick; on a TTY the spinner line carries it
+			fmt.Fprintln(p.w, ev.Summary)
+		}
 	case diag.EventFinished:
 		p.running = map[int]runningStep{}
+		p.window = ""
 	}
 	p.draw()
 }
@@ -142,6 +149,9 @@ func (p *Progress) draw() {
 		}
 	}
 	line := fmt.Sprintf("%s %s (%ds)", spinner[p.frame%len(spinner)], strings.Join(names, ", "), int(time.Since(oldest).Seconds()))
+	if p.window != "" {
+		line += " · " + p.window
+	}
 	fmt.Fprint(p.w, oneLine(line, 118))
 	p.drawn = true
 }

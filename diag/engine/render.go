@@ -58,7 +58,7 @@ func RenderMarkdown(r *diag.Report) string {
 	if r.Incident != "" {
 		fmt.Fprintf(&b, "Incident %s. ", r.Incident)
 	}
-	fmt.Fprintf(&b, "Started %s, finished %s (%s).\n\n", r.Started.UTC().Format(time.RFC3339), r.Finished.UTC().Format(time.RFC3339),
+	fmt.Fprintf(&b, "Started %s, finished %s (%s).\n\n", diag.FormatTime(r.Started), diag.FormatTime(r.Finished),
 		r.Finished.Sub(r.Started).Round(100*time.Millisecond))
 	if r.Interrupted != "" {
 		fmt.Fprintf(&b, "**This diagnosis was %s.**\n\n", mdLine(r.Interrupted))
@@ -137,6 +137,11 @@ func RenderMarkdown(r *diag.Report) string {
 			fmt.Fprintf(&b, "| %s | %s | %d | `%s` |\n", a.Name, a.Kind, a.Size, a.SHA256)
 		}
 		b.WriteString("\n")
+		for _, a := range r.Artifacts {
+			if a.Kind == "pcap" {
+				fmt.Fprintf(&b, "%s\n\n", PcapHint(a.Name))
+			}
+		}
 	}
 	s := r.Scanned
 	fmt.Fprintf(&b, "Read %d log lines (%d matched), %d packets (%d IKE messages).\n", s.LogLines, s.MatchedLines, s.Packets, s.IKEMessages)
@@ -193,6 +198,11 @@ func WriteVerdict(w io.Writer, r *diag.Report, dir string) {
 		for _, a := range r.Artifacts {
 			fmt.Fprintf(w, "  %-40s %9d  sha256:%s\n", a.Name, a.Size, shortHash(a.SHA256))
 		}
+		for _, a := range r.Artifacts {
+			if a.Kind == "pcap" {
+				fmt.Fprintf(w, "%s\n", PcapHint(filepath.Join(dir, a.Name)))
+			}
+		}
 	}
 }
 
@@ -209,4 +219,10 @@ func oneLine(s string, n int) string {
 		return string(r[:n-1]) + "…"
 	}
 	return s
+}
+
+// PcapHint is the line that tells how to open a capture the bot wrote: whoever reads the
+// verdict at night need not know the tools.
+func PcapHint(path string) string {
+	return fmt.Sprintf("Open %s with Wireshark, or `tshark -r %s -Y isakmp`, or `bot pcap summary %s`.", path, path, path)
 }

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"ipsecbot/diag"
 	"time"
 )
 
@@ -17,9 +19,37 @@ func (r *run) windowTimer() {
 	}
 	t := time.NewTimer(r.window)
 	defer t.Stop()
+	done := make(chan struct{})
+	defer close(done)
+	go countdown(done, time.Now().Add(r.window), windowTick, func(left int) {
+		r.emit(diag.Event{Kind: diag.EventWindow, WindowLeftS: left, Summary: fmt.Sprintf("capture window: %ds left", left)})
+	})
 	select {
 	case <-t.C:
 	case <-r.ctx.Done():
+	}
+}
+
+// windowTick is how often the window's countdown is told: Slack's progress message is
+// updated at most this often.
+const windowTick = 5 * time.Second
+
+// countdown calls tell with the whole seconds left until end, every tick, until done is
+// closed or the end is less than a tick away.
+func countdown(done <-chan struct{}, end time.Time, tick time.Duration, tell func(left int)) {
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case now := <-t.C:
+			left := end.Sub(now)
+			if left < tick {
+				return
+			}
+			tell(int(left.Round(time.Second) / time.Second))
+		}
 	}
 }
 

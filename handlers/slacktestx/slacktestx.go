@@ -69,7 +69,8 @@ type Upload struct {
 	Data      []byte
 	Channel   string
 	ThreadTS  string
-	Completed bool // files.completeUploadExternal was called for it
+	Comment   string // the initial comment posted with it
+	Completed bool   // files.completeUploadExternal was called for it
 }
 
 // Server is a slacktest server with the extra endpoints.
@@ -497,7 +498,7 @@ func (s *Server) completeUpload(w http.ResponseWriter, f url.Values) {
 			writeJSON(w, map[string]any{"ok": false, "error": "file_not_found"})
 			return
 		}
-		u.Title, u.Channel, u.ThreadTS, u.Completed = fl.Title, f.Get("channel_id"), f.Get("thread_ts"), true
+		u.Title, u.Channel, u.ThreadTS, u.Comment, u.Completed = fl.Title, f.Get("channel_id"), f.Get("thread_ts"), f.Get("initial_comment"), true
 		out = append(out, map[string]string{"id": u.FileID, "title": u.Title})
 	}
 	writeJSON(w, map[string]any{"ok": true, "files": out})
