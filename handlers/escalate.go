@@ -56,10 +56,10 @@ func (s *Server) beginEscalate(id, user, sev string) (store.Incident, store.Op, 
 		Check: func(i *store.Incident) error {
 			h := i.Handoff
 			if h.Channel != "" {
-				return fmt.Errorf("%w: %s is already escalated to <#%s>", incident.ErrBusy, i.ID, h.Channel)
+				return incident.Refuse(incident.ErrBusy, "%s is already escalated to <#%s>", i.ID, h.Channel)
 			}
 			if slices.ContainsFunc(h.Ops, func(o store.Op) bool { return o.Kind == store.OpEscalate && !o.Done }) {
-				return fmt.Errorf("%w: %s is being escalated", incident.ErrBusy, i.ID)
+				return incident.Refuse(incident.ErrBusy, "%s is being escalated", i.ID)
 			}
 			if h.OriginChannel == "" {
 				h.OriginChannel, h.OriginThread = i.Channel, i.ThreadTS
@@ -85,16 +85,14 @@ func (s *Server) escalate(ctx context.Context, id, user, sev string) (string, er
 	return s.finishOp(ctx, id, op)
 }
 
-// refusal is the sentence of an op refused (ErrBusy, ErrRefused, errNotAllowed), without
-// the sentinel and what wraps it. Its text is the bot's own (IDs, mentions), not escaped.
+// refusal is the sentence of an op refused (ErrBusy, ErrRefused, errNotAllowed): the
+// Refusal's reason, the bot's own text (IDs, mentions), not escaped.
 func refusal(err error) string {
-	msg := err.Error()
-	for _, sentinel := range []error{incident.ErrBusy, incident.ErrRefused, errNotAllowed} {
-		if i := strings.Index(msg, sentinel.Error()+": "); i >= 0 {
-			msg = msg[i+len(sentinel.Error())+2:]
-		}
+	var r *incident.Refusal
+	if !errors.As(err, &r) || r.Reason == "" {
+		return "That was refused."
 	}
-	return strings.ToUpper(msg[:1]) + msg[1:] + "."
+	return strings.ToUpper(r.Reason[:1]) + r.Reason[1:] + "."
 }
 
 // finishOp runs op's steps and says how it went: where the incident channel is, and what

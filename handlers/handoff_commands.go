@@ -20,10 +20,10 @@ func (s *Server) isCommander(inc store.Incident, user string) bool {
 // needChannel refuses an op on an incident without its own channel.
 func needChannel(i *store.Incident) error {
 	if i.Status == store.StatusResolved {
-		return fmt.Errorf("%w: %s is resolved", incident.ErrRefused, i.ID)
+		return incident.Refuse(incident.ErrRefused, "%s is resolved", i.ID)
 	}
 	if i.Handoff == nil || i.Handoff.Channel == "" {
-		return fmt.Errorf("%w: %s has no incident channel yet: `/ipsec escalate %s` first", incident.ErrRefused, i.ID, i.ID)
+		return incident.Refuse(incident.ErrRefused, "%s has no incident channel yet: `/ipsec escalate %s` first", i.ID, i.ID)
 	}
 	return nil
 }
@@ -110,9 +110,9 @@ func (s *Server) beginCommander(id, actor, target string, mayEscalate bool) (sto
 			from = i.Handoff.Commander
 			switch {
 			case from == target:
-				return fmt.Errorf("%w: <@%s> is already the commander of %s", incident.ErrBusy, target, i.ID)
+				return incident.Refuse(incident.ErrBusy, "<@%s> is already the commander of %s", target, i.ID)
 			case from != actor && !mayEscalate:
-				return fmt.Errorf("%w: only the commander <@%s> or someone with the escalate permission may hand %s over", errNotAllowed, from, i.ID)
+				return incident.Refuse(errNotAllowed, "only the commander <@%s> or someone with the escalate permission may hand %s over", from, i.ID)
 			}
 			return nil
 		},
@@ -154,14 +154,14 @@ func (s *Server) beginResolve(id, actor, note string, mayResolve bool, why strin
 		Kind: store.OpResolve, Actor: actor, Text: note, Steps: steps, To: store.StatusResolved, Why: why,
 		Check: func(i *store.Incident) error {
 			if i.Status == store.StatusResolved {
-				return fmt.Errorf("%w: %s is already resolved", incident.ErrBusy, i.ID)
+				return incident.Refuse(incident.ErrBusy, "%s is already resolved", i.ID)
 			}
 			if !mayResolve && !s.isCommander(*i, actor) {
 				who := "someone with the resolve permission"
 				if c := i.Handoff.Commander; c != "" {
 					who = fmt.Sprintf("the commander <@%s> or %s", c, who)
 				}
-				return fmt.Errorf("%w: only %s may resolve %s", errNotAllowed, who, i.ID)
+				return incident.Refuse(errNotAllowed, "only %s may resolve %s", who, i.ID)
 			}
 			return nil
 		},

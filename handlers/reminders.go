@@ -61,7 +61,7 @@ func (s *Server) sweepHandoffs(ctx context.Context, now time.Time) {
 			p = incident.Plan{Kind: store.OpRemind, Actor: incident.Bot, Steps: []string{"post-reminder"}, Supersede: true,
 				Check: func(i *store.Incident) error {
 					if i.Status != store.StatusEscalated || i.Handoff.Reminded.Equal(due) {
-						return fmt.Errorf("%w: reminded", incident.ErrBusy)
+						return incident.Refuse(incident.ErrBusy, "reminded")
 					}
 					return nil
 				},
@@ -74,7 +74,7 @@ func (s *Server) sweepHandoffs(ctx context.Context, now time.Time) {
 			p = incident.Plan{Kind: store.OpArchive, Actor: incident.Bot, Steps: []string{step},
 				Check: func(i *store.Incident) error {
 					if !i.Handoff.Archived.IsZero() {
-						return fmt.Errorf("%w: archived", incident.ErrBusy)
+						return incident.Refuse(incident.ErrBusy, "archived")
 					}
 					return nil
 				},
@@ -158,10 +158,10 @@ func (s *Server) snoozeAction(ctx context.Context, a Action, command string) str
 	_, _, err = s.incidents.Begin(inc.ID, incident.Plan{Kind: store.OpSnooze, Actor: a.User, Supersede: true,
 		Check: func(i *store.Incident) error {
 			if i.Handoff.Channel == "" || i.Status != store.StatusEscalated {
-				return fmt.Errorf("%w: %s has no update reminders (%s)", incident.ErrRefused, i.ID, i.Status)
+				return incident.Refuse(incident.ErrRefused, "%s has no update reminders (%s)", i.ID, i.Status)
 			}
 			if until = i.Handoff.SnoozedUntil; until.After(now) {
-				return fmt.Errorf("%w: snoozed", incident.ErrBusy)
+				return incident.Refuse(incident.ErrBusy, "snoozed")
 			}
 			until = now.Add(s.cfg.Slack.Cadence(i.Handoff.Severity))
 			return nil

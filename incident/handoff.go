@@ -116,7 +116,7 @@ func (l *Lifecycle) endStep(id string, seq int, name string, end store.Step, set
 			return "", fmt.Errorf("op %d of incident %s has no step %q", seq, id, name)
 		}
 		if st.State != store.StepPlanned {
-			return "", fmt.Errorf("%w: step %s of op %d is %s", ErrBusy, name, seq, st.State)
+			return "", Refuse(ErrBusy, "step %s of op %d is %s", name, seq, st.State)
 		}
 		st.State, st.Out, st.Error, st.At = end.State, end.Out, end.Error, at
 		op.Done = !slices.ContainsFunc(op.Steps, func(s store.Step) bool { return s.State == store.StepPlanned })

@@ -29,11 +29,27 @@ var next = map[store.Status][]store.Status{
 func Allowed(from, to store.Status) error {
 	switch {
 	case from == to:
-		return fmt.Errorf("%w: already %s", ErrRefused, to)
+		return Refuse(ErrRefused, "already %s", to)
 	case from == store.StatusResolved:
-		return fmt.Errorf("%w: %s → %s (resolved is final: open a new incident)", ErrRefused, from, to)
+		return Refuse(ErrRefused, "%s → %s (resolved is final: open a new incident)", from, to)
 	case !slices.Contains(next[from], to):
-		return fmt.Errorf("%w: %s → %s", ErrRefused, from, to)
+		return Refuse(ErrRefused, "%s → %s", from, to)
 	}
 	return nil
+}
+
+// Refusal is a status change or op that was refused: Kind is the sentinel it matches
+// (ErrRefused, ErrBusy, or a caller's own), Reason the sentence for the person who asked.
+// Callers show Reason as it is rather than picking the error's text apart.
+type Refusal struct {
+	Kind   error
+	Reason string
+}
+
+func (r *Refusal) Error() string { return r.Kind.Error() + ": " + r.Reason }
+func (r *Refusal) Unwrap() error { return r.Kind }
+
+// Refuse returns a Refusal of kind whose reason is formatted from format and args.
+func Refuse(kind error, format string, args ...any) error {
+	return &Refusal{Kind: kind, Reason: fmt.Sprintf(format, args...)}
 }
