@@ -93,15 +93,3 @@ func (a *AutoDiagnose) logf(msg string, t Transition) {
 		a.Logger.Info(msg, "edge", t.Edge, "site", t.Site, "tunnel", t.Tunnel, "to", t.To, "reason", t.Reason)
 	}
 }
-
-// Notifiers sends each change to every notifier in turn.
-type Notifiers []Notifier
-
-// Notify implements Notifier.
-func (ns Notifiers) Notify(ctx context.Context, t Transition) {
-	for _, n := range ns {
-		if n != nil {
-			n.Notify(ctx, t)
-		}
-	}
-}

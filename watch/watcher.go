@@ -32,6 +32,30 @@ type Observer interface {
 	Swept(s Swept)
 }
 
+// Notifiers sends each change to every notifier in turn.
+type Notifiers []Notifier
+
+// Notify implements Notifier.
+func (ns Notifiers) Notify(ctx context.Context, t Transition) {
+	for _, n := range ns {
+		if n != nil {
+			n.Notify(ctx, t)
+		}
+	}
+}
+
+// Observers tells every observer of each sweep in turn.
+type Observers []Observer
+
+// Swept implements Observer.
+func (os Observers) Swept(s Swept) {
+	for _, o := range os {
+		if o != nil {
+			o.Swept(s)
+		}
+	}
+}
+
 // Swept is what one sweep found.
 type Swept struct {
 	At      time.Time

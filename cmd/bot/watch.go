@@ -151,7 +151,7 @@ func startWatcher(ctx context.Context, cfg *config.Config, db *store.DB, reg pro
 	notifiers := watch.Notifiers{watch.NotifierFunc(func(_ context.Context, t watch.Transition) {
 		lg.Info("tunnel state", "edge", t.Edge, "site", t.Site, "tunnel", t.Tunnel, "from", t.From, "to", t.To, "reason", t.Reason)
 	})}
-	observers := observers{metrics}
+	observers := watch.Observers{metrics}
 	if ch := cfg.Slack.AlertChannel; ch != "" {
 		alerts, err := bot.NewAlerts(handlers.AlertOptions{Channel: ch, ClearAfter: cfg.Watch.ClearHold(), Context: ctx})
 		if err != nil {
@@ -186,15 +186,6 @@ func startWatcher(ctx context.Context, cfg *config.Config, db *store.DB, reg pro
 		}
 		closeAll()
 	}, nil
-}
-
-// observers tells each of its observers, in order.
-type observers []watch.Observer
-
-func (os observers) Swept(s watch.Swept) {
-	for _, o := range os {
-		o.Swept(s)
-	}
 }
 
 // printChanges prints one line per state change, with its time and zone.
