@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/netip"
 
 	"ipsecbot/config"
 	"ipsecbot/diag/datapath/scene"
@@ -91,7 +90,7 @@ func (l *Lab) dataPathSPIs(st *edge.SAStatus) {
 	for i := range st.IKESAs {
 		for j := range st.IKESAs[i].Children {
 			c := &st.IKESAs[i].Children[j]
-			if c.State == "INSTALLED" && holds(c.LocalTS, scene.VM1) && holds(c.RemoteTS, scene.Host2) {
+			if c.Carries(scene.VM1, scene.Host2) {
 				c.SPIOut, c.SPIIn = fmt.Sprintf("%08x", scene.SPIOut), fmt.Sprintf("%08x", scene.SPIIn)
 			}
 		}
@@ -130,13 +129,4 @@ func (dp *dataPathLab) close() error {
 		}
 	}
 	return err
-}
-
-func holds(ts []netip.Prefix, a netip.Addr) bool {
-	for _, p := range ts {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
 }

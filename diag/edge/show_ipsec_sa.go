@@ -65,6 +65,21 @@ type ChildSA struct {
 	RemoteTS   []netip.Prefix
 }
 
+// Carries reports whether the SA is installed and its selectors hold local on the Edge's side
+// and remote on the peer's: the SA a packet between the two travels in.
+func (c ChildSA) Carries(local, remote netip.Addr) bool {
+	return c.State == "INSTALLED" && holds(c.LocalTS, local) && holds(c.RemoteTS, remote)
+}
+
+func holds(ts []netip.Prefix, a netip.Addr) bool {
+	for _, p := range ts {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
 var (
 	saHeader   = regexp.MustCompile(`^Security Associations \((\d+) up, (\d+) connecting\)`)
 	saLine     = regexp.MustCompile(`^\s*([^\s\[\]{}]+)([\[{])(\d+)[\]}]:\s*(.*)$`)

@@ -17,7 +17,7 @@ func SPIs(sa *edge.SAStatus, vm1, host2 netip.Addr) (out, in uint32, err error) 
 	for i := range sa.IKESAs {
 		for j := range sa.IKESAs[i].Children {
 			c := &sa.IKESAs[i].Children[j]
-			if c.State != "INSTALLED" || c.SPIIn == "" || !holds(c.LocalTS, vm1) || !holds(c.RemoteTS, host2) {
+			if c.SPIIn == "" || !c.Carries(vm1, host2) {
 				continue
 			}
 			if best == nil || c.ID > best.ID {
@@ -34,13 +34,4 @@ func SPIs(sa *edge.SAStatus, vm1, host2 netip.Addr) (out, in uint32, err error) 
 		return 0, 0, fmt.Errorf("CHILD_SA %s{%d}: SPIs %q and %q are not 8 hex digits", best.Name, best.ID, best.SPIIn, best.SPIOut)
 	}
 	return uint32(o), uint32(i), nil
-}
-
-func holds(ts []netip.Prefix, a netip.Addr) bool {
-	for _, p := range ts {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
 }
