@@ -153,7 +153,7 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	switch {
 	case opts.SCPListen != "": // held by whoever starts the bot
 		if _, _, err := net.SplitHostPort(opts.SCPListen); err != nil {
-			return nil, fmt.Errorf("lab: SCP listen address %q: %w", opts.SCPListen, err)
+			return nil, fmt.Errorf("SCP listen address %q: %w", opts.SCPListen, err)
 		}
 		l.scpAddr = opts.SCPListen
 	default:

@@ -36,6 +36,11 @@ func runLab(ctx context.Context, e *env, args []string) error {
 	if *edges < 0 || *edges > 1000 {
 		return usagef("--edges must be between 0 (the scenario's edge alone) and 1000")
 	}
+	if *scpListen != "" {
+		if _, _, err := net.SplitHostPort(*scpListen); err != nil {
+			return usagef("--scp-listen %q is not host:port", *scpListen)
+		}
+	}
 	if *flapEvery < 3*time.Second {
 		return usagef("--flap-every must be at least 3s")
 	}

@@ -320,9 +320,9 @@ func TestServe_AlertsTheFlappingTunnel(t *testing.T) {
 }
 
 // Ensure `bot lab --edges 3` writes all three edges, says what it staged, and serves each
-// edge's two tunnels; bad --edges and --flap-every are usage errors.
+// edge's two tunnels; bad --edges, --flap-every and --scp-listen are usage errors.
 func TestLab_WatchEdges(t *testing.T) {
-	for _, args := range [][]string{{"lab", "--edges", "-1"}, {"lab", "--edges", "2", "--flap-every", "1s"}} {
+	for _, args := range [][]string{{"lab", "--edges", "-1"}, {"lab", "--edges", "2", "--flap-every", "1s"}, {"lab", "--scp-listen", "bad"}} {
 		if code, _, stderr := runBot(t, args...); code != 2 || strings.Count(stderr, "\n") != 1 {
 			t.Errorf("%v: exit %d, %q", args, code, stderr)
 		}
