@@ -51,7 +51,8 @@ func Readings(edge string, st *nsx.Statistics) []Reading {
 		if name == "" {
 			name = fmt.Sprintf("site-%d", i+1)
 		}
-		for _, t := range site.Tunnels {
+		for ti := range site.Tunnels {
+			t := &site.Tunnels[ti]
 			out = append(out, Reading{
 				Key: Key{Edge: edge, Site: name, Tunnel: TunnelName(t.LocalSubnet, t.PeerSubnet)},
 				Sample: store.WatchSample{
@@ -59,8 +60,8 @@ func Readings(edge string, st *nsx.Statistics) []Reading {
 					ChannelState:  strings.TrimSpace(ike.ChannelState),
 					TunnelStatus:  strings.TrimSpace(t.TunnelStatus),
 					TunnelState:   strings.TrimSpace(t.TunnelState),
-					Failure:       firstNonEmpty(t.FailureMessage, ike.FailureMessage, site.FailureMessage),
-					Info:          firstNonEmpty(t.LastInformationalMessage, ike.LastInformationalMessage, site.LastInformationalMessage),
+					Failure:       site.Failure(t),
+					Info:          site.Info(t),
 					LocalSPI:      strings.TrimSpace(t.LocalSPI),
 					PeerSPI:       strings.TrimSpace(t.PeerSPI),
 					Established:   strings.TrimSpace(t.EstablishedDate),
@@ -77,15 +78,6 @@ func Readings(edge string, st *nsx.Statistics) []Reading {
 		}
 	}
 	return out
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v = strings.TrimSpace(v); v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // isUp reads a tunnel as up when its tunnel status is up and its channel is not said down.

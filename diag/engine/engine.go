@@ -354,12 +354,12 @@ func (e *Engine) TunnelStatus(ctx context.Context, edgeName string) ([]TunnelSta
 		return nil, fmt.Errorf("%s: ipsec statistics: %w", edgeName, err)
 	}
 	var out []TunnelState
-	for _, s := range stats.Sites {
-		base := TunnelState{Edge: edgeName, SiteID: s.SiteID, Failure: firstNonEmpty(s.FailureMessage)}
+	for i := range stats.Sites {
+		s := &stats.Sites[i]
+		base := TunnelState{Edge: edgeName, SiteID: s.SiteID, Failure: s.Failure(nil)}
 		if s.IKEStatus != nil {
 			base.Peer = s.IKEStatus.PeerIPAddress
 			base.Channel = strings.ToLower(s.IKEStatus.ChannelStatus)
-			base.Failure = firstNonEmpty(base.Failure, s.IKEStatus.FailureMessage)
 		}
 		if a, err := netip.ParseAddr(base.Peer); err == nil {
 			for _, p := range edgeCfg.Peers {
@@ -373,11 +373,12 @@ func (e *Engine) TunnelStatus(ctx context.Context, edgeName string) ([]TunnelSta
 			out = append(out, base)
 			continue
 		}
-		for _, t := range s.Tunnels {
+		for ti := range s.Tunnels {
+			t := &s.Tunnels[ti]
 			ts := base
 			ts.LocalSubnet, ts.PeerSubnet = t.LocalSubnet, t.PeerSubnet
 			ts.Tunnel = strings.ToLower(t.TunnelStatus)
-			ts.Failure = firstNonEmpty(t.FailureMessage, base.Failure)
+			ts.Failure = s.Failure(t)
 			out = append(out, ts)
 		}
 	}

@@ -112,6 +112,42 @@ func (s *SiteStatistics) Up() bool {
 	return true
 }
 
+// Failure is the failure message that applies to t, a tunnel of the site (nil: the site as a
+// whole): the tunnel's own, else the IKE channel's, else the site's. Documents put it at any
+// of the three levels.
+func (s *SiteStatistics) Failure(t *TunnelStats) string {
+	var tunnel, ike string
+	if t != nil {
+		tunnel = t.FailureMessage
+	}
+	if s.IKEStatus != nil {
+		ike = s.IKEStatus.FailureMessage
+	}
+	return firstText(tunnel, ike, s.FailureMessage)
+}
+
+// Info is the last informational message that applies to t, in the same order as Failure.
+func (s *SiteStatistics) Info(t *TunnelStats) string {
+	var tunnel, ike string
+	if t != nil {
+		tunnel = t.LastInformationalMessage
+	}
+	if s.IKEStatus != nil {
+		ike = s.IKEStatus.LastInformationalMessage
+	}
+	return firstText(tunnel, ike, s.LastInformationalMessage)
+}
+
+// firstText is the first of s that is not blank, trimmed.
+func firstText(s ...string) string {
+	for _, v := range s {
+		if v = strings.TrimSpace(v); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
 func isUp(status string) bool { return strings.EqualFold(strings.TrimSpace(status), "up") }
 
 // IKEStatus is the site's IKE SA (the "channel").
