@@ -180,9 +180,3 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.audits.Close()
 	return err
 }
-
-// PostText posts a plain message to a channel with the server's retries (health posts).
-func (s *Server) PostText(ctx context.Context, channel, text string) error {
-	_, err := s.api.post(ctx, channel, "", text, nil)
-	return err
-}
