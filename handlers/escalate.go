@@ -196,7 +196,7 @@ func (s *Server) opRefused(inv Invocation, name, id string, err error) (Reply, b
 // runInBackground runs a begun op after the acknowledgement and answers through the
 // response_url. A bot stopping before it runs leaves its steps planned for the next start.
 func (s *Server) runInBackground(inv Invocation, name, id string, op store.Op, ack string) Reply {
-	started := s.work.Go(func(ctx context.Context) {
+	started := s.accept(inv, name, id, func(ctx context.Context) {
 		msg, err := s.finishOp(ctx, id, op)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -208,11 +208,9 @@ func (s *Server) runInBackground(inv Invocation, name, id string, op store.Op, a
 		if err := s.api.respond(ctx, inv.ResponseURL, &slack.WebhookMessage{ResponseType: slack.ResponseTypeEphemeral, Text: msg}); err != nil {
 			s.log.Error(name+" answer not posted", "incident", id, "err", err)
 		}
-	}, s.unitFailed(inv.User, inv.Channel, name, inv.Text, inv.ResponseURL))
+	})
 	if !started {
-		s.record(inv.User, inv.Channel, name, inv.Text, outcomeBusy, "")
 		return Reply{Text: ":hourglass: The bot is restarting; what you asked is recorded and will be done when it is back."}
 	}
-	s.record(inv.User, inv.Channel, name, inv.Text, outcomeOK, id)
 	return Reply{Text: ack}
 }

@@ -209,12 +209,9 @@ func (s *Server) statusCommand(ctx context.Context, inv Invocation, cmd Command)
 		s.record(inv.User, inv.Channel, name, inv.Text, outcomeError, "no status source")
 		return Reply{Text: "Tunnel status is not available in this bot."}
 	}
-	failed := s.unitFailed(inv.User, inv.Channel, name, inv.Text, inv.ResponseURL)
-	if !s.work.Go(func(ctx context.Context) { s.postStatus(ctx, edges, inv.ResponseURL) }, failed) {
-		s.record(inv.User, inv.Channel, name, inv.Text, outcomeBusy, "")
+	if !s.accept(inv, name, "", func(ctx context.Context) { s.postStatus(ctx, edges, inv.ResponseURL) }) {
 		return Reply{Text: ":hourglass: The bot is restarting; try again in a minute."}
 	}
-	s.record(inv.User, inv.Channel, name, inv.Text, outcomeOK, "")
 	return Reply{Text: fmt.Sprintf("Reading tunnel status of %s from NSX Manager…", strings.Join(edges, ", "))}
 }
 

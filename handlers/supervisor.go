@@ -120,3 +120,24 @@ func (s *Server) unitFailed(user, channel, command, args, responseURL string) fu
 		}
 	}
 }
+
+// accept starts a command's background work and audits the command as accepted (with
+// detail) before the work can begin, so the audit log never shows a command's failure ahead
+// of its acceptance. It audits busy and returns false when the bot is shutting down.
+func (s *Server) accept(inv Invocation, command, detail string, fn func(ctx context.Context)) bool {
+	gate := make(chan struct{})
+	started := s.work.Go(func(ctx context.Context) {
+		select {
+		case <-gate:
+			fn(ctx)
+		case <-ctx.Done():
+		}
+	}, s.unitFailed(inv.User, inv.Channel, command, inv.Text, inv.ResponseURL))
+	if !started {
+		s.record(inv.User, inv.Channel, command, inv.Text, outcomeBusy, "")
+		return false
+	}
+	s.record(inv.User, inv.Channel, command, inv.Text, outcomeOK, detail)
+	close(gate)
+	return true
+}
