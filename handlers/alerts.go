@@ -37,6 +37,7 @@ type AlertOptions struct {
 // It is the watcher's Notifier (the changes) and an Observer (each sweep: clearing and
 // sending what is still owed).
 type Alerts struct {
+	srv  *Server // runs the automatic diagnoses (Diagnose)
 	api  *slackAPI
 	db   *store.DB
 	log  *slog.Logger
@@ -70,7 +71,7 @@ func (s *Server) NewAlerts(o AlertOptions) (*Alerts, error) {
 	if o.CallBudget <= 0 {
 		o.CallBudget = 2 * time.Minute
 	}
-	a := &Alerts{api: s.api, db: s.db, log: s.log, opts: o,
+	a := &Alerts{srv: s, api: s.api, db: s.db, log: s.log, opts: o,
 		posted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ipsecbot_watch_alert_posts_total", Help: "Watch alert messages, thread replies and edits that reached Slack, by kind.",
 		}, []string{"kind"}),
