@@ -89,6 +89,18 @@ func (a *Alerts) edit(k watch.Key, change func(*store.WatchAlert)) string {
 	return rec.TS
 }
 
+// diagnosisOver settles an alert whose automatic diagnosis ended without Diagnose telling it
+// (the bot stopped during the run; the next start marked the incident interrupted): the
+// alert takes the incident's cause, if it has one.
+func (a *Alerts) diagnosisOver(rec *store.WatchAlert) {
+	if rec.Incident == "" || rec.Diagnosed || a.srv.incidents.Running(rec.Edge) {
+		return
+	}
+	if inc, err := a.db.Incident(rec.Incident); err == nil && inc.Status != store.StatusDiagnosing {
+		rec.Diagnosed, rec.Cause, rec.Stale = true, inc.Cause, true
+	}
+}
+
 // diagnosisLine is what the alert says of its automatic diagnosis ("" without one).
 func diagnosisLine(rec *store.WatchAlert) string {
 	switch {
@@ -97,7 +109,7 @@ func diagnosisLine(rec *store.WatchAlert) string {
 	case !rec.Diagnosed:
 		return fmt.Sprintf(":mag: Diagnosing automatically as *%s*.", escape(rec.Incident))
 	case rec.Cause == "":
-		return fmt.Sprintf(":x: The automatic diagnosis *%s* failed; its thread says why.", escape(rec.Incident))
+		return fmt.Sprintf(":x: The automatic diagnosis *%s* ended without a verdict; its thread says why.", escape(rec.Incident))
 	}
 	return fmt.Sprintf(":mag: Diagnosed automatically as *%s*: cause `%s`.", escape(rec.Incident), escape(rec.Cause))
 }

@@ -7,6 +7,7 @@ import (
 
 	"ipsecbot/diag"
 	"ipsecbot/handlers/slacktestx"
+	"ipsecbot/incident"
 	"ipsecbot/lab/nsxsim"
 	"ipsecbot/store"
 	"ipsecbot/watch"
@@ -161,5 +162,40 @@ func TestAlerts_AutomaticDiagnosisWithoutTheAlert(t *testing.T) {
 	sweep(t, w) // nothing owed: nothing posted twice
 	if roots, _ := alertMessages(fake); len(roots) != 2 {
 		t.Errorf("%d roots after the next sweep, want still 2", len(roots))
+	}
+}
+
+// Ensure an alert whose automatic diagnosis the bot never saw end (it stopped during the run,
+// and its next start marked the incident interrupted) says so at the next sweep, rather than
+// "Diagnosing" for ever.
+func TestAlerts_AutomaticDiagnosisEndedUnseen(t *testing.T) {
+	fake := slacktestx.New(t)
+	b := newTestBot(t, t.TempDir(), &fakeEngine{}, fake)
+	al, err := b.srv.NewAlerts(AlertOptions{Channel: alertChannel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := watch.Key{Edge: "edge-01", Site: "ipsecsite-1", Tunnel: autoTunnel}
+	now := time.Now()
+	al.Notify(t.Context(), watch.Transition{Key: k, From: watch.StateUp, To: watch.StateDown, At: now, Reason: "down for 2m0s"})
+	inc, err := b.srv.incidents.Open(incident.Opening{Origin: store.OriginAutomatic, Edge: k.Edge, Channel: alertChannel, Diagnosing: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ts := al.link(k, inc.ID); ts == "" {
+		t.Fatal("no alert thread to link")
+	}
+	al.Sweep(t.Context(), nil, now) // still diagnosing: the alert stays as it is
+	roots, _ := alertMessages(fake)
+	mustContain(t, "the alert while diagnosing", blockText(t, roots[0].Blocks), ":mag: Diagnosing automatically as *"+inc.ID+"*.")
+	if _, err := b.srv.incidents.InterruptDiagnosing("the bot stopped"); err != nil {
+		t.Fatal(err)
+	}
+	al.Sweep(t.Context(), nil, now)
+	roots, _ = alertMessages(fake)
+	mustContain(t, "the alert after the interruption", blockText(t, roots[0].Blocks),
+		":x: The automatic diagnosis *"+inc.ID+"* ended without a verdict; its thread says why.")
+	if rec, err := b.db.WatchAlert(k.Edge, k.Site, k.Tunnel); err != nil || !rec.Diagnosed || rec.Stale {
+		t.Errorf("stored alert %+v %v: want the diagnosis over, in Slack", rec, err)
 	}
 }

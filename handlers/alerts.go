@@ -119,7 +119,8 @@ func (a *Alerts) Notify(ctx context.Context, t watch.Transition) {
 }
 
 // Swept implements watch.Observer: it clears the alerts of tunnels that stayed up for
-// ClearAfter and sends what earlier changes could not.
+// ClearAfter, settles the automatic diagnoses that ended unseen, and sends what earlier
+// changes could not.
 func (a *Alerts) Swept(sw watch.Swept) {
 	ctx, cancel := context.WithTimeout(a.opts.Context, a.opts.CallBudget)
 	defer cancel()
@@ -149,6 +150,7 @@ func (a *Alerts) Sweep(ctx context.Context, tunnels []store.WatchTunnel, now tim
 					slackTime(now), slackTime(t.StableSince), now.Sub(t.StableSince).Round(time.Second), now.Sub(rec.Opened).Round(time.Second)))
 			}
 		}
+		a.diagnosisOver(rec)
 		if rec.TS == "" || rec.Stale || len(rec.Pending) > 0 || !rec.Cleared.IsZero() {
 			a.flush(ctx, rec)
 		}
