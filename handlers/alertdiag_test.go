@@ -169,12 +169,7 @@ func TestAlerts_AutomaticDiagnosisWithoutTheAlert(t *testing.T) {
 // and its next start marked the incident interrupted) says so at the next sweep, rather than
 // "Diagnosing" for ever.
 func TestAlerts_AutomaticDiagnosisEndedUnseen(t *testing.T) {
-	fake := slacktestx.New(t)
-	b := newTestBot(t, t.TempDir(), &fakeEngine{}, fake)
-	al, err := b.srv.NewAlerts(AlertOptions{Channel: alertChannel})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fake, b, al := alertsBot(t)
 	k := watch.Key{Edge: "edge-01", Site: "ipsecsite-1", Tunnel: autoTunnel}
 	now := time.Now()
 	al.Notify(t.Context(), watch.Transition{Key: k, From: watch.StateUp, To: watch.StateDown, At: now, Reason: "down for 2m0s"})
