@@ -38,7 +38,6 @@ type run struct {
 	// Set once the incident is open, before the run's goroutine goes on.
 	incident string
 	outDir   string
-
 	threadTS string // the thread the run posts in when it is not its own message's (an alert's)
 
 	// Set by the run's goroutine.
