@@ -45,7 +45,7 @@ func alertTitle(rec *store.WatchAlert) string {
 }
 
 // alertMessage renders a tunnel's alert: what and where, the state and since when, the drops
-// in the window, the last failure message, and why the state changed.
+// in the window, the last failure message, its automatic diagnosis, and why the state changed.
 func alertMessage(rec *store.WatchAlert, clearAfter time.Duration) (string, []slack.Block) {
 	title := alertTitle(rec)
 	icon := iconOf(rec.State)
@@ -76,10 +76,19 @@ func alertMessage(rec *store.WatchAlert, clearAfter time.Duration) (string, []sl
 		failure = "```" + escape(truncate(oneLine(rec.LastFailure), maxEvidenceLine)) + "```"
 	}
 	blocks = append(blocks, section("*Last failure message*\n"+failure))
+	if line := diagnosisLine(rec); line != "" {
+		blocks = append(blocks, section(line))
+	}
 	if rec.Reason != "" {
 		blocks = append(blocks, contextLine(escape(oneLine(rec.Reason))))
 	}
 	text := fmt.Sprintf("%s %s: %s (%d drops in 24 h)", title, rec.Tunnel, rec.State, rec.Drops)
+	if rec.Incident != "" {
+		text += " · " + rec.Incident
+		if rec.Cause != "" {
+			text += ": " + rec.Cause
+		}
+	}
 	return text, blocks
 }
 

@@ -37,6 +37,7 @@ type AlertOptions struct {
 // It is the watcher's Notifier (the changes) and an Observer (each sweep: clearing and
 // sending what is still owed).
 type Alerts struct {
+	srv  *Server // runs the automatic diagnoses (Diagnose)
 	api  *slackAPI
 	db   *store.DB
 	log  *slog.Logger
@@ -70,7 +71,7 @@ func (s *Server) NewAlerts(o AlertOptions) (*Alerts, error) {
 	if o.CallBudget <= 0 {
 		o.CallBudget = 2 * time.Minute
 	}
-	a := &Alerts{api: s.api, db: s.db, log: s.log, opts: o,
+	a := &Alerts{srv: s, api: s.api, db: s.db, log: s.log, opts: o,
 		posted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ipsecbot_watch_alert_posts_total", Help: "Watch alert messages, thread replies and edits that reached Slack, by kind.",
 		}, []string{"kind"}),
@@ -118,7 +119,8 @@ func (a *Alerts) Notify(ctx context.Context, t watch.Transition) {
 }
 
 // Swept implements watch.Observer: it clears the alerts of tunnels that stayed up for
-// ClearAfter and sends what earlier changes could not.
+// ClearAfter, settles the automatic diagnoses that ended unseen, and sends what earlier
+// changes could not.
 func (a *Alerts) Swept(sw watch.Swept) {
 	ctx, cancel := context.WithTimeout(a.opts.Context, a.opts.CallBudget)
 	defer cancel()
@@ -148,6 +150,7 @@ func (a *Alerts) Sweep(ctx context.Context, tunnels []store.WatchTunnel, now tim
 					slackTime(now), slackTime(t.StableSince), now.Sub(t.StableSince).Round(time.Second), now.Sub(rec.Opened).Round(time.Second)))
 			}
 		}
+		a.diagnosisOver(rec)
 		if rec.TS == "" || rec.Stale || len(rec.Pending) > 0 || !rec.Cleared.IsZero() {
 			a.flush(ctx, rec)
 		}

@@ -26,6 +26,18 @@ func oneTunnel(status, spi, failure string) *nsx.Statistics {
 			LocalSPI: spi, PeerSPI: spi + "0", FailureMessage: failure}}}}}
 }
 
+// alertsBot is a bot on a fake Slack with its alerts to alertChannel (no watcher).
+func alertsBot(t *testing.T) (*slacktestx.Server, *testBot, *Alerts) {
+	t.Helper()
+	fake := slacktestx.New(t)
+	b := newTestBot(t, t.TempDir(), &fakeEngine{}, fake)
+	al, err := b.srv.NewAlerts(AlertOptions{Channel: alertChannel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fake, b, al
+}
+
 // alertWatcher is a watcher over src whose changes go to a new Alerts of bot. Its timers are
 // a nanosecond (clearing: clearAfter) so every sweep is late enough for the next state; two
 // drops make it unstable.
@@ -249,12 +261,7 @@ func TestAlerts_SlackFailuresRetriedNotLost(t *testing.T) {
 
 // Ensure an alert whose message was deleted in Slack is posted again rather than edited in vain.
 func TestAlerts_DeletedMessagePostedAgain(t *testing.T) {
-	fake := slacktestx.New(t)
-	b := newTestBot(t, t.TempDir(), &fakeEngine{}, fake)
-	al, err := b.srv.NewAlerts(AlertOptions{Channel: alertChannel})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fake, _, al := alertsBot(t)
 	now := time.Now()
 	k := watch.Key{Edge: "edge-02", Site: "ipsecsite-9", Tunnel: "10.9.0.0/24-10.8.0.0/24"}
 	al.Notify(t.Context(), watch.Transition{Key: k, From: "up", To: watch.StateDown, At: now, Reason: "down for 2m0s"})

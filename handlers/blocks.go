@@ -85,7 +85,7 @@ func (p *progress) text() string {
 }
 
 func (p *progress) blocks() []slack.Block {
-	head := fmt.Sprintf(":mag: *%s* · `%s` — diagnosing, requested by <@%s>", p.incident, escape(p.edge), p.requester)
+	head := fmt.Sprintf(":mag: *%s* · `%s` — diagnosing, %s", p.incident, escape(p.edge), requestedBy(p.requester))
 	if !p.started.IsZero() {
 		head += ", started " + diag.FormatTime(p.started)
 	}
@@ -104,6 +104,14 @@ func (p *progress) blocks() []slack.Block {
 		blocks = append(blocks, section(tailLines(b.String(), maxSectionText)))
 	}
 	return append(blocks, contextLine("Step details are in the thread."))
+}
+
+// requestedBy says who started a run: a person (a Slack user ID), or the watcher (no one).
+func requestedBy(requester string) string {
+	if requester == "" {
+		return "started automatically by the watcher"
+	}
+	return "requested by <@" + requester + ">"
 }
 
 // tailLines keeps the last lines of s that fit in n runes (the newest progress matters most).
@@ -237,7 +245,7 @@ func verdictBlocks(r *diag.Report, requester string, captureSeconds, maxCapture 
 	if len(r.Missing) > 0 {
 		ctx = append(ctx, "not collected: "+escape(strings.Join(r.Missing, "; ")))
 	}
-	ctx = append(ctx, fmt.Sprintf("requested by <@%s> · finished %s after %s", requester, diag.FormatTime(r.Finished), r.Finished.Sub(r.Started).Round(time.Second)))
+	ctx = append(ctx, fmt.Sprintf("%s · finished %s after %s", requestedBy(requester), diag.FormatTime(r.Finished), r.Finished.Sub(r.Started).Round(time.Second)))
 	if note != "" {
 		ctx = append(ctx, escape(note))
 	}

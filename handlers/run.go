@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -27,14 +28,26 @@ type run struct {
 	dataPath                bool          // step 8 asked for
 	claimed                 *incident.Run // the bot's claim of the edge; the run finishes it
 
+	// An automatic run (the watcher started it) has no command to answer: it diagnoses peer,
+	// its incident's origin is automatic, and it says itself in the thread link returns (its
+	// tunnel's alert) once the incident is known; "" or a nil link: a message of its own.
+	automatic bool
+	peer      string
+	link      func(incident string) (threadTS string)
+
 	// Set once the incident is open, before the run's goroutine goes on.
 	incident string
 	outDir   string
+	threadTS string // the thread the run posts in when it is not its own message's (an alert's)
 
 	// Set by the run's goroutine.
-	rootTS      string // the channel message kept current; its thread holds the details
+	rootTS      string // the message kept current; its thread (or threadTS) holds the details
 	viaResponse bool   // the bot cannot post in the channel: answers go through responseURL
 }
+
+// thread is where the run's details, files and notes go: the thread it was given, else its
+// own message's.
+func (r *run) thread() string { return cmp.Or(r.threadTS, r.rootTS) }
 
 // startDiagnosis opens an incident for edge and starts its run, or returns the run already
 // going for that edge (joined). The edge is claimed before the incident is written, so a
@@ -74,15 +87,22 @@ func (s *Server) openRun(r *run) error {
 	}, func(ctx context.Context, err error) { s.failed(ctx, r, err) }) {
 		return errShuttingDown
 	}
-	inc, err := r.claimed.Open(incident.Opening{
+	o := incident.Opening{
 		Requester: r.requester, Channel: r.channel, CaptureSeconds: r.captureSeconds,
 		Why: fmt.Sprintf("diagnosis of %s requested", r.edge),
-	})
+	}
+	if r.automatic {
+		o.Origin, o.Site, o.Why = store.OriginAutomatic, r.peer, fmt.Sprintf("automatic diagnosis of %s started by the watcher", r.edge)
+	}
+	inc, err := r.claimed.Open(o)
 	if err != nil {
 		opened <- false
 		return fmt.Errorf("open incident: %w", err)
 	}
 	r.incident, r.outDir = inc.ID, filepath.Join(s.artifacts, inc.ID)
+	if r.link != nil {
+		r.threadTS = r.link(inc.ID)
+	}
 	opened <- true
 	return nil
 }
@@ -114,8 +134,8 @@ func (s *Server) drive(ctx context.Context, r *run) {
 	var consumer sync.WaitGroup
 	consumer.Go(func() { s.followProgress(ctx, r, p, q) })
 	report, err = s.engine.Execute(ctx, r.claimed, diag.Request{
-		Edge: r.edge, CaptureSeconds: r.captureSeconds, Incident: r.incident,
-		OutDir: r.outDir, Requester: r.requester, DataPath: r.dataPath,
+		Edge: r.edge, Peer: r.peer, CaptureSeconds: r.captureSeconds, Incident: r.incident,
+		OutDir: r.outDir, Requester: r.requester, Automatic: r.automatic, DataPath: r.dataPath,
 	}, q.push)
 	q.close()
 	consumer.Wait()
@@ -159,15 +179,18 @@ func (s *Server) interrupted(ctx context.Context, r *run, report *diag.Report) {
 	}
 }
 
-// postRoot posts the message the run keeps current. When the bot may not post in the
-// channel, the run answers through the command's response_url instead.
+// postRoot posts the message the run keeps current (in its thread when it was given one).
+// When the bot may not post in the channel, the run answers through the command's
+// response_url instead; an automatic run has none, and posts its verdict when it has it.
 func (s *Server) postRoot(ctx context.Context, r *run, p *progress) {
-	ts, err := s.api.post(ctx, r.channel, "", p.text(), p.blocks())
+	ts, err := s.api.post(ctx, r.channel, r.threadTS, p.text(), p.blocks())
 	if err == nil {
-		r.rootTS = ts
-		if _, err := s.incidents.Update(r.incident, incident.Bot, incident.Thread(r.channel, ts)); err != nil {
-			s.log.Error("incident not updated", "incident", r.incident, "err", err)
-		}
+		s.setRoot(r, ts)
+		return
+	}
+	if r.automatic {
+		s.log.Warn("automatic diagnosis: progress not posted; the verdict will be", "incident", r.incident, "channel", r.channel, "err", err)
+		s.note(r.incident, store.EventSlack, "progress not posted: "+err.Error(), incident.Bot)
 		return
 	}
 	s.log.Warn("cannot post in channel; answering through response_url", "incident", r.incident, "channel", r.channel, "err", err)
@@ -180,6 +203,15 @@ func (s *Server) postRoot(ctx context.Context, r *run, p *progress) {
 	}
 	if err := s.api.respond(ctx, r.responseURL, msg); err != nil {
 		s.log.Error("progress not posted", "incident", r.incident, "err", err)
+	}
+}
+
+// setRoot keeps ts as the run's message and records the run's thread with its incident, so
+// the escalation and the notes that come later point at it.
+func (s *Server) setRoot(r *run, ts string) {
+	r.rootTS = ts
+	if _, err := s.incidents.Update(r.incident, incident.Bot, incident.Thread(r.channel, r.thread())); err != nil {
+		s.log.Error("incident not updated", "incident", r.incident, "err", err)
 	}
 }
 
@@ -218,7 +250,7 @@ func (s *Server) followProgress(ctx context.Context, r *run, p *progress, q *eve
 				p.done = append(p.done, line)
 				p.title = ""
 				if r.rootTS != "" && post.Err() == nil {
-					if _, err := s.api.post(post, r.channel, r.rootTS, line, []slack.Block{section(stepDetail(ev))}); err != nil {
+					if _, err := s.api.post(post, r.channel, r.thread(), line, []slack.Block{section(stepDetail(ev))}); err != nil {
 						logFailure("step detail not posted", "incident", r.incident, "err", err)
 					}
 				}
@@ -260,20 +292,26 @@ func (s *Server) finished(ctx context.Context, r *run, rep *diag.Report) bool {
 	return true
 }
 
-// publish puts the final message where the run's progress went: the channel message is
-// replaced; if that fails for good, the message goes into its thread; without a channel
-// message, through the response_url. A message that cannot be posted at all is logged and
-// noted in the incident's timeline, and returned.
+// publish puts the final message where the run's progress went: the run's message is
+// replaced; if that fails for good, the message goes into its thread; without a message,
+// through the response_url, or for an automatic run as a new message where its progress
+// would have been. A message that cannot be posted at all is logged and noted in the
+// incident's timeline, and returned.
 func (s *Server) publish(ctx context.Context, r *run, text string, blocks []slack.Block) error {
 	var err error
 	switch {
+	case r.rootTS == "" && r.automatic:
+		var ts string
+		if ts, err = s.api.post(ctx, r.channel, r.threadTS, text, blocks); err == nil {
+			s.setRoot(r, ts)
+		}
 	case r.rootTS == "":
 		msg := &slack.WebhookMessage{ResponseType: slack.ResponseTypeInChannel, Text: text, Blocks: &slack.Blocks{BlockSet: blocks}}
 		err = s.api.respond(ctx, r.responseURL, msg)
 	default:
 		if err = s.api.update(ctx, r.channel, r.rootTS, text, blocks); err != nil {
 			s.log.Warn("verdict update failed; posting it in the thread", "incident", r.incident, "err", err)
-			_, err = s.api.post(ctx, r.channel, r.rootTS, text, blocks)
+			_, err = s.api.post(ctx, r.channel, r.thread(), text, blocks)
 		}
 	}
 	if err != nil {

@@ -40,7 +40,7 @@ func (s *Server) uploadFiles(ctx context.Context, r *run, rep *diag.Report) {
 	}
 	var failed []string
 	for _, f := range files {
-		if err := s.api.upload(ctx, r.channel, r.rootTS, f.path, f.name, f.name, f.comment); err != nil {
+		if err := s.api.upload(ctx, r.channel, r.thread(), f.path, f.name, f.name, f.comment); err != nil {
 			s.log.Error("file not uploaded", "incident", r.incident, "file", f.name, "err", err)
 			failed = append(failed, f.name)
 		}
@@ -48,7 +48,7 @@ func (s *Server) uploadFiles(ctx context.Context, r *run, rep *diag.Report) {
 	if len(failed) > 0 {
 		msg := fmt.Sprintf(":warning: Could not upload %s; the files are kept with %s on the bot's host.", strings.Join(failed, ", "), r.incident)
 		s.note(r.incident, store.EventSlack, msg, incident.Bot)
-		if _, err := s.api.post(ctx, r.channel, r.rootTS, msg, nil); err != nil {
+		if _, err := s.api.post(ctx, r.channel, r.thread(), msg, nil); err != nil {
 			s.log.Error("upload failure note not posted", "incident", r.incident, "err", err)
 		}
 	}

@@ -38,6 +38,11 @@ type WatchAlert struct {
 	// record yet (an edit failed).
 	Pending []string `json:"pending,omitempty"`
 	Stale   bool     `json:"stale,omitempty"`
+	// Incident is the automatic diagnosis the alert links (INC-n); Diagnosed says it ended,
+	// with Cause its verdict's cause (empty: it failed).
+	Incident  string `json:"incident,omitempty"`
+	Diagnosed bool   `json:"diagnosed,omitempty"`
+	Cause     string `json:"cause,omitempty"`
 }
 
 // PutWatchAlert writes a tunnel's alert, replacing the one it had.

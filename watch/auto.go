@@ -15,9 +15,10 @@ const DefaultAutoEvery = time.Hour
 // Every; while a diagnosis of an edge runs, another tunnel of it turning bad joins that run
 // rather than start a second one.
 type AutoDiagnose struct {
-	// Start opens the incident and runs the diagnosis of a site of an edge, returning when it
-	// is over (it runs on a goroutine of its own).
-	Start func(edge, site string) error
+	// Start opens the incident and runs the diagnosis of the tunnel's site of its edge,
+	// returning when it is over (it runs on a goroutine of its own). The tunnel is the one
+	// whose change started it: its alert is where bot serve says the diagnosis.
+	Start func(k Key) error
 	// Enabled says whether an edge diagnoses itself (nil: every edge).
 	Enabled func(edge string) bool
 	Every   time.Duration // default DefaultAutoEvery
@@ -78,7 +79,7 @@ func (a *AutoDiagnose) Decide(t Transition) string {
 			delete(a.running, t.Edge)
 			a.mu.Unlock()
 		}()
-		if err := a.Start(t.Edge, t.Site); err != nil && a.Logger != nil {
+		if err := a.Start(t.Key); err != nil && a.Logger != nil {
 			a.Logger.Warn("automatic diagnosis", "edge", t.Edge, "site", t.Site, "err", err)
 		}
 	})

@@ -16,9 +16,9 @@ func TestAutoDiagnose_RateLimitAndJoin(t *testing.T) {
 	var mu sync.Mutex
 	var started []string
 	a := &AutoDiagnose{
-		Start: func(edge, site string) error {
+		Start: func(k Key) error {
 			mu.Lock()
-			started = append(started, edge+"/"+site)
+			started = append(started, k.Edge+"/"+k.Site)
 			mu.Unlock()
 			<-release
 			return errors.New("capture failed") // logged, never fatal

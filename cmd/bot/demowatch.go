@@ -57,9 +57,9 @@ func runDemoWatch(ctx context.Context, e *env, dir string, secs int) error {
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	reports := make(chan *diag.Report, 1)
-	auto := &watch.AutoDiagnose{Start: func(edge, site string) error {
-		fmt.Fprintf(e.stdout, "%s  automatic diagnosis of %s started (capture %ds)\n", diag.FormatTime(time.Now()), edge, secs)
-		rep, err := eng.Diagnose(ctx, diag.Request{Edge: edge, Peer: peerOfSite(cfg, edge, site), CaptureSeconds: secs, OutDir: dir, Requester: "watch"})
+	auto := &watch.AutoDiagnose{Start: func(k watch.Key) error {
+		fmt.Fprintf(e.stdout, "%s  automatic diagnosis of %s started (capture %ds)\n", diag.FormatTime(time.Now()), k.Edge, secs)
+		rep, err := eng.Diagnose(ctx, diag.Request{Edge: k.Edge, Peer: peerOfSite(cfg, k.Edge, k.Site), CaptureSeconds: secs, OutDir: dir, Requester: "watch"})
 		if rep != nil {
 			reports <- rep
 		}

@@ -112,7 +112,7 @@ func serve(ctx context.Context, e *env, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	stopWatch, err := startWatcher(ctx, cfg, db, reg, bot, lg, hints, autoDiagnose(ctx, cfg, eng, lg))
+	stopWatch, err := startWatcher(ctx, cfg, db, reg, bot, lg, hints, eng)
 	if err != nil {
 		return err
 	}

@@ -94,16 +94,22 @@ func syslogSenders(ctx context.Context, cfg *config.Config) (map[netip.Addr]stri
 	return out, nil
 }
 
-// autoDiagnose starts diagnoses on the edges whose auto_diagnose is on. The incident is
-// the engine's own (a run without one opens it).
-func autoDiagnose(ctx context.Context, cfg *config.Config, eng *engine.Engine, lg *slog.Logger) *watch.AutoDiagnose {
+// autoDiagnose starts diagnoses on the edges whose auto_diagnose is on, through diagnose
+// (the tunnel whose change started it, and its configured peer).
+func autoDiagnose(cfg *config.Config, lg *slog.Logger, diagnose func(k watch.Key, peer string) error) *watch.AutoDiagnose {
 	return &watch.AutoDiagnose{
 		Enabled: cfg.AutoDiagnose,
 		Logger:  lg,
-		Start: func(edge, site string) error {
-			_, err := eng.Diagnose(ctx, diag.Request{Edge: edge, Peer: peerOfSite(cfg, edge, site), Requester: "watch", Automatic: true})
-			return err
-		},
+		Start:   func(k watch.Key) error { return diagnose(k, peerOfSite(cfg, k.Edge, k.Site)) },
+	}
+}
+
+// diagnoseQuietly runs an automatic diagnosis on the engine alone: its incident is the
+// engine's own (a run without one opens it) and nothing is posted.
+func diagnoseQuietly(ctx context.Context, eng *engine.Engine) func(k watch.Key, peer string) error {
+	return func(k watch.Key, peer string) error {
+		_, err := eng.Diagnose(ctx, diag.Request{Edge: k.Edge, Peer: peer, Requester: "watch", Automatic: true})
+		return err
 	}
 }
 

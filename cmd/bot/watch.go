@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"ipsecbot/config"
+	"ipsecbot/diag/engine"
 	"ipsecbot/diag/nsx"
 	"ipsecbot/handlers"
 	"ipsecbot/store"
@@ -131,11 +132,12 @@ func watchTargets(cfg *config.Config) ([]watch.Target, func(), error) {
 
 // startWatcher runs the watcher inside `bot serve` when the configuration has a watch
 // section: its series go on the bot's /metrics, its state changes to the log, with
-// slack.alert_channel set to Slack as alerts (bot's), and to the extra notifiers (automatic
-// diagnosis); the syslog's flap lines reach it through hints (may be nil). stop waits for the
-// sweep in progress, and the diagnoses the notifiers started, to end.
+// slack.alert_channel set to Slack as alerts (bot's), and to the automatic diagnosis on eng
+// (said in the alert's thread when there are alerts, else only recorded); the syslog's flap
+// lines reach it through hints (may be nil). stop waits for the sweep in progress, and the
+// diagnoses it started, to end.
 func startWatcher(ctx context.Context, cfg *config.Config, db *store.DB, reg prometheus.Registerer, bot *handlers.Server, lg *slog.Logger,
-	hints *hintRelay, extra ...watch.Notifier) (stop func(), err error) {
+	hints *hintRelay, eng *engine.Engine) (stop func(), err error) {
 	if !cfg.Watch.Enabled() {
 		return func() {}, nil
 	}
@@ -152,6 +154,7 @@ func startWatcher(ctx context.Context, cfg *config.Config, db *store.DB, reg pro
 		lg.Info("tunnel state", "edge", t.Edge, "site", t.Site, "tunnel", t.Tunnel, "from", t.From, "to", t.To, "reason", t.Reason)
 	})}
 	observers := watch.Observers{metrics}
+	diagnose := diagnoseQuietly(ctx, eng)
 	if ch := cfg.Slack.AlertChannel; ch != "" {
 		alerts, err := bot.NewAlerts(handlers.AlertOptions{Channel: ch, ClearAfter: cfg.Watch.ClearHold(), Context: ctx})
 		if err != nil {
@@ -159,8 +162,11 @@ func startWatcher(ctx context.Context, cfg *config.Config, db *store.DB, reg pro
 			return nil, err
 		}
 		notifiers, observers = append(notifiers, alerts), append(observers, alerts)
+		diagnose = func(k watch.Key, peer string) error { return alerts.Diagnose(ctx, k, peer) }
 	}
-	wc := watchConfig(cfg, db, targets, append(notifiers, extra...), lg)
+	// After the alerts: a change's alert is in Slack before its diagnosis asks for the thread.
+	auto := autoDiagnose(cfg, lg, diagnose)
+	wc := watchConfig(cfg, db, targets, append(notifiers, auto), lg)
 	wc.Observer = observers
 	w, err := watch.New(wc)
 	if err != nil {
@@ -179,11 +185,7 @@ func startWatcher(ctx context.Context, cfg *config.Config, db *store.DB, reg pro
 	return func() {
 		cancel()
 		<-done
-		for _, n := range extra {
-			if wt, ok := n.(interface{ Wait() }); ok {
-				wt.Wait()
-			}
-		}
+		auto.Wait()
 		closeAll()
 	}, nil
 }

@@ -212,8 +212,9 @@ func startWatchLab(t *testing.T, opts lab.Options) string {
 
 // serveWatchLab runs `bot serve` with a watch section (sweeps every second, alerts to
 // CALERTS) over a watch lab of opts, against a fake Slack, until the test ends; it returns the
-// bot's address, the fake and the configuration file, whose slack.listen is the bot's.
-func serveWatchLab(t *testing.T, opts lab.Options) (addr string, fake *slacktestx.Server, path string) {
+// bot's address, the fake and the configuration file, whose slack.listen is the bot's. tune
+// changes the configuration before the bot starts.
+func serveWatchLab(t *testing.T, opts lab.Options, tune ...func(*config.Config)) (addr string, fake *slacktestx.Server, path string) {
 	t.Helper()
 	opts.Dir = t.TempDir()
 	l, err := lab.Start(t.Context(), opts)
@@ -229,6 +230,9 @@ func serveWatchLab(t *testing.T, opts lab.Options) (addr string, fake *slacktest
 	cfg.Slack.SigningSecretEnv, cfg.Slack.SigningSecretFile = "", "slack-signing-secret"
 	cfg.Slack.AlertChannel = "CALERTS"
 	cfg.Watch = config.Watch{Interval: "1s"}
+	for _, f := range tune {
+		f(cfg)
+	}
 	for _, name := range []string{"slack-bot-token", "slack-signing-secret"} {
 		if err := os.WriteFile(filepath.Join(l.Dir(), name), []byte("xoxb-lab\n"), 0o600); err != nil {
 			t.Fatal(err)
