@@ -137,6 +137,20 @@ func stepError(op *store.Op, name string) string {
 }
 
 // invite brings the given users and slack.oncall (user groups expanded) into channel.
+// slackUserID reports whether id is a Slack user ID (U… or W…, upper-case letters and
+// digits), not a name the terminal or the watcher stands in with ("cli", "watch", the bot).
+func slackUserID(id string) bool {
+	if len(id) < 2 || id[0] != 'U' && id[0] != 'W' {
+		return false
+	}
+	for _, r := range id {
+		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
+}
+
 func (s *Server) invite(ctx context.Context, channel string, users ...string) error {
 	var ids []string
 	for _, id := range append(users, s.cfg.Slack.Oncall...) {
@@ -148,7 +162,7 @@ func (s *Server) invite(ctx context.Context, channel string, users ...string) er
 			ids = append(ids, members...)
 			continue
 		}
-		if id != "" && id != "cli" && id != incident.Bot {
+		if slackUserID(id) {
 			ids = append(ids, id)
 		}
 	}

@@ -388,3 +388,16 @@ func storedIncident(t *testing.T, dir, id string) store.Incident {
 	}
 	return inc
 }
+
+// Ensure only Slack user IDs are invited: the names the terminal and the watcher stand in
+// with as requesters ("cli", "watch") and the bot are not people.
+func TestSlackUserID(t *testing.T) {
+	for id, want := range map[string]bool{
+		"UOPS": true, "U02ALICE": true, "W012ABC": true,
+		"cli": false, "watch": false, "bot": false, "": false, "U": false, "Uops": false, "S0ONCALL": false, "C1": false,
+	} {
+		if got := slackUserID(id); got != want {
+			t.Errorf("slackUserID(%q) = %v, want %v", id, got, want)
+		}
+	}
+}
