@@ -51,6 +51,9 @@ type Fault struct {
 	// Hold does what the method does, then holds its answer this long (or until the client
 	// gives up): Slack took the call and the client never heard, as when it is killed.
 	Hold time.Duration
+	// Acted does what the method does before answering with Status or Error: Slack acted
+	// and the client heard a failure (a gateway's 503 after the write).
+	Acted bool
 }
 
 // The bot's identity in the fake: auth.test answers these, and chat.postMessage posts as
@@ -402,7 +405,7 @@ func (s *Server) method(name string, h func(http.ResponseWriter, url.Values)) ht
 		var hold time.Duration
 		if s.record(name, r, r.Form, nil) {
 			var served bool
-			if served, hold = s.serveFault(w, r, name); served {
+			if served, hold = s.serveFault(w, r, name, func() { h(httptest.NewRecorder(), r.Form) }); served {
 				return
 			}
 		}
@@ -435,7 +438,7 @@ func (s *Server) record(name string, r *http.Request, form url.Values, body []by
 
 // serveFault consumes the next fault queued for name; false when the normal answer follows,
 // with how long to hold it.
-func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, name string) (bool, time.Duration) {
+func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, name string, act func()) (bool, time.Duration) {
 	s.mu.Lock()
 	f := s.faults[name][0]
 	s.faults[name] = s.faults[name][1:]
@@ -451,6 +454,9 @@ func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, name string)
 	}
 	if f.Status == 0 && f.Error == "" {
 		return false, f.Hold
+	}
+	if f.Acted && act != nil {
+		act()
 	}
 	if f.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
@@ -574,7 +580,7 @@ func (s *Server) response(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.record("response", r, nil, body) {
-		if served, _ := s.serveFault(w, r, "response"); served {
+		if served, _ := s.serveFault(w, r, "response", nil); served {
 			return
 		}
 	}
