@@ -43,7 +43,9 @@ func lookups(fake *slacktestx.Server) int {
 	return n
 }
 
-func briefs(fake *slacktestx.Server, ch string) []slacktestx.Message { return messagesIn(fake, ch, "handoff brief") }
+func briefs(fake *slacktestx.Server, ch string) []slacktestx.Message {
+	return messagesIn(fake, ch, "handoff brief")
+}
 
 func bookmarkTitles(ch slacktestx.Channel) []string {
 	var out []string
@@ -87,8 +89,10 @@ func TestEscalate_RestartAdoptsWhatSlackMade(t *testing.T) {
 		method string
 		made   func(f *slacktestx.Server) bool
 	}{
-		"channel":  {"conversations.create", func(f *slacktestx.Server) bool { return len(f.Channels()) == 1 }},
-		"brief":    {"chat.postMessage", func(f *slacktestx.Server) bool { return len(f.Channels()) == 1 && len(briefs(f, f.Channels()[0].ID)) == 1 }},
+		"channel": {"conversations.create", func(f *slacktestx.Server) bool { return len(f.Channels()) == 1 }},
+		"brief": {"chat.postMessage", func(f *slacktestx.Server) bool {
+			return len(f.Channels()) == 1 && len(briefs(f, f.Channels()[0].ID)) == 1
+		}},
 		"bookmark": {"bookmarks.add", func(f *slacktestx.Server) bool { return len(f.Channels()) == 1 && len(f.Channels()[0].Bookmarks) == 1 }},
 	} {
 		t.Run(name, func(t *testing.T) {
