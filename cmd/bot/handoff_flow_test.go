@@ -292,8 +292,9 @@ func killedOp(t *testing.T, f *flowLab, i int) store.Op {
 	return inc.Handoff.Ops[i]
 }
 
-// checkHandoff asserts what the loopback Slack holds after the flow, and the exported
-// postmortem; cutMethod was called once more than its effects show (a call cut in flight).
+// checkHandoff asserts what the loopback Slack holds after the flow (its channels, messages,
+// bookmarks and pins, whatever the calls were), and the exported postmortem; the cut method
+// was called once more than its effects show (a call cut in flight).
 func checkHandoff(t *testing.T, f *flowLab, b *servedBot, cut *killPoint) {
 	t.Helper()
 	fake := f.fake
