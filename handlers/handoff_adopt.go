@@ -76,12 +76,13 @@ func (x *opRun) look(ctx context.Context, what string, find func(ctx context.Con
 	if err != nil {
 		if ctx.Err() == nil {
 			x.s.log.Warn("incident channel step: looking for what it made failed; acting again", "incident", x.inc.ID,
-				"op", x.op.Seq, "step", x.step, "looked for", what, "err", err)
+				"op", x.op.Seq, "step", x.step, "looked_for", what, "err", err)
 		}
 		return ""
 	}
 	if id != "" {
-		x.s.log.Info("incident channel step: adopted what Slack already held", "incident", x.inc.ID, "op", x.op.Seq, "step", x.step, what, id)
+		x.s.log.Info("incident channel step: adopted what Slack already held", "incident", x.inc.ID, "op", x.op.Seq, "step", x.step,
+			"found", what, "id", id)
 	}
 	return id
 }
