@@ -179,7 +179,8 @@ func TestManifest_MatchesEndpointsAndScopes(t *testing.T) {
 		t.Errorf("interactivity = %+v", m.Settings.Interactivity)
 	}
 	scopes := strings.Join(m.OAuth.Scopes.Bot, " ")
-	for _, s := range []string{"commands", "chat:write", "files:write", "usergroups:read", "channels:manage", "pins:write"} {
+	for _, s := range []string{"commands", "chat:write", "files:write", "usergroups:read", "channels:manage", "pins:write",
+		"channels:read", "channels:history", "groups:history", "im:history", "bookmarks:read"} {
 		if !strings.Contains(scopes, s) {
 			t.Errorf("scope %s missing from %s", s, scopes)
 		}

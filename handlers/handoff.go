@@ -16,19 +16,23 @@ import (
 // remind, archive), each a list of side effects in Slack recorded in the store as planned,
 // then done with the Slack ID they produced, or failed with why. A bot that stops in the
 // middle finishes the planned steps when it starts again; done ones are never repeated.
-// A step cut off while its call was in flight is run again: Slack's already_pinned and
-// already_in_channel make those repeats harmless, and only a post or a channel created in
-// the instant before the stop could be made twice.
+// A step cut off while its call was in flight is run again. Pins, invites, topics and
+// edits are harmless to repeat (already_pinned, already_in_channel); a step that would
+// make a second channel, message or bookmark first looks for the one Slack may already
+// hold and adopts it (handoff_adopt.go), so each happens once.
 
 // stepFunc performs one side effect and returns the Slack ID it produced and the sets to
 // commit with it.
 type stepFunc func(ctx context.Context, x *opRun) (string, []incident.Set, error)
 
-// opRun is one op being run: the incident as last stored, and the op.
+// opRun is one step of an op being run: the incident as last stored, the op, the step's
+// name, and whether it may already have happened (the first step a start resumes).
 type opRun struct {
-	s   *Server
-	inc store.Incident
-	op  store.Op
+	s     *Server
+	inc   store.Incident
+	op    store.Op
+	step  string
+	rerun bool
 }
 
 func (x *opRun) h() *store.Handoff {
@@ -104,6 +108,12 @@ func (l *opLocks) lock(id string) func() {
 // others still run; when ctx ends (the bot stopping) the step in flight stays planned for
 // the next start. It returns the incident as last stored.
 func (s *Server) runOp(ctx context.Context, id string, seq int) (store.Incident, error) {
+	return s.runSteps(ctx, id, seq, false)
+}
+
+// runSteps is runOp; resumed says the op was left unfinished by an earlier process, whose
+// last step may have reached Slack.
+func (s *Server) runSteps(ctx context.Context, id string, seq int, resumed bool) (store.Incident, error) {
 	defer s.opLocks.lock(id)()
 	inc, err := s.db.Incident(id)
 	if err != nil {
@@ -125,7 +135,8 @@ func (s *Server) runOp(ctx context.Context, id string, seq int) (store.Incident,
 				return "", nil, fmt.Errorf("unknown step %q", name)
 			}
 		}
-		out, sets, err := fn(ctx, &opRun{s: s, inc: inc, op: op})
+		out, sets, err := fn(ctx, &opRun{s: s, inc: inc, op: op, step: name, rerun: resumed})
+		resumed = false
 		if err != nil && ctx.Err() != nil {
 			return inc, ctx.Err() // stopped: the step stays planned
 		}
@@ -161,7 +172,7 @@ func (s *Server) resumeOps() error {
 		id := inc.ID
 		s.work.Go(func(ctx context.Context) {
 			for _, seq := range seqs {
-				if _, err := s.runOp(ctx, id, seq); err != nil && ctx.Err() == nil {
+				if _, err := s.runSteps(ctx, id, seq, true); err != nil && ctx.Err() == nil {
 					s.log.Error("resumed incident op failed", "incident", id, "op", seq, "err", err)
 				}
 			}

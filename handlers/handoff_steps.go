@@ -57,26 +57,38 @@ func slackName(name string, max int) string {
 func stepCreateChannel(ctx context.Context, x *opRun) (string, []incident.Set, error) {
 	s := x.s
 	base := s.channelName(x.inc, x.op.At)
+	// A name taken may be the channel this step made before a kill or a lost answer.
+	maybeMade := x.rerun
+	var list channelList
 	for i := 1; i <= 10; i++ {
 		name := base
 		if i > 1 {
 			name = fmt.Sprintf("%s-%d", base, i)
 		}
-		var ch *slack.Channel
-		err := s.api.call(ctx, "conversations.create", func(ctx context.Context) error {
-			var err error
-			ch, err = s.api.client.CreateConversationContext(ctx, slack.CreateConversationParams{ChannelName: name})
+		var id string
+		err := s.api.callOnce(ctx, "conversations.create", func(ctx context.Context) error {
+			ch, err := s.api.client.CreateConversationContext(ctx, slack.CreateConversationParams{ChannelName: name})
+			if err == nil {
+				id = ch.ID
+			}
 			return err
+		}, func(context.Context) (bool, error) {
+			maybeMade = true // known only from the name_taken that follows
+			return false, nil
 		})
-		if e, ok := errors.AsType[slack.SlackErrorResponse](err); ok && e.Err == "name_taken" {
-			continue
-		}
-		if err != nil {
+		if slackErr(err) == "name_taken" {
+			if maybeMade {
+				id = x.look(ctx, "channel "+name, func(ctx context.Context) (string, error) { return x.findChannel(ctx, &list, name) })
+			}
+			if id == "" {
+				continue
+			}
+		} else if err != nil {
 			return "", nil, err
 		}
-		return ch.ID, []incident.Set{
-			incident.Handoff(func(h *store.Handoff) { h.Channel, h.ChannelName = ch.ID, name }),
-			incident.Thread(ch.ID, ""),
+		return id, []incident.Set{
+			incident.Handoff(func(h *store.Handoff) { h.Channel, h.ChannelName = id, name }),
+			incident.Thread(id, ""),
 		}, nil
 	}
 	return "", nil, fmt.Errorf("channel names %s to %s-10 are all taken", base, base)
@@ -104,7 +116,7 @@ func stepInvite(ctx context.Context, x *opRun) (string, []incident.Set, error) {
 
 func (x *opRun) postBrief(ctx context.Context, channel string) (string, error) {
 	text := x.s.view(x.inc).Brief(slackStyle)
-	return x.s.api.post(ctx, channel, "", text, []slack.Block{section(truncate(text, maxSectionText))})
+	return x.postStep(ctx, channel, "", text, []slack.Block{section(truncate(text, maxSectionText))})
 }
 
 func stepPostBrief(ctx context.Context, x *opRun) (string, []incident.Set, error) {
@@ -152,16 +164,6 @@ func stepSetTopic(ctx context.Context, x *opRun) (string, []incident.Set, error)
 	})
 }
 
-func (s *Server) bookmark(ctx context.Context, channel, title, link string) (string, error) {
-	var bm slack.Bookmark
-	err := s.api.call(ctx, "bookmarks.add", func(ctx context.Context) error {
-		var err error
-		bm, err = s.api.client.AddBookmarkContext(ctx, channel, slack.AddBookmarkParameters{Title: title, Type: "link", Link: link})
-		return err
-	})
-	return bm.ID, err
-}
-
 func stepBookmarkThread(ctx context.Context, x *opRun) (string, []incident.Set, error) {
 	ch, err := x.channel()
 	if err != nil {
@@ -177,7 +179,7 @@ func stepBookmarkThread(ctx context.Context, x *opRun) (string, []incident.Set, 
 	if err != nil {
 		return "", nil, err
 	}
-	id, err := x.s.bookmark(ctx, ch, "Verdict thread", link)
+	id, err := x.bookmark(ctx, ch, "Verdict thread", link)
 	return id, nil, err
 }
 
@@ -193,7 +195,7 @@ func stepBookmarkFile(kind, title, name string) stepFunc {
 		if err != nil {
 			return "", nil, err
 		}
-		id, err := x.s.bookmark(ctx, ch, title, link)
+		id, err := x.bookmark(ctx, ch, title, link)
 		return id, nil, err
 	}
 }
@@ -245,7 +247,7 @@ func stepIndexLine(ctx context.Context, x *opRun) (string, []incident.Set, error
 	if h.IndexTS != "" && h.IndexChannel == index {
 		return h.IndexTS, nil, s.api.update(ctx, index, h.IndexTS, line, []slack.Block{section(line)})
 	}
-	ts, err := s.api.post(ctx, index, "", line, []slack.Block{section(line)})
+	ts, err := x.postStep(ctx, index, "", line, []slack.Block{section(line)})
 	if err != nil {
 		return "", nil, err
 	}
@@ -265,7 +267,7 @@ func stepPointer(ctx context.Context, x *opRun) (string, []incident.Set, error) 
 	default:
 		text = fmt.Sprintf(":arrow_right: %s escalated to <#%s> by <@%s>.", x.inc.ID, h.Channel, x.op.Actor)
 	}
-	ts, err := x.s.api.post(ctx, h.OriginChannel, h.OriginThread, text, nil)
+	ts, err := x.postStep(ctx, h.OriginChannel, h.OriginThread, text, nil)
 	return ts, nil, err
 }
 
@@ -290,7 +292,7 @@ func stepAnnounce(ctx context.Context, x *opRun) (string, []incident.Set, error)
 		return "", nil, err
 	}
 	text := fmt.Sprintf(":busts_in_silhouette: <@%s> assigned the incident commander role of %s to <@%s>.", x.op.Actor, x.inc.ID, x.op.Target)
-	return x.s.post(ctx, ch, text)
+	return x.post(ctx, ch, text)
 }
 
 // stepInviteTarget brings the new commander into the incident channel.
@@ -309,8 +311,9 @@ func stepInviteTarget(ctx context.Context, x *opRun) (string, []incident.Set, er
 	return "", nil, err
 }
 
-func (s *Server) post(ctx context.Context, channel, text string) (string, []incident.Set, error) {
-	ts, err := s.api.post(ctx, channel, "", text, nil)
+// post posts the step's one message, text alone, in channel.
+func (x *opRun) post(ctx context.Context, channel, text string) (string, []incident.Set, error) {
+	ts, err := x.postStep(ctx, channel, "", text, nil)
 	return ts, nil, err
 }
 
@@ -341,7 +344,7 @@ func stepDMBrief(ctx context.Context, x *opRun) (string, []incident.Set, error) 
 	}
 	text := fmt.Sprintf("You are now the incident commander of %s in <#%s>.\n\n%s\n%s", x.inc.ID, x.h().Channel,
 		x.s.view(x.inc).Brief(slackStyle), fmt.Sprintf(commanderChecklist, x.inc.ID))
-	ts, err := x.s.api.post(ctx, open.Out, "", text, []slack.Block{section(truncate(text, maxSectionText))})
+	ts, err := x.postStep(ctx, open.Out, "", text, []slack.Block{section(truncate(text, maxSectionText))})
 	return ts, nil, err
 }
 
@@ -364,7 +367,7 @@ func stepPostUpdate(ctx context.Context, x *opRun) (string, []incident.Set, erro
 	if due := x.s.nextUpdate(x.inc); !due.IsZero() {
 		fmt.Fprintf(&b, "\nNext update due %s.", diag.FormatTime(due))
 	}
-	ts, err := x.s.api.post(ctx, ch, "", b.String(), nil)
+	ts, err := x.postStep(ctx, ch, "", b.String(), nil)
 	if err != nil {
 		return "", nil, err
 	}
@@ -442,7 +445,7 @@ func stepClosingSummary(ctx context.Context, x *opRun) (string, []incident.Set, 
 	if err != nil {
 		return "", nil, err
 	}
-	return x.s.post(ctx, ch, x.s.closingSummary(x.inc, x.op))
+	return x.post(ctx, ch, x.s.closingSummary(x.inc, x.op))
 }
 
 // closingSummary says what the cause was, what fixed it, how long it took and what the
@@ -502,6 +505,6 @@ func stepThreadNote(ctx context.Context, x *opRun) (string, []incident.Set, erro
 	if x.op.Text != "" {
 		text = fmt.Sprintf(":white_check_mark: %s resolved by <@%s>: %s", x.inc.ID, x.op.Actor, escape(x.op.Text))
 	}
-	ts, err := x.s.api.post(ctx, x.inc.Channel, x.inc.ThreadTS, text, nil)
+	ts, err := x.postStep(ctx, x.inc.Channel, x.inc.ThreadTS, text, nil)
 	return ts, nil, err
 }

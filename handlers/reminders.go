@@ -114,7 +114,7 @@ func stepPostReminder(ctx context.Context, x *opRun) (string, []incident.Set, er
 		x.inc.ID, x.inc.ID, x.s.cfg.Slack.Cadence(h.Severity), last, who, x.inc.ID)
 	blocks := []slack.Block{section(text), slack.NewActionBlock("reminder_actions",
 		slack.NewButtonBlockElement(actionSnooze, x.inc.ID, plain("Snooze", 75)))}
-	ts, err := x.s.api.post(ctx, ch, "", text, blocks)
+	ts, err := x.postStep(ctx, ch, "", text, blocks)
 	return ts, []incident.Set{incident.Noting(store.EventReminder, "update reminder posted")}, err
 }
 
@@ -139,7 +139,7 @@ func stepArchiveNote(ctx context.Context, x *opRun) (string, []incident.Set, err
 	}
 	text := fmt.Sprintf(":file_cabinet: %s was resolved %s ago. Archive this channel when the review is done (`/ipsec incident %s` shows the brief; `bot incidents export %s` writes the postmortem skeleton).",
 		x.inc.ID, x.s.cfg.Slack.ArchiveDelay(), x.inc.ID, x.inc.ID)
-	return x.s.post(ctx, ch, text)
+	return x.post(ctx, ch, text)
 }
 
 // snoozeAction postpones the update reminder by one cadence. Anyone who may escalate or

@@ -93,6 +93,7 @@ type Server struct {
 	stopLoops  chan struct{} // closed by Shutdown: the sweep loop ends at once
 	stopOnce   sync.Once
 	opLocks    opLocks
+	me         identity // the bot's own Slack IDs, asked once
 }
 
 // DefaultMaxBody bounds a Slack request body; slash commands are a few hundred bytes and

@@ -91,11 +91,29 @@ func (a *slackAPI) retryWait(err error, attempt int) (time.Duration, bool) {
 
 // call runs fn until it succeeds, fails for good, or the policy's attempts are used up.
 func (a *slackAPI) call(ctx context.Context, method string, fn func(ctx context.Context) error) error {
+	return a.callOnce(ctx, method, fn, nil)
+}
+
+// callOnce is call for a method whose repeat would make a second thing (a message, a
+// bookmark): before an attempt that follows one Slack may have acted on, found looks for
+// what that attempt made, and a true ends the call without acting again.
+func (a *slackAPI) callOnce(ctx context.Context, method string, fn func(ctx context.Context) error, found func(ctx context.Context) (bool, error)) error {
+	var last error
 	for attempt := 1; ; attempt++ {
+		if found != nil && last != nil && mayHaveActed(last) {
+			ok, err := found(ctx)
+			if err != nil {
+				return fmt.Errorf("%s: %w (looking for what the failed attempt made: %v)", method, last, err)
+			}
+			if ok {
+				return nil
+			}
+		}
 		err := fn(ctx)
 		if err == nil {
 			return nil
 		}
+		last = err
 		a.metrics.slackErrors.WithLabelValues(method).Inc()
 		wait, retry := a.retryWait(err, attempt)
 		if !retry || attempt >= a.retry.MaxAttempts || ctx.Err() != nil {
@@ -112,9 +130,28 @@ func (a *slackAPI) call(ctx context.Context, method string, fn func(ctx context.
 	}
 }
 
+// mayHaveActed reports whether Slack may have done what a failed call asked: every failure
+// but a rate limit, which Slack answers before acting.
+func mayHaveActed(err error) bool {
+	if _, ok := errors.AsType[*slack.RateLimitedError](err); ok {
+		return false
+	}
+	if e, ok := errors.AsType[slack.StatusCodeError](err); ok && e.Code == http.StatusTooManyRequests {
+		return false
+	}
+	return slackErr(err) != "ratelimited"
+}
+
 // post sends a message (to a thread when threadTS is set) and returns its timestamp. Every
 // text leaving the bot is cut to Slack's limits here (blocks are cut where they are built).
 func (a *slackAPI) post(ctx context.Context, channel, threadTS, text string, blocks []slack.Block) (string, error) {
+	return a.postOnce(ctx, channel, threadTS, text, blocks, nil, nil)
+}
+
+// postOnce is post with metadata, when meta is set, and found (see callOnce) giving the
+// timestamp of the message an earlier attempt posted, "" when there is none.
+func (a *slackAPI) postOnce(ctx context.Context, channel, threadTS, text string, blocks []slack.Block,
+	meta *slack.SlackMetadata, found func(ctx context.Context) (string, error)) (string, error) {
 	opts := []slack.MsgOption{slack.MsgOptionText(truncate(text, maxMessageText), false)}
 	if len(blocks) > 0 {
 		opts = append(opts, slack.MsgOptionBlocks(blocks...))
@@ -122,12 +159,23 @@ func (a *slackAPI) post(ctx context.Context, channel, threadTS, text string, blo
 	if threadTS != "" {
 		opts = append(opts, slack.MsgOptionTS(threadTS))
 	}
+	if meta != nil {
+		opts = append(opts, slack.MsgOptionMetadata(*meta))
+	}
 	var ts string
-	err := a.call(ctx, "chat.postMessage", func(ctx context.Context) error {
+	var check func(ctx context.Context) (bool, error)
+	if found != nil {
+		check = func(ctx context.Context) (bool, error) {
+			var err error
+			ts, err = found(ctx)
+			return ts != "", err
+		}
+	}
+	err := a.callOnce(ctx, "chat.postMessage", func(ctx context.Context) error {
 		var err error
 		_, ts, err = a.client.PostMessageContext(ctx, channel, opts...)
 		return err
-	})
+	}, check)
 	return ts, err
 }
 

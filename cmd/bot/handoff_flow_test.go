@@ -212,12 +212,13 @@ var flowSteps = []flowStep{
 	{"U02ALICE", "resolve INC-1 the PSK was re-keyed on both sides", 4},
 }
 
-// killPoint is where a flow is cut: while step's Slack call method (its first after the
-// step's command) hangs before Slack acts, or, held, after Slack acted and before the
-// bot heard.
+// killPoint is where a flow is cut: while step's Slack call method (its nth after the
+// step's command, from 0) hangs before Slack acts, or, held, after Slack acted and before
+// the bot heard.
 type killPoint struct {
 	step   int
 	method string
+	nth    int
 	held   bool
 }
 
@@ -246,14 +247,21 @@ func runFlow(t *testing.T, f *flowLab, kill *killPoint) *servedBot {
 			if kill.held {
 				fault = slacktestx.Fault{Hold: time.Minute}
 			}
-			f.fake.Fail(kill.method, fault)
+			// The calls before the nth are answered as usual (a zero Fault).
+			f.fake.Fail(kill.method, append(make([]slacktestx.Fault, kill.nth), fault)...)
 		}
 		if ack := b.command(t, f, st.user, "C1", st.text); strings.Contains(ack, ":x:") || strings.Contains(ack, ":warning:") {
 			t.Fatalf("/ipsec %s: %s", st.text, ack)
 		}
 		if cut {
 			waitUntil(t, 120*time.Second, kill.method+" reaching Slack", func() bool {
-				return slices.ContainsFunc(f.fake.Calls("")[before:], func(c slacktestx.Call) bool { return c.Method == kill.method })
+				n := 0
+				for _, c := range f.fake.Calls("")[before:] {
+					if c.Method == kill.method {
+						n++
+					}
+				}
+				return n > kill.nth
 			})
 			b.kill(t)
 			if op := killedOp(t, f, i); op.Done {
@@ -284,8 +292,9 @@ func killedOp(t *testing.T, f *flowLab, i int) store.Op {
 	return inc.Handoff.Ops[i]
 }
 
-// checkHandoff asserts what the loopback Slack holds after the flow, and the exported
-// postmortem; cutMethod was called once more than its effects show (a call cut in flight).
+// checkHandoff asserts what the loopback Slack holds after the flow (its channels, messages,
+// bookmarks and pins, whatever the calls were), and the exported postmortem; the cut method
+// was called once more than its effects show (a call cut in flight).
 func checkHandoff(t *testing.T, f *flowLab, b *servedBot, cut *killPoint) {
 	t.Helper()
 	fake := f.fake
@@ -434,7 +443,8 @@ func TestHandoffFlow_AgainstLab(t *testing.T) {
 // Ensure a `bot serve` killed with SIGKILL at a step of the handoff, and started again on the
 // same configuration and store, finishes it with the same end state and every side effect
 // once: cut while the step's call hangs before Slack acts, or after Slack acted and before
-// the bot heard (pins.add answers already_pinned, chat.update edits in place).
+// the bot heard (pins.add answers already_pinned, chat.update edits in place; the channel,
+// the messages and the bookmarks Slack made are found and adopted).
 func TestHandoffFlow_KilledAtAStep(t *testing.T) {
 	bin := builtBot(t)
 	for name, kp := range map[string]killPoint{
@@ -444,6 +454,13 @@ func TestHandoffFlow_KilledAtAStep(t *testing.T) {
 		"commander_dm_open":        {step: 1, method: "conversations.open"},
 		"pin_update_in_flight":     {step: 2, method: "pins.add"},
 		"closing_set_topic":        {step: 3, method: "conversations.setTopic"},
+		"create_channel_unheard":   {step: 0, method: "conversations.create", held: true},
+		"brief_unheard":            {step: 0, method: "chat.postMessage", held: true},
+		"bookmark_unheard":         {step: 0, method: "bookmarks.add", held: true},
+		"announce_unheard":         {step: 1, method: "chat.postMessage", held: true},
+		"dm_brief_unheard":         {step: 1, method: "chat.postMessage", nth: 1, held: true},
+		"update_unheard":           {step: 2, method: "chat.postMessage", held: true},
+		"closing_summary_unheard":  {step: 3, method: "chat.postMessage", held: true},
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := startFlowLab(t, bin)

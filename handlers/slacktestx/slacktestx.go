@@ -1,13 +1,15 @@
 // Package slacktestx extends slack-go's slacktest server with what the bot needs and slacktest
 // lacks: chat.update, the three-step file upload flow, channels (create with name_taken,
-// invite, topic, archive), pins, bookmarks, permalinks, direct messages, users and
-// user-group members, response_url endpoints, and injected failures (429 with Retry-After,
-// Slack error codes, answers held before or after the method acts). It records every call,
-// and keeps the state the calls built, so tests can assert what reached "Slack" and what it
-// holds.
+// invite, topic, archive, list with their creator and creation time), message history and
+// thread replies with the metadata posted, pins, bookmarks (add, list), permalinks, direct
+// messages, users and user-group members, auth.test answering as the bot (BotUserID),
+// response_url endpoints, and injected failures (429 with Retry-After, Slack error codes,
+// answers held before or after the method acts). It records every call, and keeps the
+// state the calls built, so tests can assert what reached "Slack" and what it holds.
 package slacktestx
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -49,7 +51,20 @@ type Fault struct {
 	// Hold does what the method does, then holds its answer this long (or until the client
 	// gives up): Slack took the call and the client never heard, as when it is killed.
 	Hold time.Duration
+	// Acted does what the method does before answering with Status or Error: Slack acted
+	// and the client heard a failure (a gateway's 503 after the write).
+	Acted bool
 }
+
+// The bot's identity in the fake: auth.test answers these, and chat.postMessage posts as
+// them (the token is the bot's).
+const (
+	BotUserID = "UIPSECBOT"
+	BotID     = "BIPSECBOT"
+)
+
+// Someone is the creator of the channels TakeName takes.
+const Someone = "USOMEONE"
 
 // Message is a message as the fake holds it after posts and updates.
 type Message struct {
@@ -59,6 +74,9 @@ type Message struct {
 	Text     string
 	Blocks   string // JSON as posted
 	Updates  int    // how many chat.update calls changed it
+	User     string // who posted it (BotUserID for chat.postMessage)
+	BotID    string // set for the bot's posts
+	Metadata string // the metadata JSON posted with it, "" without
 }
 
 // Upload is one file that went through the upload flow.
@@ -84,6 +102,7 @@ type Server struct {
 	uploads  map[string]*Upload
 	groups   map[string][]string
 	seq      int
+	lastTS   int64 // microseconds of the last message timestamp given
 
 	channels map[string]*Channel // by ID
 	users    map[string]User
@@ -91,9 +110,11 @@ type Server struct {
 }
 
 // Channel is a channel as the fake holds it: created by conversations.create (or taken, see
-// TakeName), with its members, topic, pins and bookmarks.
+// TakeName, or added, see AddChannel), with its creator, members, topic, pins and bookmarks.
 type Channel struct {
 	ID, Name  string
+	Creator   string    // BotUserID for conversations.create
+	Created   time.Time // kept to the second, as Slack's created
 	Members   []string
 	Topic     string
 	Pins      []string // message timestamps
@@ -234,6 +255,14 @@ func (s *Server) bind(c slacktest.Customize) {
 		return ""
 	})))
 	c.Handle("/bookmarks.add", s.method("bookmarks.add", s.addBookmark))
+	c.Handle("/bookmarks.list", s.method("bookmarks.list", s.listBookmarks))
+	c.Handle("/conversations.list", s.method("conversations.list", s.listChannels))
+	c.Handle("/conversations.history", s.method("conversations.history", s.history))
+	c.Handle("/conversations.replies", s.method("conversations.replies", s.replies))
+	c.Handle("/auth.test", s.method("auth.test", func(w http.ResponseWriter, f url.Values) {
+		writeJSON(w, map[string]any{"ok": true, "url": "https://example.slack.com/", "team": "example", "team_id": "T0001",
+			"user": "ipsec-bot", "user_id": BotUserID, "bot_id": BotID})
+	}))
 	c.Handle("/chat.getPermalink", s.method("chat.getPermalink", func(w http.ResponseWriter, f url.Values) {
 		writeJSON(w, map[string]any{"ok": true, "channel": f.Get("channel"),
 			"permalink": "https://example.slack.com/archives/" + f.Get("channel") + "/p" + strings.ReplaceAll(f.Get("message_ts"), ".", "")})
@@ -266,13 +295,36 @@ func (s *Server) bind(c slacktest.Customize) {
 	c.Handle("/response/", s.response)
 }
 
-// TakeName makes a channel name taken, as if someone had created it.
+// TakeName makes a channel name taken, as if Someone had created it now.
 func (s *Server) TakeName(name string) {
+	s.AddChannel(Channel{Name: name, Creator: Someone, Created: time.Now()})
+}
+
+// AddChannel adds a channel as it is given (an ID CTAKEN<n> when it has none), as if made
+// outside the calls the fake serves; it returns the ID. Channels lists only the ones
+// conversations.create made.
+func (s *Server) AddChannel(ch Channel) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.seq++
-	id := fmt.Sprintf("CTAKEN%d", s.seq)
-	s.channels[id] = &Channel{ID: id, Name: name}
+	if ch.ID == "" {
+		s.seq++
+		ch.ID = fmt.Sprintf("CTAKEN%d", s.seq)
+	}
+	ch.Created = ch.Created.Truncate(time.Second)
+	s.channels[ch.ID] = &ch
+	return ch.ID
+}
+
+// AddMessage adds a message as it is given (a new timestamp when it has none), as if
+// posted outside the calls the fake serves; it returns the timestamp.
+func (s *Server) AddMessage(m Message) string {
+	if m.TS == "" {
+		m.TS = s.nextTS()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.messages = append(s.messages, &m)
+	return m.TS
 }
 
 // SetUser sets what users.info says of id.
@@ -311,7 +363,7 @@ func (s *Server) createChannel(w http.ResponseWriter, f url.Values) {
 	}
 	s.seq++
 	id := fmt.Sprintf("CNEW%04d", s.seq)
-	s.channels[id] = &Channel{ID: id, Name: name}
+	s.channels[id] = &Channel{ID: id, Name: name, Creator: BotUserID, Created: time.Now().Truncate(time.Second)}
 	writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": id, "name": name, "is_channel": true}})
 }
 
@@ -353,7 +405,7 @@ func (s *Server) method(name string, h func(http.ResponseWriter, url.Values)) ht
 		var hold time.Duration
 		if s.record(name, r, r.Form, nil) {
 			var served bool
-			if served, hold = s.serveFault(w, r, name); served {
+			if served, hold = s.serveFault(w, r, name, func() { h(httptest.NewRecorder(), r.Form) }); served {
 				return
 			}
 		}
@@ -386,7 +438,7 @@ func (s *Server) record(name string, r *http.Request, form url.Values, body []by
 
 // serveFault consumes the next fault queued for name; false when the normal answer follows,
 // with how long to hold it.
-func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, name string) (bool, time.Duration) {
+func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, name string, act func()) (bool, time.Duration) {
 	s.mu.Lock()
 	f := s.faults[name][0]
 	s.faults[name] = s.faults[name][1:]
@@ -403,6 +455,9 @@ func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, name string)
 	if f.Status == 0 && f.Error == "" {
 		return false, f.Hold
 	}
+	if f.Acted && act != nil {
+		act()
+	}
 	if f.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
 	}
@@ -414,15 +469,28 @@ func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, name string)
 	return true, 0
 }
 
+// nextTS is a message timestamp from the clock, later than every one given before.
 func (s *Server) nextTS() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.seq++
-	return fmt.Sprintf("1700000000.%06d", s.seq)
+	s.lastTS = max(time.Now().UnixMicro(), s.lastTS+1)
+	return formatTS(s.lastTS)
+}
+
+func formatTS(us int64) string { return fmt.Sprintf("%d.%06d", us/1e6, us%1e6) }
+
+// parseTS reads a Slack timestamp ("1700000000.000123") as microseconds; "" is 0.
+func parseTS(ts string) int64 {
+	sec, frac, _ := strings.Cut(ts, ".")
+	s, _ := strconv.ParseInt(sec, 10, 64)
+	frac = (frac + "000000")[:6]
+	u, _ := strconv.ParseInt(frac, 10, 64)
+	return s*1e6 + u
 }
 
 func (s *Server) postMessage(w http.ResponseWriter, f url.Values) {
-	m := &Message{Channel: f.Get("channel"), TS: s.nextTS(), ThreadTS: f.Get("thread_ts"), Text: f.Get("text"), Blocks: f.Get("blocks")}
+	m := &Message{Channel: f.Get("channel"), TS: s.nextTS(), ThreadTS: f.Get("thread_ts"), Text: f.Get("text"), Blocks: f.Get("blocks"),
+		User: BotUserID, BotID: BotID, Metadata: f.Get("metadata")}
 	s.mu.Lock()
 	s.messages = append(s.messages, m)
 	s.mu.Unlock()
@@ -512,7 +580,7 @@ func (s *Server) response(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.record("response", r, nil, body) {
-		if served, _ := s.serveFault(w, r, "response"); served {
+		if served, _ := s.serveFault(w, r, "response", nil); served {
 			return
 		}
 	}
@@ -548,4 +616,110 @@ func Sign(secret, body string, ts time.Time) http.Header {
 	h.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
 	h.Set("Content-Type", "application/x-www-form-urlencoded")
 	return h
+}
+
+func (s *Server) listBookmarks(w http.ResponseWriter, f url.Values) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []map[string]any{}
+	if ch, ok := s.channels[f.Get("channel_id")]; ok {
+		for _, bm := range ch.Bookmarks {
+			out = append(out, map[string]any{"id": bm.ID, "channel_id": ch.ID, "title": bm.Title, "link": bm.Link, "type": "link"})
+		}
+	}
+	writeJSON(w, map[string]any{"ok": true, "bookmarks": out})
+}
+
+// page cuts n items at cursor (an offset) by limit (def when unset) and returns the range
+// and the next cursor, "" at the end.
+func page(f url.Values, n, def int) (from, to int, next string) {
+	from, _ = strconv.Atoi(f.Get("cursor"))
+	limit, err := strconv.Atoi(f.Get("limit"))
+	if err != nil || limit <= 0 {
+		limit = def
+	}
+	from = min(max(from, 0), n)
+	to = min(from+limit, n)
+	if to < n {
+		next = strconv.Itoa(to)
+	}
+	return from, to, next
+}
+
+// listChannels serves conversations.list: every channel the fake holds, in ID order,
+// archived ones left out on exclude_archived.
+func (s *Server) listChannels(w http.ResponseWriter, f url.Values) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var chs []*Channel
+	for _, ch := range s.channels {
+		if !ch.Archived || f.Get("exclude_archived") != "true" {
+			chs = append(chs, ch)
+		}
+	}
+	slices.SortFunc(chs, func(a, b *Channel) int { return strings.Compare(a.ID, b.ID) })
+	from, to, next := page(f, len(chs), 100)
+	out := []map[string]any{}
+	for _, ch := range chs[from:to] {
+		out = append(out, map[string]any{"id": ch.ID, "name": ch.Name, "is_channel": true, "creator": ch.Creator,
+			"created": ch.Created.Unix(), "is_archived": ch.Archived})
+	}
+	writeJSON(w, map[string]any{"ok": true, "channels": out, "response_metadata": map[string]any{"next_cursor": next}})
+}
+
+// history serves conversations.history: the channel's messages outside threads (replies
+// are not in it), newest first, after oldest.
+func (s *Server) history(w http.ResponseWriter, f url.Values) {
+	s.serveMessages(w, f, func(m *Message) bool {
+		return m.Channel == f.Get("channel") && (m.ThreadTS == "" || m.ThreadTS == m.TS)
+	}, true)
+}
+
+// replies serves conversations.replies: the thread's parent and replies, oldest first.
+func (s *Server) replies(w http.ResponseWriter, f url.Values) {
+	s.serveMessages(w, f, func(m *Message) bool {
+		return m.Channel == f.Get("channel") && (m.TS == f.Get("ts") || m.ThreadTS == f.Get("ts"))
+	}, false)
+}
+
+// serveMessages answers with the messages that match and are after oldest (inclusive on
+// inclusive=true), a page at a time; their metadata only on include_all_metadata.
+func (s *Server) serveMessages(w http.ResponseWriter, f url.Values, match func(*Message) bool, newestFirst bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	oldest := parseTS(f.Get("oldest"))
+	inclusive := f.Get("inclusive") == "true" || f.Get("inclusive") == "1"
+	var msgs []*Message
+	for _, m := range s.messages {
+		at := parseTS(m.TS)
+		if match(m) && (at > oldest || inclusive && at == oldest) {
+			msgs = append(msgs, m)
+		}
+	}
+	slices.SortFunc(msgs, func(a, b *Message) int {
+		if newestFirst {
+			a, b = b, a
+		}
+		return cmp.Compare(parseTS(a.TS), parseTS(b.TS))
+	})
+	from, to, next := page(f, len(msgs), 100)
+	out := []map[string]any{}
+	for _, m := range msgs[from:to] {
+		o := map[string]any{"type": "message", "ts": m.TS, "text": m.Text}
+		if m.User != "" {
+			o["user"] = m.User
+		}
+		if m.BotID != "" {
+			o["bot_id"] = m.BotID
+		}
+		if m.ThreadTS != "" {
+			o["thread_ts"] = m.ThreadTS
+		}
+		if json.Valid([]byte(m.Metadata)) && f.Get("include_all_metadata") == "1" {
+			o["metadata"] = json.RawMessage(m.Metadata)
+		}
+		out = append(out, o)
+	}
+	writeJSON(w, map[string]any{"ok": true, "messages": out, "has_more": next != "",
+		"response_metadata": map[string]any{"next_cursor": next}})
 }
