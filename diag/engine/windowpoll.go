@@ -70,7 +70,7 @@ func (p *windowPoll) loop(ctx context.Context) {
 			cli.Close()
 		}
 	}()
-	for {
+	for failed := 0; failed < maxPollFailures; {
 		select {
 		case <-ctx.Done():
 			return
@@ -79,18 +79,27 @@ func (p *windowPoll) loop(ctx context.Context) {
 		if cli == nil {
 			c, err := p.session(ctx)
 			if err != nil {
+				failed++
 				p.r.e.log.Debug("capture window: no session to poll the Edge's counters", "edge", p.r.edge.Name, "err", err)
 				continue
 			}
 			cli = c
 		}
 		if err := p.read(ctx, cli); err != nil {
+			failed++
 			p.r.e.log.Debug("capture window: polling the Edge's counters failed", "edge", p.r.edge.Name, "err", err)
 			cli.Close() // it may be stuck in the command: a new one next time
 			cli = nil
+			continue
 		}
+		failed = 0
 	}
+	p.r.e.log.Debug("capture window: the Edge's counters are not polled any more in this window", "edge", p.r.edge.Name)
 }
+
+// maxPollFailures is how many readings in a row may fail before the poll gives up for the
+// window: an Edge that will not answer is not asked for a new session every tick.
+const maxPollFailures = 3
 
 // session opens the poll's own Edge session, when the run reaches the Edge over SSH (not
 // through the Manager's central CLI, which has no session to spare). Cancelling ctx closes it.
