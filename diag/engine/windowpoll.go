@@ -146,7 +146,7 @@ func (p *windowPoll) read(ctx context.Context, cli EdgeCLI) error {
 func espSeen(base, cur *edge.SAStatus, peer netip.Addr) (string, bool) {
 	c, ok := edge.ESPSince(base, cur, peer)
 	if !ok {
-		return "ESP packets so far: no SA with " + peer.String() + " on the Edge", false
+		return "ESP packets: no SA with " + peer.String() + " on the Edge", false
 	}
 	return "ESP packets so far: " + c.String() + " (Edge SA counters)", true
 }

@@ -43,15 +43,6 @@ func windowRun(t *testing.T, l *lab.Lab, secs int) (*diag.Report, []diag.Event) 
 	return rep, window
 }
 
-func stepResult(t *testing.T, rep *diag.Report, name string) diag.StepResult {
-	t.Helper()
-	i := slices.IndexFunc(rep.Steps, func(s diag.StepResult) bool { return s.Name == name })
-	if i < 0 {
-		t.Fatalf("no step %s in the report", name)
-	}
-	return rep.Steps[i]
-}
-
 var seenCount = regexp.MustCompile(`^ESP packets so far: (\d+) in / (\d+) out \(Edge SA counters\)$`)
 
 // Ensure the window's countdown carries the ESP packets the Edge counted since the window
@@ -83,7 +74,7 @@ func TestWindow_ShowsPacketsSoFar(t *testing.T) {
 	if !slices.IsSorted(ins) || !slices.IsSorted(outs) || ins[len(ins)-1] <= ins[0] || outs[len(outs)-1] <= outs[0] {
 		t.Errorf("the figure does not grow over the window: in %v, out %v", ins, outs)
 	}
-	if s := stepResult(t, rep, "step3-capture"); s.Status != diag.StepOK {
+	if s := step(t, rep, "step3-capture"); s.Status != diag.StepOK {
 		t.Errorf("step 3: %s %s", s.Status, s.Error)
 	}
 }
@@ -114,11 +105,11 @@ func TestWindow_HangingPollDelaysNothing(t *testing.T) {
 		t.Errorf("%q asked %d times: the poll never asked", edge.CmdServiceIPsecSA, asked)
 	}
 	for _, name := range []string{"step3-capture", "step4-show"} {
-		if s := stepResult(t, rep, name); s.Status != diag.StepOK {
+		if s := step(t, rep, name); s.Status != diag.StepOK {
 			t.Errorf("%s: %s %s", name, s.Status, s.Error)
 		}
 	}
-	if s := stepResult(t, rep, "step3-capture"); strings.Contains(s.Summary, "cut short") {
+	if s := step(t, rep, "step3-capture"); strings.Contains(s.Summary, "cut short") {
 		t.Errorf("step 3: %s", s.Summary)
 	}
 	for _, c := range l.Edge().Captures() {
