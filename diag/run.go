@@ -42,9 +42,13 @@ type Event struct {
 	Err      string    `json:"error,omitempty"`
 	Time     time.Time `json:"time"`
 	// WindowLeftS is the capture window's seconds left (EventWindow).
-	WindowLeftS int         `json:"window_left_s,omitempty"`
-	Result      *StepResult `json:"-"` // set on step_finished / step_failed
-	Report      *Report     `json:"-"` // set on run_finished
+	WindowLeftS int `json:"window_left_s,omitempty"`
+	// WindowSeen is what the Edge has counted of the tunnel's traffic since the window opened,
+	// as its last poll read it ("ESP packets so far: 120 in / 118 out (Edge SA counters)"; empty
+	// until a poll has answered). Summary carries it too (EventWindow).
+	WindowSeen string      `json:"window_seen,omitempty"`
+	Result     *StepResult `json:"-"` // set on step_finished / step_failed
+	Report     *Report     `json:"-"` // set on run_finished
 }
 
 // Listener receives a run's events.

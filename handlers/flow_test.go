@@ -183,8 +183,8 @@ func startLabBot(t *testing.T, captureSeconds int) (*lab.Lab, *testBot) {
 }
 
 // startLabBotWith runs the lab with opts (its directory a temporary one) and a bot with a real
-// store and the real engine pointed at it.
-func startLabBotWith(t *testing.T, opts lab.Options) (*lab.Lab, *testBot) {
+// store and the real engine pointed at it, its options changed by engOpts.
+func startLabBotWith(t *testing.T, opts lab.Options, engOpts ...func(*engine.Options)) (*lab.Lab, *testBot) {
 	t.Helper()
 	opts.Dir = t.TempDir()
 	l, err := lab.Start(t.Context(), opts)
@@ -198,7 +198,11 @@ func startLabBotWith(t *testing.T, opts lab.Options) (*lab.Lab, *testBot) {
 		t.Fatal(err)
 	}
 	incidents := incident.New(db, incident.Options{})
-	eng, err := engine.New(cfg, db, engine.Options{ArtifactsDir: t.TempDir(), Incidents: incidents})
+	eo := engine.Options{ArtifactsDir: t.TempDir(), Incidents: incidents}
+	for _, f := range engOpts {
+		f(&eo)
+	}
+	eng, err := engine.New(cfg, db, eo)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -109,7 +109,12 @@ type Lab struct {
 	capture  int
 	edges    int // Options.Edges
 	dp       *dataPathLab
+	sa       *edge.SAStatus // the Edge's `show service ipsec sa` before any traffic a capture watches
 }
+
+// espPerSecond is the ESP traffic each tunnel direction that carries any sees while the
+// Edge captures (edgesim.Config.ESPPerSecond): the SA counters move over the capture window.
+const espPerSecond = 10
 
 // Start stages a scenario: it builds the content, starts the Manager, the Edge and the peer
 // on loopback, and writes the CA, secrets and known_hosts into the directory.
@@ -174,10 +179,10 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 		}
 	}
 	outputs := l.content.showOutputs()
+	l.sa = l.content.saStatus()
 	if l.dp != nil {
-		sa := l.content.saStatus()
-		l.dataPathSPIs(sa)
-		outputs[edge.CmdServiceIPsecSA] = edgesim.RenderSA(sa)
+		l.dataPathSPIs(l.sa)
+		outputs[edge.CmdServiceIPsecSA] = edgesim.RenderSA(l.sa)
 	}
 	if l.edge, err = l.startEdge(ctx, host, sec.edgeHostKey, 0, sec, outputs, opts.Faults.Edge); err != nil {
 		return nil, err
@@ -208,6 +213,8 @@ func (l *Lab) startEdge(ctx context.Context, host string, hostKey ssh.Signer, ha
 		Password:        sec.edgePassword,
 		HostKey:         hostKey,
 		Outputs:         outputs,
+		SA:              l.sa,
+		ESPPerSecond:    espPerSecond,
 		Log:             l.content.edgeLog,
 		CaptureFile:     func() []byte { return l.content.capture },
 		CaptureFor:      l.captureFor,

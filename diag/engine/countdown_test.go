@@ -38,3 +38,31 @@ func TestProgress_WindowCountdownLine(t *testing.T) {
 		t.Errorf("progress:\n%s", out.String())
 	}
 }
+
+// Ensure a window event carries the Edge's figure in its Summary, and the terminal shows it:
+// a line of its own off a TTY, at the head of the spinner line on one (cut at the terminal's
+// width, the running steps' names come after it).
+func TestProgress_WindowFigure(t *testing.T) {
+	ev := windowEvent(42, "ESP packets so far: 120 in / 118 out (Edge SA counters)")
+	if ev.Summary != "capture window: 42s left · ESP packets so far: 120 in / 118 out (Edge SA counters)" || ev.WindowLeftS != 42 {
+		t.Fatalf("event %+v", ev)
+	}
+	if plain := windowEvent(7, ""); plain.Summary != "capture window: 7s left" || plain.WindowSeen != "" {
+		t.Fatalf("event without a figure %+v", plain)
+	}
+	var out bytes.Buffer
+	p := NewProgress(&out, false)
+	p.Event(ev)
+	p.Close()
+	if !strings.Contains(out.String(), ev.Summary+"\n") {
+		t.Errorf("progress:\n%s", out.String())
+	}
+	var tty bytes.Buffer
+	p = NewProgress(&tty, true)
+	p.Event(diag.Event{Kind: diag.EventStepStarted, Index: 7, Step: "step3-capture", Time: time.Now()})
+	p.Event(ev)
+	p.Close()
+	if !strings.Contains(tty.String(), " capture window: 42s left · ESP packets so far: 120 in / 118 out (Edge SA counters) · step3-capture (") {
+		t.Errorf("spinner line:\n%q", tty.String())
+	}
+}

@@ -71,6 +71,9 @@ type Options struct {
 	// CleanupCaptures and every JournalPoll, default 30 s).
 	Journal     *store.CaptureJournal
 	JournalPoll time.Duration
+	// WindowTick is how often the capture window's countdown and the Edge's counters are told
+	// (default 5 s): Slack's progress message is updated at most this often.
+	WindowTick time.Duration
 }
 
 // Engine runs diagnoses. It is safe for concurrent use; one diagnosis per edge runs at a time
@@ -114,6 +117,9 @@ func New(cfg *config.Config, db *store.DB, opts Options) (*Engine, error) {
 	}
 	if opts.JournalPoll <= 0 {
 		opts.JournalPoll = defaultJournalPoll
+	}
+	if opts.WindowTick <= 0 {
+		opts.WindowTick = defaultWindowTick
 	}
 	if opts.DefaultCaptureSeconds <= 0 {
 		opts.DefaultCaptureSeconds = config.DefaultCaptureWindowSeconds

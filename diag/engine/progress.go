@@ -150,7 +150,9 @@ func (p *Progress) draw() {
 	}
 	line := fmt.Sprintf("%s %s (%ds)", spinner[p.frame%len(spinner)], strings.Join(names, ", "), int(time.Since(oldest).Seconds()))
 	if p.window != "" {
-		line += " · " + p.window
+		// The window first: the line is cut at the terminal's width, and the steps running
+		// through the window are the capture's own.
+		line = fmt.Sprintf("%s %s · %s (%ds)", spinner[p.frame%len(spinner)], p.window, strings.Join(names, ", "), int(time.Since(oldest).Seconds()))
 	}
 	fmt.Fprint(p.w, oneLine(line, 118))
 	p.drawn = true

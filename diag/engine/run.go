@@ -66,6 +66,11 @@ type run struct {
 	windowEnd     chan struct{}
 	snapshots     sync.WaitGroup
 	snapshotsDone chan struct{}
+	// The window's poll of the Edge's counters (windowpoll.go): it ends with the window, or
+	// when the run closes its clients should the window's steps all have given up before.
+	polls     sync.WaitGroup
+	pollsCtx  context.Context
+	stopPolls context.CancelFunc
 
 	report *diag.Report
 	err    error
@@ -111,6 +116,7 @@ func (e *Engine) newRun(ctx context.Context, claimed *incident.Run, edgeCfg *con
 	if peerCfg != nil {
 		r.peerAddr, _ = netip.ParseAddr(peerCfg.Address)
 	}
+	r.pollsCtx, r.stopPolls = context.WithCancel(rctx)
 	r.collected.Dir = dir
 	return r, nil
 }
@@ -326,6 +332,8 @@ func (r *run) edgeCLI() (EdgeCLI, error) {
 func (r *run) manager() (Manager, error) { return r.mgr, r.mgrErr }
 
 func (r *run) closeClients() {
+	r.stopPolls()
+	r.polls.Wait()
 	if r.cli != nil {
 		r.cli.Close()
 	}

@@ -19,10 +19,16 @@ func (r *run) windowTimer() {
 	}
 	t := time.NewTimer(r.window)
 	defer t.Stop()
+	// The poll lives as long as the window: cancelled (its session closed) the moment the
+	// window ends, before windowEnd is closed, so nothing after the window waits on it.
+	pctx, stopPoll := context.WithCancel(r.pollsCtx)
+	defer stopPoll()
+	poll := r.pollWindow(pctx)
 	done := make(chan struct{})
 	defer close(done)
-	go countdown(done, time.Now().Add(r.window), windowTick, func(left int) {
-		r.emit(diag.Event{Kind: diag.EventWindow, WindowLeftS: left, Summary: fmt.Sprintf("capture window: %ds left", left)})
+	go countdown(done, time.Now().Add(r.window), r.e.opts.WindowTick, func(left int) {
+		poll.ask() // read for the next tick; this one tells what the last poll read
+		r.emit(windowEvent(left, poll.latest()))
 	})
 	select {
 	case <-t.C:
@@ -30,9 +36,18 @@ func (r *run) windowTimer() {
 	}
 }
 
-// windowTick is how often the window's countdown is told: Slack's progress message is
-// updated at most this often.
-const windowTick = 5 * time.Second
+// windowEvent is one tick of the window's countdown with what the Edge counted so far.
+func windowEvent(left int, seen string) diag.Event {
+	sum := fmt.Sprintf("capture window: %ds left", left)
+	if seen != "" {
+		sum += " · " + seen
+	}
+	return diag.Event{Kind: diag.EventWindow, WindowLeftS: left, WindowSeen: seen, Summary: sum}
+}
+
+// defaultWindowTick is how often the window's countdown is told by default: Slack's progress
+// message is updated at most this often.
+const defaultWindowTick = 5 * time.Second
 
 // countdown calls tell with the whole seconds left until end, every tick, until done is
 // closed or the end is less than a tick away.

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"ipsecbot/diag/edge"
 	"ipsecbot/lab/sshserver"
 )
 
@@ -32,6 +33,14 @@ type Config struct {
 
 	// Outputs maps an exact command ("show service ipsec") to its output text.
 	Outputs map[string]string
+	// SA, when set, is `show service ipsec sa`'s state, printed afresh at each asking (over
+	// Outputs): its counters move while a capture runs (ESPPerSecond).
+	SA *edge.SAStatus
+	// ESPPerSecond is the traffic a capture watches: while one runs, each installed child SA
+	// counts this many more packets a second in each direction it carries traffic in (where
+	// SA's counters are above zero; a one-way tunnel stays one-way), at its packets' average
+	// size. 0: the counters stay as SA has them.
+	ESPPerSecond int
 	// Log is what `show log` prints.
 	Log string
 	// CaptureFile returns the pcap a capture holds when it is stopped; nil: an empty pcap.
@@ -66,6 +75,10 @@ type Faults struct {
 	OneByteWrites bool
 	// ChangedHostKey makes the Edge present a different host key than Config.HostKey.
 	ChangedHostKey bool
+	// HangSessionsAfter, when > 0, stalls every CLI shell after the first that many (in the
+	// order they opened) on its first command with output, as HangAfterBytes does: an Edge
+	// that serves the sessions it has and starves a new one.
+	HangSessionsAfter int
 }
 
 // Edge is a running simulated Edge.
@@ -84,6 +97,7 @@ type Edge struct {
 	captures   []*Capture
 	files      map[string][]byte        // the capture files on the Edge's disk
 	knownHosts map[string]ssh.PublicKey // hosts `debug copy scp` has accepted
+	sessions   int                      // CLI shells opened so far
 }
 
 // Capture is what the Edge knows of one packet capture.
@@ -95,6 +109,8 @@ type Capture struct {
 	Stopped   bool
 	Removed   bool // its file was deleted with `debug remove`
 	Copied    int  // how many times `debug copy` sent it
+
+	started, ended time.Time // when it ran (ended zero while it runs)
 }
 
 // Start listens on addr (host:port, port 0 for any) and serves until ctx is done or Close.

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"ipsecbot/diag/edge"
 	"ipsecbot/lab/sshserver"
 )
 
@@ -23,6 +24,7 @@ type shell struct {
 	enabled  bool
 	commands int
 	lastCR   bool
+	ordinal  int // the shell's place in the order the Edge's shells opened (1 first)
 }
 
 const ctrlC = 0x03
@@ -65,6 +67,7 @@ func (e *Edge) serveSession(s sshserver.Session) {
 				continue
 			}
 			started = true
+			sh.ordinal = e.newSession()
 			_ = req.Reply(true, nil)
 			e.srv.Go(sh.pumpInput)
 			e.srv.Go(func() {
@@ -242,6 +245,9 @@ func (sh *shell) dispatch(line string, f Faults) bool {
 		sh.ping(args)
 		return true
 	}
+	if line == edge.CmdServiceIPsecSA && sh.e.cfg.SA != nil {
+		return sh.output(line, RenderSA(sh.e.saNow()), f)
+	}
 	if out, ok := sh.e.cfg.Outputs[line]; ok {
 		return sh.output(line, out, f)
 	}
@@ -264,6 +270,10 @@ func (sh *shell) enable() {
 
 // output prints a command's output through the pager, or hangs if a fault says so.
 func (sh *shell) output(command, text string, f Faults) bool {
+	if f.HangSessionsAfter > 0 && sh.ordinal > f.HangSessionsAfter {
+		sh.hang()
+		return false
+	}
 	if f.HangAfterBytes > 0 && (f.HangCommand == "" || f.HangCommand == command) {
 		s := strings.ReplaceAll(text, "\n", "\r\n")
 		_, _ = sh.ch.Write([]byte(s[:min(f.HangAfterBytes, len(s))]))

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"ipsecbot/diag/edge"
 )
 
 // The Edge's shared state (commands, captures, files, known hosts) changes only in the
@@ -41,7 +43,7 @@ func (e *Edge) startCapture(iface, expr string) string {
 		n++
 	}
 	e.captures = append(e.captures, &Capture{Interface: iface, Expr: expr,
-		File: fmt.Sprintf("tcpdump_%s.%d", iface, n), Running: true})
+		File: fmt.Sprintf("tcpdump_%s.%d", iface, n), Running: true, started: time.Now()})
 	return "tcpdump: listening on " + iface + ", link-type EN10MB (Ethernet), capture size 65535 bytes\n"
 }
 
@@ -63,7 +65,7 @@ func (e *Edge) stopCapture(iface string) string {
 	defer e.mu.Unlock()
 	for _, c := range e.captures {
 		if c.Interface == iface && c.Running {
-			c.Running, c.Stopped = false, true
+			c.Running, c.Stopped, c.ended = false, true, time.Now()
 			e.files[c.File] = data
 			return ""
 		}
@@ -151,4 +153,57 @@ func (e *Edge) trustHost(host string, key ssh.PublicKey) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.knownHosts[host] = key
+}
+
+// newSession counts a CLI shell opening and returns its place in the order (1 first).
+func (e *Edge) newSession() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.sessions++
+	return e.sessions
+}
+
+// captureTime is how long captures have run on the Edge, all together, as of now.
+func (e *Edge) captureTime(now time.Time) time.Duration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var d time.Duration
+	for _, c := range e.captures {
+		end := c.ended
+		if c.Running {
+			end = now
+		}
+		d += end.Sub(c.started)
+	}
+	return d
+}
+
+// saNow is Config.SA with the traffic the captures so far watched (Config.ESPPerSecond)
+// added to its installed child SAs' counters.
+func (e *Edge) saNow() *edge.SAStatus {
+	st := *e.cfg.SA
+	n := int64(e.captureTime(time.Now()).Seconds() * float64(e.cfg.ESPPerSecond))
+	st.IKESAs = make([]edge.IKESA, len(e.cfg.SA.IKESAs))
+	for i, ike := range e.cfg.SA.IKESAs {
+		ike.Children = append([]edge.ChildSA(nil), ike.Children...)
+		for j := range ike.Children {
+			c := &ike.Children[j]
+			if c.State != "INSTALLED" {
+				continue
+			}
+			c.PacketsIn, c.BytesIn = moreTraffic(c.PacketsIn, c.BytesIn, n)
+			c.PacketsOut, c.BytesOut = moreTraffic(c.PacketsOut, c.BytesOut, n)
+		}
+		st.IKESAs[i] = ike
+	}
+	return &st
+}
+
+// moreTraffic adds n packets of the average size so far to one direction's counters; a
+// direction that carried nothing carries nothing more.
+func moreTraffic(packets, bytes, n int64) (int64, int64) {
+	if packets <= 0 || n <= 0 {
+		return packets, bytes
+	}
+	return packets + n, bytes + n*(bytes/packets)
 }
