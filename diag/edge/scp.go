@@ -293,14 +293,14 @@ func receive(ch ssh.Channel, t *transfer, target string) Result {
 // sinkPath decides where a file lands: the target, or the sent name inside the target
 // directory. Either must stay inside dir.
 func sinkPath(dir, target, name string) (string, error) {
-	if !filepath.IsLocal(name) || strings.ContainsAny(name, `/\`) {
+	if !filepath.IsLocal(name) || name == "." || strings.ContainsAny(name, `/\`) {
 		return "", fmt.Errorf("%w: file name %q", ErrSCPPath, name)
 	}
 	if target == "." || target == "" || strings.HasSuffix(target, "/") {
 		target = filepath.Join(target, name)
 	}
 	// Only a plain file name directly in dir: no subdirectories a symlink could redirect.
-	if !filepath.IsLocal(target) || strings.ContainsAny(filepath.Clean(target), `/\`) {
+	if clean := filepath.Clean(target); !filepath.IsLocal(target) || clean == "." || strings.ContainsAny(clean, `/\`) {
 		return "", fmt.Errorf("%w: %q", ErrSCPPath, target)
 	}
 	return filepath.Join(dir, filepath.Clean(target)), nil
