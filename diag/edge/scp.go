@@ -211,8 +211,9 @@ func (r *SCPReceiver) serve(s sshserve.Session) {
 }
 
 // sinkTarget accepts "scp -t PATH" (with -v, -p, -d, -- among the options) and returns PATH.
+// Words are split as the remote shell would split them: on spaces, tabs and newlines only.
 func sinkTarget(command string) (string, bool) {
-	f := strings.Fields(command)
+	f := shellWords(command)
 	if len(f) < 3 || filepath.Base(f[0]) != "scp" {
 		return "", false
 	}
@@ -227,6 +228,11 @@ func sinkTarget(command string) (string, bool) {
 		}
 	}
 	return f[len(f)-1], sink
+}
+
+// shellWords splits s on the default IFS of a POSIX shell (space, tab, newline).
+func shellWords(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '\t' || r == '\n' })
 }
 
 // receive runs the legacy SCP sink protocol for one file.

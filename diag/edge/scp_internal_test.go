@@ -2,6 +2,7 @@ package edge
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -33,7 +34,7 @@ func FuzzSinkTarget(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, cmd string) {
 		target, ok := sinkTarget(cmd)
-		if ok && (!strings.Contains(cmd, " -t ") || target == "") {
+		if ok && (!slices.Contains(shellWords(cmd), "-t") || target == "" || strings.ContainsAny(target, " \t\n")) {
 			t.Fatalf("%q accepted as a sink for %q", cmd, target)
 		}
 	})
