@@ -29,11 +29,12 @@ strongswan)
 	call='DBG[01][[:space:]]*\('
 	;;
 libreswan)
-	tag=${3:-v5.4}
+	tag=${3:-v4.15} # the tag the patterns' libreswan origins name
 	files=$(git --git-dir="$gitdir" ls-tree --name-only "$tag" programs/pluto/ |
 		grep -E '^programs/pluto/(ikev1(_main|_aggr|_quick|_spdb_struct|_peer_id|)|ikev2(_ike_sa_init|_ike_auth|_auth|_child|_create_child_sa|_ts|_psk|_proposals|_peer_id|_parent|)|nss_cert_verify|x509|keys|cert_decode_helper|retransmit)\.c$')
 	# llog/log_state and friends without DEBUG_STREAM; ldbg/dbg are detail.
-	call='(^|[^a-z_])(llog|llog_sa|llog_diag|llog_nss_error|llog_nss_error_code|log_state)[[:space:]]*\((RC_|LOG_STREAM|WARNING_STREAM|ERROR_STREAM|ALL_STREAMS)'
+	# diag()/UGH build the message a caller logs with its context.
+	call='(^|[^a-z_])((llog|llog_sa|llog_diag|llog_nss_error|llog_nss_error_code|log_state)[[:space:]]*\((RC_|LOG_STREAM|WARNING_STREAM|ERROR_STREAM|ALL_STREAMS)|(diag|diag_diag|UGH)[[:space:]]*\((&d, )?")'
 	;;
 *)
 	echo "unknown vendor $vendor" >&2

@@ -177,11 +177,11 @@ func Render(format string) string {
 	})
 }
 
-// Instance reports whether line is an instance of format: the format's text verbatim, each
-// conversion standing for any text.
+// Instance reports whether line contains an instance of format: the format's text verbatim,
+// each conversion standing for any text. A line may carry more than the format: libreswan
+// builds lines piecewise, and both daemons prefix context.
 func Instance(format, line string) bool {
 	var b strings.Builder
-	b.WriteString("^")
 	last := 0
 	for _, m := range conversion.FindAllStringIndex(format, -1) {
 		b.WriteString(regexp.QuoteMeta(format[last:m[0]]))
@@ -193,7 +193,6 @@ func Instance(format, line string) bool {
 		last = m[1]
 	}
 	b.WriteString(regexp.QuoteMeta(format[last:]))
-	b.WriteString("$")
 	return regexp.MustCompile(b.String()).MatchString(line)
 }
 
