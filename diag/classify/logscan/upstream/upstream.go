@@ -179,7 +179,8 @@ func Render(format string) string {
 
 // Instance reports whether line contains an instance of format: the format's text verbatim,
 // each conversion standing for any text. A line may carry more than the format: libreswan
-// builds lines piecewise, and both daemons prefix context.
+// builds lines piecewise, and both daemons prefix context. A format that is not UTF-8 has no
+// instance.
 func Instance(format, line string) bool {
 	var b strings.Builder
 	last := 0
@@ -193,7 +194,9 @@ func Instance(format, line string) bool {
 		last = m[1]
 	}
 	b.WriteString(regexp.QuoteMeta(format[last:]))
-	return regexp.MustCompile(b.String()).MatchString(line)
+	re, err := regexp.Compile(b.String())
+	return err == nil && re.MatchString(line) // err: the format is not UTF-8, so no log line holds it
+
 }
 
 // SampleLine is the line the site logs: the sample given by hand, or the rendered format.

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestRenderAndInstance(t *testing.T) {
@@ -56,4 +57,19 @@ func TestLoad_RefusesRowsWithoutDisposition(t *testing.T) {
 			t.Errorf("Load(%q) = %v, want an error naming bad.tsv:1", bad, err)
 		}
 	}
+}
+
+// Any (UTF-8) format's rendering is an instance of it, and no row, however broken, panics the loader.
+func FuzzRenderRow(f *testing.F) {
+	f.Add("no shared key found for '%Y' - '%Y'", "src/a.c\t1\tf\tx\tno cause: y")
+	f.Add("traffic selectors %#R === %#R unacceptable", "src/a.c\t1\tf\tx\tpattern: x\tx")
+	f.Add("100%% %-08.3lu (%s) [%]", "a\tb\tc")
+	f.Fuzz(func(t *testing.T, format, row string) {
+		if got := Render(format); utf8.ValidString(format) && !Instance(format, got) {
+			t.Fatalf("Render(%q) = %q is not an instance of it", format, got)
+		}
+		if s, err := parseRow(row); err == nil && s.Detail == "" {
+			t.Fatalf("parseRow(%q) accepted a row without a disposition", row)
+		}
+	})
 }
