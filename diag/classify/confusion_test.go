@@ -78,25 +78,33 @@ func TestClassify_ConfusionMatrix(t *testing.T) {
 		writeMatrix(&b, mode, got, right)
 	}
 	fmt.Fprintf(&b, "%s\n", matrixEnd)
+	syncReadme(t, matrixBegin, matrixEnd+"\n", b.String(), *updateReadme,
+		"the README's confusion matrix is stale; run go test ./diag/classify -run ConfusionMatrix -update-readme\n"+b.String())
+}
+
+// syncReadme checks that the README's text from begin through end is section (which carries
+// both markers), and rewrites it when update is set.
+func syncReadme(t *testing.T, begin, end, section string, update bool, stale string) {
+	t.Helper()
 	readme, err := os.ReadFile(readmePath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	i, j := strings.Index(string(readme), matrixBegin), strings.Index(string(readme), matrixEnd)
+	i, j := strings.Index(string(readme), begin), strings.Index(string(readme), end)
 	if i < 0 || j < i {
-		t.Fatalf("README has no confusion matrix markers")
+		t.Fatalf("README has no %q ... %q markers", begin, end)
 	}
-	updated := string(readme[:i]) + b.String() + string(readme[j+len(matrixEnd)+1:])
+	updated := string(readme[:i]) + section + string(readme[j+len(end):])
 	if updated == string(readme) {
 		return
 	}
-	if *updateReadme {
+	if update {
 		if err := os.WriteFile(readmePath, []byte(updated), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
-	t.Errorf("the README's confusion matrix is stale; run go test ./diag/classify -run ConfusionMatrix -update-readme\n%s", b.String())
+	t.Error(stale)
 }
 
 // writeMatrix writes one evidence mode's matrix: a row per expected label, a column per label
