@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -176,7 +177,7 @@ func TestChaos(t *testing.T) {
 	if recs, err := db.Captures(); err != nil || len(recs) != 0 {
 		t.Errorf("capture records left: %+v %v", recs, err)
 	}
-	st.leakedCanaries = leakedCanaries(t, l.Dir(), outputs.Bytes(), outRoot, filepath.Dir(cfg.Path(cfg.Store.Path)))
+	st.leakedCanaries = leakedCanaries(t, l.Dir(), nil, outputs.Bytes(), outRoot, filepath.Dir(cfg.Path(cfg.Store.Path)))
 
 	t.Logf("runs %d (%d failed to report, %d cut by the deadline), faults injected %d, kills %d (%d mid-capture), "+
 		"incidents %d, artifacts %d (%d bad), leftovers %d, lost incidents %d, leaked canaries %d",
@@ -246,9 +247,10 @@ func capturing(caps []edgesim.Capture) bool {
 }
 
 // leakedCanaries counts the lab's secrets (its Edge and Manager passwords, the peer login's
-// private key) found in the runs' outputs or in any file under the given directories.
-func leakedCanaries(t *testing.T, labDir string, outputs []byte, dirs ...string) int {
-	var canaries [][]byte
+// private key) and the extra ones found in the runs' outputs or in any file under the given
+// directories (but the files that hold them).
+func leakedCanaries(t *testing.T, labDir string, extra [][]byte, outputs []byte, dirs ...string) int {
+	canaries := slices.Clone(extra)
 	for _, name := range []string{lab.FileEdgePassword, lab.FileManagerPassword} {
 		b, err := os.ReadFile(filepath.Join(labDir, name))
 		if err != nil {
@@ -268,16 +270,16 @@ func leakedCanaries(t *testing.T, labDir string, outputs []byte, dirs ...string)
 	}
 	leaks := 0
 	look := func(where string, data []byte) {
-		for _, c := range canaries {
+		for i, c := range canaries {
 			if len(c) >= 16 && bytes.Contains(data, c) {
 				leaks++
-				t.Errorf("a lab secret is in %s", where)
+				t.Errorf("secret %d (%.4s…) is in %s", i, c, where)
 			}
 		}
 	}
 	look("the runs' output", outputs)
 	secretFiles := map[string]bool{}
-	for _, name := range []string{lab.FileEdgePassword, lab.FileManagerPassword, lab.FilePeerKey} {
+	for _, name := range []string{lab.FileEdgePassword, lab.FileManagerPassword, lab.FilePeerKey, "slack-bot-token", "slack-signing-secret"} {
 		secretFiles[filepath.Join(labDir, name)] = true
 	}
 	for _, dir := range dirs {
@@ -304,9 +306,4 @@ func envInt(t *testing.T, name string, def int) int {
 		t.Fatalf("%s=%q: %v", name, s, err)
 	}
 	return n
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
