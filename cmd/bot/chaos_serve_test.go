@@ -61,7 +61,8 @@ func TestChaosServe(t *testing.T) {
 		{"  answer held after acting", s.byKind["hold"]}, {"  5xx to every retry", s.byKind["outage"]}, {"edge/api/peer faults injected", s.labFaults},
 		{"kills (SIGKILL)", s.kills}, {"  mid-diagnosis", s.killsAt[0]}, {"  mid-escalate", s.killsAt[1]},
 		{"  mid-commander", s.killsAt[2]}, {"  mid-update", s.killsAt[3]}, {"  mid-resolve", s.killsAt[4]},
-		{"bot starts", s.starts}, {"commands refused or failed (acknowledged)", s.refused},
+		{"runs on a full disk", s.fullDisk}, {"  bot refused to start (one line)", s.fullDiskRefusedStart},
+		{"  diagnoses failed with the reason posted", s.fullDiskFailures}, {"bot starts", s.starts}, {"commands refused or failed (acknowledged)", s.refused},
 		{"incidents asked for", len(c.asked)}, {"incidents in the store", s.incidents}, {"ops", s.ops},
 		{"steps done", s.stepsDone}, {"steps failed with a reason", s.stepsFailed},
 		{"unexpected exits", s.unexpectedExits}, {"panics in logs", s.panics}, {"lost incidents", s.lostIncidents},
@@ -86,6 +87,7 @@ type chaosServeStats struct {
 	incidents, ops, stepsDone, stepsFailed                           int
 	unexpectedExits, panics, lostIncidents, stuckOps, silentFailures int
 	leftovers, storeCheckFailures, leaks                             int
+	fullDisk, fullDiskRefusedStart, fullDiskFailures                 int
 }
 
 // chaosServe is the lab, the loopback Slack, the bot now running and what the runs asked.
@@ -97,6 +99,10 @@ type chaosServe struct {
 	asked []string     // the incidents the diagnoses were acknowledged as
 	st    chaosServeStats
 	token string
+	// fileLimit, when set, is the RLIMIT_FSIZE the bot starts under: a full disk.
+	fileLimit     int64
+	fullDiskOneIn int // CHAOS_FULL_DISK_ONE_IN: one run in this many is on a full disk
+	requests      int
 }
 
 // chaosBot is one `bot serve` process.
@@ -121,6 +127,7 @@ func startChaosServe(t *testing.T, seed uint64) *chaosServe {
 	// Manager costs seconds, not the default half-minute per request.
 	c := &chaosServe{f: f, rng: rand.New(rand.NewPCG(seed, seed)), token: "xoxb-chaos-canary-7f3a9c2e51d84b06"}
 	c.st.byKind = map[string]int{}
+	c.fullDiskOneIn = max(1, envInt(t, "CHAOS_FULL_DISK_ONE_IN", 10))
 	if err := os.WriteFile(filepath.Join(f.dir, "slack-bot-token"), []byte(c.token+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -152,6 +159,10 @@ func (c *chaosServe) start(t *testing.T) {
 	b := &chaosBot{stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan struct{})}
 	b.cmd = exec.Command(f.bin, "serve", "--config", f.cfgPath)
 	b.cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	if c.fileLimit > 0 {
+		b.cmd = underFileSizeLimit(c.fileLimit, f.bin, "serve", "--config", f.cfgPath)
+		b.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), fmt.Sprintf("%s=%d", fsizeEnv, c.fileLimit)}
+	}
 	b.cmd.Stdout, b.cmd.Stderr = b.stdout, b.stderr
 	scp, err := f.lab.InheritSCP(b.cmd)
 	if err != nil {
@@ -179,7 +190,17 @@ func (c *chaosServe) start(t *testing.T) {
 		select {
 		case <-b.exited:
 			c.collect(t)
-			t.Fatalf("bot serve exited before it listened: %s", lastLines(b.stderr.String(), 5))
+			if c.fileLimit == 0 {
+				t.Fatalf("bot serve exited before it listened: %s", lastLines(b.stderr.String(), 5))
+			}
+			// Refusing to start on a full disk is fine, with one clear line.
+			if last := lastLines(b.stderr.String(), 1); !strings.Contains(last, "file too large") || strings.Count(b.stderr.String(), "\n") > 3 {
+				t.Errorf("bot serve on a full disk: %s", lastLines(b.stderr.String(), 5))
+			}
+			c.st.fullDiskRefusedStart++
+			c.fileLimit = 0
+			c.start(t)
+			return
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
@@ -229,8 +250,9 @@ func (c *chaosServe) restart(t *testing.T) {
 func (c *chaosServe) command(t *testing.T, user, text string) string {
 	t.Helper()
 	c.alive(t)
+	c.requests++ // as Slack does, a trigger of its own: two requests never sign alike
 	body := url.Values{"command": {"/ipsec"}, "text": {text}, "user_id": {user}, "channel_id": {"C1"},
-		"response_url": {c.f.fake.ResponseURL(user)}}.Encode()
+		"response_url": {c.f.fake.ResponseURL(user)}, "trigger_id": {fmt.Sprintf("chaos.%d", c.requests)}}.Encode()
 	client := &http.Client{Timeout: 60 * time.Second}
 	resp, err := client.Do(signedRequest(t, c.bot.base, flowSecret, body, time.Now()))
 	if err != nil {
@@ -312,6 +334,21 @@ func refusedAck(ack string) bool {
 	return ack == ""
 }
 
+// diagnose asks for a diagnosis of edge-01 and returns the acknowledgement. While the last
+// run still posts its verdict and files the edge is claimed and the command joins it: it is
+// asked again then, for a run of its own.
+func (c *chaosServe) diagnose(t *testing.T) string {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		ack := c.command(t, "UOPS", "diagnose edge-01")
+		if !strings.Contains(ack, "is already being diagnosed") || time.Now().After(deadline) {
+			return ack
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
 var diagnosingAs = regexp.MustCompile(`Diagnosing edge-01 as (INC-\d+)`)
 
 // run is one incident: diagnosis, escalation, handover, update, resolution.
@@ -327,12 +364,18 @@ func (c *chaosServe) run(t *testing.T, i int) {
 	l.Peer().SetFaults(faults.Peer)
 	c.injectSlackFaults()
 	at := c.killAt()
+	full := i > 0 && c.rng.IntN(c.fullDiskOneIn) == 0
+	t.Logf("run %d: %s; kill at %d; full disk %v", i, faults.name, at, full)
+	if full {
+		c.fillDisk(t, i)
+		return
+	}
 
-	ack := c.command(t, "UOPS", "diagnose edge-01")
+	ack := c.diagnose(t)
 	m := diagnosingAs.FindStringSubmatch(ack)
 	if m == nil {
 		c.st.refused++
-		t.Logf("run %d (%s): diagnose acknowledged %q", i, faults.name, ack)
+		t.Errorf("run %d (%s): diagnose acknowledged %q", i, faults.name, ack)
 		return
 	}
 	id := m[1]
@@ -498,4 +541,67 @@ func (c *chaosServe) finish(t *testing.T) {
 	}
 	extra := [][]byte{[]byte(c.token), []byte(flowSecret)}
 	c.st.leaks = leakedCanaries(t, c.f.dir, extra, append(slack.Bytes(), c.logs.Bytes()...), filepath.Dir(dbPath))
+}
+
+// fillDisk is a run on a full disk: the bot, started again under a file size limit at most
+// the store's size, is asked for the whole flow, which fails where the store cannot grow; then
+// with room again (started without the limit) it must end all of it.
+func (c *chaosServe) fillDisk(t *testing.T, i int) {
+	t.Helper()
+	c.st.fullDisk++
+	st, err := os.Stat(c.f.cfg.Path(c.f.cfg.Store.Path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// At the file's size bbolt still has its free pages; below it, writes past the limit fail
+	// wherever they fall: somewhere between, the store fills at a random moment.
+	c.fileLimit = st.Size()/2 + c.rng.Int64N(st.Size()/2+1)
+	c.restart(t)
+	before := len(c.f.fake.Messages())
+	ack := c.diagnose(t)
+	m := diagnosingAs.FindStringSubmatch(ack)
+	if m == nil {
+		c.st.refused++
+		if !strings.Contains(ack, "The bot's disk is full") {
+			t.Errorf("run %d on a full disk: diagnose acknowledged %q", i, ack)
+		}
+	} else {
+		id := m[1]
+		c.asked = append(c.asked, id)
+		// The diagnosis ends recorded, or fails with its reason posted.
+		failedAs := regexp.MustCompile(`:x: ` + id + `\b.*the diagnosis failed\. The bot's disk is full`)
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			c.alive(t)
+			if slices.ContainsFunc(c.f.fake.Messages()[before:], func(m slacktestx.Message) bool { return failedAs.MatchString(m.Text) }) {
+				c.st.fullDiskFailures++
+				break
+			}
+			code, out, _ := runBot(t, "incidents", "show", id, "--json", "--config", c.f.queryCfg)
+			var d store.IncidentDetail
+			if code == 0 && json.Unmarshal([]byte(out), &d) == nil && d.Incident.Status != store.StatusDiagnosing {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("run %d on a full disk: %s neither recorded nor failed with its reason within 2 minutes", i, id)
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		for _, text := range []string{"escalate " + id + " sev2", "resolve " + id + " the disk was full"} {
+			if ack := c.command(t, "UOPS", text); refusedAck(ack) {
+				c.st.refused++
+			}
+		}
+		time.Sleep(2 * time.Second) // what the ops could do on a full disk
+	}
+	c.alive(t)
+	c.fileLimit = 0
+	c.restart(t)
+	if m != nil {
+		c.waitIncident(t, m[1], "its diagnosis and ops to end with room again", func(inc store.Incident) bool {
+			return inc.Status != store.StatusDiagnosing &&
+				(inc.Handoff == nil || !slices.ContainsFunc(inc.Handoff.Ops, func(o store.Op) bool { return !o.Done }))
+		})
+	}
 }
