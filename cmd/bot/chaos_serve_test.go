@@ -43,9 +43,7 @@ import (
 //
 //	go test -tags chaos -run TestChaosServe -v -timeout 2h ./cmd/bot
 func TestChaosServe(t *testing.T) {
-	runs := envInt(t, "CHAOS_SERVE_RUNS", 10)
-	seed := uint64(envInt(t, "CHAOS_SEED", int(time.Now().UnixNano()%1_000_000)))
-	t.Logf("seed %d, %d runs", seed, runs)
+	runs, seed := chaosRuns(t, "CHAOS_SERVE_RUNS", 10)
 
 	c := startChaosServe(t, seed)
 	for i := range runs {

@@ -19,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"ipsecbot/config"
 	"ipsecbot/diag"
 	"ipsecbot/lab"
 	"ipsecbot/lab/edgesim"
@@ -37,25 +36,11 @@ import (
 //
 //	go test -tags chaos -run TestChaos -v -timeout 2h ./cmd/bot
 func TestChaos(t *testing.T) {
-	runs := envInt(t, "CHAOS_RUNS", 20)
-	seed := uint64(envInt(t, "CHAOS_SEED", int(time.Now().UnixNano()%1_000_000)))
+	runs, seed := chaosRuns(t, "CHAOS_RUNS", 20)
 	rng := rand.New(rand.NewPCG(seed, seed))
-	t.Logf("seed %d, %d runs", seed, runs)
 
 	bin := builtBot(t)
-	l, err := lab.Start(t.Context(), lab.Options{Scenario: "auth_failed", Dir: t.TempDir(), CaptureSeconds: 2, BotElsewhere: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	cfgPath := filepath.Join(l.Dir(), "lab.yaml")
-	if err := l.WriteConfig(cfgPath); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, cfgPath, cfg := startCLILab(t, 2)
 	outRoot := t.TempDir()
 	var outputs bytes.Buffer // every stdout and stderr, for the canaries
 	var st chaosStats
@@ -294,6 +279,15 @@ func leakedCanaries(t *testing.T, labDir string, extra [][]byte, outputs []byte,
 		})
 	}
 	return leaks
+}
+
+// chaosRuns reads how many runs to make from the variable named and the seed from
+// CHAOS_SEED (default: from the clock), and logs both.
+func chaosRuns(t *testing.T, name string, def int) (int, uint64) {
+	runs := envInt(t, name, def)
+	seed := uint64(envInt(t, "CHAOS_SEED", int(time.Now().UnixNano()%1_000_000)))
+	t.Logf("seed %d, %d runs", seed, runs)
+	return runs, seed
 }
 
 func envInt(t *testing.T, name string, def int) int {

@@ -72,19 +72,7 @@ func underFileSizeLimit(limit int64, name string, args ...string) *exec.Cmd {
 // interrupted with the reason.
 func TestDiagnose_FullDisk(t *testing.T) {
 	bin := builtBot(t)
-	l, err := lab.Start(t.Context(), lab.Options{Scenario: "auth_failed", Dir: t.TempDir(), CaptureSeconds: 1, BotElsewhere: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	cfgPath := filepath.Join(l.Dir(), "lab.yaml")
-	if err := l.WriteConfig(cfgPath); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, cfgPath, cfg := startCLILab(t, 1)
 	dbPath := cfg.Path(cfg.Store.Path)
 	diagnose := func(limit int64, out string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer, error) {
 		args := []string{"diagnose", "edge-01", "--config", cfgPath, "--json", "--capture-seconds", "1", "--out", out}
@@ -210,4 +198,24 @@ func readIncident(t *testing.T, dbPath, id string) store.Incident {
 		t.Fatal(err)
 	}
 	return inc
+}
+
+// startCLILab starts the lab (auth_failed) for bot processes of their own, and writes their
+// configuration.
+func startCLILab(t *testing.T, captureSeconds int) (*lab.Lab, string, *config.Config) {
+	t.Helper()
+	l, err := lab.Start(t.Context(), lab.Options{Scenario: "auth_failed", Dir: t.TempDir(), CaptureSeconds: captureSeconds, BotElsewhere: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	cfgPath := filepath.Join(l.Dir(), "lab.yaml")
+	if err := l.WriteConfig(cfgPath); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, cfgPath, cfg
 }
