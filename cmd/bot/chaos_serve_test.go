@@ -496,6 +496,13 @@ func (c *chaosServe) finish(t *testing.T) {
 			t.Errorf("incident %s asked for: %v", id, err)
 		}
 	}
+	reasons := map[string]int{} // why steps failed, for the log
+	digits := regexp.MustCompile(`[0-9]+`)
+	defer func() {
+		for _, r := range slices.SortedFunc(maps.Keys(reasons), func(a, b string) int { return reasons[b] - reasons[a] }) {
+			t.Logf("steps failed %4d× %s", reasons[r], r)
+		}
+	}()
 	for _, inc := range incs {
 		if inc.Status == store.StatusDiagnosing {
 			c.st.lostIncidents++
@@ -516,6 +523,7 @@ func (c *chaosServe) finish(t *testing.T) {
 					c.st.stepsDone++
 				case s.State == store.StepFailed && s.Error != "":
 					c.st.stepsFailed++
+					reasons[digits.ReplaceAllString(s.Name+": "+s.Error, "N")]++
 				case s.State == store.StepFailed:
 					c.st.silentFailures++
 					t.Errorf("%s op %d step %s failed without a reason", inc.ID, op.Seq, s.Name)
