@@ -143,7 +143,7 @@ func (g guarded) View(fn func(*bolt.Tx) error) error {
 }
 
 func (g guarded) Update(fn func(*bolt.Tx) error) error {
-	return contained(func() error { return g.DB.Update(fn) })
+	return noRoom(contained(func() error { return g.DB.Update(fn) }))
 }
 
 // openBolt is bolt.Open with its panics on a damaged file turned into ErrDamaged. (After
@@ -186,7 +186,7 @@ func refusal(path string, err error) error {
 		}
 		return fmt.Errorf("open store %s: %w; restore it from a backup (`bot store check` lists the problems)", path, err)
 	}
-	return fmt.Errorf("open store %s: %w", path, err)
+	return fmt.Errorf("open store %s: %w", path, noRoom(err))
 }
 
 // Close releases the file and its lock.

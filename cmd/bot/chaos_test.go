@@ -13,12 +13,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"ipsecbot/config"
 	"ipsecbot/diag"
 	"ipsecbot/lab"
 	"ipsecbot/lab/edgesim"
@@ -36,25 +36,11 @@ import (
 //
 //	go test -tags chaos -run TestChaos -v -timeout 2h ./cmd/bot
 func TestChaos(t *testing.T) {
-	runs := envInt(t, "CHAOS_RUNS", 20)
-	seed := uint64(envInt(t, "CHAOS_SEED", int(time.Now().UnixNano()%1_000_000)))
+	runs, seed := chaosRuns(t, "CHAOS_RUNS", 20)
 	rng := rand.New(rand.NewPCG(seed, seed))
-	t.Logf("seed %d, %d runs", seed, runs)
 
 	bin := builtBot(t)
-	l, err := lab.Start(t.Context(), lab.Options{Scenario: "auth_failed", Dir: t.TempDir(), CaptureSeconds: 2, BotElsewhere: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	cfgPath := filepath.Join(l.Dir(), "lab.yaml")
-	if err := l.WriteConfig(cfgPath); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, cfgPath, cfg := startCLILab(t, 2)
 	outRoot := t.TempDir()
 	var outputs bytes.Buffer // every stdout and stderr, for the canaries
 	var st chaosStats
@@ -176,7 +162,7 @@ func TestChaos(t *testing.T) {
 	if recs, err := db.Captures(); err != nil || len(recs) != 0 {
 		t.Errorf("capture records left: %+v %v", recs, err)
 	}
-	st.leakedCanaries = leakedCanaries(t, l.Dir(), outputs.Bytes(), outRoot, filepath.Dir(cfg.Path(cfg.Store.Path)))
+	st.leakedCanaries = leakedCanaries(t, l.Dir(), nil, outputs.Bytes(), outRoot, filepath.Dir(cfg.Path(cfg.Store.Path)))
 
 	t.Logf("runs %d (%d failed to report, %d cut by the deadline), faults injected %d, kills %d (%d mid-capture), "+
 		"incidents %d, artifacts %d (%d bad), leftovers %d, lost incidents %d, leaked canaries %d",
@@ -246,9 +232,10 @@ func capturing(caps []edgesim.Capture) bool {
 }
 
 // leakedCanaries counts the lab's secrets (its Edge and Manager passwords, the peer login's
-// private key) found in the runs' outputs or in any file under the given directories.
-func leakedCanaries(t *testing.T, labDir string, outputs []byte, dirs ...string) int {
-	var canaries [][]byte
+// private key) and the extra ones found in the runs' outputs or in any file under the given
+// directories (but the files that hold them).
+func leakedCanaries(t *testing.T, labDir string, extra [][]byte, outputs []byte, dirs ...string) int {
+	canaries := slices.Clone(extra)
 	for _, name := range []string{lab.FileEdgePassword, lab.FileManagerPassword} {
 		b, err := os.ReadFile(filepath.Join(labDir, name))
 		if err != nil {
@@ -268,16 +255,16 @@ func leakedCanaries(t *testing.T, labDir string, outputs []byte, dirs ...string)
 	}
 	leaks := 0
 	look := func(where string, data []byte) {
-		for _, c := range canaries {
+		for i, c := range canaries {
 			if len(c) >= 16 && bytes.Contains(data, c) {
 				leaks++
-				t.Errorf("a lab secret is in %s", where)
+				t.Errorf("secret %d (%.4s…) is in %s", i, c, where)
 			}
 		}
 	}
 	look("the runs' output", outputs)
 	secretFiles := map[string]bool{}
-	for _, name := range []string{lab.FileEdgePassword, lab.FileManagerPassword, lab.FilePeerKey} {
+	for _, name := range []string{lab.FileEdgePassword, lab.FileManagerPassword, lab.FilePeerKey, "slack-bot-token", "slack-signing-secret"} {
 		secretFiles[filepath.Join(labDir, name)] = true
 	}
 	for _, dir := range dirs {
@@ -294,6 +281,15 @@ func leakedCanaries(t *testing.T, labDir string, outputs []byte, dirs ...string)
 	return leaks
 }
 
+// chaosRuns reads how many runs to make from the variable named and the seed from
+// CHAOS_SEED (default: from the clock), and logs both.
+func chaosRuns(t *testing.T, name string, def int) (int, uint64) {
+	runs := envInt(t, name, def)
+	seed := uint64(envInt(t, "CHAOS_SEED", int(time.Now().UnixNano()%1_000_000)))
+	t.Logf("seed %d, %d runs", seed, runs)
+	return runs, seed
+}
+
 func envInt(t *testing.T, name string, def int) int {
 	s := os.Getenv(name)
 	if s == "" {
@@ -304,9 +300,4 @@ func envInt(t *testing.T, name string, def int) int {
 		t.Fatalf("%s=%q: %v", name, s, err)
 	}
 	return n
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }

@@ -64,10 +64,16 @@ func (r *run) finish() {
 		if rep.Interrupted != "" {
 			to, why = store.StatusInterrupted, "the diagnosis was "+rep.Interrupted
 		}
-		_, err := r.e.incidents.EndDiagnosis(r.req.Incident, to, r.actor(), why, incident.Finding(string(rep.Cause), rep.Summary),
-			incident.Noting(store.EventFinding, fmt.Sprintf("%s (confidence %.2f): %s", rep.Cause, rep.Confidence, rep.Summary)))
-		if err != nil {
+		sets := []incident.Set{incident.Finding(string(rep.Cause), rep.Summary),
+			incident.Noting(store.EventFinding, fmt.Sprintf("%s (confidence %.2f): %s", rep.Cause, rep.Confidence, rep.Summary))}
+		if r.err != nil { // the report files: the incident says why they are missing
+			sets = append(sets, incident.Noting(store.EventFailed, r.err.Error()))
+		}
+		if _, err := r.e.incidents.EndDiagnosis(r.req.Incident, to, r.actor(), why, sets...); err != nil {
+			// A full disk, most often: the run fails rather than leave its incident
+			// diagnosing behind a verdict that looks recorded (the next start interrupts it).
 			r.e.log.Warn("update incident", "incident", r.req.Incident, "err", err)
+			r.err = joinRunError(r.err, fmt.Errorf("record the verdict in incident %s: %w", r.req.Incident, err))
 		}
 	}
 	r.emit(diag.Event{Kind: diag.EventFinished, Summary: fmt.Sprintf("%s: %s", rep.Cause, rep.Summary), Report: rep})
@@ -107,4 +113,12 @@ func (r *run) timeline(kind store.EventKind, text string) {
 	if err := r.e.incidents.Note(r.req.Incident, kind, text, r.actor()); err != nil {
 		r.e.log.Warn("timeline", "incident", r.req.Incident, "err", err)
 	}
+}
+
+// joinRunError adds err to the run's error, on one line.
+func joinRunError(runErr, err error) error {
+	if runErr == nil {
+		return err
+	}
+	return fmt.Errorf("%w; %w", runErr, err)
 }

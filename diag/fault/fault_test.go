@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 
 	"ipsecbot/diag/fault"
@@ -65,6 +67,8 @@ func TestSentence(t *testing.T) {
 		{fmt.Errorf("%s: %w", secret, context.Canceled), "cancelled"},
 		{fault.At(edge, errors.New(secret)), "Something failed while working with the Edge edge-01."},
 		{errors.New(secret), "An internal error stopped the work."},
+		{fmt.Errorf("write report: %w", &os.PathError{Op: "write", Path: "/var/lib/bot/x", Err: syscall.ENOSPC}), "The bot's disk is full"},
+		{fault.At(edge, &os.PathError{Op: "write", Path: "/var/lib/bot/capture.pcap", Err: syscall.EFBIG}), "The bot's disk is full"},
 	} {
 		got := fault.Sentence(tc.err)
 		if !strings.Contains(got, tc.want) || strings.Contains(got, secret) || !strings.HasSuffix(got, "The details are in the bot's log.") {

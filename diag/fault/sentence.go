@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"syscall"
 )
 
 // Sentence says in one sentence, for an operator, what went wrong and what to check: "The Edge
@@ -23,6 +24,8 @@ func Sentence(err error) string {
 	switch {
 	case errors.Is(err, context.Canceled):
 		s = "The work was cancelled before it finished."
+	case errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EFBIG) || errors.Is(err, syscall.EDQUOT):
+		s = "The bot's disk is full (or a file size limit was reached), so what it had to save could not be written."
 	case errors.Is(err, ErrHostKey):
 		s = capital(who) + " presented an SSH host key that is not the one in known_hosts, so the bot did not log in (check the known_hosts entry for " + name + ")."
 	case errors.Is(err, ErrAuth):
