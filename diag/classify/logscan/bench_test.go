@@ -68,13 +68,14 @@ func BenchmarkScanOneWorker(b *testing.B) {
 func BenchmarkPrefilter(b *testing.B) {
 	data := benchLog(b, 8<<20)
 	b.SetBytes(int64(len(data)))
+	f := everyPattern.f
 	for b.Loop() {
-		for pos := 0; ; {
-			at := filter.next(data, pos)
-			if at < 0 {
+		for pos := 0; pos < len(data); {
+			start, end, _ := f.nextLine(data, pos)
+			if start < 0 {
 				break
 			}
-			pos = at + 1
+			pos = end + 1
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
 	"runtime"
@@ -63,7 +64,8 @@ type Options struct {
 	Keep              func(*Hit) bool // optional: decides which hits are kept (e.g. the time window)
 	// Stream, when set, receives every matched line in line order and ScanLog keeps none: the
 	// caller keeps what it needs, so memory does not grow with the number of matches. Keep and
-	// MaxHitsPerPattern do not apply; Stats.KeptHits counts the streamed hits.
+	// MaxHitsPerPattern do not apply; Stats.KeptHits counts the streamed hits. The Hit and its
+	// Header are the scanner's again once Stream returns: keep their fields, not the pointers.
 	Stream func(*Hit)
 	// Header, when set, has each matched line's header parsed (ParseLine) and its IKE version
 	// read (VersionOf) by the workers that match, in parallel, into Hit.Header and Hit.Version.
@@ -80,17 +82,24 @@ const (
 	defaultMaxByte = 8 << 30
 )
 
-var filter = func() *prefilter {
-	keys := make([][]byte, len(table))
-	for i := range table {
-		keys[i] = table[i].key
+// matchers holds one matcher per set of applicable patterns met so far (a handful: one per
+// combination of dialects), built on first use.
+var matchers sync.Map // string(allowed as bytes) -> *matcher
+
+// matcherFor returns the matcher of the patterns allowed says apply.
+func matcherFor(allowed []bool) *matcher {
+	id := make([]byte, len(allowed))
+	for i, ok := range allowed {
+		if ok {
+			id[i] = 1
+		}
 	}
-	f := newPrefilter(keys)
-	for i := range table {
-		table[i].keyIndex = f.index(table[i].key)
+	if m, ok := matchers.Load(string(id)); ok {
+		return m.(*matcher)
 	}
-	return f
-}()
+	m, _ := matchers.LoadOrStore(string(id), newMatcher(allowed))
+	return m.(*matcher)
+}
 
 // chunk is a run of whole lines (the last may be unterminated when the file ends there or the
 // line was too long).
@@ -106,9 +115,13 @@ type chunkHit struct {
 	line    int64 // 0-based within the chunk
 	pattern int
 	text    string
-	header  *Line
+	header  Line // with Options.Header
 	version int
 }
+
+// hitBufs recycles the hit lists of chunks once merged, so a dense log does not allocate a
+// growing list for every chunk.
+var hitBufs = sync.Pool{New: func() any { return new([]chunkHit) }}
 
 type chunkResult struct {
 	seq      int
@@ -137,7 +150,7 @@ func ScanLog(ctx context.Context, r io.Reader, name string, opts Options) ([]Hit
 	formats := DetectFormats(start)
 	r = br
 	m := &merger{name: name, opts: opts, perPat: opts.MaxHitsPerPattern, kept: make([]int, len(table)), pending: map[int]chunkResult{}}
-	m.allowed = allowedPatterns(formats)
+	m.matcher = matcherFor(allowedPatterns(formats))
 	m.st.Formats = formats
 	if m.perPat <= 0 {
 		m.perPat = defaultPerPat
@@ -164,7 +177,7 @@ func scanSerial(ctx context.Context, r io.Reader, size int, m *merger) error {
 		return b, true
 	}
 	send := func(c chunk) bool {
-		m.add(scanChunk(c, m.opts.Header, m.allowed))
+		m.add(scanChunk(c, m.opts.Header, m.matcher))
 		pool = append(pool, c.buf)
 		return ctx.Err() == nil
 	}
@@ -208,7 +221,7 @@ func scanParallel(ctx context.Context, r io.Reader, size, workers int, m *merger
 	for range workers {
 		wg.Go(func() {
 			for c := range work {
-				res := scanChunk(c, m.opts.Header, m.allowed)
+				res := scanChunk(c, m.opts.Header, m.matcher)
 				free <- c.buf
 				select {
 				case results <- res:
@@ -228,7 +241,7 @@ func scanParallel(ctx context.Context, r io.Reader, size, workers int, m *merger
 // merger turns chunk results, which may arrive out of order, into hits and counts in line order.
 type merger struct {
 	name    string
-	allowed []bool // per pattern: does it apply to this file's dialect
+	matcher *matcher // the patterns that apply to this file's dialects
 	opts    Options
 	perPat  int
 	kept    []int
@@ -236,6 +249,7 @@ type merger struct {
 	nextSeq int
 	st      Stats
 	hits    []Hit
+	cur     Hit // the hit being handed to Keep or Stream
 }
 
 func (m *merger) add(res chunkResult) {
@@ -247,22 +261,35 @@ func (m *merger) add(res chunkResult) {
 		}
 		delete(m.pending, m.nextSeq)
 		m.nextSeq++
-		for _, ch := range r.hits {
+		for i := range r.hits {
+			ch := &r.hits[i]
 			m.st.MatchedLines++
-			h := Hit{Name: m.name, Line: m.st.Lines + ch.line + 1, Pattern: ch.pattern, Event: table[ch.pattern].Event, Text: ch.text, Header: ch.header, Version: ch.version}
+			h := &m.cur
+			*h = Hit{Name: m.name, Line: m.st.Lines + ch.line + 1, Pattern: ch.pattern, Event: table[ch.pattern].Event, Text: ch.text, Version: ch.version}
+			if m.opts.Header != nil {
+				h.Header = &ch.header
+			}
 			if m.opts.Stream != nil {
 				m.st.KeptHits++
-				m.opts.Stream(&h)
+				m.opts.Stream(h)
 				continue
 			}
-			if m.kept[ch.pattern] >= m.perPat || (m.opts.Keep != nil && !m.opts.Keep(&h)) {
+			if m.kept[ch.pattern] >= m.perPat || (m.opts.Keep != nil && !m.opts.Keep(h)) {
 				m.st.DroppedHits++
 				continue
 			}
 			m.kept[ch.pattern]++
 			m.st.KeptHits++
-			m.hits = append(m.hits, h)
+			kept := *h
+			if h.Header != nil {
+				header := *h.Header
+				kept.Header = &header
+			}
+			m.hits = append(m.hits, kept)
 		}
+		clear(r.hits)
+		r.hits = r.hits[:0]
+		hitBufs.Put(&r.hits)
 		m.st.Lines += r.lines
 		m.st.Bytes += r.bytes
 		if r.longLine {
@@ -348,34 +375,26 @@ func fill(r io.Reader, buf []byte) (int, error) {
 }
 
 // scanChunk finds the matching lines of one chunk.
-func scanChunk(c chunk, header *TimeContext, allowed []bool) chunkResult {
+func scanChunk(c chunk, header *TimeContext, m *matcher) chunkResult {
 	data := c.data
-	res := chunkResult{seq: c.seq, bytes: int64(len(data)), longLine: c.longLine}
+	res := chunkResult{seq: c.seq, bytes: int64(len(data)), longLine: c.longLine, hits: *hitBufs.Get().(*[]chunkHit)}
 	var lines int64
 	counted := 0
 	for pos := 0; pos < len(data); {
-		at := filter.next(data, pos)
-		if at < 0 {
+		start, end, keys := m.f.nextLine(data, pos)
+		if start < 0 {
 			break
 		}
-		start := bytes.LastIndexByte(data[pos:at], '\n') + 1 + pos
-		end := bytes.IndexByte(data[at:], '\n')
-		if end < 0 {
-			end = len(data)
-		} else {
-			end += at
-		}
 		line := data[start:end]
-		if i := matchLine(line, allowed); i >= 0 {
+		if i := m.match(line, keys); i >= 0 {
 			lines += int64(bytes.Count(data[counted:start], []byte{'\n'}))
 			counted = start
-			h := chunkHit{line: lines, pattern: i, text: printable(line)}
+			res.hits = append(res.hits, chunkHit{line: lines, pattern: i, text: printable(line)})
 			if header != nil {
-				l, _ := ParseLine(h.text, *header)
-				h.header = &l
+				h := &res.hits[len(res.hits)-1]
+				h.header, _ = ParseLine(h.text, *header)
 				h.version = VersionOf(h.text)
 			}
-			res.hits = append(res.hits, h)
 		}
 		pos = end + 1
 	}
@@ -417,7 +436,21 @@ func printable(line []byte) string {
 }
 
 // plainASCII reports whether line is printable ASCII and tabs only: printable's common case.
+// It tests 8 bytes at a time; a word that may hold a byte under 0x20 or over 0x7e (a tab, say)
+// is looked at byte by byte.
 func plainASCII(line []byte) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for len(line) >= 8 {
+		w := binary.LittleEndian.Uint64(line)
+		if (w|(w+ones)|((w-0x20*ones)&^w))&highs != 0 && !plainBytes(line[:8]) {
+			return false
+		}
+		line = line[8:]
+	}
+	return plainBytes(line)
+}
+
+func plainBytes(line []byte) bool {
 	for _, c := range line {
 		if (c < 0x20 && c != '\t') || c >= 0x7f {
 			return false
