@@ -47,7 +47,12 @@ func scanBytes(t testing.TB, data []byte, opts Options) ([]Hit, Stats) {
 // Ensure chunking, the prefilter and the parallel merge give the same lines as matching each
 // line on its own, with hits in line order, for any chunk size.
 func TestScanLog_SameAsLineByLine(t *testing.T) {
-	data := benchLog(t, 1<<20)
+	for _, every := range []int{sparse, dense} {
+		sameAsLineByLine(t, benchLog(t, 1<<20, every))
+	}
+}
+
+func sameAsLineByLine(t *testing.T, data []byte) {
 	wantLines, wantMatched := naiveCount(data)
 	for _, size := range []int{512, 4096, 65536, 1 << 20} {
 		hits, st := scanBytes(t, data, Options{ChunkSize: size, Workers: 1 + size%3, MaxHitsPerPattern: 1 << 20})
@@ -126,7 +131,7 @@ func TestScanLog_Caps(t *testing.T) {
 func TestScanLog_Cancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	_, _, err := ScanLog(ctx, bytes.NewReader(benchLog(t, 4<<20)), "x", Options{ChunkSize: 4096})
+	_, _, err := ScanLog(ctx, bytes.NewReader(benchLog(t, 4<<20, sparse)), "x", Options{ChunkSize: 4096})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err %v", err)
 	}

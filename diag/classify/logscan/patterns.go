@@ -2,8 +2,10 @@ package logscan
 
 import (
 	"bytes"
+	"math/bits"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"strings"
 )
 
@@ -294,7 +296,7 @@ func Match(line []byte) int { return everyPattern.match(line, everyPattern.f.pre
 type matcher struct {
 	f        *prefilter // searches only these patterns' keys
 	patterns []int      // indices into table
-	keys     []int      // per entry of patterns: its key's index in f
+	byKey    [][]int    // per key of f: the entries of patterns that have it, in order
 }
 
 func newMatcher(allowed []bool) *matcher {
@@ -307,8 +309,10 @@ func newMatcher(allowed []bool) *matcher {
 		}
 	}
 	m.f = newPrefilter(keys)
-	for _, i := range m.patterns {
-		m.keys = append(m.keys, m.f.index(table[i].key))
+	m.byKey = make([][]int, len(m.f.keys))
+	for j, i := range m.patterns {
+		k := m.f.index(table[i].key)
+		m.byKey[k] = append(m.byKey[k], j)
 	}
 	return m
 }
@@ -320,15 +324,20 @@ var everyPattern = newMatcher(nil)
 // matches line, or -1. A regular expression runs only when the line also holds every other
 // literal its ERE requires.
 func (m *matcher) match(line []byte, present keySet) int {
-	for j, i := range m.patterns {
-		if !present.has(m.keys[j]) {
-			continue
+	// The patterns to try are those of the keys present (a line holds one or two): gathered
+	// and put in table order, rather than testing every pattern's key.
+	var buf [16]int
+	cands := buf[:0]
+	for w, word := range present {
+		for ; word != 0; word &= word - 1 {
+			cands = append(cands, m.byKey[w*64+bits.TrailingZeros64(word)]...)
 		}
+	}
+	slices.Sort(cands)
+	for _, j := range cands {
+		i := m.patterns[j]
 		p := &table[i]
-		if p.re == nil {
-			return i
-		}
-		if containsAll(line, p.musts) && p.re.Match(line) {
+		if p.re == nil || containsAll(line, p.musts) && p.re.Match(line) {
 			return i
 		}
 	}
