@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -185,9 +186,71 @@ func TestVersionOf_SameAsNaive(t *testing.T) {
 	}
 }
 
+// detectNaive is the definition DetectFormats speeds up: each sign's regular expression on
+// every line until one matches.
+func detectNaive(start []byte) []Format {
+	var out []Format
+	for _, s := range signs {
+		for line := range bytes.Lines(start) {
+			if s.re.Match(line) {
+				out = append(out, s.format)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// Looking for each sign's literals first finds the same dialects in every log of the corpus.
+func TestDetectFormats_SameAsNaive(t *testing.T) {
+	paths, _ := filepath.Glob(filepath.Join("..", "testdata", "*", "*", "*.log"))
+	txt, _ := filepath.Glob(filepath.Join("..", "testdata", "libreswan", "*.txt"))
+	var lines []string
+	for _, s := range readSamples(t) {
+		lines = append(lines, s.line)
+	}
+	found := map[Format]bool{}
+	texts := append(readAll(t, append(paths, txt...)), []byte(strings.Join(lines, "\n")), []byte(dialectLines))
+	for _, text := range texts {
+		got, want := DetectFormats(text), detectNaive(text)
+		if !slices.Equal(got, want) {
+			t.Errorf("%.60q...: DetectFormats %v, naive %v", text, got, want)
+		}
+		for _, f := range want {
+			found[f] = true
+		}
+	}
+	if len(found) < len(Formats) {
+		t.Errorf("the corpus shows only the dialects %v", found)
+	}
+}
+
+// dialectLines has a line of each dialect's shape.
+const dialectLines = "2026-11-27T04:18:39.102 15[IKE] <s2s|1> x\n" +
+	"Jun  8 00:59:20 edge pluto[4321]: \"s2s\" #12: x\n" +
+	"1\t11/15/2017 10:34:02.176\tInfo\tVPN IKE\tx\n" +
+	"<30>1 2026-03-04T10:55:16.330Z fw iked[1]: x\n" +
+	"Nov 27 04:18:39 fw %ASA-5-713061: x\n" +
+	"2026/03/04 10:55:16 ikemgr: x\n" +
+	"date=2026-03-04 logid=\"0101037124\" type=\"event\" subtype=\"vpn\" x\n"
+
+func readAll(t *testing.T, paths []string) [][]byte {
+	t.Helper()
+	var out [][]byte
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
 // FuzzMatch checks the fast paths of matching against their definitions on any input: the
 // prefilter and matcher against the plain EREs, nextLine against bytes.Contains, VersionOf
-// against one strings.Contains per word, plainASCII against a byte-by-byte check.
+// against one strings.Contains per word, DetectFormats against every sign on every line,
+// plainASCII against a byte-by-byte check.
 func FuzzMatch(f *testing.F) {
 	for _, s := range []string{
 		"2026-11-27T04:18:39.102 15[IKE] <s2s|1> received AUTHENTICATION_FAILED notify error",
@@ -197,6 +260,7 @@ func FuzzMatch(f *testing.F) {
 		"closing CHILD_SA s2s{1} with SPIs c1_i (0 bytes) c2_o (84 bytes) and TS 10.0.0.0/24",
 		"\"conn\" #4: NSS: ERROR: x certificate y invalid: SEC_ERROR_EXPIRED",
 		"initiating Main Mode IKE_SA with STATE_QUICK\ttab\x00\xff",
+		dialectLines,
 	} {
 		f.Add([]byte(s))
 	}
@@ -214,6 +278,9 @@ func FuzzMatch(f *testing.F) {
 		checkNextLine(t, everyPattern.f, data)
 		if got, want := VersionOf(string(data)), versionOfNaive(string(data)); got != want {
 			t.Fatalf("%q: VersionOf %d, naive %d", data, got, want)
+		}
+		if got, want := DetectFormats(data), detectNaive(data); !slices.Equal(got, want) {
+			t.Fatalf("%q: DetectFormats %v, naive %v", data, got, want)
 		}
 		if got, want := plainASCII(data), plainBytes(data); got != want {
 			t.Fatalf("%q: plainASCII %v, byte by byte %v", data, got, want)
