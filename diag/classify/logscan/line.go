@@ -57,7 +57,9 @@ func ParseLine(line string, tc TimeContext) (l Line, ok bool) {
 			return l, true
 		}
 	}
-	if !ok || l.Time.Year() < 1970 { // year 1 and such: digits that only look like a date
+	// Year 1 and such: digits that only look like a date. (A time two days past the epoch is in
+	// 1970 or later in every zone; Year, the costlier question, is asked only before that.)
+	if !ok || l.Time.Unix() < 2*86400 && l.Time.Year() < 1970 {
 		return Line{Msg: s}, false
 	}
 	rest = strings.TrimLeft(rest, " ")

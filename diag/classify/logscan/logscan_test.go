@@ -285,6 +285,7 @@ func TestParseLine_ClocksAsTimePackage(t *testing.T) {
 		{"2026-11-27T23:59:60", false}, {"2026-11-27T04:18:39.", false}, {"2026-11-27T04:18:39.1.2", false},
 		{"Jun  8 00:59:20", true}, {"Jun 08 00:59:20.123456", true}, {"Feb 29 12:00:00", true},
 		{"Feb 30 12:00:00", false}, {"Jun  0 00:59:20", false}, {"Jun 31 00:59:20", false}, {"Jun  8 25:59:20", false},
+		{"1970-01-01T00:00:00", true}, {"1969-12-31T23:59:59", false}, {"0001-01-01T00:00:00", false},
 	} {
 		for _, loc := range []*time.Location{time.UTC, tokyo} {
 			checkClocks(t, c.stamp, loc)
@@ -317,6 +318,9 @@ func FuzzParseLine(f *testing.F) {
 		}
 		if ok && l.Time.IsZero() {
 			t.Fatal("ok without a time")
+		}
+		if ok && l.Time.Year() < 1970 {
+			t.Fatalf("ok with a time in %d", l.Time.Year())
 		}
 		if len(l.Msg) > len(line) {
 			t.Fatalf("message longer than the line")
