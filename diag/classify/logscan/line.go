@@ -309,13 +309,17 @@ func cutWord(s string) (word, rest string) {
 // of IKEv1 anywhere in the line wins over one of IKEv2.
 func VersionOf(text string) int {
 	v := 0
-	for i := 0; i+1 < len(text); i++ {
-		g := versionFirst[text[i]]
-		if g == 0 || !versionGroups[g].second[text[i+1]] {
+	if text == "" {
+		return 0
+	}
+	pair := uint16(text[0]) << 8
+	for i := 1; i < len(text); i++ {
+		pair = pair>>8 | uint16(text[i])<<8 // the bytes at i-1 and i
+		if versionPairs[pair>>6]&(1<<(pair&63)) == 0 {
 			continue
 		}
-		for _, w := range versionGroups[g].words {
-			if strings.HasPrefix(text[i:], w.word) {
+		for _, w := range versionByFirst[text[i-1]] {
+			if strings.HasPrefix(text[i-1:], w.word) {
 				if w.version == 1 {
 					return 1
 				}
@@ -340,26 +344,13 @@ var versionWords = []versionWord{
 	{"with message ID", 2}, {"notify error", 2}, {"Child SA", 2}, {"IKE SA", 2},
 }
 
-// versionGroup holds the version words that start with one byte, and the bytes that follow it
-// in them.
-type versionGroup struct {
-	second [256]bool
-	words  []versionWord
-}
-
-// versionFirst numbers the bytes a version word starts with (0: none does), indexing
-// versionGroups: one pass over a line tries only the words whose first two bytes are there.
-var versionFirst, versionGroups = func() (first [256]uint8, groups []versionGroup) {
-	groups = make([]versionGroup, 1)
+// versionPairs is the set of the words' first two bytes (a bit per byte pair), so that one
+// pass over a line stops only where a word can start; versionByFirst has the words by first byte.
+var versionPairs, versionByFirst = func() (pairs [1 << 16 / 64]uint64, byFirst [256][]versionWord) {
 	for _, w := range versionWords {
-		c := w.word[0]
-		if first[c] == 0 {
-			first[c] = uint8(len(groups))
-			groups = append(groups, versionGroup{})
-		}
-		g := &groups[first[c]]
-		g.second[w.word[1]] = true
-		g.words = append(g.words, w)
+		pair := uint16(w.word[0]) | uint16(w.word[1])<<8
+		pairs[pair>>6] |= 1 << (pair & 63)
+		byFirst[w.word[0]] = append(byFirst[w.word[0]], w)
 	}
-	return first, groups
+	return pairs, byFirst
 }()

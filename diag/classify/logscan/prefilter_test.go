@@ -174,7 +174,11 @@ func versionOfNaive(text string) int {
 
 func TestVersionOf_SameAsNaive(t *testing.T) {
 	counts := map[int]int{}
-	for _, l := range corpus(t) {
+	lines := corpus(t)
+	for _, w := range versionWords { // each word alone, at the start and at the end of a line
+		lines = append(lines, []byte(w.word), []byte(w.word+" x"), []byte("x "+w.word))
+	}
+	for _, l := range lines {
 		got, want := VersionOf(string(l)), versionOfNaive(string(l))
 		if got != want {
 			t.Errorf("%q: VersionOf %d, naive %d", l, got, want)
