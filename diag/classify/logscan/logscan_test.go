@@ -50,6 +50,17 @@ func TestScanLog_SameAsLineByLine(t *testing.T) {
 	for _, every := range []int{sparse, dense} {
 		sameAsLineByLine(t, benchLog(t, 1<<20, every))
 	}
+	// Every line a match, many times maxPartHits to a chunk: hits handed over in parts.
+	var all bytes.Buffer
+	for l := range bytes.Lines(benchLog(t, 4<<20, dense)) {
+		if Match(bytes.TrimSuffix(l, []byte("\n"))) >= 0 {
+			all.Write(l)
+		}
+	}
+	for all.Len() < 1<<20 {
+		all.WriteString("TS_UNACCEPTABLE\n")
+	}
+	sameAsLineByLine(t, all.Bytes())
 }
 
 func sameAsLineByLine(t *testing.T, data []byte) {

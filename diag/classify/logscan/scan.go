@@ -104,7 +104,6 @@ func matcherFor(allowed []bool) *matcher {
 // chunk is a run of whole lines (the last may be unterminated when the file ends there or the
 // line was too long).
 type chunk struct {
-	seq          int
 	data         []byte
 	buf          []byte // returned to the pool after scanning
 	unterminated bool
@@ -124,7 +123,6 @@ type chunkHit struct {
 var hitBufs = sync.Pool{New: func() any { return new([]chunkHit) }}
 
 type chunkResult struct {
-	seq      int
 	lines    int64
 	bytes    int64
 	longLine bool
@@ -149,7 +147,7 @@ func ScanLog(ctx context.Context, r io.Reader, name string, opts Options) ([]Hit
 	start, _ := br.Peek(DetectSize)
 	formats := DetectFormats(start)
 	r = br
-	m := &merger{name: name, opts: opts, perPat: opts.MaxHitsPerPattern, kept: make([]int, len(table)), pending: map[int]chunkResult{}}
+	m := &merger{name: name, opts: opts, perPat: opts.MaxHitsPerPattern, kept: make([]int, len(table))}
 	m.matcher = matcherFor(allowedPatterns(formats))
 	m.st.Formats = formats
 	if m.perPat <= 0 {
@@ -177,16 +175,25 @@ func scanSerial(ctx context.Context, r io.Reader, size int, m *merger) error {
 		return b, true
 	}
 	send := func(c chunk) bool {
-		m.add(scanChunk(c, m.opts.Header, m.matcher))
+		for from := 0; ; {
+			res, next := scanChunk(c, from, m.opts.Header, m.matcher)
+			m.add(res)
+			if next == len(c.data) {
+				break
+			}
+			from = next
+		}
 		pool = append(pool, c.buf)
 		return ctx.Err() == nil
 	}
 	return readChunks(ctx, r, get, send)
 }
 
-// scanParallel runs a reader, workers matching chunks, and the merger (this goroutine), which
-// puts the results back in order. Buffers circulate through free, so memory is
-// (workers+2) x size whatever the input.
+// scanParallel runs a reader, workers matching chunks, and the merger (this goroutine). The
+// reader queues each chunk's own result channel in file order, and the merger drains them in
+// that order, so results come back in line order. Memory is bounded whatever the input:
+// buffers circulate through free ((workers+2) x size), and a worker hands a chunk's hits over
+// in parts of at most maxPartHits, waiting while the merger is not at its chunk yet.
 func scanParallel(ctx context.Context, r io.Reader, size, workers int, m *merger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -194,8 +201,12 @@ func scanParallel(ctx context.Context, r io.Reader, size, workers int, m *merger
 	for range workers + 2 {
 		free <- make([]byte, size)
 	}
-	work := make(chan chunk, workers)
-	results := make(chan chunkResult, workers)
+	type job struct {
+		c   chunk
+		out chan chunkResult
+	}
+	work := make(chan job, workers)
+	order := make(chan chan chunkResult, workers+2)
 	readErr := make(chan error, 1)
 	get := func() ([]byte, bool) {
 		select {
@@ -206,34 +217,57 @@ func scanParallel(ctx context.Context, r io.Reader, size, workers int, m *merger
 		}
 	}
 	send := func(c chunk) bool {
+		out := make(chan chunkResult, 1)
 		select {
-		case work <- c:
+		case order <- out:
+		case <-ctx.Done():
+			return false
+		}
+		select {
+		case work <- job{c, out}:
 			return true
 		case <-ctx.Done():
 			return false
 		}
 	}
 	go func() {
+		defer close(order)
 		defer close(work)
 		readErr <- readChunks(ctx, r, get, send)
 	}()
-	var wg sync.WaitGroup
 	for range workers {
-		wg.Go(func() {
-			for c := range work {
-				res := scanChunk(c, m.opts.Header, m.matcher)
-				free <- c.buf
-				select {
-				case results <- res:
-				case <-ctx.Done():
-					return
+		go func() {
+			for j := range work {
+				for from := 0; ; {
+					res, next := scanChunk(j.c, from, m.opts.Header, m.matcher)
+					select {
+					case j.out <- res:
+					case <-ctx.Done():
+						return
+					}
+					if next == len(j.c.data) {
+						break
+					}
+					from = next
 				}
+				free <- j.c.buf
+				close(j.out)
 			}
-		})
+		}()
 	}
-	go func() { wg.Wait(); close(results) }()
-	for res := range results {
-		m.add(res)
+	for out := range order {
+		for {
+			select {
+			case res, ok := <-out:
+				if ok {
+					m.add(res)
+					continue
+				}
+			case <-ctx.Done():
+				return <-readErr
+			}
+			break
+		}
 	}
 	return <-readErr
 }
@@ -245,63 +279,52 @@ type merger struct {
 	opts    Options
 	perPat  int
 	kept    []int
-	pending map[int]chunkResult
-	nextSeq int
 	st      Stats
 	hits    []Hit
 	cur     Hit // the hit being handed to Keep or Stream
 }
 
-func (m *merger) add(res chunkResult) {
-	m.pending[res.seq] = res
-	for {
-		r, ok := m.pending[m.nextSeq]
-		if !ok {
-			return
+// add takes the next result in line order.
+func (m *merger) add(r chunkResult) {
+	for i := range r.hits {
+		ch := &r.hits[i]
+		m.st.MatchedLines++
+		h := &m.cur
+		*h = Hit{Name: m.name, Line: m.st.Lines + ch.line + 1, Pattern: ch.pattern, Event: table[ch.pattern].Event, Text: ch.text, Version: ch.version}
+		if m.opts.Header != nil {
+			h.Header = &ch.header
 		}
-		delete(m.pending, m.nextSeq)
-		m.nextSeq++
-		for i := range r.hits {
-			ch := &r.hits[i]
-			m.st.MatchedLines++
-			h := &m.cur
-			*h = Hit{Name: m.name, Line: m.st.Lines + ch.line + 1, Pattern: ch.pattern, Event: table[ch.pattern].Event, Text: ch.text, Version: ch.version}
-			if m.opts.Header != nil {
-				h.Header = &ch.header
-			}
-			if m.opts.Stream != nil {
-				m.st.KeptHits++
-				m.opts.Stream(h)
-				continue
-			}
-			if m.kept[ch.pattern] >= m.perPat || (m.opts.Keep != nil && !m.opts.Keep(h)) {
-				m.st.DroppedHits++
-				continue
-			}
-			m.kept[ch.pattern]++
+		if m.opts.Stream != nil {
 			m.st.KeptHits++
-			kept := *h
-			if h.Header != nil {
-				header := *h.Header
-				kept.Header = &header
-			}
-			m.hits = append(m.hits, kept)
+			m.opts.Stream(h)
+			continue
 		}
-		clear(r.hits)
-		r.hits = r.hits[:0]
-		hitBufs.Put(&r.hits)
-		m.st.Lines += r.lines
-		m.st.Bytes += r.bytes
-		if r.longLine {
-			m.st.LongLines++
+		if m.kept[ch.pattern] >= m.perPat || (m.opts.Keep != nil && !m.opts.Keep(h)) {
+			m.st.DroppedHits++
+			continue
 		}
+		m.kept[ch.pattern]++
+		m.st.KeptHits++
+		kept := *h
+		if h.Header != nil {
+			header := *h.Header
+			kept.Header = &header
+		}
+		m.hits = append(m.hits, kept)
+	}
+	clear(r.hits)
+	r.hits = r.hits[:0]
+	hitBufs.Put(&r.hits)
+	m.st.Lines += r.lines
+	m.st.Bytes += r.bytes
+	if r.longLine {
+		m.st.LongLines++
 	}
 }
 
 // readChunks cuts r into chunks that end at a line boundary and sends them in order. get hands
 // out an empty buffer; either returning false stops the read.
 func readChunks(ctx context.Context, r io.Reader, get func() ([]byte, bool), send func(chunk) bool) error {
-	seq := 0
 	cur, ok := get()
 	if !ok {
 		return ctx.Err()
@@ -326,7 +349,7 @@ func readChunks(ctx context.Context, r io.Reader, get func() ([]byte, bool), sen
 		}
 		if rerr != nil { // the end, clean (io.EOF) or not
 			if filled > 0 {
-				send(chunk{seq: seq, data: cur[:filled], buf: cur, unterminated: cur[filled-1] != '\n'})
+				send(chunk{data: cur[:filled], buf: cur, unterminated: cur[filled-1] != '\n'})
 			}
 			if rerr == io.EOF {
 				return nil
@@ -337,10 +360,9 @@ func readChunks(ctx context.Context, r io.Reader, get func() ([]byte, bool), sen
 		nl := bytes.LastIndexByte(data, '\n')
 		if nl < 0 {
 			// One line fills the whole chunk: match its first ChunkSize bytes, drop the rest.
-			if !send(chunk{seq: seq, data: data, buf: cur, unterminated: true, longLine: true}) {
+			if !send(chunk{data: data, buf: cur, unterminated: true, longLine: true}) {
 				return ctx.Err()
 			}
-			seq++
 			if cur, ok = get(); !ok {
 				return ctx.Err()
 			}
@@ -352,10 +374,9 @@ func readChunks(ctx context.Context, r io.Reader, get func() ([]byte, bool), sen
 			return ctx.Err()
 		}
 		filled = copy(next, data[nl+1:])
-		if !send(chunk{seq: seq, data: data[:nl+1], buf: cur}) {
+		if !send(chunk{data: data[:nl+1], buf: cur}) {
 			return ctx.Err()
 		}
-		seq++
 		cur = next
 	}
 }
@@ -374,15 +395,22 @@ func fill(r io.Reader, buf []byte) (int, error) {
 	return n, nil
 }
 
-// scanChunk finds the matching lines of one chunk.
-func scanChunk(c chunk, header *TimeContext, m *matcher) chunkResult {
+// maxPartHits bounds the hits of one result: a chunk of short matching lines is handed over in
+// parts, so that memory does not grow with the density of matches.
+const maxPartHits = 1024
+
+// scanChunk finds the matching lines of a chunk from offset from (a line start) on, up to
+// maxPartHits of them; next is where the rest begins, len(c.data) when nothing is left.
+func scanChunk(c chunk, from int, header *TimeContext, m *matcher) (res chunkResult, next int) {
 	data := c.data
-	res := chunkResult{seq: c.seq, bytes: int64(len(data)), longLine: c.longLine, hits: *hitBufs.Get().(*[]chunkHit)}
+	res.hits = *hitBufs.Get().(*[]chunkHit)
 	var lines int64
-	counted := 0
-	for pos := 0; pos < len(data); {
+	counted := from
+	pos := from
+	for pos < len(data) && len(res.hits) < maxPartHits {
 		start, end, keys := m.f.nextLine(data, pos)
 		if start < 0 {
+			pos = len(data)
 			break
 		}
 		line := data[start:end]
@@ -396,14 +424,17 @@ func scanChunk(c chunk, header *TimeContext, m *matcher) chunkResult {
 				h.version = VersionOf(h.text)
 			}
 		}
-		pos = end + 1
+		pos = min(end+1, len(data))
 	}
-	lines += int64(bytes.Count(data[counted:], []byte{'\n'}))
-	if c.unterminated {
-		lines++
+	lines += int64(bytes.Count(data[counted:pos], []byte{'\n'}))
+	if pos == len(data) {
+		if c.unterminated {
+			lines++
+		}
+		res.longLine = c.longLine
 	}
-	res.lines = lines
-	return res
+	res.lines, res.bytes = lines, int64(pos-from)
+	return res, pos
 }
 
 // printable returns line as valid UTF-8 without control characters other than tab (SonicWall's
