@@ -69,10 +69,12 @@ fi
 bytes=$(stat -c %s "$log")
 
 # timed NAME CMD...: one run under /usr/bin/time; appends "wall cpu rss_kib" to $work/NAME.times.
+# What cat prints goes to /dev/null, the others' output to $work/NAME.out.
 timed() {
-	local name=$1
+	local name=$1 out=$work/$1.out
 	shift
-	/usr/bin/time -f '%e %U %S %M' -o "$work/time.txt" "$@" >"$work/$name.out"
+	[ "$name" != cat ] || out=/dev/null
+	/usr/bin/time -f '%e %U %S %M' -o "$work/time.txt" "$@" >"$out"
 	awk '{ printf "%s %.2f %s\n", $1, $2 + $3, $4 }' "$work/time.txt" >>"$work/$name.times"
 }
 
