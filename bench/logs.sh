@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # bench/logs.sh: how fast `bot analyze --log` scans a large log, against `grep -c -E -f` with the
-# same patterns (`bot analyze --print-patterns`) and `cat` as the floor.
+# same patterns (`bot analyze --print-patterns --format charon`) and `cat` as the floor.
 #
 # Builds a log of at least SIZE_MB MiB (default 1024) under /tmp from the strongSwan fixtures'
-# logs sprinkled (about 1 line in 500) among realistic syslog noise, runs each command best of
-# RUNS (default 3) with /usr/bin/time -v for the peak RSS, checks that matched_lines equals
-# grep -c, and prints a markdown table with ratios to grep and to cat.
+# logs sprinkled (about 1 line in 500) among realistic syslog noise, runs the three commands in
+# turn RUNS times (default 5; bot, grep, cat, bot, grep, cat, ... so that a shared machine's
+# load falls on all of them alike) under /usr/bin/time, checks that matched_lines equals
+# grep -c, and prints a markdown table of medians: wall and CPU (user+sys) seconds, the ratios
+# to grep, and the largest peak RSS of any run. The load average before and after is printed:
+# quote it with the figures.
 #
-# Usage: bench/logs.sh [SIZE_MB]        env: RUNS=3 WORK=/tmp/ipsecbot-bench KEEP=1 (keep the log)
-#                                            EVERY=500 (one fixture line in EVERY; 17 gives a dense
-#                                            log, about 800k matching lines in 1.5 GiB)
+# Usage: bench/logs.sh [SIZE_MB]        env: RUNS=5 WORK=/tmp/ipsecbot-bench KEEP=1 (keep the log)
+#                                            EVERY=500 (one fixture line in EVERY; 1 gives a dense
+#                                            log of fixture lines only, one line in 26 matching)
 set -euo pipefail
 
 size_mb=${1:-1024}
-runs=${RUNS:-3}
+runs=${RUNS:-5}
 every=${EVERY:-500}
 work=${WORK:-/tmp/ipsecbot-bench}
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,9 +32,9 @@ echo "building bot ..." >&2
 (cd "$top" && go build -o "$bot" ./cmd/bot)
 "$bot" analyze --print-patterns --format charon >"$patterns" # the bench logs are charon's
 
-if [ ! -s "$log" ] || [ "$(stat -c %s "$log")" -lt $((size_mb << 20)) ] || [ "$(cat "$work/every" 2>/dev/null)" != "$every" ]; then
+if [ ! -s "$log" ] || [ "$(cat "$work/made" 2>/dev/null)" != "$size_mb $every" ]; then
 	rm -f "$log"
-	echo "$every" >"$work/every"
+	echo "$size_mb $every" >"$work/made"
 	echo "generating a ${size_mb} MiB log in $log ..." >&2
 	block=$work/block.log
 	# One 64 MiB block of noise with fixture lines, then copies of it (the page cache holds the
@@ -65,42 +68,49 @@ if [ ! -s "$log" ] || [ "$(stat -c %s "$log")" -lt $((size_mb << 20)) ] || [ "$(
 fi
 bytes=$(stat -c %s "$log")
 
-# run NAME CMD...: best-of-$runs wall seconds and the peak RSS (KiB) of that run.
-declare -A best rss
-run() {
-	local name=$1
+# timed NAME CMD...: one run under /usr/bin/time; appends "wall cpu rss_kib" to $work/NAME.times.
+# What cat prints goes to /dev/null, the others' output to $work/NAME.out.
+timed() {
+	local name=$1 out=$work/$1.out
 	shift
-	local i t m
-	cat "$log" >/dev/null # warm the page cache
-	for ((i = 0; i < runs; i++)); do
-		/usr/bin/time -v -o "$work/time.txt" "$@" >"$work/$name.out"
-		t=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (j = 1; j <= n; j++) s = s * 60 + p[j]; print s }' "$work/time.txt")
-		m=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$work/time.txt")
-		if [ -z "${best[$name]:-}" ] || awk -v a="$t" -v b="${best[$name]}" 'BEGIN { exit !(a < b) }'; then
-			best[$name]=$t
-			rss[$name]=$m
-		fi
-	done
+	[ "$name" != cat ] || out=/dev/null
+	/usr/bin/time -f '%e %U %S %M' -o "$work/time.txt" "$@" >"$out"
+	awk '{ printf "%s %.2f %s\n", $1, $2 + $3, $4 }' "$work/time.txt" >>"$work/$name.times"
 }
 
-echo "scanning $bytes bytes, best of $runs ..." >&2
-run cat cat "$log"
-run grep grep -c -E -f "$patterns" "$log"
-run bot "$bot" analyze --log "$log" --json
+names=(bot grep cat)
+for n in "${names[@]}"; do : >"$work/$n.times"; done
+cat "$log" >/dev/null # warm the page cache
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "scanning $bytes bytes, $runs rounds ..." >&2
+for ((i = 0; i < runs; i++)); do
+	timed bot "$bot" analyze --log "$log" --json
+	timed grep grep -c -E -f "$patterns" "$log"
+	timed cat cat "$log"
+done
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# median NAME FIELD: the median of one column of NAME's runs; peak NAME: the largest RSS in MiB.
+median() { sort -g <(cut -d' ' -f"$2" "$work/$1.times") | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+peak() { cut -d' ' -f3 "$work/$1.times" | sort -g | tail -1 | awk '{ printf "%.1f", $1 / 1024 }'; }
 
 grep_count=$(cat "$work/grep.out")
 bot_count=$(sed -n 's/.*"matched_lines": *\([0-9]*\).*/\1/p' "$work/bot.out")
-cores=$(nproc)
+gw=$(median grep 1)
+gc=$(median grep 2)
 
 row() { # name command
-	awk -v n="$1" -v c="$2" -v t="${best[$1]}" -v m="${rss[$1]}" -v g="${best[grep]}" -v f="${best[cat]}" -v b="$bytes" \
-		'BEGIN { printf "| %s | `%s` | %.2f | %.0f | %.2f | %.2f | %.1f |\n", n, c, t, b / t / 1048576, t / g, t / f, m / 1024 }'
+	local w c
+	w=$(median "$1" 1)
+	c=$(median "$1" 2)
+	awk -v n="$1" -v cmd="$2" -v w="$w" -v c="$c" -v gw="$gw" -v gc="$gc" -v m="$(peak "$1")" -v b="$bytes" \
+		'BEGIN { printf "| %s | `%s` | %.2f | %.0f | %.2f | %.2f | %.2f | %s |\n", n, cmd, w, b / w / 1048576, w / gw, c, c / gc, m }'
 }
 echo
-echo "Log: $(awk -v b="$bytes" 'BEGIN { printf "%.2f GiB", b / 1073741824 }'), $(wc -l <"$log") lines; $cores cores; $(grep --version | head -1); best of $runs."
+echo "Log: $(awk -v b="$bytes" 'BEGIN { printf "%.2f GiB", b / 1073741824 }'), $(wc -l <"$log") lines, $grep_count matching; $(nproc) cores; $(grep --version | head -1); median of $runs rounds; load average $load_before before, $load_after after."
 echo
-echo "| run | command | seconds | MiB/s | x grep | x cat | peak RSS MiB |"
-echo "|---|---|---:|---:|---:|---:|---:|"
+echo "| run | command | wall s | MiB/s | wall x grep | CPU s | CPU x grep | peak RSS MiB |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|"
 row bot "bot analyze --log F --json"
 row grep "grep -c -E -f patterns.txt F"
 row cat "cat F >/dev/null"

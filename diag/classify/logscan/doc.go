@@ -5,8 +5,10 @@
 //     Patterns() prints exactly that set, so `grep -c -E -f` with it counts the same lines as
 //     Stats.MatchedLines.
 //   - Every pattern carries a literal that all its matches contain; a multi-string search for
-//     those literals (prefilter.go) skips most bytes, and regular expressions only run on the
-//     few lines it stops at. A line is reported once, with the first matching pattern.
+//     the literals of the patterns that apply to the file's dialects (prefilter.go) skips most
+//     bytes and reports each line holding one with the literals it holds. A regular expression
+//     only runs on such a line, and only when it also holds the other literals its ERE
+//     requires. A line is reported once, with the first matching pattern.
 //   - Input is cut into chunks at line ends and matched on several cores; the results are put
 //     back in line order. Memory is a few chunks plus a capped number of hits per pattern.
 //   - Lines longer than a chunk, NUL bytes and invalid UTF-8 are tolerated; compressed input

@@ -3,6 +3,7 @@ package logscan
 import (
 	"bytes"
 	"regexp"
+	"regexp/syntax"
 )
 
 // Format is the dialect of a log: which daemon or product wrote it. A file is matched only
@@ -42,19 +43,92 @@ var signs = []struct {
 	{FormatFortiOS, regexp.MustCompile(`logid="?[0-9]{10}"? .*subtype="?vpn`)},
 }
 
+// signLiterals holds, per sign, literals one of which every line it matches contains (nil:
+// none known), so that the regular expression runs only on the lines that hold one.
+var signLiterals = func() [][][]byte {
+	out := make([][][]byte, len(signs))
+	for i, s := range signs {
+		re, err := syntax.Parse(s.re.String(), syntax.Perl)
+		if err != nil {
+			panic("logscan: " + err.Error())
+		}
+		out[i] = anyLiteral(re.Simplify())
+	}
+	return out
+}()
+
 // DetectFormats returns the dialects whose lines appear in the start of a file; none when no
 // line is recognised.
 func DetectFormats(start []byte) []Format {
 	var out []Format
-	for _, s := range signs {
+	for i, s := range signs {
+		lits := signLiterals[i]
+		if lits != nil && !containsAny(start, lits) {
+			continue
+		}
 		for line := range bytes.Lines(start) {
-			if s.re.Match(line) {
+			if (lits == nil || containsAny(line, lits)) && s.re.Match(line) {
 				out = append(out, s.format)
 				break
 			}
 		}
 	}
 	return out
+}
+
+func containsAny(b []byte, literals [][]byte) bool {
+	for _, l := range literals {
+		if bytes.Contains(b, l) {
+			return true
+		}
+	}
+	return false
+}
+
+// anyLiteral returns literals one of which every match of re contains, or nil when it cannot
+// tell: a literal, the best literal of a concatenation, one literal from each branch of an
+// alternation.
+func anyLiteral(re *syntax.Regexp) [][]byte {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if re.Flags&syntax.FoldCase != 0 {
+			return nil
+		}
+		return [][]byte{[]byte(string(re.Rune))}
+	case syntax.OpCapture, syntax.OpPlus:
+		return anyLiteral(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return anyLiteral(re.Sub[0])
+		}
+	case syntax.OpConcat:
+		var best [][]byte
+		for _, sub := range re.Sub {
+			if l := anyLiteral(sub); l != nil && (best == nil || shortest(l) > shortest(best)) {
+				best = l
+			}
+		}
+		return best
+	case syntax.OpAlternate:
+		var all [][]byte
+		for _, sub := range re.Sub {
+			l := anyLiteral(sub)
+			if l == nil {
+				return nil
+			}
+			all = append(all, l...)
+		}
+		return all
+	}
+	return nil
+}
+
+func shortest(literals [][]byte) int {
+	n := len(literals[0])
+	for _, l := range literals[1:] {
+		n = min(n, len(l))
+	}
+	return n
 }
 
 // allowedPatterns says, per pattern, whether a file of the given dialects is matched against it.

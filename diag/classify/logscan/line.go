@@ -57,7 +57,9 @@ func ParseLine(line string, tc TimeContext) (l Line, ok bool) {
 			return l, true
 		}
 	}
-	if !ok || l.Time.Year() < 1970 { // year 1 and such: digits that only look like a date
+	// Year 1 and such: digits that only look like a date. (A time two days past the epoch is in
+	// 1970 or later in every zone; Year, the costlier question, is asked only before that.)
+	if !ok || l.Time.Unix() < 2*86400 && l.Time.Year() < 1970 {
 		return Line{Msg: s}, false
 	}
 	rest = strings.TrimLeft(rest, " ")
@@ -137,6 +139,11 @@ func parseISO(s string, loc *time.Location) (time.Time, string, bool) {
 	} else if zoneEnd+6 <= len(s) && (s[zoneEnd] == '+' || s[zoneEnd] == '-') && s[zoneEnd+3] == ':' {
 		zoneEnd += 6
 	}
+	if zoneEnd == end { // the common form, read without the time package's layout machinery
+		if t, ok := isoLocal(s[:end], loc); ok {
+			return t, s[end:], true
+		}
+	}
 	stamp := strings.Replace(s[:zoneEnd], ",", ".", 1)
 	stamp = stamp[:10] + "T" + stamp[11:]
 	var t time.Time
@@ -159,9 +166,13 @@ func parseBSD(s string, loc *time.Location, tc TimeContext) (time.Time, string, 
 	for end < len(s) && (s[end] == '.' || (s[end] >= '0' && s[end] <= '9')) {
 		end++
 	}
-	t, err := time.ParseInLocation("Jan _2 15:04:05.999999999", s[:end], loc)
-	if err != nil {
-		return time.Time{}, s, false
+	month, day, hour, minute, sec, nsec, ok := bsdClock(s[:end])
+	if !ok {
+		t, err := time.ParseInLocation("Jan _2 15:04:05.999999999", s[:end], loc)
+		if err != nil {
+			return time.Time{}, s, false
+		}
+		month, day, hour, minute, sec, nsec = t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond()
 	}
 	year := tc.Year
 	ref := tc.Ref
@@ -171,12 +182,85 @@ func parseBSD(s string, loc *time.Location, tc TimeContext) (time.Time, string, 
 		}
 		year = ref.In(loc).Year()
 	}
-	t = time.Date(year, t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), loc)
+	t := time.Date(year, month, day, hour, minute, sec, nsec, loc)
 	if tc.Year == 0 && t.After(ref.Add(24*time.Hour)) {
 		t = t.AddDate(-1, 0, 0) // December lines in a file written in January
 	}
 	rest := strings.TrimPrefix(s[end:], ":") // pluto's own log: "Jun  8 00:59:20.123456: ..."
 	return t, rest, true
+}
+
+// isoLocal reads "2006-01-02T15:04:05[.frac]" (T or a space, a period or a comma, isISODate
+// already checked) as time.ParseInLocation with "2006-01-02T15:04:05.999999999" does, and the
+// same values fail; ok is false for any other shape, which the caller leaves to the time package.
+func isoLocal(s string, loc *time.Location) (time.Time, bool) {
+	year, month, day := atoi2(s[0:2])*100+atoi2(s[2:4]), atoi2(s[5:7]), atoi2(s[8:10])
+	hour, minute, sec, nsec, ok := clock(s[11:])
+	if !ok || month < 1 || month > 12 || day < 1 || day > daysIn(time.Month(month), year) {
+		return time.Time{}, false
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, nsec, loc), true
+}
+
+// bsdClock reads "Jan _2 15:04:05[.frac]" as time.Parse with "Jan _2 15:04:05.999999999" does
+// (a missing year counts as a leap year, so Feb 29 passes); ok is false for any other shape.
+func bsdClock(s string) (month time.Month, day, hour, minute, sec, nsec int, ok bool) {
+	if len(s) < 15 || s[3] != ' ' || s[6] != ' ' || !allDigits(s[5:6]) {
+		return 0, 0, 0, 0, 0, 0, false
+	}
+	switch {
+	case s[4] == ' ':
+		day = int(s[5] - '0')
+	case allDigits(s[4:5]):
+		day = atoi2(s[4:6])
+	default:
+		return 0, 0, 0, 0, 0, 0, false
+	}
+	month = time.Month(strings.Index(months, s[:3])/3 + 1)
+	hour, minute, sec, nsec, ok = clock(s[7:])
+	if !ok || day < 1 || day > daysIn(month, 0) {
+		return 0, 0, 0, 0, 0, 0, false
+	}
+	return month, day, hour, minute, sec, nsec, true
+}
+
+// clock reads "15:04:05" and an optional fraction (a period or a comma and digits, the first
+// nine counting) that must end s, with the time package's ranges.
+func clock(s string) (hour, minute, sec, nsec int, ok bool) {
+	if len(s) < 8 || s[2] != ':' || s[5] != ':' || !allDigits(s[0:2]) || !allDigits(s[3:5]) || !allDigits(s[6:8]) {
+		return 0, 0, 0, 0, false
+	}
+	hour, minute, sec = atoi2(s[0:2]), atoi2(s[3:5]), atoi2(s[6:8])
+	if hour >= 24 || minute >= 60 || sec >= 60 {
+		return 0, 0, 0, 0, false
+	}
+	if frac := s[8:]; frac != "" {
+		if frac[0] != '.' && frac[0] != ',' || !allDigits(frac[1:]) {
+			return 0, 0, 0, 0, false
+		}
+		digits := frac[1:]
+		for i := range 9 {
+			nsec *= 10
+			if i < len(digits) {
+				nsec += int(digits[i] - '0')
+			}
+		}
+	}
+	return hour, minute, sec, nsec, true
+}
+
+// atoi2 reads two decimal digits.
+func atoi2(s string) int { return int(s[0]-'0')*10 + int(s[1]-'0') }
+
+// daysIn is the number of days of month in year (proleptic Gregorian, as the time package counts).
+func daysIn(m time.Month, year int) int {
+	if m == time.February {
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	}
+	return 31 - int(m-1)%7%2
 }
 
 // parseSonicWall reads "ID<TAB>MM/DD/YYYY HH:MM:SS[.mmm]<TAB>priority<TAB>category<TAB>message".
@@ -221,17 +305,52 @@ func cutWord(s string) (word, rest string) {
 	return w, strings.TrimLeft(r, " ")
 }
 
-// VersionOf guesses the IKE version a line speaks of from its wording: 1, 2, or 0.
+// VersionOf guesses the IKE version a line speaks of from its wording: 1, 2, or 0. A wording
+// of IKEv1 anywhere in the line wins over one of IKEv2.
 func VersionOf(text string) int {
-	for _, v1 := range []string{"IKEv1", "_V1", "Main Mode", "Aggressive Mode", "QUICK_MODE", "Quick Mode", "STATE_MAIN", "STATE_QUICK", "ISAKMP SA", "phase-1", "Phase 1", "error notify", "request message ID"} {
-		if strings.Contains(text, v1) {
-			return 1
+	v := 0
+	if text == "" {
+		return 0
+	}
+	pair := uint16(text[0]) << 8
+	for i := 1; i < len(text); i++ {
+		pair = pair>>8 | uint16(text[i])<<8 // the bytes at i-1 and i
+		if versionPairs[pair>>6]&(1<<(pair&63)) == 0 {
+			continue
+		}
+		for _, w := range versionByFirst[text[i-1]] {
+			if strings.HasPrefix(text[i-1:], w.word) {
+				if w.version == 1 {
+					return 1
+				}
+				v = 2
+			}
 		}
 	}
-	for _, v2 := range []string{"IKEv2", "IKE_SA_INIT", "IKE_AUTH", "CREATE_CHILD_SA", "STATE_PARENT", "with message ID", "notify error", "Child SA", "IKE SA"} {
-		if strings.Contains(text, v2) {
-			return 2
-		}
-	}
-	return 0
+	return v
 }
+
+type versionWord struct {
+	word    string
+	version int
+}
+
+// versionWords are the wordings VersionOf reads.
+var versionWords = []versionWord{
+	{"IKEv1", 1}, {"_V1", 1}, {"Main Mode", 1}, {"Aggressive Mode", 1}, {"QUICK_MODE", 1}, {"Quick Mode", 1},
+	{"STATE_MAIN", 1}, {"STATE_QUICK", 1}, {"ISAKMP SA", 1}, {"phase-1", 1}, {"Phase 1", 1},
+	{"error notify", 1}, {"request message ID", 1},
+	{"IKEv2", 2}, {"IKE_SA_INIT", 2}, {"IKE_AUTH", 2}, {"CREATE_CHILD_SA", 2}, {"STATE_PARENT", 2},
+	{"with message ID", 2}, {"notify error", 2}, {"Child SA", 2}, {"IKE SA", 2},
+}
+
+// versionPairs is the set of the words' first two bytes (a bit per byte pair), so that one
+// pass over a line stops only where a word can start; versionByFirst has the words by first byte.
+var versionPairs, versionByFirst = func() (pairs [1 << 16 / 64]uint64, byFirst [256][]versionWord) {
+	for _, w := range versionWords {
+		pair := uint16(w.word[0]) | uint16(w.word[1])<<8
+		pairs[pair>>6] |= 1 << (pair & 63)
+		byFirst[w.word[0]] = append(byFirst[w.word[0]], w)
+	}
+	return pairs, byFirst
+}()

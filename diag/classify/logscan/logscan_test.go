@@ -15,8 +15,22 @@ import (
 	"unicode/utf8"
 )
 
-// naiveCount matches line by line: the reference the chunked, prefiltered scan must equal.
+// naiveCount matches line by line with the plain EREs of the dialects found in data: the
+// reference the chunked, prefiltered scan must equal.
 func naiveCount(data []byte) (lines, matched int64) {
+	patterns := naiveMatch(data)
+	for _, p := range patterns {
+		if p >= 0 {
+			matched++
+		}
+	}
+	return int64(len(patterns)), matched
+}
+
+// naiveMatch returns, per line of data, the pattern the plain EREs give it (-1: none).
+func naiveMatch(data []byte) []int {
+	allowed := allowedPatterns(DetectFormats(data[:min(len(data), DetectSize)]))
+	var out []int
 	for len(data) > 0 {
 		i := bytes.IndexByte(data, '\n')
 		var line []byte
@@ -25,12 +39,9 @@ func naiveCount(data []byte) (lines, matched int64) {
 		} else {
 			line, data = data[:i], data[i+1:]
 		}
-		lines++
-		if Match(line) >= 0 {
-			matched++
-		}
+		out = append(out, matchPlain(line, allowed))
 	}
-	return lines, matched
+	return out
 }
 
 func scanBytes(t testing.TB, data []byte, opts Options) ([]Hit, Stats) {
@@ -45,15 +56,40 @@ func scanBytes(t testing.TB, data []byte, opts Options) ([]Hit, Stats) {
 // Ensure chunking, the prefilter and the parallel merge give the same lines as matching each
 // line on its own, with hits in line order, for any chunk size.
 func TestScanLog_SameAsLineByLine(t *testing.T) {
-	data := benchLog(t, 1<<20)
-	wantLines, wantMatched := naiveCount(data)
+	for _, every := range []int{sparse, dense} {
+		sameAsLineByLine(t, benchLog(t, 1<<20, every))
+	}
+	// Every line a match, many times maxPartHits to a chunk: hits handed over in parts.
+	var all bytes.Buffer
+	for l := range bytes.Lines(benchLog(t, 4<<20, dense)) {
+		if Match(bytes.TrimSuffix(l, []byte("\n"))) >= 0 {
+			all.Write(l)
+		}
+	}
+	for all.Len() < 1<<20 {
+		all.WriteString("TS_UNACCEPTABLE\n")
+	}
+	sameAsLineByLine(t, all.Bytes())
+}
+
+func sameAsLineByLine(t *testing.T, data []byte) {
+	want := naiveMatch(data)
+	wantMatched := int64(0)
+	for _, p := range want {
+		if p >= 0 {
+			wantMatched++
+		}
+	}
+	lines := bytes.Split(data, []byte("\n"))
 	for _, size := range []int{512, 4096, 65536, 1 << 20} {
 		hits, st := scanBytes(t, data, Options{ChunkSize: size, Workers: 1 + size%3, MaxHitsPerPattern: 1 << 20})
-		if st.Lines != wantLines || st.MatchedLines != wantMatched || int64(len(hits)) != wantMatched {
-			t.Fatalf("chunk %d: lines %d matched %d hits %d, want %d %d", size, st.Lines, st.MatchedLines, len(hits), wantLines, wantMatched)
+		if st.Lines != int64(len(want)) || st.MatchedLines != wantMatched || int64(len(hits)) != wantMatched {
+			t.Fatalf("chunk %d: lines %d matched %d hits %d, want %d %d", size, st.Lines, st.MatchedLines, len(hits), len(want), wantMatched)
 		}
-		lines := bytes.Split(data, []byte("\n"))
 		for i, h := range hits {
+			if h.Pattern != want[h.Line-1] {
+				t.Fatalf("hit line %d: pattern %d, plain regexps %d", h.Line, h.Pattern, want[h.Line-1])
+			}
 			if i > 0 && h.Line <= hits[i-1].Line {
 				t.Fatalf("hits out of order at %d", i)
 			}
@@ -120,7 +156,7 @@ func TestScanLog_Caps(t *testing.T) {
 func TestScanLog_Cancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	_, _, err := ScanLog(ctx, bytes.NewReader(benchLog(t, 4<<20)), "x", Options{ChunkSize: 4096})
+	_, _, err := ScanLog(ctx, bytes.NewReader(benchLog(t, 4<<20, sparse)), "x", Options{ChunkSize: 4096})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err %v", err)
 	}
@@ -236,6 +272,56 @@ func TestParseLine(t *testing.T) {
 	}
 }
 
+// checkClocks checks the readers of ISO and BSD times against the time package: wherever they
+// accept a stamp, the time package gives the same time in the same location.
+func checkClocks(t *testing.T, s string, loc *time.Location) {
+	t.Helper()
+	if len(s) >= 19 && isISODate(s) && (s[10] == 'T' || s[10] == ' ') {
+		if got, ok := isoLocal(s, loc); ok {
+			stamp := strings.Replace(s[:10]+"T"+s[11:], ",", ".", 1)
+			want, err := time.ParseInLocation("2006-01-02T15:04:05.999999999", stamp, loc)
+			if err != nil || !got.Equal(want) || got.Location() != want.Location() {
+				t.Fatalf("%q: isoLocal %v, time package %v (%v)", s, got, want, err)
+			}
+		}
+	}
+	if len(s) >= 15 && isMonth(s[:3]) {
+		if month, day, hour, minute, sec, nsec, ok := bsdClock(s); ok {
+			want, err := time.ParseInLocation("Jan _2 15:04:05.999999999", s, loc)
+			if err != nil || month != want.Month() || day != want.Day() || hour != want.Hour() || minute != want.Minute() || sec != want.Second() || nsec != want.Nanosecond() {
+				t.Fatalf("%q: bsdClock %v %d %d:%d:%d.%d, time package %v (%v)", s, month, day, hour, minute, sec, nsec, want, err)
+			}
+		}
+	}
+}
+
+// The ISO and BSD stamps read without the time package give what it gives, and refuse what it
+// refuses (the line then has no time).
+func TestParseLine_ClocksAsTimePackage(t *testing.T) {
+	tokyo, _ := time.LoadLocation("Asia/Tokyo")
+	for _, c := range []struct {
+		stamp string
+		ok    bool
+	}{
+		{"2026-11-27T04:18:39.102", true}, {"2026-11-27 04:18:39,5", true}, {"2024-02-29T00:00:00", true},
+		{"2026-11-27T04:18:39.1234567891", true}, {"2026-11-27T04:18:39", true},
+		{"2023-02-29T00:00:00", false}, {"2026-04-31T00:00:00", false}, {"2026-13-01T00:00:00", false},
+		{"2026-00-01T00:00:00", false}, {"2026-11-27T24:00:00", false}, {"2026-11-27T23:60:00", false},
+		{"2026-11-27T23:59:60", false}, {"2026-11-27T04:18:39.", false}, {"2026-11-27T04:18:39.1.2", false},
+		{"Jun  8 00:59:20", true}, {"Jun 08 00:59:20.123456", true}, {"Feb 29 12:00:00", true},
+		{"Feb 30 12:00:00", false}, {"Jun  0 00:59:20", false}, {"Jun 31 00:59:20", false}, {"Jun  8 25:59:20", false},
+		{"1970-01-01T00:00:00", true}, {"1969-12-31T23:59:59", false}, {"0001-01-01T00:00:00", false},
+	} {
+		for _, loc := range []*time.Location{time.UTC, tokyo} {
+			checkClocks(t, c.stamp, loc)
+			l, ok := ParseLine(c.stamp+" 15[IKE] x", TimeContext{Loc: loc, Year: 2026})
+			if ok != c.ok {
+				t.Errorf("%q: ok %v (time %v), want %v", c.stamp, ok, l.Time, c.ok)
+			}
+		}
+	}
+}
+
 func FuzzParseLine(f *testing.F) {
 	for _, s := range []string{
 		"2026-11-27T04:18:39.102 15[IKE] <s2s|1> received AUTHENTICATION_FAILED notify error",
@@ -244,16 +330,22 @@ func FuzzParseLine(f *testing.F) {
 		"<30>1 2026-03-04T10:55:16.330Z edge-1 iked 46794 - - Message: Authentication failed (24)",
 		"1\t11/15/2017 10:34:02.176\tInfo\tVPN IKE\tIKE Responder: Remote party timeout",
 		"2026-03-04T10:55:16+09:00 fw iked[12]: x", "<1>", "Jan 1", "2026-13-45T99:99:99",
+		"2024-02-29 23:59:59,123456789", "Feb 29 23:59:59.5",
 	} {
 		f.Add(s)
 	}
+	tokyo, _ := time.LoadLocation("Asia/Tokyo")
 	f.Fuzz(func(t *testing.T, line string) {
+		checkClocks(t, line, tokyo)
 		l, ok := ParseLine(line, TimeContext{Year: 2026})
 		if !ok && !l.Time.IsZero() {
 			t.Fatalf("not ok but time %v", l.Time)
 		}
 		if ok && l.Time.IsZero() {
 			t.Fatal("ok without a time")
+		}
+		if ok && l.Time.Year() < 1970 {
+			t.Fatalf("ok with a time in %d", l.Time.Year())
 		}
 		if len(l.Msg) > len(line) {
 			t.Fatalf("message longer than the line")

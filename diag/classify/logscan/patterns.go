@@ -1,7 +1,11 @@
 package logscan
 
 import (
+	"bytes"
+	"math/bits"
 	"regexp"
+	"regexp/syntax"
+	"slices"
 	"strings"
 )
 
@@ -92,15 +96,15 @@ const (
 // ERE matches contains (the prefilter searches for the literal; the ERE only runs on lines that
 // contain it). A line is reported once, with the first pattern of the table that matches it.
 type Pattern struct {
-	Event    Event
-	Role     Role
-	ERE      string // as --print-patterns prints it, and as grep -E reads it
-	Key      string // a literal substring of every match
-	Origin   string // where the wording comes from: upstream file and function, or a vendor's document
-	Format   Format // the dialect that logs it; FormatAny: any log may carry it
-	key      []byte
-	keyIndex int            // key's index in the prefilter
-	re       *regexp.Regexp // nil when ERE is the quoted Key
+	Event  Event
+	Role   Role
+	ERE    string // as --print-patterns prints it, and as grep -E reads it
+	Key    string // a literal substring of every match
+	Origin string // where the wording comes from: upstream file and function, or a vendor's document
+	Format Format // the dialect that logs it; FormatAny: any log may carry it
+	key    []byte
+	musts  [][]byte       // other literals every match contains (requiredLiterals)
+	re     *regexp.Regexp // nil when ERE is the quoted Key
 }
 
 // Origins name the upstream source of a wording. Upstream trees: strongSwan (src/...), libreswan
@@ -153,12 +157,12 @@ var table = []Pattern{
 	lit(EvPSKMismatch, RoleDecided, "calculated HASH does not match HASH payload", ss+"src/libcharon/sa/ikev1/authenticators/psk_v1_authenticator.c process"),
 	lit(EvNoSharedKey, RoleDecided, "no shared key found for", ss+"src/libcharon/sa/ikev2/authenticators/psk_authenticator.c process; ikev1/phase1.c lookup_shared_key"+sourceOnly),
 	lit(EvNoPeerConfig, RoleDecided, "no matching peer config found", ss+"src/libcharon/sa/ikev2/tasks/ike_auth.c load_cfg_candidates"),
-	re(EvPeerConfigRefused, RoleDecided, "selected peer config '[^']*' unacceptable", "' unacceptable", ss+"src/libcharon/sa/ikev2/tasks/ike_auth.c process_r; ikev1/phase1.c select_config"+sourceOnly),
+	re(EvPeerConfigRefused, RoleDecided, "selected peer config '[^']*' unacceptable", "selected peer config '", ss+"src/libcharon/sa/ikev2/tasks/ike_auth.c process_r; ikev1/phase1.c select_config"+sourceOnly),
 	re(EvIDMismatch, RoleDecided, "constraint check failed: [A-Za-z ]*identity '", "constraint check failed: ", ss+"src/libstrongswan/credentials/auth_cfg.c complies"),
 	re(EvCertRejected, RoleDecided, "constraint check failed: peer not authenticated by", "constraint check failed: peer not ", ss+"src/libstrongswan/credentials/auth_cfg.c complies"),
 	re(EvCertRejected, RoleDecided, "constraint check failed: RULE_(CRL|OCSP)_VALIDATION", "constraint check failed: RULE_", ss+"src/libstrongswan/credentials/auth_cfg.c complies"),
 	re(EvIDMismatch, RoleDecided, "IDir '[^']*' does not match to '", "does not match to '", ss+"src/libcharon/sa/ikev1/tasks/main_mode.c process_i; aggressive_mode.c process_i"),
-	re(EvIDMismatch, RoleDecided, "peer to have ID '[^']*', but peer declares", "but peer declares", lsw+"v3.32 programs/pluto/ikev1.c decode_peer_id"+sourceOnly),
+	re(EvIDMismatch, RoleDecided, "peer to have ID '[^']*', but peer declares", "', but peer declares", lsw+"v3.32 programs/pluto/ikev1.c decode_peer_id"+sourceOnly),
 	lit(EvDecryptFailed, RoleDecided, "payload length, decryption failed", ss+"src/libcharon/encoding/payloads/encrypted_payload.c parse"),
 	re(EvNoTrustedKey, RoleDecided, "no trusted [A-Z]+ public key found for", "public key found for", ss+"src/libcharon/sa/ikev2/authenticators/pubkey_authenticator.c process; ikev1 pubkey_v1_authenticator.c process"),
 	lit(EvNoTrustedKey, RoleDecided, "no RSA public key known for", "openswan programs/pluto/ikev1_main.c (quoted by the nsx-v procedure, step 6)"+sourceOnly),
@@ -171,7 +175,7 @@ var table = []Pattern{
 	lit(EvPSKMismatch, RoleHeard, "mismatch of preshared secrets", lsw+"v4.15 programs/pluto/ikev1.c process_packet_tail"+sourceOnly),
 	lit(EvPSKMismatch, RoleDecided, "computed hash does not match hash received from peer", lsw+"v4.15 programs/pluto/ikev2_psk.c ikev2_calculate_psk_sighash"),
 	lit(EvNoSharedKey, RoleDecided, "no preshared key found for", lsw+"v4.15 programs/pluto/ikev1_spdb_struct.c ikev1_verify_ike"+sourceOnly),
-	re(EvCertRejected, RoleDecided, "NSS: ERROR: .* certificate .* invalid: SEC_ERROR_", "NSS: ERROR: ", lsw+"v4.15 programs/pluto/nss_cert_verify.c log_bad_cert"),
+	re(EvCertRejected, RoleDecided, "NSS: ERROR: .* certificate .* invalid: SEC_ERROR_", " invalid: SEC_ERROR_", lsw+"v4.15 programs/pluto/nss_cert_verify.c log_bad_cert"),
 	lit(EvCertRejected, RoleDecided, "no Certificate Authority in NSS Certificate DB", lsw+"v4.15 programs/pluto/nss_cert_verify.c find_and_verify_certs"),
 	lit(EvCertRejected, RoleDecided, "X509: CERT payload bogus or revoked", lsw+"v4.15 programs/pluto/ikev1_main.c main_inI3_outR3_continue"),
 	lit(EvSignatureFailed, RoleDecided, "X509: certificate payload rejected for this connection", lsw+"v4.15 programs/pluto/cert_decode_helper.c cert_decode_completed"),
@@ -260,7 +264,7 @@ func lit(ev Event, role Role, s, origin string) Pattern {
 
 // re is a pattern with regular-expression parts; key must be a literal of every match.
 func re(ev Event, role Role, ere, key, origin string) Pattern {
-	return Pattern{Event: ev, Role: role, ERE: ere, Key: key, Origin: origin, key: []byte(key), re: regexp.MustCompilePOSIX(ere)}
+	return Pattern{Event: ev, Role: role, ERE: ere, Key: key, Origin: origin, key: []byte(key), re: regexp.MustCompilePOSIX(ere), musts: requiredLiterals(ere, key)}
 }
 
 // escapeERE quotes the ERE metacharacters of s (regexp.QuoteMeta's set: \.+*?()|[]{}^$),
@@ -285,19 +289,91 @@ func Table() []Pattern {
 }
 
 // Match reports the first pattern of the table that matches line, or -1.
-func Match(line []byte) int { return matchLine(line, nil) }
+func Match(line []byte) int { return everyPattern.match(line, everyPattern.f.present(line)) }
 
-// matchLine finds the keys present in line in one pass, then tries, in table order, only the
-// patterns whose key is among them (and, when allowed is given, that apply to the file).
-func matchLine(line []byte, allowed []bool) int {
-	present := filter.present(line)
+// matcher tries the patterns that apply to a file (all, or those of its dialects), in table
+// order, on the lines its prefilter finds.
+type matcher struct {
+	f        *prefilter // searches only these patterns' keys
+	patterns []int      // indices into table
+	byKey    [][]int    // per key of f: the entries of patterns that have it, in order
+}
+
+func newMatcher(allowed []bool) *matcher {
+	m := &matcher{}
+	var keys [][]byte
 	for i := range table {
+		if allowed == nil || allowed[i] {
+			m.patterns = append(m.patterns, i)
+			keys = append(keys, table[i].key)
+		}
+	}
+	m.f = newPrefilter(keys)
+	m.byKey = make([][]int, len(m.f.keys))
+	for j, i := range m.patterns {
+		k := m.f.index(table[i].key)
+		m.byKey[k] = append(m.byKey[k], j)
+	}
+	return m
+}
+
+// everyPattern matches against the whole table.
+var everyPattern = newMatcher(nil)
+
+// match returns the first pattern whose key is in present (the keys line holds) and whose ERE
+// matches line, or -1. A regular expression runs only when the line also holds every other
+// literal its ERE requires.
+func (m *matcher) match(line []byte, present keySet) int {
+	// The patterns to try are those of the keys present (a line holds one or two): gathered
+	// and put in table order, rather than testing every pattern's key.
+	var buf [16]int
+	cands := buf[:0]
+	for w, word := range present {
+		for ; word != 0; word &= word - 1 {
+			cands = append(cands, m.byKey[w*64+bits.TrailingZeros64(word)]...)
+		}
+	}
+	slices.Sort(cands)
+	for _, j := range cands {
+		i := m.patterns[j]
 		p := &table[i]
-		if present.has(p.keyIndex) && (allowed == nil || allowed[i]) && (p.re == nil || p.re.Match(line)) {
+		if p.re == nil || containsAll(line, p.musts) && p.re.Match(line) {
 			return i
 		}
 	}
 	return -1
+}
+
+func containsAll(line []byte, literals [][]byte) bool {
+	for _, l := range literals {
+		if !bytes.Contains(line, l) {
+			return false
+		}
+	}
+	return true
+}
+
+// requiredLiterals returns the literal runs every match of ere contains, besides key: the
+// literal parts of a top-level concatenation. Checking them with bytes.Contains is cheaper than
+// running the regular expression, and a line without one of them cannot match.
+func requiredLiterals(ere, key string) [][]byte {
+	re, err := syntax.Parse(ere, syntax.POSIX)
+	if err != nil {
+		panic("logscan: " + err.Error())
+	}
+	re = re.Simplify()
+	var out [][]byte
+	if re.Op != syntax.OpConcat {
+		return nil
+	}
+	for _, sub := range re.Sub {
+		if sub.Op == syntax.OpLiteral && sub.Flags&syntax.FoldCase == 0 && len(sub.Rune) >= 3 {
+			if lit := string(sub.Rune); !strings.Contains(key, lit) {
+				out = append(out, []byte(lit))
+			}
+		}
+	}
+	return out
 }
 
 // MatchString is Match for a string (API fields, show output).

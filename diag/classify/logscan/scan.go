@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
 	"runtime"
@@ -63,7 +64,8 @@ type Options struct {
 	Keep              func(*Hit) bool // optional: decides which hits are kept (e.g. the time window)
 	// Stream, when set, receives every matched line in line order and ScanLog keeps none: the
 	// caller keeps what it needs, so memory does not grow with the number of matches. Keep and
-	// MaxHitsPerPattern do not apply; Stats.KeptHits counts the streamed hits.
+	// MaxHitsPerPattern do not apply; Stats.KeptHits counts the streamed hits. The Hit and its
+	// Header are the scanner's again once Stream returns: keep their fields, not the pointers.
 	Stream func(*Hit)
 	// Header, when set, has each matched line's header parsed (ParseLine) and its IKE version
 	// read (VersionOf) by the workers that match, in parallel, into Hit.Header and Hit.Version.
@@ -80,22 +82,28 @@ const (
 	defaultMaxByte = 8 << 30
 )
 
-var filter = func() *prefilter {
-	keys := make([][]byte, len(table))
-	for i := range table {
-		keys[i] = table[i].key
+// matchers holds one matcher per set of applicable patterns met so far (a handful: one per
+// combination of dialects), built on first use.
+var matchers sync.Map // string(allowed as bytes) -> *matcher
+
+// matcherFor returns the matcher of the patterns allowed says apply.
+func matcherFor(allowed []bool) *matcher {
+	id := make([]byte, len(allowed))
+	for i, ok := range allowed {
+		if ok {
+			id[i] = 1
+		}
 	}
-	f := newPrefilter(keys)
-	for i := range table {
-		table[i].keyIndex = f.index(table[i].key)
+	if m, ok := matchers.Load(string(id)); ok {
+		return m.(*matcher)
 	}
-	return f
-}()
+	m, _ := matchers.LoadOrStore(string(id), newMatcher(allowed))
+	return m.(*matcher)
+}
 
 // chunk is a run of whole lines (the last may be unterminated when the file ends there or the
 // line was too long).
 type chunk struct {
-	seq          int
 	data         []byte
 	buf          []byte // returned to the pool after scanning
 	unterminated bool
@@ -106,12 +114,15 @@ type chunkHit struct {
 	line    int64 // 0-based within the chunk
 	pattern int
 	text    string
-	header  *Line
+	header  Line // with Options.Header
 	version int
 }
 
+// hitBufs recycles the hit lists of chunks once merged, so a dense log does not allocate a
+// growing list for every chunk.
+var hitBufs = sync.Pool{New: func() any { return new([]chunkHit) }}
+
 type chunkResult struct {
-	seq      int
 	lines    int64
 	bytes    int64
 	longLine bool
@@ -136,8 +147,8 @@ func ScanLog(ctx context.Context, r io.Reader, name string, opts Options) ([]Hit
 	start, _ := br.Peek(DetectSize)
 	formats := DetectFormats(start)
 	r = br
-	m := &merger{name: name, opts: opts, perPat: opts.MaxHitsPerPattern, kept: make([]int, len(table)), pending: map[int]chunkResult{}}
-	m.allowed = allowedPatterns(formats)
+	m := &merger{name: name, opts: opts, perPat: opts.MaxHitsPerPattern, kept: make([]int, len(table))}
+	m.matcher = matcherFor(allowedPatterns(formats))
 	m.st.Formats = formats
 	if m.perPat <= 0 {
 		m.perPat = defaultPerPat
@@ -164,16 +175,25 @@ func scanSerial(ctx context.Context, r io.Reader, size int, m *merger) error {
 		return b, true
 	}
 	send := func(c chunk) bool {
-		m.add(scanChunk(c, m.opts.Header, m.allowed))
+		for from := 0; ; {
+			res, next := scanChunk(c, from, m.opts.Header, m.matcher)
+			m.add(res)
+			if next == len(c.data) {
+				break
+			}
+			from = next
+		}
 		pool = append(pool, c.buf)
 		return ctx.Err() == nil
 	}
 	return readChunks(ctx, r, get, send)
 }
 
-// scanParallel runs a reader, workers matching chunks, and the merger (this goroutine), which
-// puts the results back in order. Buffers circulate through free, so memory is
-// (workers+2) x size whatever the input.
+// scanParallel runs a reader, workers matching chunks, and the merger (this goroutine). The
+// reader queues each chunk's own result channel in file order, and the merger drains them in
+// that order, so results come back in line order. Memory is bounded whatever the input:
+// buffers circulate through free ((workers+2) x size), and a worker hands a chunk's hits over
+// in parts of at most maxPartHits, waiting while the merger is not at its chunk yet.
 func scanParallel(ctx context.Context, r io.Reader, size, workers int, m *merger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -181,8 +201,12 @@ func scanParallel(ctx context.Context, r io.Reader, size, workers int, m *merger
 	for range workers + 2 {
 		free <- make([]byte, size)
 	}
-	work := make(chan chunk, workers)
-	results := make(chan chunkResult, workers)
+	type job struct {
+		c   chunk
+		out chan chunkResult
+	}
+	work := make(chan job, workers)
+	order := make(chan chan chunkResult, workers+2)
 	readErr := make(chan error, 1)
 	get := func() ([]byte, bool) {
 		select {
@@ -193,34 +217,57 @@ func scanParallel(ctx context.Context, r io.Reader, size, workers int, m *merger
 		}
 	}
 	send := func(c chunk) bool {
+		out := make(chan chunkResult, 1)
 		select {
-		case work <- c:
+		case order <- out:
+		case <-ctx.Done():
+			return false
+		}
+		select {
+		case work <- job{c, out}:
 			return true
 		case <-ctx.Done():
 			return false
 		}
 	}
 	go func() {
+		defer close(order)
 		defer close(work)
 		readErr <- readChunks(ctx, r, get, send)
 	}()
-	var wg sync.WaitGroup
 	for range workers {
-		wg.Go(func() {
-			for c := range work {
-				res := scanChunk(c, m.opts.Header, m.allowed)
-				free <- c.buf
-				select {
-				case results <- res:
-				case <-ctx.Done():
-					return
+		go func() {
+			for j := range work {
+				for from := 0; ; {
+					res, next := scanChunk(j.c, from, m.opts.Header, m.matcher)
+					select {
+					case j.out <- res:
+					case <-ctx.Done():
+						return
+					}
+					if next == len(j.c.data) {
+						break
+					}
+					from = next
 				}
+				free <- j.c.buf
+				close(j.out)
 			}
-		})
+		}()
 	}
-	go func() { wg.Wait(); close(results) }()
-	for res := range results {
-		m.add(res)
+	for out := range order {
+		for {
+			select {
+			case res, ok := <-out:
+				if ok {
+					m.add(res)
+					continue
+				}
+			case <-ctx.Done():
+				return <-readErr
+			}
+			break
+		}
 	}
 	return <-readErr
 }
@@ -228,53 +275,56 @@ func scanParallel(ctx context.Context, r io.Reader, size, workers int, m *merger
 // merger turns chunk results, which may arrive out of order, into hits and counts in line order.
 type merger struct {
 	name    string
-	allowed []bool // per pattern: does it apply to this file's dialect
+	matcher *matcher // the patterns that apply to this file's dialects
 	opts    Options
 	perPat  int
 	kept    []int
-	pending map[int]chunkResult
-	nextSeq int
 	st      Stats
 	hits    []Hit
+	cur     Hit // the hit being handed to Keep or Stream
 }
 
-func (m *merger) add(res chunkResult) {
-	m.pending[res.seq] = res
-	for {
-		r, ok := m.pending[m.nextSeq]
-		if !ok {
-			return
+// add takes the next result in line order.
+func (m *merger) add(r chunkResult) {
+	for i := range r.hits {
+		ch := &r.hits[i]
+		m.st.MatchedLines++
+		h := &m.cur
+		*h = Hit{Name: m.name, Line: m.st.Lines + ch.line + 1, Pattern: ch.pattern, Event: table[ch.pattern].Event, Text: ch.text, Version: ch.version}
+		if m.opts.Header != nil {
+			h.Header = &ch.header
 		}
-		delete(m.pending, m.nextSeq)
-		m.nextSeq++
-		for _, ch := range r.hits {
-			m.st.MatchedLines++
-			h := Hit{Name: m.name, Line: m.st.Lines + ch.line + 1, Pattern: ch.pattern, Event: table[ch.pattern].Event, Text: ch.text, Header: ch.header, Version: ch.version}
-			if m.opts.Stream != nil {
-				m.st.KeptHits++
-				m.opts.Stream(&h)
-				continue
-			}
-			if m.kept[ch.pattern] >= m.perPat || (m.opts.Keep != nil && !m.opts.Keep(&h)) {
-				m.st.DroppedHits++
-				continue
-			}
-			m.kept[ch.pattern]++
+		if m.opts.Stream != nil {
 			m.st.KeptHits++
-			m.hits = append(m.hits, h)
+			m.opts.Stream(h)
+			continue
 		}
-		m.st.Lines += r.lines
-		m.st.Bytes += r.bytes
-		if r.longLine {
-			m.st.LongLines++
+		if m.kept[ch.pattern] >= m.perPat || (m.opts.Keep != nil && !m.opts.Keep(h)) {
+			m.st.DroppedHits++
+			continue
 		}
+		m.kept[ch.pattern]++
+		m.st.KeptHits++
+		kept := *h
+		if h.Header != nil {
+			header := *h.Header
+			kept.Header = &header
+		}
+		m.hits = append(m.hits, kept)
+	}
+	clear(r.hits)
+	r.hits = r.hits[:0]
+	hitBufs.Put(&r.hits)
+	m.st.Lines += r.lines
+	m.st.Bytes += r.bytes
+	if r.longLine {
+		m.st.LongLines++
 	}
 }
 
 // readChunks cuts r into chunks that end at a line boundary and sends them in order. get hands
 // out an empty buffer; either returning false stops the read.
 func readChunks(ctx context.Context, r io.Reader, get func() ([]byte, bool), send func(chunk) bool) error {
-	seq := 0
 	cur, ok := get()
 	if !ok {
 		return ctx.Err()
@@ -299,7 +349,7 @@ func readChunks(ctx context.Context, r io.Reader, get func() ([]byte, bool), sen
 		}
 		if rerr != nil { // the end, clean (io.EOF) or not
 			if filled > 0 {
-				send(chunk{seq: seq, data: cur[:filled], buf: cur, unterminated: cur[filled-1] != '\n'})
+				send(chunk{data: cur[:filled], buf: cur, unterminated: cur[filled-1] != '\n'})
 			}
 			if rerr == io.EOF {
 				return nil
@@ -310,10 +360,9 @@ func readChunks(ctx context.Context, r io.Reader, get func() ([]byte, bool), sen
 		nl := bytes.LastIndexByte(data, '\n')
 		if nl < 0 {
 			// One line fills the whole chunk: match its first ChunkSize bytes, drop the rest.
-			if !send(chunk{seq: seq, data: data, buf: cur, unterminated: true, longLine: true}) {
+			if !send(chunk{data: data, buf: cur, unterminated: true, longLine: true}) {
 				return ctx.Err()
 			}
-			seq++
 			if cur, ok = get(); !ok {
 				return ctx.Err()
 			}
@@ -325,10 +374,9 @@ func readChunks(ctx context.Context, r io.Reader, get func() ([]byte, bool), sen
 			return ctx.Err()
 		}
 		filled = copy(next, data[nl+1:])
-		if !send(chunk{seq: seq, data: data[:nl+1], buf: cur}) {
+		if !send(chunk{data: data[:nl+1], buf: cur}) {
 			return ctx.Err()
 		}
-		seq++
 		cur = next
 	}
 }
@@ -347,44 +395,46 @@ func fill(r io.Reader, buf []byte) (int, error) {
 	return n, nil
 }
 
-// scanChunk finds the matching lines of one chunk.
-func scanChunk(c chunk, header *TimeContext, allowed []bool) chunkResult {
+// maxPartHits bounds the hits of one result: a chunk of short matching lines is handed over in
+// parts, so that memory does not grow with the density of matches.
+const maxPartHits = 1024
+
+// scanChunk finds the matching lines of a chunk from offset from (a line start) on, up to
+// maxPartHits of them; next is where the rest begins, len(c.data) when nothing is left.
+func scanChunk(c chunk, from int, header *TimeContext, m *matcher) (res chunkResult, next int) {
 	data := c.data
-	res := chunkResult{seq: c.seq, bytes: int64(len(data)), longLine: c.longLine}
+	res.hits = *hitBufs.Get().(*[]chunkHit)
 	var lines int64
-	counted := 0
-	for pos := 0; pos < len(data); {
-		at := filter.next(data, pos)
-		if at < 0 {
+	counted := from
+	pos := from
+	for pos < len(data) && len(res.hits) < maxPartHits {
+		start, end, keys := m.f.nextLine(data, pos)
+		if start < 0 {
+			pos = len(data)
 			break
 		}
-		start := bytes.LastIndexByte(data[pos:at], '\n') + 1 + pos
-		end := bytes.IndexByte(data[at:], '\n')
-		if end < 0 {
-			end = len(data)
-		} else {
-			end += at
-		}
 		line := data[start:end]
-		if i := matchLine(line, allowed); i >= 0 {
+		if i := m.match(line, keys); i >= 0 {
 			lines += int64(bytes.Count(data[counted:start], []byte{'\n'}))
 			counted = start
-			h := chunkHit{line: lines, pattern: i, text: printable(line)}
+			res.hits = append(res.hits, chunkHit{line: lines, pattern: i, text: printable(line)})
 			if header != nil {
-				l, _ := ParseLine(h.text, *header)
-				h.header = &l
+				h := &res.hits[len(res.hits)-1]
+				h.header, _ = ParseLine(h.text, *header)
 				h.version = VersionOf(h.text)
 			}
-			res.hits = append(res.hits, h)
 		}
-		pos = end + 1
+		pos = min(end+1, len(data))
 	}
-	lines += int64(bytes.Count(data[counted:], []byte{'\n'}))
-	if c.unterminated {
-		lines++
+	lines += int64(bytes.Count(data[counted:pos], []byte{'\n'}))
+	if pos == len(data) {
+		if c.unterminated {
+			lines++
+		}
+		res.longLine = c.longLine
 	}
-	res.lines = lines
-	return res
+	res.lines, res.bytes = lines, int64(pos-from)
+	return res, pos
 }
 
 // printable returns line as valid UTF-8 without control characters other than tab (SonicWall's
@@ -417,7 +467,21 @@ func printable(line []byte) string {
 }
 
 // plainASCII reports whether line is printable ASCII and tabs only: printable's common case.
+// It tests 8 bytes at a time; a word that may hold a byte under 0x20 or over 0x7e (a tab, say)
+// is looked at byte by byte.
 func plainASCII(line []byte) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for len(line) >= 8 {
+		w := binary.LittleEndian.Uint64(line)
+		if (w|(w+ones)|((w-0x20*ones)&^w))&highs != 0 && !plainBytes(line[:8]) {
+			return false
+		}
+		line = line[8:]
+	}
+	return plainBytes(line)
+}
+
+func plainBytes(line []byte) bool {
 	for _, c := range line {
 		if (c < 0x20 && c != '\t') || c >= 0x7f {
 			return false

@@ -130,7 +130,7 @@ func TestRoleOf_NotifyDirection(t *testing.T) {
 	}
 }
 
-// matchNaive is the definition matchLine speeds up: the first pattern, in table order, whose key
+// matchNaive is the definition Match speeds up: the first pattern, in table order, whose key
 // the line contains and whose ERE matches it.
 func matchNaive(line []byte) int {
 	for i := range table {
@@ -158,8 +158,8 @@ func TestMatchLine_SameAsNaive(t *testing.T) {
 		lines = append(lines, strings.Split(string(b), "\n")...)
 	}
 	for _, l := range lines {
-		if got, want := matchLine([]byte(l), nil), matchNaive([]byte(l)); got != want {
-			t.Errorf("%q: matchLine %d, naive %d", l, got, want)
+		if got, want := Match([]byte(l)), matchNaive([]byte(l)); got != want {
+			t.Errorf("%q: Match %d, naive %d", l, got, want)
 		}
 	}
 }
