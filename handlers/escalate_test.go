@@ -401,3 +401,20 @@ func TestSlackUserID(t *testing.T) {
 		}
 	}
 }
+
+// Ensure an edge's many incidents of one day each get a channel: after -2 to -5 the names
+// carry the incident's number, and every name is a valid Slack channel name.
+func TestChannelNames_BusyEdge(t *testing.T) {
+	base := slackName("inc-20261201-edge-01-ipsec", maxChannelName-len(numberedSuffix))
+	names := channelNames(base, "INC-42")
+	want := []string{base, base + "-2", base + "-3", base + "-4", base + "-5", base + "-inc-42", base + "-inc-42-2", base + "-inc-42-3"}
+	if !slices.Equal(names, want) {
+		t.Fatalf("names %v, want %v", names, want)
+	}
+	long := slackName(strings.Repeat("x", 200), maxChannelName-len(numberedSuffix))
+	for _, n := range channelNames(long, "INC-123456789") {
+		if len(n) > maxChannelName || slackName(n, maxChannelName) != n {
+			t.Errorf("%q is not a valid channel name (%d characters)", n, len(n))
+		}
+	}
+}

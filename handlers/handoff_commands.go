@@ -87,7 +87,14 @@ func (s *Server) unfitCommander(ctx context.Context, user string) string {
 	case slackErr(err) == "user_not_found":
 		return fmt.Sprintf("There is no user %s in this workspace.", user)
 	case err != nil:
-		return fmt.Sprintf("Slack could not tell who %s is: %s", user, escape(err.Error()))
+		s.log.Warn("commander check failed", "user", user, "err", err)
+		why := "it did not answer in time"
+		if code := slackErr(err); code != "" {
+			why = "it answered " + code
+		} else if !fault.Timeout(err) && !errors.Is(err, context.DeadlineExceeded) {
+			why = "it could not be reached"
+		}
+		return fmt.Sprintf("Slack could not tell who <@%s> is just now (%s); try again in a minute.", user, escape(why))
 	case u.Deleted:
 		return fmt.Sprintf("<@%s> is deactivated and cannot command an incident.", user)
 	case u.IsBot:

@@ -27,7 +27,27 @@ import (
 func (s *Server) channelName(inc store.Incident, at time.Time) string {
 	r := strings.NewReplacer("{date}", at.UTC().Format("20060102"), "{edge}", inc.Edge, "{site}", inc.Site,
 		"{n}", strings.TrimPrefix(inc.ID, "INC-"))
-	return slackName(r.Replace(s.cfg.Slack.ChannelPattern()), maxChannelName-3)
+	return slackName(r.Replace(s.cfg.Slack.ChannelPattern()), maxChannelName-len(numberedSuffix))
+}
+
+// numberedSuffix is the room a channel name keeps for the suffixes channelNames adds.
+const numberedSuffix = "-inc-9999999-9"
+
+// channelNames are the names an incident's channel tries in turn: the pattern's, then -2 to
+// -5 (a second incident of the edge that day), then names carrying the incident's number, so
+// a busy edge's tenth incident of a day still gets a channel without a long run of
+// conversations.create calls (Tier 2).
+func channelNames(base, id string) []string {
+	names := []string{base}
+	for i := 2; i <= 5; i++ {
+		names = append(names, fmt.Sprintf("%s-%d", base, i))
+	}
+	own := slackName(base+"-"+id, maxChannelName-len("-9"))
+	names = append(names, own)
+	for i := 2; i <= 3; i++ {
+		names = append(names, fmt.Sprintf("%s-%d", own, i))
+	}
+	return names
 }
 
 const maxChannelName = 80
@@ -60,11 +80,8 @@ func stepCreateChannel(ctx context.Context, x *opRun) (string, []incident.Set, e
 	// A name taken may be the channel this step made before a kill or a lost answer.
 	maybeMade := x.rerun
 	var list channelList
-	for i := 1; i <= 10; i++ {
-		name := base
-		if i > 1 {
-			name = fmt.Sprintf("%s-%d", base, i)
-		}
+	names := channelNames(base, x.inc.ID)
+	for _, name := range names {
 		var id string
 		err := s.api.callOnce(ctx, "conversations.create", func(ctx context.Context) error {
 			ch, err := s.api.client.CreateConversationContext(ctx, slack.CreateConversationParams{ChannelName: name})
@@ -91,7 +108,7 @@ func stepCreateChannel(ctx context.Context, x *opRun) (string, []incident.Set, e
 			incident.Thread(id, ""),
 		}, nil
 	}
-	return "", nil, fmt.Errorf("channel names %s to %s-10 are all taken", base, base)
+	return "", nil, fmt.Errorf("channel names %s to %s are all taken", base, names[len(names)-1])
 }
 
 // slackErr is the Slack error code of err, "" if it has none.

@@ -51,6 +51,11 @@ func TestCommander_HandsOver(t *testing.T) {
 	if r := b.command("UOPS", "C1", "commander INC-1 <@UBOT>"); !strings.Contains(r.Text, "is a bot") {
 		t.Errorf("hand to a bot: %q", r.Text)
 	}
+	fake.Fail("users.info", slacktestx.Fault{Error: "missing_scope"})
+	if r := b.command("UOPS", "C1", "commander INC-1 <@UCAROL>"); !strings.Contains(r.Text, "Slack could not tell who <@UCAROL> is just now (it answered missing_scope); try again") ||
+		strings.Contains(r.Text, "http") {
+		t.Errorf("users.info failing: %q", r.Text)
+	}
 	if r := b.command("UOPS", "C1", "commander INC-1 @alice"); !strings.Contains(r.Text, "not a user mention") {
 		t.Errorf("unescaped name: %q", r.Text)
 	}
