@@ -2,6 +2,7 @@ package nsx_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -10,8 +11,8 @@ import (
 
 // bigStatistics is a statistics document of sites sites with tunnels tunnels each, every
 // tunnel down with a failure message (the worst case for Messages).
-func bigStatistics(b *testing.B, sites, tunnels int) []byte {
-	b.Helper()
+func bigStatistics(tb testing.TB, sites, tunnels int) []byte {
+	tb.Helper()
 	s := &nsx.Statistics{TimeStamp: 1795752000, GlobalDrops: &nsx.PacketDropStatistics{}}
 	for i := range sites {
 		site := nsx.SiteStatistics{SiteID: fmt.Sprintf("ipsecsite-%d", i+1), IKEStatus: &nsx.IKEStatus{
@@ -25,13 +26,51 @@ func bigStatistics(b *testing.B, sites, tunnels int) []byte {
 	}
 	var buf bytes.Buffer
 	if err := xmlEncode(&buf, s); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	return buf.Bytes()
 }
 
+var benchSizes = []struct{ sites, tunnels int }{{1, 1}, {10, 6}, {100, 16}}
+
+// BenchmarkParseStatistics compares ParseStatistics' own decoder with encoding/xml's on the
+// same documents (the decode alone: both read a document already in memory).
 func BenchmarkParseStatistics(b *testing.B) {
-	for _, size := range []struct{ sites, tunnels int }{{1, 1}, {10, 6}, {100, 16}} {
+	for _, size := range benchSizes {
+		doc := bigStatistics(b, size.sites, size.tunnels)
+		for _, dec := range []struct {
+			name   string
+			decode func([]byte) (*nsx.Statistics, error)
+		}{
+			{"own", func(doc []byte) (*nsx.Statistics, error) {
+				if s, ok := nsx.DecodeStatisticsFast(doc); ok {
+					return s, nil
+				}
+				return nil, errors.New("the own decoder gave up")
+			}},
+			{"encoding-xml", nsx.DecodeStatisticsXML},
+		} {
+			b.Run(fmt.Sprintf("sites=%d/tunnels=%d/decoder=%s", size.sites, size.tunnels, dec.name), func(b *testing.B) {
+				b.SetBytes(int64(len(doc)))
+				b.ReportAllocs()
+				for b.Loop() {
+					s, err := dec.decode(doc)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if len(s.Sites) != size.sites {
+						b.Fatal("sites lost")
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkStatisticsMessages is a diagnosis' use: parse, then list every message (the
+// nested-message pass included).
+func BenchmarkStatisticsMessages(b *testing.B) {
+	for _, size := range benchSizes {
 		doc := bigStatistics(b, size.sites, size.tunnels)
 		b.Run(fmt.Sprintf("sites=%d/tunnels=%d", size.sites, size.tunnels), func(b *testing.B) {
 			b.SetBytes(int64(len(doc)))

@@ -30,12 +30,15 @@ func addTestdata(f *testing.F, pattern string) {
 }
 
 // The decoders must never panic; what they accept must survive a re-encode unchanged, and
-// what they refuse must be a typed error.
+// what they refuse must be a typed error. ParseStatistics' own decoder must agree with
+// encoding/xml on every input.
 func FuzzParseStatistics(f *testing.F) {
 	addTestdata(f, "statistics-*.xml")
 	addTestdata(f, "error*.xml")
 	f.Add([]byte(`<ipsecStatusAndStats><siteStatistics><failureMessage>x</failureMessage></siteStatistics></ipsecStatusAndStats>`))
+	f.Add([]byte("<?xml version=\"1.0\"?><!-- c --><ipsecStatusAndStats><timeStamp> 7<x/>1 </timeStamp><siteStatistics><ikeStatus><localSubnets><string>a &amp; b</string></localSubnets></ikeStatus><tunnelStats/></siteStatistics><ikeStatistics><ikeStatistics><ikeVersion>2</ikeVersion></ikeStatistics></ikeStatistics></ipsecStatusAndStats>"))
 	f.Fuzz(func(t *testing.T, in []byte) {
+		sameAsXML(t, in)
 		s, err := nsx.ParseStatistics(bytes.NewReader(in))
 		if err != nil {
 			checkTyped(t, err)

@@ -1,0 +1,7 @@
+package nsx
+
+// The differential tests compare the two statistics decoders.
+var (
+	DecodeStatisticsFast = decodeStatisticsFast
+	DecodeStatisticsXML  = decodeStatisticsXML
+)
