@@ -243,6 +243,9 @@ var table = []Pattern{
 	lit(EvIKEProposalRefused, RoleDecided, "IKE Phase-1 Failure: No proposal chosen", junos+"kmd phase 1 failure (older releases)"),
 	lit(EvPhase1Failed, RoleState, "IKE Phase-1 Failure: ", junos+"kmd phase 1 failure (older releases)"),
 	lit(EvTSNoConfig, RoleDecided, "Failed to match the peer proxy ids", junos+"kmd IKE Phase-2 failure (proxy-ID mismatch)"),
+	lit(EvNoPeerConfig, RoleDecided, "IKE Phase-1: (Responder) Policy lookup failed", junos+"kmd phase 1 responder: no gateway for the peer"),
+	lit(EvTSNoConfig, RoleDecided, "KMD_VPN_TS_MISMATCH", junos+"KMD_VPN_TS_MISMATCH (traffic-selector mismatch)"),
+	lit(EvDPDDead, RoleDecided, "KMD_DPD_PEER_DOWN", junos+"KMD_DPD_PEER_DOWN (dead peer detection declared the peer down)"),
 	lit(EvChildUp, RoleState, "KMD_PM_SA_ESTABLISHED: ", junos+"KMD_PM_SA_ESTABLISHED"),
 
 	// The procedure's common log findings (step 6) and the notify names behind them.
