@@ -38,7 +38,7 @@ func runAnalyze(ctx context.Context, e *env, args []string) error {
 	asJSON := fs.Bool("json", false, "print the verdict as one JSON document")
 	keysPath := fs.String("keys", "", "the tunnel's keys (esp/ike lines, docs/design.md): Wireshark's esp_sa and ikev2_decryption_table are written beside the first --pcap")
 	printPatterns := fs.Bool("print-patterns", false, "print the log scanner's patterns, one POSIX ERE a line")
-	format := fs.String("format", "", "with --print-patterns: only the patterns a log of this dialect is matched against (charon, pluto, sonicwall, watchguard, asa, panos, fortios)")
+	format := fs.String("format", "", "with --print-patterns: only the patterns a log of this dialect is matched against (charon, pluto, sonicwall, watchguard, asa, panos, fortios, junos)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err

@@ -102,6 +102,8 @@ var rules = []rule{
 	// An INVALID_KE_PAYLOAD request during IKE_SA_INIT is an ordinary retry: no cause. Once the
 	// IKE SA is up it is about a CHILD_SA's PFS group.
 	{ls.EvKEUnacceptable, ikeUp, 0, diag.CausePFSMismatch, 0.7},
+	// One side requires a PFS group the other does not offer (or offers none): said outright.
+	{ls.EvPFSRefused, 0, 0, diag.CausePFSMismatch, 0.92},
 
 	// Phase 2 / CHILD_SA proposals, first negotiation.
 	{ls.EvNoProposalNotify, ikeUp, childUp, diag.CauseIPsecProposalMismatch, 0.85},

@@ -122,7 +122,7 @@ func (lo *logObserver) add(h *ls.Hit, l ls.Line) {
 	case ls.EvChildUp:
 		st.ike, st.child = true, true
 		ft.anyUp = true
-	case ls.EvQuickModeUnanswered, ls.EvChildProposalRefused, ls.EvKEUnacceptable:
+	case ls.EvQuickModeUnanswered, ls.EvChildProposalRefused, ls.EvKEUnacceptable, ls.EvPFSRefused:
 		o.cond |= ikeUp // phase 2 is only ever negotiated under an established IKE SA
 	case ls.EvVersion1:
 		o.version = 1

@@ -21,10 +21,11 @@ const (
 	FormatASA        Format = "asa"        // Cisco ASA / FTD syslog
 	FormatPANOS      Format = "panos"      // Palo Alto PAN-OS system log
 	FormatFortiOS    Format = "fortios"    // FortiGate event log
+	FormatJunos      Format = "junos"      // Juniper SRX kmd/iked syslog (KMD_* messages)
 )
 
 // Formats are the recognised dialects, in the order --print-patterns --format lists them.
-var Formats = []Format{FormatCharon, FormatPluto, FormatSonicWall, FormatWatchGuard, FormatASA, FormatPANOS, FormatFortiOS}
+var Formats = []Format{FormatCharon, FormatPluto, FormatSonicWall, FormatWatchGuard, FormatASA, FormatPANOS, FormatFortiOS, FormatJunos}
 
 // DetectSize is how much of a file's start DetectFormats reads.
 const DetectSize = 256 << 10
@@ -41,6 +42,7 @@ var signs = []struct {
 	{FormatASA, regexp.MustCompile(`%(ASA|FTD)-[0-7]-[0-9]{6}`)},
 	{FormatPANOS, regexp.MustCompile(`IKE phase[- ][12] negotiation is|ikemgr`)},
 	{FormatFortiOS, regexp.MustCompile(`logid="?[0-9]{10}"? .*subtype="?vpn`)},
+	{FormatJunos, regexp.MustCompile(`kmd(\[[0-9]+\])?: |KMD_[A-Z_]+: `)},
 }
 
 // signLiterals holds, per sign, literals one of which every line it matches contains (nil:

@@ -75,6 +75,7 @@ const (
 	EvIKEProposalRefused   Event = "ike_proposal_refused"   // this side found no acceptable IKE (phase 1) transform
 	EvChildProposalRefused Event = "child_proposal_refused" // this side found no acceptable ESP/AH (phase 2) proposal
 	EvKEUnacceptable       Event = "ke_unacceptable"        // this side asks for another DH group (INVALID_KE_PAYLOAD)
+	EvPFSRefused           Event = "pfs_refused"            // phase 2 failed on PFS: one side requires a DH group the other does not offer
 	EvQuickModeUnanswered  Event = "quick_mode_unanswered"  // pluto: Quick Mode never got an acceptable answer
 	EvAuthUnanswered       Event = "auth_unanswered"        // pluto: the first encrypted message never got an acceptable answer
 	EvFirstUnanswered      Event = "first_unanswered"       // the first IKE message never got an answer
@@ -115,6 +116,9 @@ const (
 	ss  = "strongswan "
 	lsw = "libreswan "
 	nsx = "vmware nsx-v 6.4 ipsec troubleshooting, failure message table"
+
+	asaGuide = "vendor inferred: Cisco ASA/FTD syslog messages guide, "
+	junos    = "vendor inferred: Juniper SRX Junos system log messages, "
 
 	// sourceOnly marks a wording read in the source (or named by an RFC) for which no published
 	// log line was found to test it with.
@@ -157,6 +161,9 @@ var table = []Pattern{
 	lit(EvPSKMismatch, RoleDecided, "calculated HASH does not match HASH payload", ss+"src/libcharon/sa/ikev1/authenticators/psk_v1_authenticator.c process"),
 	lit(EvNoSharedKey, RoleDecided, "no shared key found for", ss+"src/libcharon/sa/ikev2/authenticators/psk_authenticator.c process; ikev1/phase1.c lookup_shared_key"+sourceOnly),
 	lit(EvNoPeerConfig, RoleDecided, "no matching peer config found", ss+"src/libcharon/sa/ikev2/tasks/ike_auth.c load_cfg_candidates"),
+	lit(EvNoPeerConfig, RoleDecided, "no peer config found", ss+"src/libcharon/sa/ikev1/phase1.c select_config"),
+	lit(EvTSUnacceptable, RoleDecided, "peer selected invalid traffic selectors", ss+"src/libcharon/sa/ikev1/tasks/quick_mode.c get_ts"+sourceOnly),
+	re(EvPFSRefused, RoleDecided, "requested (DH group|key exchange method) [A-Z_0-9]+ not contained in any of our proposals", "not contained in any of our proposals", ss+"src/libcharon/sa/ikev2/tasks/child_create.c build_i"+sourceOnly),
 	re(EvPeerConfigRefused, RoleDecided, "selected peer config '[^']*' unacceptable", "selected peer config '", ss+"src/libcharon/sa/ikev2/tasks/ike_auth.c process_r; ikev1/phase1.c select_config"+sourceOnly),
 	re(EvIDMismatch, RoleDecided, "constraint check failed: [A-Za-z ]*identity '", "constraint check failed: ", ss+"src/libstrongswan/credentials/auth_cfg.c complies"),
 	re(EvCertRejected, RoleDecided, "constraint check failed: peer not authenticated by", "constraint check failed: peer not ", ss+"src/libstrongswan/credentials/auth_cfg.c complies"),
@@ -175,6 +182,10 @@ var table = []Pattern{
 	lit(EvPSKMismatch, RoleHeard, "mismatch of preshared secrets", lsw+"v4.15 programs/pluto/ikev1.c process_packet_tail"+sourceOnly),
 	lit(EvPSKMismatch, RoleDecided, "computed hash does not match hash received from peer", lsw+"v4.15 programs/pluto/ikev2_psk.c ikev2_calculate_psk_sighash"),
 	lit(EvNoSharedKey, RoleDecided, "no preshared key found for", lsw+"v4.15 programs/pluto/ikev1_spdb_struct.c ikev1_verify_ike"+sourceOnly),
+	lit(EvPSKMismatch, RoleDecided, "received Hash Payload does not match computed value", lsw+"v4.15, v5 programs/pluto/ikev1_peer_id.c oakley_auth"+sourceOnly),
+	lit(EvNoSharedKey, RoleDecided, "authentication failed: no PSK found for", lsw+"v4.15, v5 programs/pluto/ikev2_psk.c ikev2_calculate_psk_sighash"+sourceOnly),
+	lit(EvNoProposalFound, RoleDecided, "no local proposal matches remote proposals", lsw+"v4.15 programs/pluto/ikev2_proposals.c ikev2_process_sa_payload"+sourceOnly),
+	lit(EvPFSRefused, RoleDecided, "we require PFS but Quick I1 SA specifies no GROUP_DESCRIPTION", lsw+"v4.15, v5 programs/pluto/ikev1_quick.c quick_inI1_outR1_continue_tail"+sourceOnly),
 	re(EvCertRejected, RoleDecided, "NSS: ERROR: .* certificate .* invalid: SEC_ERROR_", " invalid: SEC_ERROR_", lsw+"v4.15 programs/pluto/nss_cert_verify.c log_bad_cert"),
 	lit(EvCertRejected, RoleDecided, "no Certificate Authority in NSS Certificate DB", lsw+"v4.15 programs/pluto/nss_cert_verify.c find_and_verify_certs"),
 	lit(EvCertRejected, RoleDecided, "X509: CERT payload bogus or revoked", lsw+"v4.15 programs/pluto/ikev1_main.c main_inI3_outR3_continue"),
@@ -213,6 +224,30 @@ var table = []Pattern{
 	re(EvFirstUnanswered, RoleState, "IKE phase-1 negotiation is failed as initiator, (main|aggressive) mode\\. Failed SA: .* due to timeout", "IKE phase-1 negotiation is failed as initiator", "vendor verified: Palo Alto PAN-OS system log, common VPN error messages (sample in paloaltofirewalls.com TestVPNConnectivity)"),
 	lit(EvNoProposalFound, RoleDecided, "peer SA proposal not match local policy", "vendor inferred: FortiGate IKE event log, msg field of a negotiate error"),
 
+	// Cisco ASA / FTD: IKEv1 (7130xx/7132xx) and IKEv2 (7500xx) syslog messages, wording from the
+	// message texts of the Cisco Secure Firewall ASA Series Syslog Messages guide.
+	lit(EvIKEProposalRefused, RoleDecided, "Phase 1 failure: Mismatched attribute types for class", asaGuide+"713257 (phase 1 transform refused)"),
+	lit(EvChildProposalRefused, RoleDecided, "Phase 2 failure: Mismatched attribute types for class", asaGuide+"713257 (phase 2 transform refused)"),
+	lit(EvChildProposalRefused, RoleDecided, "All IPSec SA proposals found unacceptable", asaGuide+"713902 descriptive event (quick mode proposals refused)"),
+	lit(EvPSKMismatch, RoleHeard, "Received an un-encrypted INVALID_HASH_INFO notify message", asaGuide+"713904/713902 descriptive event (the peer refused our hash: pre-shared keys differ)"),
+	lit(EvNoProposalFound, RoleDecided, "Negotiation aborted due to ERROR: Failed to find a matching policy", asaGuide+"750003 IKEv2 negotiation aborted"),
+	lit(EvGiveUp, RoleState, "Negotiation aborted due to ERROR: Maximum number of retransmissions reached", asaGuide+"750003 IKEv2 negotiation aborted"),
+
+	// Juniper SRX: kmd (KMD_* tags; iked on newer releases) failure lines, wording from the
+	// Junos OS System Log Messages reference (System Log Explorer) and the SRX IPsec
+	// troubleshooting articles.
+	lit(EvNoProposalFound, RoleDecided, "IKE negotiation failed with error: No proposal chosen", junos+"KMD IKE negotiation failure"),
+	lit(EvAuthFailedNotify, RoleDecided, "IKE negotiation failed with error: Authentication failed", junos+"KMD IKE negotiation failure"),
+	lit(EvIDMismatch, RoleDecided, "IKE negotiation failed with error: Peer's IKE-ID validation failed", junos+"KMD IKE negotiation failure"),
+	lit(EvTSUnacceptable, RoleDecided, "IKE negotiation failed with error: TS unacceptable", junos+"KMD IKE negotiation failure"),
+	lit(EvIKEProposalRefused, RoleDecided, "IKE Phase-1 Failure: No proposal chosen", junos+"kmd phase 1 failure (older releases)"),
+	lit(EvPhase1Failed, RoleState, "IKE Phase-1 Failure: ", junos+"kmd phase 1 failure (older releases)"),
+	lit(EvTSNoConfig, RoleDecided, "Failed to match the peer proxy ids", junos+"kmd IKE Phase-2 failure (proxy-ID mismatch)"),
+	lit(EvNoPeerConfig, RoleDecided, "IKE Phase-1: (Responder) Policy lookup failed", junos+"kmd phase 1 responder: no gateway for the peer"),
+	lit(EvTSNoConfig, RoleDecided, "KMD_VPN_TS_MISMATCH", junos+"KMD_VPN_TS_MISMATCH (traffic-selector mismatch)"),
+	lit(EvDPDDead, RoleDecided, "KMD_DPD_PEER_DOWN", junos+"KMD_DPD_PEER_DOWN (dead peer detection declared the peer down)"),
+	lit(EvChildUp, RoleState, "KMD_PM_SA_ESTABLISHED: ", junos+"KMD_PM_SA_ESTABLISHED"),
+
 	// The procedure's common log findings (step 6) and the notify names behind them.
 	lit(EvAuthFailedNotify, RoleNotify, "AUTHENTICATION_FAILED", "rfc 7296 notify type 24, as charon and pluto log it"),
 	lit(EvInvalidID, RoleNotify, "INVALID_ID_INFORMATION", "rfc 2408 notify type 18, as charon and pluto log it"),
@@ -241,16 +276,19 @@ func init() {
 }
 
 func formatOf(origin string) Format {
+	vendor, ok := strings.CutPrefix(origin, "vendor verified: ")
+	if !ok {
+		vendor, _ = strings.CutPrefix(origin, "vendor inferred: ")
+	}
 	for _, f := range []struct {
 		prefix string
 		format Format
 	}{
 		{ss, FormatCharon}, {lsw, FormatPluto}, {"openswan ", FormatPluto},
-		{"vendor verified: Cisco ASA", FormatASA}, {"vendor verified: Palo Alto", FormatPANOS},
-		{"vendor inferred: FortiGate", FormatFortiOS}, {"vendor inferred: SonicWall", FormatSonicWall},
-		{"vendor inferred: WatchGuard", FormatWatchGuard},
+		{"Cisco ASA", FormatASA}, {"Palo Alto", FormatPANOS}, {"FortiGate", FormatFortiOS},
+		{"SonicWall", FormatSonicWall}, {"WatchGuard", FormatWatchGuard}, {"Juniper SRX", FormatJunos},
 	} {
-		if strings.HasPrefix(origin, f.prefix) {
+		if strings.HasPrefix(vendor, f.prefix) {
 			return f.format
 		}
 	}

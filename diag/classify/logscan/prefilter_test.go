@@ -236,7 +236,8 @@ const dialectLines = "2026-11-27T04:18:39.102 15[IKE] <s2s|1> x\n" +
 	"<30>1 2026-03-04T10:55:16.330Z fw iked[1]: x\n" +
 	"Nov 27 04:18:39 fw %ASA-5-713061: x\n" +
 	"2026/03/04 10:55:16 ikemgr: x\n" +
-	"date=2026-03-04 logid=\"0101037124\" type=\"event\" subtype=\"vpn\" x\n"
+	"date=2026-03-04 logid=\"0101037124\" type=\"event\" subtype=\"vpn\" x\n" +
+	"Nov 27 04:18:39 srx kmd[1827]: KMD_PM_SA_ESTABLISHED: x\n"
 
 func readAll(t *testing.T, paths []string) [][]byte {
 	t.Helper()
