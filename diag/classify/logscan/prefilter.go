@@ -121,8 +121,7 @@ func (f *prefilter) skip(data []byte, pos int) int {
 // keySet is a set of key indices (a prefilter has at most maxKeys keys).
 type keySet [maxKeys / 64]uint64
 
-func (s *keySet) add(k int)     { s[k>>6] |= 1 << (k & 63) }
-func (s keySet) has(k int) bool { return s[k>>6]&(1<<(k&63)) != 0 }
+func (s *keySet) add(k int) { s[k>>6] |= 1 << (k & 63) }
 
 // present returns the keys that occur anywhere in line: the same answer as bytes.Contains
 // for each key.
