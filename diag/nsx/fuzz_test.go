@@ -59,7 +59,9 @@ func FuzzParseStatistics(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-encoded document does not parse: %v\n%s", err, buf.Bytes())
 		}
-		if !reflect.DeepEqual(msgs, back.Messages()) {
+		// Compared by content: a document whose only messages are nested leaves msgs empty
+		// but not nil, and its re-encoded twin has none at all.
+		if again := back.Messages(); (len(msgs) > 0 || len(again) > 0) && !reflect.DeepEqual(msgs, again) {
 			t.Fatalf("messages changed in a round trip:\n%+v\n%+v", msgs, back.Messages())
 		}
 	})
