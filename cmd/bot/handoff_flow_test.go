@@ -277,15 +277,7 @@ func runFlow(t *testing.T, f *flowLab, kill *killPoint) *servedBot {
 // killedOp reads, from the store a killed bot left, op i of INC-1.
 func killedOp(t *testing.T, f *flowLab, i int) store.Op {
 	t.Helper()
-	db, err := store.Open(filepath.Join(f.dir, lab.FileStore), store.Options{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	inc, err := db.Incident("INC-1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	inc := readIncident(t, filepath.Join(f.dir, lab.FileStore), "INC-1")
 	if inc.Handoff == nil || len(inc.Handoff.Ops) != i+1 {
 		t.Fatalf("after the kill: %+v", inc.Handoff)
 	}
